@@ -1,0 +1,407 @@
+"""Dockerfile checks as code, shared by the SOC 2 policy pack and the CLI.
+
+The Dockerfile is parsed by the ``dockerfile`` package, which binds BuildKit's own
+parser, so line continuations, JSON (exec) forms, heredocs and flags are read exactly
+as ``docker build`` reads them.  The checks then walk the parsed instructions stage by
+stage.  Only the standard library and ``dockerfile`` are imported: the policy pack
+imports this module inside its own process.
+
+Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
+
+``parse-error``
+    the text is not a Dockerfile BuildKit can parse (or has no FROM).
+``multi-stage``
+    the Dockerfile has at least two stages, so build tools stay out of the final image.
+``non-root-user``
+    the final stage runs as an explicit non-root USER (inherited through stage
+    references); a missing USER, ``root`` or UID ``0`` is a violation.
+``healthcheck``
+    the final stage has a HEALTHCHECK with a command (``HEALTHCHECK NONE`` is a violation).
+``pinned-base-image``
+    every external base image is pinned by digest (``name:tag@sha256:...`` or
+    ``name@sha256:...``); ``latest``, untagged, tag-only and unresolvable references are
+    violations.  ``FROM ${ARG}`` resolves the ARG's default declared before the first FROM;
+    ``FROM <earlier stage>`` and ``scratch`` are not base images.
+``no-secrets-in-env``
+    no ENV or ARG has a secret-looking name (password, token, api key, ...) or a
+    secret-looking value (AWS access key id, private key block, well-known token prefixes).
+    Names ending in ``_FILE``, ``_PATH``, ``_DIR`` or ``_URL`` point at secrets and are allowed.
+``no-add-url``
+    ADD never fetches a remote URL or git repository (unverified downloads; use a
+    verified download in a build stage, or COPY).
+``no-sudo``
+    no RUN uses or installs ``sudo``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import dockerfile
+
+__all__ = ["DockerfileFinding", "RULES", "check_dockerfile", "main"]
+
+RULES: Mapping[str, str] = {
+    "parse-error": "The Dockerfile parses and has at least one FROM.",
+    "multi-stage": "The Dockerfile is multi-stage (build tools stay out of the final image).",
+    "non-root-user": "The final stage runs as an explicit non-root USER.",
+    "healthcheck": "The final stage declares a HEALTHCHECK with a command.",
+    "pinned-base-image": "Every base image is pinned by digest and is not `latest`.",
+    "no-secrets-in-env": "No ENV or ARG carries a secret-looking name or value.",
+    "no-add-url": "ADD does not fetch remote URLs or git repositories.",
+    "no-sudo": "RUN does not use or install sudo.",
+}
+
+
+@dataclass(frozen=True)
+class DockerfileFinding:
+    """One violation of one rule."""
+
+    rule: str
+    """Stable rule id, a key of :data:`RULES`."""
+    line: int | None
+    """1-based line of the offending instruction, or None for whole-file findings."""
+    message: str
+    """One sentence saying what is wrong and how to fix it."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+_VAR_RE = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}"
+    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+class _Unresolved(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _expand(text: str, scope: Mapping[str, str | None]) -> str:
+    """Expand $VAR, ${VAR}, ${VAR:-default} and ${VAR:+alt} the way the Dockerfile
+    frontend does for FROM/USER; raise _Unresolved for a variable with no value."""
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group("braced") or m.group("plain")
+        value = scope.get(name)
+        op = m.group("op")
+        word = m.group("word") or ""
+        if op in (":-", "-"):
+            if value is None or (op == ":-" and value == ""):
+                return _expand(word, scope)
+            return value
+        if op in (":+", "+"):
+            if value is None or (op == ":+" and value == ""):
+                return ""
+            return _expand(word, scope)
+        if value is None:
+            raise _Unresolved(name)
+        return value
+
+    return _VAR_RE.sub(repl, text)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _arg_pairs(values: Sequence[str]) -> list[tuple[str, str | None]]:
+    """ARG NAME[=default] ... -> [(name, default or None)]."""
+    out: list[tuple[str, str | None]] = []
+    for raw in values:
+        item = _unquote(raw)
+        if "=" in item:
+            name, default = item.split("=", 1)
+            out.append((name, _unquote(default)))
+        else:
+            out.append((item, None))
+    return out
+
+
+def _env_pairs(values: Sequence[str]) -> list[tuple[str, str]]:
+    """The parser gives ENV/LABEL as a flat (key, value, key, value, ...) tuple."""
+    return [(values[i], _unquote(values[i + 1]) if i + 1 < len(values) else "")
+            for i in range(0, len(values), 2)]
+
+
+_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _split_reference(ref: str) -> tuple[str, str | None, str | None]:
+    """name[:tag][@digest] -> (name, tag, digest). A ':' in the registry host
+    (host:port/...) is not a tag separator."""
+    digest: str | None = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag: str | None = None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        ref, tag = ref.rsplit(":", 1)
+    return ref, tag, digest
+
+
+def _pin_problem(ref: str) -> str | None:
+    """Why `ref` is not pinned, or None when it is."""
+    name, tag, digest = _split_reference(ref)
+    if not name:
+        return f"base image reference {ref!r} has no repository name"
+    if tag is not None and tag.lower() == "latest":
+        return (f"base image {ref!r} uses the mutable `latest` tag; pin a version tag "
+                "and its digest (name:tag@sha256:...)")
+    if digest is None:
+        what = f"tag {tag!r} only" if tag else "no tag and no digest"
+        return (f"base image {ref!r} has {what}; pin it by digest "
+                "(name:tag@sha256:...) so rebuilds get the same bytes")
+    if not _DIGEST_RE.match(digest):
+        return f"base image {ref!r} has a malformed digest; use @sha256:<64 hex digits>"
+    return None
+
+
+_SECRET_WORDS = frozenset({
+    "PASSWORD", "PASSWD", "PWORD", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN", "TOKENS",
+    "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY",
+})
+_SECRET_PAIRS = frozenset({
+    ("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"),
+    ("AUTH", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"), ("CLIENT", "SECRET"),
+    ("SESSION", "KEY"), ("MASTER", "KEY"), ("DB", "PASS"), ("AUTH", "TOKEN"),
+})
+_POINTER_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "URL"})
+_SECRET_VALUE_RES = (
+    re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),                       # AWS access key id
+    re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),          # PEM private key
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),                     # GitHub token
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),                  # Slack token
+    re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}"),                # Stripe live key
+    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),                          # npm token
+    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."),  # JWT
+)
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.upper()) if w]
+
+
+def _secret_name(name: str) -> bool:
+    words = _name_words(name)
+    if not words or words[-1] in _POINTER_SUFFIXES:
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
+
+
+def _secret_value(value: str) -> bool:
+    return any(r.search(value) for r in _SECRET_VALUE_RES)
+
+
+_URL_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
+_SUDO_RE = re.compile(r"(?:^|[\s;&|()`'\"])sudo(?=$|[\s;&|()`'\"])")
+
+
+def _is_root(user: str) -> bool:
+    who = user.split(":", 1)[0].strip()
+    return who in ("root", "0") or (who.isdigit() and int(who) == 0)
+
+
+# --------------------------------------------------------------------------- stages
+
+@dataclass
+class _Stage:
+    index: int
+    line: int
+    name: str | None
+    parent_stage: int | None          # index of the stage this one is FROM, if any
+    args: dict[str, str | None] = field(default_factory=dict)
+    user: tuple[str, int] | None = None            # (raw USER value, line)
+    healthcheck: tuple[bool, int] | None = None    # (has command, line)
+
+
+def check_dockerfile(text: str) -> list[DockerfileFinding]:
+    """Check one Dockerfile's text; return every finding (empty list = compliant)."""
+    try:
+        commands = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as exc:
+        return [DockerfileFinding("parse-error", None, f"Dockerfile does not parse: {exc}.")]
+
+    findings: list[DockerfileFinding] = []
+    global_args: dict[str, str | None] = {}
+    stages: list[_Stage] = []
+
+    for cmd in commands:
+        kind = cmd.cmd.upper()
+        line = cmd.start_line
+        stage = stages[-1] if stages else None
+
+        if kind == "ARG":
+            for name, default in _arg_pairs(cmd.value):
+                if stage is None:
+                    global_args[name] = default
+                elif default is None and name in global_args:
+                    stage.args[name] = global_args[name]     # re-declared global ARG
+                else:
+                    stage.args[name] = default
+                _check_secret(findings, "ARG", name, default or "", line)
+
+        elif kind == "FROM":
+            findings.extend(_from_stage(cmd, stages, global_args))
+
+        elif kind == "ENV":
+            for name, value in _env_pairs(cmd.value):
+                _check_secret(findings, "ENV", name, value, line)
+
+        elif kind == "USER" and stage is not None:
+            stage.user = (cmd.value[0] if cmd.value else "", line)
+
+        elif kind == "HEALTHCHECK" and stage is not None:
+            has_cmd = bool(cmd.value) and cmd.value[0].upper() != "NONE"
+            stage.healthcheck = (has_cmd, line)
+
+        elif kind == "ADD":
+            for src in cmd.value[:-1]:
+                if _URL_RE.match(src):
+                    findings.append(DockerfileFinding(
+                        "no-add-url", line,
+                        f"ADD fetches {src!r} from the network without verification; "
+                        "download it in a build stage with a checksum check, or COPY a vendored file."))
+
+        elif kind == "RUN":
+            bodies = list(cmd.value) + [h.content for h in cmd.heredocs]
+            if any(_SUDO_RE.search(b) for b in bodies):
+                findings.append(DockerfileFinding(
+                    "no-sudo", line,
+                    "RUN uses or installs sudo; build steps already run as the build user "
+                    "and the image must not carry a privilege-escalation tool."))
+
+    if not stages:
+        return findings + [DockerfileFinding("parse-error", None, "Dockerfile has no FROM instruction.")]
+
+    if len(stages) < 2:
+        findings.append(DockerfileFinding(
+            "multi-stage", stages[0].line,
+            "Dockerfile has a single stage; build in one stage and copy only the runtime "
+            "artifacts into a minimal final stage."))
+
+    final = stages[-1]
+    user = _inherited(stages, final, "user")
+    if user is None:
+        findings.append(DockerfileFinding(
+            "non-root-user", final.line,
+            "final stage sets no USER, so it runs as the base image's user (root by default); "
+            "add `USER <uid>:<gid>` with a non-zero numeric id."))
+    else:
+        raw, uline = str(user[0]), user[1]
+        try:
+            resolved = _expand(raw, {**final.args})
+        except _Unresolved as exc:
+            findings.append(DockerfileFinding(
+                "non-root-user", uline,
+                f"final USER {raw!r} uses ${exc.name}, which has no default, so the user cannot "
+                "be verified; use a literal non-root uid."))
+        else:
+            if not resolved.strip() or _is_root(resolved):
+                findings.append(DockerfileFinding(
+                    "non-root-user", uline,
+                    f"final stage runs as root (USER {raw!r}); use a non-zero numeric uid such as 10001."))
+
+    hc = _inherited(stages, final, "healthcheck")
+    if hc is None:
+        findings.append(DockerfileFinding(
+            "healthcheck", final.line,
+            "final stage has no HEALTHCHECK; add an exec-form `HEALTHCHECK CMD [...]` probing the service."))
+    elif not hc[0]:
+        findings.append(DockerfileFinding(
+            "healthcheck", hc[1],
+            "final stage disables its health check (HEALTHCHECK NONE); declare a probing command instead."))
+
+    return findings
+
+
+def _inherited(stages: list[_Stage], stage: _Stage, attr: str) -> tuple[object, int] | None:
+    """The stage's USER/HEALTHCHECK, or the nearest one up its FROM-stage chain."""
+    current: _Stage | None = stage
+    while current is not None:
+        value = getattr(current, attr)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+        current = stages[current.parent_stage] if current.parent_stage is not None else None
+    return None
+
+
+def _from_stage(cmd: "dockerfile.Command", stages: list[_Stage],
+                global_args: Mapping[str, str | None]) -> list[DockerfileFinding]:
+    line = cmd.start_line
+    values = list(cmd.value)
+    raw = values[0] if values else ""
+    name = values[2] if len(values) >= 3 and values[1].upper() == "AS" else None
+    findings: list[DockerfileFinding] = []
+    parent: int | None = None
+    try:
+        ref = _expand(raw, global_args)
+    except _Unresolved as exc:
+        findings.append(DockerfileFinding(
+            "pinned-base-image", line,
+            f"base image {raw!r} uses ${exc.name}, which has no default before the first FROM; "
+            "give the ARG a pinned default (name:tag@sha256:...)."))
+    else:
+        known = {s.name.lower(): s.index for s in stages if s.name}
+        if ref.lower() in known:
+            parent = known[ref.lower()]
+        elif ref.lower() != "scratch":
+            problem = _pin_problem(ref)
+            if problem:
+                shown = problem if raw == ref else problem.replace(
+                    f"base image {ref!r}", f"base image {raw!r} (= {ref!r})", 1)
+                findings.append(DockerfileFinding("pinned-base-image", line, shown[0].upper() + shown[1:] + "."))
+    stages.append(_Stage(index=len(stages), line=line, name=name, parent_stage=parent))
+    return findings
+
+
+def _check_secret(findings: list[DockerfileFinding], kind: str, name: str, value: str,
+                  line: int) -> None:
+    if _secret_name(name):
+        findings.append(DockerfileFinding(
+            "no-secrets-in-env", line,
+            f"{kind} {name} looks like a secret; {kind} values persist in the image and its "
+            "history. Pass secrets at run time (Secrets Manager) or with `RUN --mount=type=secret`."))
+    elif _secret_value(value):
+        findings.append(DockerfileFinding(
+            "no-secrets-in-env", line,
+            f"{kind} {name} has a value that looks like a credential; remove it and rotate the credential."))
+
+
+# --------------------------------------------------------------------------- CLI
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rampart_soc2.dockerfile_checks FILE...``: print findings as
+    ``FILE:LINE: rule: message``; exit 1 when any file has a finding, 2 on an unreadable file."""
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not paths or paths[0] in ("-h", "--help"):
+        print("usage: python -m rampart_soc2.dockerfile_checks DOCKERFILE...", file=sys.stderr)
+        print("rules: " + ", ".join(RULES), file=sys.stderr)
+        return 0 if paths else 2
+    status = 0
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            return 2
+        for f in check_dockerfile(text):
+            where = f"{path}:{f.line}" if f.line is not None else path
+            print(f"{where}: {f.rule}: {f.message}")
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
