@@ -1,0 +1,50 @@
+"""The `rampart` command: offline tooling for a Rampart Pulumi project.
+
+Every subcommand acts on the Pulumi project in the current directory, or the one given with
+`-C DIR`, as the Pulumi CLI does. A subcommand lives in its own module exposing
+`register(subparsers, parent)`; it sets `func` to a `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rampart.errors import UserError
+
+SUBCOMMANDS = ["rampart.plan"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "-C",
+        dest="project_dir",
+        type=Path,
+        default=Path.cwd(),
+        metavar="DIR",
+        help="the Pulumi project directory (default: the current directory)",
+    )
+    parser = argparse.ArgumentParser(prog="rampart", description=__doc__.splitlines()[0] if __doc__ else None)
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in SUBCOMMANDS:
+        importlib.import_module(module_name).register(subparsers, parent)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.project_dir = args.project_dir.resolve()
+    try:
+        code: int = args.func(args)
+    except UserError as e:
+        print(f"rampart {args.command}: {e}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

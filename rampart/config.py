@@ -1,0 +1,574 @@
+"""The stack configuration model: what `stacks/Pulumi.<stack>.yaml` may say, typed and validated.
+
+A stack file holds one object per top-level key (`rampart:service`, `rampart:ingress`, ...) plus
+`aws:region`. Loading validates the whole file before the program registers any resource; an
+error names the key as written in the stack file (`rampart:service.cpu`), the bad value and what
+is allowed.
+
+The same model is read two ways: from the stack file on disk (`load_stack_config`, used by the
+offline `rampart` commands) and from the Pulumi engine's config (`from_pulumi_config`, used by
+`__main__.py` under `pulumi up` and under the mock engine).
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from rampart.errors import UserError
+
+
+NAMESPACE = "rampart"
+REGION_KEY = "aws:region"
+
+# Fargate task sizes: CPU units -> allowed memory (MiB).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
+FARGATE_MEMORY: dict[int, list[int]] = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4096 + 1, 1024)),
+    1024: list(range(2048, 8192 + 1, 1024)),
+    2048: list(range(4096, 16384 + 1, 1024)),
+    4096: list(range(8192, 30720 + 1, 1024)),
+    8192: list(range(16384, 61440 + 1, 4096)),
+    16384: list(range(32768, 122880 + 1, 8192)),
+}
+
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+# ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers.
+ALLOWED_TLS_POLICIES = (
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+)
+
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter/).+$")
+IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+SECRET_LOOKING = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)", re.I)
+POLICY_ID = re.compile(r"^aws-[a-z0-9-]+$|^docker-[a-z0-9-]+$")
+TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+class Model(BaseModel):
+    """Base for every config section: unknown keys are errors, keys are camelCase in the file."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        validate_default=True,
+    )
+
+
+class ServiceConfig(Model):
+    """The containerised application and how many copies of it run."""
+
+    name: Annotated[str, Field(description="Service name: lower-case DNS label, 1-32 characters; prefixes every resource name.")]
+    container_port: Annotated[int, Field(ge=1024, le=65535, description="Port the application listens on inside the task (unprivileged, 1024-65535).")] = 3000
+    cpu: Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], Field(description="Fargate task CPU units.")] = 256
+    memory: Annotated[int, Field(description="Fargate task memory in MiB; must be a size Fargate offers for the chosen cpu.")] = 512
+    desired_count: Annotated[int, Field(ge=0, le=1000, description="Tasks to run after a deployment.")] = 1
+    min_count: Annotated[int, Field(ge=0, le=1000, description="Autoscaling lower bound.")] = 1
+    max_count: Annotated[int, Field(ge=1, le=1000, description="Autoscaling upper bound.")] = 2
+    cpu_target_percent: Annotated[int, Field(ge=10, le=90, description="Target average CPU utilisation for autoscaling.")] = 60
+    requests_per_target: Annotated[int, Field(ge=1, le=100000, description="Target ALB requests per task per minute for autoscaling.")] = 1000
+    health_check_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$", description="HTTP path the application answers 200 on when healthy.")] = "/healthz"
+    environment: Annotated[dict[str, str], Field(description="Plain, non-secret environment variables for the app container. Secret-looking names are refused: use `secrets`.")] = {}
+    secrets: Annotated[dict[str, str], Field(description="Environment variable name -> Secrets Manager secret or SSM parameter ARN, injected by ECS at start.")] = {}
+    enable_execute_command: Annotated[bool, Field(description="Allow ECS Exec into running tasks (sessions are logged and encrypted when on).")] = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not DNS_LABEL.match(v):
+            raise ValueError("must be a lower-case DNS label: letters, digits and '-', starting with a letter, at most 32 characters")
+        return v
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not ENV_NAME.match(key):
+                raise ValueError(f"environment variable name {key!r} must match [A-Z_][A-Z0-9_]*")
+            if SECRET_LOOKING.search(key):
+                raise ValueError(f"{key!r} looks like a secret; move it to `secrets` as a Secrets Manager or SSM ARN so it never sits in plain text")
+        return v
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, arn in v.items():
+            if not ENV_NAME.match(key):
+                raise ValueError(f"secret variable name {key!r} must match [A-Z_][A-Z0-9_]*")
+            if not SECRET_ARN.match(arn):
+                raise ValueError(f"secret {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ServiceConfig:
+        allowed = FARGATE_MEMORY[self.cpu]
+        if self.memory not in allowed:
+            raise ValueError(
+                f"memory {self.memory} is not offered with cpu {self.cpu}; allowed: {_ranges(allowed)}"
+            )
+        if not self.min_count <= self.desired_count <= self.max_count:
+            raise ValueError(
+                f"task counts must satisfy minCount <= desiredCount <= maxCount; got {self.min_count} <= {self.desired_count} <= {self.max_count}"
+            )
+        return self
+
+
+class BuildConfig(Model):
+    """Build the application image from a Dockerfile in this repository."""
+
+    context: Annotated[str, Field(description="Build context directory, relative to the project directory.")] = "app"
+    dockerfile: Annotated[str, Field(description="Dockerfile path, relative to the context.")] = "Dockerfile"
+    target: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Stage of a multi-stage Dockerfile to build.")] = "runtime"
+    args: Annotated[dict[str, str], Field(description="Build arguments (non-secret; they are recorded in the image history).")] = {}
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        if v.startswith("/") or ".." in Path(v).parts:
+            raise ValueError(f"{v!r} must be a path inside the project directory (relative, no '..')")
+        return v
+
+    @field_validator("args")
+    @classmethod
+    def _args(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if SECRET_LOOKING.search(key):
+                raise ValueError(f"build arg {key!r} looks like a secret; build args are stored in the image history")
+        return v
+
+
+class ImageConfig(Model):
+    """Where the application image comes from: built here, or an existing image pinned by digest."""
+
+    build: Annotated[BuildConfig | None, Field(description="Build from a Dockerfile into a new ECR repository.")] = None
+    uri: Annotated[str | None, Field(description="An existing image, referenced by digest (`registry/repo@sha256:<64 hex>`).")] = None
+    keep_images: Annotated[int, Field(ge=1, le=1000, description="Tagged images the repository lifecycle policy keeps.")] = 30
+    untagged_expiry_days: Annotated[int, Field(ge=1, le=365, description="Days after which untagged images are expired.")] = 7
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, v: str | None) -> str | None:
+        if v is not None and not IMAGE_BY_DIGEST.match(v):
+            raise ValueError(f"{v!r} must reference the image by digest: registry/repository@sha256:<64 hex digits>")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ImageConfig:
+        if (self.build is None) == (self.uri is None):
+            raise ValueError("give either `build` or `uri`, not both and not neither")
+        return self
+
+
+class HealthCheckConfig(Model):
+    """Target group health check."""
+
+    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$", description="Path the load balancer probes.")] = "/healthz"
+    matcher: Annotated[str, Field(pattern=r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$", description="HTTP codes that mean healthy, e.g. `200` or `200-299`.")] = "200"
+    interval_seconds: Annotated[int, Field(ge=5, le=300, description="Seconds between probes.")] = 15
+    timeout_seconds: Annotated[int, Field(ge=2, le=120, description="Seconds before a probe fails.")] = 5
+    healthy_threshold: Annotated[int, Field(ge=2, le=10, description="Consecutive successes to become healthy.")] = 2
+    unhealthy_threshold: Annotated[int, Field(ge=2, le=10, description="Consecutive failures to become unhealthy.")] = 3
+
+    @model_validator(mode="after")
+    def _timeout(self) -> HealthCheckConfig:
+        if self.timeout_seconds >= self.interval_seconds:
+            raise ValueError(f"timeoutSeconds ({self.timeout_seconds}) must be less than intervalSeconds ({self.interval_seconds})")
+        return self
+
+
+class IngressConfig(Model):
+    """How requests reach the service: ALB with TLS, then the app directly or through the Nginx sidecar."""
+
+    mode: Annotated[Literal["nginx", "alb"], Field(description="`nginx`: ALB -> Nginx sidecar (TLS) -> app; `alb`: ALB -> app.")] = "nginx"
+    domain: Annotated[str | None, Field(description="DNS name to serve; an ACM certificate is created and validated in `hostedZoneId`.")] = None
+    hosted_zone_id: Annotated[str | None, Field(pattern=r"^Z[A-Z0-9]{1,32}$", description="Route 53 hosted zone for `domain` (certificate validation and alias record).")] = None
+    certificate_arn: Annotated[str | None, Field(description="An existing ACM certificate ARN, instead of `domain`.")] = None
+    tls_policy: Annotated[str, Field(description="ALB TLS security policy; TLS 1.2+ policies only.")] = ALLOWED_TLS_POLICIES[0]
+    deletion_protection: Annotated[bool, Field(description="Refuse to delete the load balancer until this is turned off.")] = True
+    desync_mitigation: Annotated[Literal["defensive", "strictest"], Field(description="ALB HTTP desync mitigation mode.")] = "defensive"
+    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000, description="ALB idle connection timeout.")] = 60
+    access_log_expiry_days: Annotated[int, Field(ge=1, le=3653, description="Days the ALB access logs are kept in S3.")] = 365
+    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600, description="Connection draining time for deregistering targets.")] = 30
+    health_check: Annotated[HealthCheckConfig, Field(description="Target group health check.")] = HealthCheckConfig()
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str | None) -> str | None:
+        if v is not None and not DOMAIN.match(v):
+            raise ValueError(f"{v!r} is not a lower-case DNS name such as app.example.com")
+        return v
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _cert(cls, v: str | None) -> str | None:
+        if v is not None and not (ARN.match(v) and ":acm:" in v):
+            raise ValueError(f"{v!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        return v
+
+    @field_validator("tls_policy")
+    @classmethod
+    def _tls(cls, v: str) -> str:
+        if v not in ALLOWED_TLS_POLICIES:
+            raise ValueError(f"{v!r} is not an allowed TLS 1.2+ policy; allowed: {', '.join(ALLOWED_TLS_POLICIES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _certificate(self) -> IngressConfig:
+        if (self.domain is None) == (self.certificate_arn is None):
+            raise ValueError("HTTPS needs a certificate: give either `domain` (with `hostedZoneId`) or `certificateArn`, not both")
+        if self.domain is not None and self.hosted_zone_id is None:
+            raise ValueError("`domain` needs `hostedZoneId`, the Route 53 zone where the certificate is validated")
+        return self
+
+
+class WafConfig(Model):
+    """WAFv2 web ACL in front of the ALB."""
+
+    rate_limit: Annotated[int, Field(ge=100, le=2_000_000_000, description="Requests per client IP per 5-minute window before WAF answers 429.")] = 2000
+    managed_rule_groups: Annotated[list[str], Field(min_length=1, description="AWS managed rule groups to apply, in priority order.")] = [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ]
+    count_only_rules: Annotated[dict[str, list[str]], Field(description="Rule group -> rule names to set to COUNT instead of BLOCK (documented exceptions).")] = {}
+
+    @model_validator(mode="after")
+    def _groups(self) -> WafConfig:
+        for group in self.managed_rule_groups:
+            if not re.match(r"^AWSManagedRules[A-Za-z0-9]+$", group):
+                raise ValueError(f"{group!r} is not an AWS managed rule group name (AWSManagedRules...)")
+        if "AWSManagedRulesKnownBadInputsRuleSet" not in self.managed_rule_groups:
+            raise ValueError("managedRuleGroups must include AWSManagedRulesKnownBadInputsRuleSet (SOC 2 CC6.8)")
+        unknown = set(self.count_only_rules) - set(self.managed_rule_groups)
+        if unknown:
+            raise ValueError(f"countOnlyRules names groups not in managedRuleGroups: {', '.join(sorted(unknown))}")
+        return self
+
+
+class Subnet(Model):
+    """An existing subnet and the availability zone it lives in."""
+
+    id: Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="Subnet ID.")]
+    availability_zone: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$", description="Its availability zone, e.g. us-east-1a.")]
+
+
+class NetworkConfig(Model):
+    """Create a VPC, or use an existing one."""
+
+    mode: Annotated[Literal["create", "existing"], Field(description="`create` a VPC, or use an `existing` one.")] = "create"
+    cidr: Annotated[str, Field(description="CIDR of a created VPC (/16 to /24).")] = "10.0.0.0/16"
+    az_count: Annotated[int, Field(ge=2, le=6, description="Availability zones a created VPC spans.")] = 2
+    nat_gateways: Annotated[Literal["none", "single", "perAz"], Field(description="NAT gateways for private subnets; `none` relies on VPC endpoints only.")] = "single"
+    vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="Existing VPC ID (existing mode).")] = None
+    public_subnets: Annotated[list[Subnet], Field(description="Existing public subnets for the ALB (existing mode).")] = []
+    private_subnets: Annotated[list[Subnet], Field(description="Existing private subnets for the tasks (existing mode).")] = []
+    flow_log_retention_days: Annotated[int | None, Field(description="Retention of VPC flow logs; defaults to logging.retentionDays.")] = None
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, v: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(v, strict=True)
+        except ValueError as e:
+            raise ValueError(f"{v!r} is not an IPv4 network in CIDR form: {e}") from None
+        if not 16 <= net.prefixlen <= 24 or not net.is_private:
+            raise ValueError(f"{v!r} must be a private (RFC 1918) network between /16 and /24")
+        return v
+
+    @model_validator(mode="after")
+    def _mode(self) -> NetworkConfig:
+        if self.mode == "existing":
+            if self.vpc_id is None:
+                raise ValueError("existing network mode needs `vpcId`")
+            for field_name, subnets in (("publicSubnets", self.public_subnets), ("privateSubnets", self.private_subnets)):
+                zones = {s.availability_zone for s in subnets}
+                if len(zones) < 2:
+                    raise ValueError(f"existing network mode needs `{field_name}` in at least two availability zones; got {sorted(zones) or 'none'}")
+        elif self.vpc_id or self.public_subnets or self.private_subnets:
+            raise ValueError("`vpcId`, `publicSubnets` and `privateSubnets` apply only with mode: existing; remove them or set mode: existing")
+        return self
+
+
+class LoggingConfig(Model):
+    """CloudWatch Logs and alarms."""
+
+    retention_days: Annotated[int, Field(description="Days log groups keep events.")] = 365
+    alarm_email: Annotated[str | None, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", description="Address subscribed to the alarm topic (confirmation needed).")] = None
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, v: int) -> int:
+        if v not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{v} is not a CloudWatch Logs retention period; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return v
+
+
+class TagsConfig(Model):
+    """Tags on every taggable resource."""
+
+    owner: Annotated[str, Field(description="Team or person accountable for the service.")]
+    environment: Annotated[str, Field(description="Environment name, e.g. dev or prod.")]
+    data_classification: Annotated[Literal["public", "internal", "confidential", "restricted"], Field(description="Highest classification of data the service handles.")]
+    extra: Annotated[dict[str, str], Field(description="Further tags.")] = {}
+
+    @model_validator(mode="after")
+    def _values(self) -> TagsConfig:
+        for key, value in {"owner": self.owner, "environment": self.environment, **self.extra}.items():
+            if not TAG_VALUE.match(value) or not TAG_VALUE.match(key):
+                raise ValueError(f"tag {key}={value!r} has characters AWS tags do not allow")
+        return self
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "Owner": self.owner,
+            "Environment": self.environment,
+            "DataClassification": self.data_classification,
+            "ManagedBy": "pulumi-rampart",
+            **self.extra,
+        }
+
+
+class Waiver(Model):
+    """A documented exception to one policy for one resource."""
+
+    policy: Annotated[str, Field(description="Policy ID, e.g. aws-lb-loadbalancer-enable-deletion-protection.")]
+    resource: Annotated[str, Field(min_length=1, description="Resource URN or logical name the waiver covers.")]
+    reason: Annotated[str, Field(min_length=10, description="Why the exception is acceptable (shown in the evidence report).")]
+    expires: Annotated[date, Field(description="Date (YYYY-MM-DD) after which the waiver no longer applies.")]
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        if not POLICY_ID.match(v):
+            raise ValueError(f"{v!r} is not a policy ID (see POLICIES.md)")
+        return v
+
+
+class PolicySettings(Model):
+    """How the SOC 2 policy pack treats this stack."""
+
+    enforcement: Annotated[dict[str, Literal["advisory", "mandatory", "disabled"]], Field(description="Policy ID -> enforcement level override.")] = {}
+    waivers: Annotated[list[Waiver], Field(description="Documented exceptions.")] = []
+    min_task_count: Annotated[int, Field(ge=1, le=100, description="Fewest tasks a service may run (production: at least 2).")] = 1
+    min_log_retention_days: Annotated[int, Field(ge=1, le=3653, description="Shortest log retention the pack accepts.")] = 365
+
+    @field_validator("enforcement")
+    @classmethod
+    def _ids(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if not POLICY_ID.match(key):
+                raise ValueError(f"{key!r} is not a policy ID (see POLICIES.md)")
+        return v
+
+
+class StackConfig(Model):
+    """Everything one stack file configures."""
+
+    region: Annotated[str, Field(alias=REGION_KEY, description="AWS region to deploy into (the `aws:region` key).")]
+    service: Annotated[ServiceConfig, Field(description="The application service.")]
+    image: Annotated[ImageConfig, Field(description="Where the application image comes from.")]
+    ingress: Annotated[IngressConfig, Field(description="Load balancer, TLS and the request path.")]
+    waf: Annotated[WafConfig, Field(description="WAFv2 rate limits and managed rules.")] = WafConfig()
+    network: Annotated[NetworkConfig, Field(description="VPC and subnets.")] = NetworkConfig()
+    logging: Annotated[LoggingConfig, Field(description="Log retention and alarms.")] = LoggingConfig()
+    tags: Annotated[TagsConfig, Field(description="Tags on every taggable resource.")]
+    policy: Annotated[PolicySettings, Field(description="SOC 2 policy pack settings for this stack.")] = PolicySettings()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not AWS_REGION.match(v):
+            raise ValueError(f"{v!r} is not an AWS region name such as us-east-1")
+        return v
+
+    @model_validator(mode="after")
+    def _cross(self) -> StackConfig:
+        if self.service.min_count < self.policy.min_task_count:
+            raise ValueError(
+                f"service.minCount ({self.service.min_count}) is below policy.minTaskCount ({self.policy.min_task_count}) for this stack"
+            )
+        if self.logging.retention_days < self.policy.min_log_retention_days:
+            raise ValueError(
+                f"logging.retentionDays ({self.logging.retention_days}) is below policy.minLogRetentionDays ({self.policy.min_log_retention_days})"
+            )
+        return self
+
+
+# The keys a stack file may hold, as written there.
+STACK_KEYS: dict[str, str] = {
+    (REGION_KEY if name == "region" else f"{NAMESPACE}:{field.alias or name}"): name
+    for name, field in StackConfig.model_fields.items()
+}
+
+
+class ConfigError(UserError):
+    """A stack file that does not validate; the message is ready to show a user."""
+
+
+def _ranges(values: list[int]) -> str:
+    if len(values) <= 3:
+        return ", ".join(map(str, values))
+    step = values[1] - values[0]
+    return f"{values[0]}-{values[-1]} in steps of {step}"
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic error location into the key as written in the stack file."""
+    if not loc:
+        return "(stack file)"
+    head, *rest = loc
+    if head == REGION_KEY or head == "region":
+        key = REGION_KEY
+    else:
+        field = StackConfig.model_fields.get(str(head))
+        key = f"{NAMESPACE}:{field.alias if field and field.alias else head}" if field or ":" not in str(head) else str(head)
+    for part in rest:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return key
+
+
+def _section_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model at `loc` (the parent of an unknown key) accepts, as written in the file."""
+    model: type[BaseModel] | None = StackConfig
+    for part in loc:
+        if model is None or isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        model = _model_in(field.annotation) if field else None
+    return [f.alias or n for n, f in model.model_fields.items()] if model else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = _key_path(loc)
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        known = _section_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        return f"{key}: unknown key.{hint} Allowed here: {', '.join(known)}."
+    if kind == "missing":
+        return f"{key}: required, but not set."
+    if isinstance(value, dict):
+        return f"{key}: {msg}."
+    shown = json.dumps(value, default=str)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return f"{key}: {shown} is not valid: {msg}."
+
+
+def validate_stack_config(values: Mapping[str, Any], source: str) -> StackConfig:
+    """Validate a mapping of stack-file keys (`rampart:service`, `aws:region`, ...) into a StackConfig."""
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in values.items():
+        if key.startswith(f"{NAMESPACE}:") or key == REGION_KEY:
+            if key not in STACK_KEYS:
+                close = difflib.get_close_matches(key, STACK_KEYS, n=1)
+                hint = f" Did you mean `{close[0]}`?" if close else ""
+                problems.append(f"{key}: unknown key.{hint} Known keys: {', '.join(sorted(STACK_KEYS))}.")
+                continue
+            data[key if key == REGION_KEY else key.split(":", 1)[1]] = value
+        # Other namespaces (aws:profile, pulumi:tags, ...) belong to providers or the CLI.
+    if not problems:
+        try:
+            return StackConfig.model_validate(data)
+        except ValidationError as e:
+            problems.extend(_describe(err) for err in e.errors())
+    lines = "\n".join(f"  - {p}" for p in problems)
+    raise ConfigError(f"{source} is not a valid Rampart stack configuration:\n{lines}")
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    """The stack file for `stack`, honouring the project's `stackConfigDir`."""
+    project_file = project_dir / "Pulumi.yaml"
+    if not project_file.is_file():
+        raise ConfigError(f"{project_dir} has no Pulumi.yaml; run from a Pulumi project directory or pass -C DIR")
+    project = yaml.safe_load(project_file.read_text()) or {}
+    config_dir = project_dir / str(project.get("stackConfigDir", "."))
+    path = config_dir / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        available = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in config_dir.glob("Pulumi.*.yaml"))
+        raise ConfigError(f"unknown stack {stack!r}: {path.relative_to(project_dir)} does not exist. Stacks here: {', '.join(available) or 'none'}")
+    return path
+
+
+def read_stack_values(project_dir: Path, stack: str) -> tuple[Path, dict[str, Any]]:
+    """The raw `config:` mapping of a stack file."""
+    path = stack_file(project_dir, stack)
+    try:
+        doc = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path.name} is not valid YAML: {e}") from None
+    config = doc.get("config", {}) if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path.name}: `config` must be a mapping of keys to values")
+    for key, value in config.items():
+        if isinstance(value, dict) and "secure" in value and len(value) == 1:
+            raise ConfigError(f"{path.name}: {key} is an encrypted `secure:` value; Rampart takes secrets only as Secrets Manager/SSM ARNs in rampart:service.secrets")
+    return path, config
+
+
+def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` (or wherever stackConfigDir points)."""
+    path, values = read_stack_values(project_dir, stack)
+    return validate_stack_config(values, path.name)
+
+
+def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Stack-file values as the Pulumi engine hands them to a program: objects as JSON strings."""
+    return {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}
+
+
+def from_pulumi_config() -> StackConfig:
+    """Load the stack config from the running Pulumi program's configuration."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG
+
+    values: dict[str, Any] = {}
+    # Read every key in our namespace, not only the known ones, so a misspelled key fails here too.
+    for key, raw in CONFIG.get().items():
+        if not (key.startswith(f"{NAMESPACE}:") or key == REGION_KEY):
+            continue
+        try:
+            values[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    return validate_stack_config(values, f"stack {pulumi.get_stack()!r}")

@@ -1,0 +1,279 @@
+"""Run a Pulumi program under Pulumi's mock engine and record what it registers.
+
+This is the one stand-in the project accepts: no cloud, no Pulumi CLI, no provider plugins.
+The recording monitor sees each registration exactly as the engine would (type, name, parent,
+camelCase inputs, secret markers), rejects duplicate URNs (the stock mock silently overwrites
+them) and answers the handful of provider invokes the components use.
+
+Used by `rampart plan`, `rampart check` and every component test:
+
+    resources = run_program(lambda: runpy.run_path("__main__.py", run_name="__main__"),
+                            stack="dev", config={"rampart:service": "{...}"})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+from google.protobuf import json_format
+from pulumi.runtime import mocks as _mocks
+from pulumi.runtime import settings as _settings
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+REDACTED = "[secret]"
+
+ACCOUNT_ID = "123456789012"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class DuplicateUrnError(RuntimeError):
+    """Two resources were registered with the same URN; a real engine would refuse the update."""
+
+
+@dataclass(frozen=True)
+class RegisteredResource:
+    """One resource as the engine received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent_urn: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    custom: bool
+    secret_paths: frozenset[str] = field(default_factory=frozenset)
+    """Dotted paths (``a.b.0.c``) of input values the program marked secret."""
+
+    def redacted_inputs(self) -> dict[str, Any]:
+        """The inputs with every secret value replaced by ``[secret]``."""
+        return _redact(self.inputs, self.secret_paths, "")
+
+
+@dataclass
+class ProgramRun:
+    """Everything one mocked run produced."""
+
+    resources: list[RegisteredResource]
+    stack_outputs: dict[str, Any]
+    secret_outputs: frozenset[str]
+
+
+def _redact(value: Any, secret_paths: frozenset[str], path: str) -> Any:
+    if path and path in secret_paths:
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact(v, secret_paths, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secret_paths, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+    return value
+
+
+def _plain(value: Any, path: str, secrets: set[str]) -> Any:
+    """Turn a JSON-decoded protobuf Struct into plain values, noting where secrets were."""
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            secrets.add(path)
+            return _plain(value.get("value"), path, set())
+        if sig == RESOURCE_SIG:
+            return {"urn": value.get("urn"), "id": value.get("id")}
+        if sig == ASSET_SIG or sig == ARCHIVE_SIG:
+            return {k: v for k, v in value.items() if k != SIG_KEY}
+        return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, f"{path}.{i}" if path else str(i), secrets) for i, v in enumerate(value)]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _fake_id(type_: str, name: str) -> str:
+    return f"{name}-{hashlib.sha256(f'{type_}/{name}'.encode()).hexdigest()[:8]}"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers registrations with plausible outputs and common invokes with fixed facts."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        name = args.name
+        rid = args.resource_id or _fake_id(args.typ, name)
+        service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"
+        arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
+        outputs: dict[str, Any] = {"id": rid, "arn": arn, "name": name}
+        if args.typ == "aws:ecr/repository:Repository":
+            outputs["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{args.inputs.get('name', name)}"
+            outputs["registryId"] = ACCOUNT_ID
+        elif args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            outputs["dnsName"] = f"{name}-1234567890.{self.region}.elb.amazonaws.com"
+            outputs["zoneId"] = "Z35SXDOTRQ7X7K"
+            outputs["arnSuffix"] = f"app/{name}/0123456789abcdef"
+        elif args.typ == "aws:lb/targetGroup:TargetGroup":
+            outputs["arnSuffix"] = f"targetgroup/{name}/0123456789abcdef"
+        elif args.typ == "docker:index/image:Image":
+            digest = hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()
+            image_name = str(args.inputs.get("imageName", name)).split(":")[0]
+            outputs["repoDigest"] = f"{image_name}@sha256:{digest}"
+            outputs["imageName"] = args.inputs.get("imageName", name)
+        elif args.typ == "aws:acm/certificate:Certificate":
+            domain = args.inputs.get("domainName", "example.com")
+            outputs["domainValidationOptions"] = [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_x1.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": "_x2.acm-validations.aws.",
+                }
+            ]
+        elif args.typ.startswith("tls:"):
+            outputs["privateKeyPem"] = "mock-private-key"
+            outputs["certPem"] = "mock-certificate"
+        return rid, {**args.inputs, **outputs}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        token = args.token
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": ACCOUNT_ID, "id": ACCOUNT_ID}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            zones = [f"{self.region}{s}" for s in "abc"]
+            return {"names": zones, "zoneIds": [f"use1-az{i}" for i in range(1, 4)], "id": self.region}
+        if token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            return {"json": json.dumps(_policy_document(args.args)), "id": "policy"}
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "userName": "AWS",
+                "password": "mock-ecr-password",
+                "proxyEndpoint": f"https://{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com",
+                "authorizationToken": "mock",
+                "id": self.region,
+            }
+        raise NotImplementedError(f"the mock engine has no answer for invoke {token}; add one in rampart/mock_engine.py")
+
+
+def _policy_document(args: Mapping[str, Any]) -> dict[str, Any]:
+    """Render aws:iam/getPolicyDocument arguments the way the provider does (close enough to inspect)."""
+    statements = []
+    for st in args.get("statements") or []:
+        out: dict[str, Any] = {"Effect": st.get("effect", "Allow")}
+        if st.get("sid"):
+            out["Sid"] = st["sid"]
+        if st.get("actions"):
+            out["Action"] = st["actions"]
+        if st.get("resources"):
+            out["Resource"] = st["resources"]
+        for p in st.get("principals") or []:
+            out.setdefault("Principal", {})[p["type"]] = p["identifiers"]
+        for c in st.get("conditions") or []:
+            out.setdefault("Condition", {}).setdefault(c["test"], {})[c["variable"]] = c["values"]
+        statements.append(out)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class RecordingMonitor(_mocks.MockMonitor):
+    """MockMonitor that keeps each registration's parent, inputs and secrets, and rejects duplicate URNs."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[RegisteredResource] = []
+        self.stack_outputs: dict[str, Any] = {}
+        self.secret_outputs: set[str] = set()
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        with self._lock:
+            if any(r.urn == urn for r in self.recorded):
+                raise DuplicateUrnError(f"duplicate URN {urn}: two resources of type {request.type} are named {request.name!r}")
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        secrets: set[str] = set()
+        inputs = _plain(json_format.MessageToDict(request.object), "", secrets)
+        out_secrets: set[str] = set()
+        outputs = _plain(json_format.MessageToDict(response.object), "", out_secrets) if response.object else {}
+        with self._lock:
+            self.recorded.append(
+                RegisteredResource(
+                    urn=urn,
+                    type=request.type,
+                    name=request.name,
+                    parent_urn=request.parent or None,
+                    inputs=inputs,
+                    outputs=outputs,
+                    custom=bool(request.custom),
+                    secret_paths=frozenset(secrets),
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn.split("::")[2] == STACK_TYPE:
+            secrets: set[str] = set()
+            self.stack_outputs = _plain(json_format.MessageToDict(request.outputs), "", secrets)
+            self.secret_outputs = {p.split(".")[0] for p in secrets}
+        return super().RegisterResourceOutputs(request)
+
+
+def run_program(
+    fn: Callable[[], Any],
+    *,
+    project: str = "rampart",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    region: str = "us-east-1",
+) -> list[RegisteredResource]:
+    """Run ``fn`` as a Pulumi program under the mock engine; return every resource it registered."""
+    return run_program_full(fn, project=project, stack=stack, config=config, secret_keys=secret_keys, region=region).resources
+
+
+def run_program_full(
+    fn: Callable[[], Any],
+    *,
+    project: str = "rampart",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    region: str = "us-east-1",
+) -> ProgramRun:
+    """Like :func:`run_program`, and also return the stack's exported outputs."""
+    full_config = {"aws:region": region, **(config or {})}
+    pulumi.runtime.set_all_config(dict(full_config), secret_keys or [])
+    monitor = RecordingMonitor(RecordingMocks(region=region))
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    # set_mocks made a root stack for ad-hoc tests; run the program in a fresh one, as the CLI does,
+    # so its exports are registered as the stack's outputs and nothing leaks between runs.
+    _settings.ROOT.set(None)
+    _settings.SETTINGS.rpc_manager.clear()
+    _settings.SETTINGS.outputs.clear()
+    try:
+        _sync_await(run_in_stack(fn))
+    finally:
+        _settings.ROOT.set(None)
+    return ProgramRun(
+        resources=list(monitor.recorded),
+        stack_outputs=monitor.stack_outputs,
+        secret_outputs=frozenset(monitor.secret_outputs),
+    )
