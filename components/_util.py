@@ -1,0 +1,95 @@
+"""Shared helpers for Rampart's components (owned by the service components).
+
+Kept deliberately small: the args base model, input type aliases, tag merging,
+IAM policy-document building and the account/region lookups every component needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import BaseModel, ConfigDict
+
+#: A string that may be known now or only after deployment (another resource's output).
+StrInput = Union[str, pulumi.Output[str]]
+
+#: Tag every Rampart resource carries, in addition to the caller's `tags`.
+MANAGED_BY_TAG: dict[str, str] = {"managed-by": "rampart"}
+
+
+class ArgsModel(BaseModel):
+    """Base for every component's args: unknown keys are errors, Outputs are allowed as values."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+
+
+def merge_tags(*tag_sets: Optional[Mapping[str, str]]) -> dict[str, str]:
+    """Merge tag dictionaries left to right over the `managed-by` tag."""
+    merged: dict[str, str] = dict(MANAGED_BY_TAG)
+    for tags in tag_sets:
+        if tags:
+            merged.update(tags)
+    return merged
+
+
+def validate_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
+    """AWS tag limits, checked before anything is created."""
+    for key, value in tags.items():
+        if not key or len(key) > 128:
+            raise ValueError(f"tags: key {key!r} must be 1 to 128 characters")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tags: key {key!r} uses the reserved `aws:` prefix; choose another key")
+        if len(value) > 256:
+            raise ValueError(f"tags: value of {key!r} is longer than 256 characters")
+    return tags
+
+
+class AwsContext:
+    """Account, region and partition of the current provider, as Outputs (invokes, no resources)."""
+
+    def __init__(self, opts: Optional[pulumi.InvokeOptions] = None) -> None:
+        identity = aws.get_caller_identity_output(opts=opts)
+        region = aws.get_region_output(opts=opts)
+        partition = aws.get_partition_output(opts=opts)
+        self.account_id: pulumi.Output[str] = identity.account_id
+        self.region: pulumi.Output[str] = region.region
+        self.partition: pulumi.Output[str] = partition.partition
+        self.dns_suffix: pulumi.Output[str] = partition.dns_suffix
+
+
+def policy_json(statements: Sequence[Mapping[str, Any]]) -> pulumi.Output[str]:
+    """An IAM policy document (JSON) from statements whose values may contain Outputs."""
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def assume_role_policy(service: str) -> str:
+    """Trust policy letting one AWS service principal assume a role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+
+_RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+
+
+def check_component_name(name: str) -> str:
+    """Component names feed AWS names (ALB and target group names max 32 characters)."""
+    if not _RESOURCE_NAME.match(name):
+        raise ValueError(
+            f"component name {name!r} must start with a lowercase letter and use only "
+            "lowercase letters, digits and '-' (at most 40 characters)"
+        )
+    return name

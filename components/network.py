@@ -1,0 +1,390 @@
+"""Network: an existing VPC and subnets, or a new VPC with public subnets for the load balancer
+and private subnets for tasks across at least two availability zones, NAT gateway(s) and/or
+VPC endpoints, flow logs into a KMS-encrypted log group, and the default security group closed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Callable, Literal, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, field_validator, model_validator
+
+from components._util import (
+    ArgsModel,
+    AwsContext,
+    StrInput,
+    assume_role_policy,
+    merge_tags,
+    policy_json,
+    validate_tags,
+)
+from components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
+
+#: Interface endpoints a Fargate task needs to pull from ECR, log and read secrets without NAT.
+INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+
+
+class ExistingNetworkArgs(ArgsModel):
+    """A VPC and subnets that already exist (nothing is created in them but flow logs)."""
+
+    vpc_id: StrInput = Field(description="Existing VPC ID.")
+    public_subnet_ids: list[StrInput] = Field(
+        min_length=2, description="Public subnets (at least two AZs) for the internet-facing load balancer."
+    )
+    private_subnet_ids: list[StrInput] = Field(
+        min_length=2, description="Private subnets (at least two AZs) for the tasks; they need a route to ECR, "
+        "CloudWatch Logs and Secrets Manager (NAT or VPC endpoints).",
+    )
+
+
+class CreateNetworkArgs(ArgsModel):
+    """A VPC Rampart creates."""
+
+    cidr_block: str = Field("10.0.0.0/16", description="IPv4 CIDR of the VPC (private, /16 to /24).")
+    az_count: int = Field(2, ge=2, le=6, description="Availability zones to span (at least two for A1.2).")
+    nat_gateways: Literal["none", "single", "perAz"] = Field(
+        "single",
+        description="NAT gateways for the private subnets: one shared, one per AZ (no cross-AZ dependency), "
+        "or none (then `vpc_endpoints` must be on and tasks have no internet egress).",
+    )
+    vpc_endpoints: bool = Field(
+        True,
+        description="Interface endpoints for ECR api/dkr, CloudWatch Logs and Secrets Manager plus an S3 "
+        "gateway endpoint, so image pulls, logs and secrets never leave the AWS network.",
+    )
+
+    @field_validator("cidr_block")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as error:
+            raise ValueError(f"cidr_block {value!r} is not an IPv4 network in CIDR form: {error}") from None
+        if not 16 <= network.prefixlen <= 24 or not network.is_private:
+            raise ValueError(f"cidr_block {value!r} must be a private (RFC 1918) network between /16 and /24")
+        return value
+
+    @model_validator(mode="after")
+    def _egress(self) -> "CreateNetworkArgs":
+        if self.nat_gateways == "none" and not self.vpc_endpoints:
+            raise ValueError(
+                "tasks in private subnets could not pull images or write logs: with nat_gateways='none' "
+                "keep vpc_endpoints=True, or choose nat_gateways='single' or 'perAz'"
+            )
+        return self
+
+
+class NetworkSettings(ArgsModel):
+    """What a service owner chooses: use `existing`, or create a VPC from `create` (the default)."""
+
+    existing: Optional[ExistingNetworkArgs] = Field(
+        None, description="Use this VPC and these subnets; give either `existing` or `create`, not both."
+    )
+    create: Optional[CreateNetworkArgs] = Field(
+        None, description="Settings of the VPC to create (defaults apply when neither is given)."
+    )
+    flow_logs: bool = Field(True, description="VPC flow logs (all traffic) into a KMS-encrypted log group.")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        validate_tags(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "NetworkSettings":
+        if self.existing is not None and self.create is not None:
+            raise ValueError("give either `existing` (a VPC to use) or `create` (a VPC to make), not both")
+        return self
+
+
+class NetworkArgs(NetworkSettings):
+    """Settings plus what the flow log group needs (WebService fills these in)."""
+
+    flow_log_retention_days: int = Field(DEFAULT_LOG_RETENTION_DAYS, description="Retention of the flow log group.")
+    kms_key_arn: Optional[StrInput] = Field(
+        None, description="KMS key of the flow log group (required when `flow_logs` is on)."
+    )
+    log_group_prefix: Optional[str] = Field(
+        None, description="Flow log group name prefix; defaults to `/rampart/<component name>`."
+    )
+
+    @model_validator(mode="after")
+    def _flow_log_key(self) -> "NetworkArgs":
+        if self.flow_logs and self.kms_key_arn is None:
+            raise ValueError("flow_logs=True needs `kms_key_arn` for the encrypted flow log group (or set flow_logs=False)")
+        return self
+
+
+class Network(pulumi.ComponentResource):
+    """VPC, subnets, egress and flow logs for one service."""
+
+    vpc_id: pulumi.Output[str]
+    public_subnet_ids: list[pulumi.Output[str]]
+    private_subnet_ids: list[pulumi.Output[str]]
+    vpc_cidr_block: Optional[str]
+    flow_log_group: Optional[aws.cloudwatch.LogGroup]
+
+    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("rampart:network:Network", name, None, opts)
+        tags = merge_tags(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        if args.existing is not None:
+            self.vpc_id = pulumi.Output.from_input(args.existing.vpc_id)
+            self.public_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing.public_subnet_ids]
+            self.private_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing.private_subnet_ids]
+            self.vpc_cidr_block = None
+        else:
+            self._create(name, args.create or CreateNetworkArgs(), tags, child)
+
+        self.flow_log_group = None
+        if args.flow_logs:
+            assert args.kms_key_arn is not None  # checked by NetworkArgs
+            prefix = args.log_group_prefix or f"/rampart/{name}"
+            self.flow_log_group = encrypted_log_group(
+                f"{name}-flow-logs",
+                log_group_name=f"{prefix}/vpc-flow-logs",
+                kms_key_arn=args.kms_key_arn,
+                retention_days=args.flow_log_retention_days,
+                tags=tags,
+                parent=self,
+            )
+            role = aws.iam.Role(
+                f"{name}-flow-logs-role",
+                aws.iam.RoleArgs(
+                    assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
+                    description="VPC flow logs delivery into one log group",
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{name}-flow-logs-policy",
+                aws.iam.RolePolicyArgs(
+                    role=role.id,
+                    policy=policy_json(
+                        [
+                            {
+                                "Sid": "WriteFlowLogs",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "logs:CreateLogStream",
+                                    "logs:PutLogEvents",
+                                    "logs:DescribeLogStreams",
+                                ],
+                                "Resource": [
+                                    self.flow_log_group.arn,
+                                    pulumi.Output.concat(self.flow_log_group.arn, ":*"),
+                                ],
+                            }
+                        ]
+                    ),
+                ),
+                opts=child,
+            )
+            aws.ec2.FlowLog(
+                f"{name}-flow-log",
+                aws.ec2.FlowLogArgs(
+                    vpc_id=self.vpc_id,
+                    traffic_type="ALL",
+                    log_destination_type="cloud-watch-logs",
+                    log_destination=self.flow_log_group.arn,
+                    iam_role_arn=role.arn,
+                    max_aggregation_interval=60,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+            }
+        )
+
+    def _create(
+        self, name: str, args: CreateNetworkArgs, tags: dict[str, str], child: pulumi.ResourceOptions
+    ) -> None:
+        ctx = AwsContext(pulumi.InvokeOptions(parent=self))
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self))
+        network = ipaddress.IPv4Network(args.cidr_block)
+        # Public subnets take the first blocks, private the blocks after them; /20s in a /16.
+        blocks = list(network.subnets(prefixlen_diff=4))
+        self.vpc_cidr_block = args.cidr_block
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            aws.ec2.VpcArgs(
+                cidr_block=args.cidr_block,
+                enable_dns_support=True,
+                enable_dns_hostnames=True,
+                tags={**tags, "Name": f"{name}-vpc"},
+            ),
+            opts=child,
+        )
+        self.vpc = vpc
+        self.vpc_id = vpc.id
+        # The default security group admits traffic between its members and all egress; adopt it
+        # and strip every rule so nothing can use it by accident (CC6.6).
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            aws.ec2.DefaultSecurityGroupArgs(
+                vpc_id=vpc.id, ingress=[], egress=[], tags={**tags, "Name": f"{name}-default-closed"}
+            ),
+            opts=child,
+        )
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", aws.ec2.InternetGatewayArgs(vpc_id=vpc.id, tags=tags), opts=child
+        )
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            aws.ec2.RouteTableArgs(vpc_id=vpc.id, tags={**tags, "Name": f"{name}-public"}),
+            opts=child,
+        )
+        aws.ec2.Route(
+            f"{name}-public-default-route",
+            aws.ec2.RouteArgs(route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id),
+            opts=child,
+        )
+
+        public_subnets: list[aws.ec2.Subnet] = []
+        private_subnets: list[aws.ec2.Subnet] = []
+        private_route_tables: list[aws.ec2.RouteTable] = []
+        nat_ids: list[pulumi.Output[str]] = []
+        for index in range(args.az_count):
+            az = zones.names.apply(_nth(index))
+            public = aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                aws.ec2.SubnetArgs(
+                    vpc_id=vpc.id,
+                    cidr_block=str(blocks[index]),
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={**tags, "Name": f"{name}-public-{index}", "rampart:tier": "public"},
+                ),
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index}-rta",
+                aws.ec2.RouteTableAssociationArgs(subnet_id=public.id, route_table_id=public_rt.id),
+                opts=child,
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{index}",
+                aws.ec2.SubnetArgs(
+                    vpc_id=vpc.id,
+                    cidr_block=str(blocks[args.az_count + index]),
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={**tags, "Name": f"{name}-private-{index}", "rampart:tier": "private"},
+                ),
+                opts=child,
+            )
+            private_rt = aws.ec2.RouteTable(
+                f"{name}-private-{index}-rt",
+                aws.ec2.RouteTableArgs(vpc_id=vpc.id, tags={**tags, "Name": f"{name}-private-{index}"}),
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index}-rta",
+                aws.ec2.RouteTableAssociationArgs(subnet_id=private.id, route_table_id=private_rt.id),
+                opts=child,
+            )
+            if args.nat_gateways == "perAz" or (args.nat_gateways == "single" and index == 0):
+                eip = aws.ec2.Eip(
+                    f"{name}-nat-{index}-eip",
+                    aws.ec2.EipArgs(domain="vpc", tags={**tags, "Name": f"{name}-nat-{index}"}),
+                    opts=child,
+                )
+                nat = aws.ec2.NatGateway(
+                    f"{name}-nat-{index}",
+                    aws.ec2.NatGatewayArgs(
+                        subnet_id=public.id,
+                        allocation_id=eip.allocation_id,
+                        tags={**tags, "Name": f"{name}-nat-{index}"},
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                )
+                nat_ids.append(nat.id)
+            if nat_ids:
+                aws.ec2.Route(
+                    f"{name}-private-{index}-default-route",
+                    aws.ec2.RouteArgs(
+                        route_table_id=private_rt.id,
+                        destination_cidr_block="0.0.0.0/0",
+                        nat_gateway_id=nat_ids[index if args.nat_gateways == "perAz" else 0],
+                    ),
+                    opts=child,
+                )
+            public_subnets.append(public)
+            private_subnets.append(private)
+            private_route_tables.append(private_rt)
+
+        self.public_subnet_ids = [s.id for s in public_subnets]
+        self.private_subnet_ids = [s.id for s in private_subnets]
+
+        if args.vpc_endpoints:
+            endpoint_sg = aws.ec2.SecurityGroup(
+                f"{name}-endpoints-sg",
+                aws.ec2.SecurityGroupArgs(
+                    vpc_id=vpc.id,
+                    description="Interface VPC endpoints: HTTPS from inside the VPC only",
+                    tags={**tags, "Name": f"{name}-endpoints"},
+                ),
+                opts=child,
+            )
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-endpoints-https-in",
+                aws.vpc.SecurityGroupIngressRuleArgs(
+                    security_group_id=endpoint_sg.id,
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_ipv4=args.cidr_block,
+                    description="HTTPS to AWS APIs from resources in this VPC",
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            for service in INTERFACE_ENDPOINTS:
+                aws.ec2.VpcEndpoint(
+                    f"{name}-endpoint-{service.replace('.', '-')}",
+                    aws.ec2.VpcEndpointArgs(
+                        vpc_id=vpc.id,
+                        service_name=pulumi.Output.concat("com.amazonaws.", ctx.region, f".{service}"),
+                        vpc_endpoint_type="Interface",
+                        private_dns_enabled=True,
+                        subnet_ids=self.private_subnet_ids,
+                        security_group_ids=[endpoint_sg.id],
+                        tags={**tags, "Name": f"{name}-{service}"},
+                    ),
+                    opts=child,
+                )
+            # ECR stores image layers in S3: a gateway endpoint on the private route tables.
+            aws.ec2.VpcEndpoint(
+                f"{name}-endpoint-s3",
+                aws.ec2.VpcEndpointArgs(
+                    vpc_id=vpc.id,
+                    service_name=pulumi.Output.concat("com.amazonaws.", ctx.region, ".s3"),
+                    vpc_endpoint_type="Gateway",
+                    route_table_ids=[rt.id for rt in private_route_tables],
+                    tags={**tags, "Name": f"{name}-s3"},
+                ),
+                opts=child,
+            )
+
+
+def _nth(index: int) -> "Callable[[list[str]], str]":
+    """Pick one availability zone name from the invoke's list (a value, never a resource)."""
+
+    def pick(names: list[str]) -> str:
+        return names[index]
+
+    return pick

@@ -1,0 +1,235 @@
+"""WAF: a regional WAFv2 web ACL associated with the ALB: a per-client-IP rate-based rule
+answering 429, AWS managed rule groups, CloudWatch metrics on every rule, and logging to an
+encrypted `aws-waf-logs-*` log group with the Authorization and Cookie headers redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, field_validator, model_validator
+
+from components._util import ArgsModel, StrInput, merge_tags, validate_tags
+from components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
+
+DEFAULT_MANAGED_RULE_GROUPS: tuple[str, ...] = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+#: Headers never written to WAF logs (credentials and sessions).
+REDACTED_HEADERS: tuple[str, ...] = ("authorization", "cookie")
+RATE_LIMIT_BODY_KEY = "rate-limited"
+
+_GROUP = re.compile(r"^AWSManagedRules[A-Za-z0-9]+$")
+_RULE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+class WafSettings(ArgsModel):
+    """What a service owner chooses about the web ACL (WebService fills in the wiring)."""
+
+    rate_limit: int = Field(
+        2000, ge=10, le=2_000_000_000,
+        description="Requests one client IP may send per `rate_limit_window_seconds` before WAF answers 429.",
+    )
+    rate_limit_window_seconds: Literal[60, 120, 300, 600] = Field(
+        300, description="Evaluation window of the rate-based rule."
+    )
+    managed_rule_groups: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MANAGED_RULE_GROUPS), min_length=1,
+        description="AWS managed rule groups (vendor AWS), evaluated in this order after the rate rule.",
+    )
+    count_only_rules: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Managed group -> rule names overridden to COUNT instead of BLOCK (documented exceptions).",
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @field_validator("managed_rule_groups")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        for group in value:
+            if not _GROUP.match(group):
+                raise ValueError(f"managed_rule_groups: {group!r} is not an AWS managed rule group (AWSManagedRules...)")
+        if len(set(value)) != len(value):
+            raise ValueError("managed_rule_groups lists a group twice")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        validate_tags(value)
+        return value
+
+    @model_validator(mode="after")
+    def _overrides(self) -> "WafSettings":
+        unknown = sorted(set(self.count_only_rules) - set(self.managed_rule_groups))
+        if unknown:
+            raise ValueError(
+                f"count_only_rules names {', '.join(unknown)}, which managed_rule_groups does not include; "
+                "add the group to managed_rule_groups or drop the override"
+            )
+        for group, rules in self.count_only_rules.items():
+            for rule in rules:
+                if not _RULE.match(rule):
+                    raise ValueError(f"count_only_rules[{group}]: {rule!r} is not a WAF rule name")
+        return self
+
+
+class WebAclArgs(WafSettings):
+    """Settings plus wiring: what the ACL protects and where its logs go."""
+
+    resource_arn: StrInput = Field(description="ARN of the ALB the web ACL is associated with.")
+    kms_key_arn: StrInput = Field(description="KMS key of the WAF log group.")
+    log_retention_days: int = Field(DEFAULT_LOG_RETENTION_DAYS, description="Retention of the WAF log group.")
+    logging: bool = Field(True, description="Send WAF logs (redacted) to CloudWatch Logs.")
+
+
+def _metric(name: str) -> str:
+    """CloudWatch metric names for WAF: letters, digits, '-' and '_' only, at most 128 characters."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:128]
+
+
+class WebAcl(pulumi.ComponentResource):
+    """Regional WAFv2 web ACL, its ALB association and its logging."""
+
+    web_acl: aws.wafv2.WebAcl
+    log_group: Optional[aws.cloudwatch.LogGroup]
+    web_acl_arn: pulumi.Output[str]
+    web_acl_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WebAclArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("rampart:waf:WebAcl", name, None, opts)
+        tags = merge_tags(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+
+        rules: list[aws.wafv2.WebAclRuleArgs] = [
+            aws.wafv2.WebAclRuleArgs(
+                name="rate-limit-per-ip",
+                priority=0,
+                action=aws.wafv2.WebAclRuleActionArgs(
+                    block=aws.wafv2.WebAclRuleActionBlockArgs(
+                        custom_response=aws.wafv2.WebAclRuleActionBlockCustomResponseArgs(
+                            response_code=429,
+                            custom_response_body_key=RATE_LIMIT_BODY_KEY,
+                            response_headers=[
+                                aws.wafv2.WebAclRuleActionBlockCustomResponseResponseHeaderArgs(
+                                    name="Retry-After", value=str(args.rate_limit_window_seconds)
+                                )
+                            ],
+                        )
+                    )
+                ),
+                statement=aws.wafv2.WebAclRuleStatementArgs(
+                    rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                        aggregate_key_type="IP",
+                        limit=args.rate_limit,
+                        evaluation_window_sec=args.rate_limit_window_seconds,
+                    )
+                ),
+                visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                    cloudwatch_metrics_enabled=True,
+                    metric_name=_metric(f"{name}-rate-limit-per-ip"),
+                    sampled_requests_enabled=True,
+                ),
+            )
+        ]
+        for index, group in enumerate(args.managed_rule_groups):
+            overrides = [
+                aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+                    name=rule,
+                    action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                        count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+                    ),
+                )
+                for rule in args.count_only_rules.get(group, [])
+            ]
+            rules.append(
+                aws.wafv2.WebAclRuleArgs(
+                    name=group,
+                    priority=10 * (index + 1),
+                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+                    ),
+                    statement=aws.wafv2.WebAclRuleStatementArgs(
+                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                            vendor_name="AWS",
+                            name=group,
+                            rule_action_overrides=overrides or None,
+                        )
+                    ),
+                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+                        cloudwatch_metrics_enabled=True,
+                        metric_name=_metric(f"{name}-{group}"),
+                        sampled_requests_enabled=True,
+                    ),
+                )
+            )
+
+        self.web_acl = aws.wafv2.WebAcl(
+            f"{name}-acl",
+            aws.wafv2.WebAclArgs(
+                scope="REGIONAL",
+                description=f"{name}: per-IP rate limit and AWS managed rules in front of the ALB",
+                default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+                custom_response_bodies=[
+                    aws.wafv2.WebAclCustomResponseBodyArgs(
+                        key=RATE_LIMIT_BODY_KEY,
+                        content='{"error":"too many requests"}',
+                        content_type="APPLICATION_JSON",
+                    )
+                ],
+                rules=rules,
+                visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+                    cloudwatch_metrics_enabled=True,
+                    metric_name=_metric(f"{name}-acl"),
+                    sampled_requests_enabled=True,
+                ),
+                tags=tags,
+            ),
+            opts=child,
+        )
+        self.web_acl_arn = self.web_acl.arn
+        self.web_acl_name = self.web_acl.name
+
+        aws.wafv2.WebAclAssociation(
+            f"{name}-association",
+            aws.wafv2.WebAclAssociationArgs(resource_arn=args.resource_arn, web_acl_arn=self.web_acl.arn),
+            opts=child,
+        )
+
+        self.log_group = None
+        if args.logging:
+            # WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
+            self.log_group = encrypted_log_group(
+                f"{name}-logs",
+                log_group_name=f"aws-waf-logs-{name}",
+                kms_key_arn=args.kms_key_arn,
+                retention_days=args.log_retention_days,
+                tags=tags,
+                parent=self,
+            )
+            aws.wafv2.WebAclLoggingConfiguration(
+                f"{name}-logging",
+                aws.wafv2.WebAclLoggingConfigurationArgs(
+                    resource_arn=self.web_acl.arn,
+                    log_destination_configs=[self.log_group.arn],
+                    redacted_fields=[
+                        aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                            single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                        )
+                        for header in REDACTED_HEADERS
+                    ],
+                ),
+                opts=child,
+            )
+
+        self.register_outputs(
+            {
+                "web_acl_arn": self.web_acl_arn,
+                "log_group_name": self.log_group.name if self.log_group is not None else None,
+            }
+        )
