@@ -1,0 +1,1 @@
+"""CloudWatch Logs and alarm policies."""

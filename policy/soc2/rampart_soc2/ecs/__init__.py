@@ -1,0 +1,1 @@
+"""ECS policies (cluster, task definition, service)."""

@@ -1,0 +1,1 @@
+"""Application Load Balancer policies."""

@@ -1,0 +1,1 @@
+"""WAFv2 policies."""
