@@ -1,0 +1,911 @@
+"""Nginx reverse-proxy sidecar: the typed configuration model and the renderer.
+
+`ProxyConfig` is a pydantic v2 model (``extra="forbid"``, every field described and validated)
+that doubles as the ``rampart:proxy`` section of a stack file (camelCase keys, snake_case also
+accepted). `render_nginx_conf` turns it into one ``nginx.conf`` string.
+
+Injection safety: every value that reaches the file is validated twice, once by the model (so a
+bad stack file fails before anything else runs, with the key path) and once more by the renderer
+at the point of emission (so a model built with ``model_construct`` cannot bypass the check). A
+value that could leave its directive (``;``, braces, quotes, a backslash, newlines or other
+control characters, a ``$`` that nginx would expand, whitespace where a bare token is expected) is
+rejected with an error naming the field. The only free-text values, the security header values,
+are emitted inside double quotes, where ``;`` and ``'`` are literal (CSP needs both) and ``"``,
+``\\``, ``$``, braces and control characters are refused.
+
+The config is valid on nginx 1.22 (Debian 12) and newer: ``listen ... ssl http2``, TLSv1.3 listed
+explicitly, ``ssl_session_tickets off``, every ``add_header`` at server level with ``always`` and no
+``add_header`` in any location (a location with its own would inherit none).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "CacheSettings",
+    "CertificateSettings",
+    "ClientLimits",
+    "GzipSettings",
+    "HstsSettings",
+    "ProxyConfig",
+    "RateLimitZone",
+    "RateLimiting",
+    "RenderError",
+    "RenderTarget",
+    "SecurityHeaders",
+    "Timeouts",
+    "TlsSettings",
+    "UpstreamSettings",
+    "CONTAINER_PATHS",
+    "render_nginx_conf",
+    "write_image_context",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# value checks shared by the model and the renderer
+# ---------------------------------------------------------------------------------------------
+
+_HOSTNAME_RE = re.compile(
+    r"^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+_PATH_RE = re.compile(r"^/[A-Za-z0-9._~/-]{0,255}$")
+_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]{0,63}/[a-z0-9][a-z0-9.+-]{0,126}$")
+_ZONE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Printable ASCII without the characters that end or alter an nginx double-quoted string.
+_HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{1,1024}$')
+_HEADER_FORBIDDEN = set('"\\${}')
+_UNSAFE_DESCRIPTION = (
+    "it may contain only the characters listed; ';', '{', '}', quotes, '\\', '$', whitespace "
+    "and control characters could change the nginx configuration's structure"
+)
+
+
+def _check_hostname(value: str) -> str:
+    if value == "_" or (len(value) <= 253 and _HOSTNAME_RE.fullmatch(value)):
+        return value
+    raise ValueError(
+        f"{value!r} is not a server name: use '_' (any name) or a lower-case DNS name "
+        f"(letters, digits, '-', '.', optionally starting with '*.'); {_UNSAFE_DESCRIPTION}"
+    )
+
+
+def _check_upstream_host(value: str) -> str:
+    try:
+        ipaddress.IPv4Address(value)
+        return value
+    except ValueError:
+        pass
+    if value != "_" and "*" not in value and len(value) <= 253 and _HOSTNAME_RE.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not an upstream host: use an IPv4 address (e.g. 127.0.0.1) or a "
+        f"lower-case DNS name; {_UNSAFE_DESCRIPTION}"
+    )
+
+
+def _check_path(value: str) -> str:
+    if _PATH_RE.fullmatch(value) and "//" not in value and "/../" not in value + "/":
+        return value
+    raise ValueError(
+        f"{value!r} is not a URL path prefix: start with '/' and use only letters, digits and "
+        f"'.', '_', '~', '/', '-' (no '//' or '..'); {_UNSAFE_DESCRIPTION}"
+    )
+
+
+def _check_mime(value: str) -> str:
+    if _MIME_RE.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a MIME type: use lower-case type/subtype such as 'text/css' "
+        f"(letters, digits, '.', '+', '-'); {_UNSAFE_DESCRIPTION}"
+    )
+
+
+def _check_zone(value: str) -> str:
+    if _ZONE_RE.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a zone name: use 1-32 lower-case letters, digits or '_', starting "
+        f"with a letter; {_UNSAFE_DESCRIPTION}"
+    )
+
+
+def _check_header_value(value: str) -> str:
+    bad = sorted(set(value) & _HEADER_FORBIDDEN)
+    if bad:
+        raise ValueError(
+            f"header value contains {''.join(bad)!r}: quotes, '\\', '$' and braces are not "
+            "allowed (they would end the quoted nginx string or be expanded as a variable)"
+        )
+    if not _HEADER_VALUE_RE.fullmatch(value) or value != value.strip():
+        raise ValueError(
+            "header value must be 1-1024 printable ASCII characters with no leading or trailing "
+            "space and no newline, tab or other control character"
+        )
+    return value
+
+
+HostName = Annotated[str, AfterValidator(_check_hostname)]
+UpstreamHost = Annotated[str, AfterValidator(_check_upstream_host)]
+UrlPath = Annotated[str, AfterValidator(_check_path)]
+MimeType = Annotated[str, AfterValidator(_check_mime)]
+ZoneName = Annotated[str, AfterValidator(_check_zone)]
+HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+# ---------------------------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        validate_default=True,
+    )
+
+
+class TlsSettings(_Model):
+    """TLS server settings (Mozilla's server-side TLS guideline, v5.7 profiles)."""
+
+    profile: Literal["intermediate", "modern"] = Field(
+        "intermediate",
+        description="Mozilla TLS profile: 'intermediate' (TLS 1.2 + 1.3, ECDHE AEAD ciphers only; "
+        "what the ALB speaks to targets) or 'modern' (TLS 1.3 only).",
+    )
+    session_cache_mb: int = Field(
+        10, ge=1, le=512,
+        description="Size of the shared TLS session cache in MiB (about 4,000 sessions per MiB); "
+        "resumption saves a full handshake on reconnects.",
+    )
+    session_timeout_minutes: int = Field(
+        60, ge=1, le=1440,
+        description="How long a cached TLS session may be resumed, in minutes.",
+    )
+
+
+class CertificateSettings(_Model):
+    """The sidecar's self-signed certificate (made by pulumi-tls; the ALB does not validate target certificates)."""
+
+    common_name: HostName = Field(
+        "proxy.internal", description="Certificate subject common name (a DNS name)."
+    )
+    validity_days: int = Field(
+        90, ge=2, le=825, description="Certificate validity period in days (at most 825)."
+    )
+    early_renewal_days: int = Field(
+        30, ge=1, le=824,
+        description="Replace the certificate this many days before it expires (pulumi-tls "
+        "early_renewal_hours); must be less than validity_days.",
+    )
+
+    @model_validator(mode="after")
+    def _renewal_before_expiry(self) -> CertificateSettings:
+        if self.early_renewal_days >= self.validity_days:
+            raise ValueError(
+                f"certificate.earlyRenewalDays ({self.early_renewal_days}) must be less than "
+                f"certificate.validityDays ({self.validity_days}), or the certificate is "
+                "replaced on every update"
+            )
+        return self
+
+
+class HstsSettings(_Model):
+    """Strict-Transport-Security header."""
+
+    enabled: bool = Field(True, description="Send Strict-Transport-Security on every response.")
+    max_age_seconds: int = Field(
+        63072000, ge=0, le=63072000,
+        description="HSTS max-age in seconds (default two years, Mozilla's recommendation).",
+    )
+    include_subdomains: bool = Field(True, description="Add includeSubDomains.")
+    preload: bool = Field(
+        False,
+        description="Add preload (only with includeSubDomains and max-age >= 1 year; submitting "
+        "a domain to the preload list is hard to undo).",
+    )
+
+    @model_validator(mode="after")
+    def _preload_rules(self) -> HstsSettings:
+        if self.preload and (not self.include_subdomains or self.max_age_seconds < 31536000):
+            raise ValueError(
+                "hsts.preload needs hsts.includeSubdomains=true and hsts.maxAgeSeconds >= 31536000"
+            )
+        return self
+
+    def header_value(self) -> str:
+        value = f"max-age={self.max_age_seconds}"
+        if self.include_subdomains:
+            value += "; includeSubDomains"
+        if self.preload:
+            value += "; preload"
+        return value
+
+
+class SecurityHeaders(_Model):
+    """Security headers sent on every response, errors included (nginx `add_header ... always`)."""
+
+    frame_options: Literal["DENY", "SAMEORIGIN"] = Field(
+        "DENY", description="X-Frame-Options: forbid framing (clickjacking)."
+    )
+    referrer_policy: Literal[
+        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"
+    ] = Field("no-referrer", description="Referrer-Policy: leak no URLs to other sites.")
+    permissions_policy: HeaderValue = Field(
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=()",
+        description="Permissions-Policy: browser features the responses may use (none by default).",
+    )
+    content_security_policy: HeaderValue = Field(
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        description="Content-Security-Policy: restrictive default for APIs (nothing may load). "
+        "Printable ASCII; ';' and single quotes are allowed, double quotes, '\\', '$' and braces "
+        "are not.",
+    )
+    cross_origin_opener_policy: Literal["same-origin", "same-origin-allow-popups", "unsafe-none"] = (
+        Field("same-origin", description="Cross-Origin-Opener-Policy.")
+    )
+
+
+class RateLimitZone(_Model):
+    """One request-rate limit, keyed on the real client address."""
+
+    name: ZoneName = Field(description="Zone name (lower-case letters, digits, '_').")
+    path_prefix: UrlPath = Field(
+        "/",
+        description="Applies to every request whose path starts with this prefix ('/' = all "
+        "proxied requests; /healthz is never limited).",
+    )
+    rate_per_second: int = Field(
+        ge=1, le=100000, description="Sustained requests per second allowed per client address."
+    )
+    burst: int = Field(
+        ge=0, le=100000,
+        description="Requests above the rate a client may send at once before getting 429.",
+    )
+    zone_size_mb: int = Field(
+        10, ge=1, le=1024,
+        description="Shared memory for client states in MiB (1 MiB holds about 8,000 clients).",
+    )
+
+
+def _default_zones() -> list[RateLimitZone]:
+    return [RateLimitZone(name="per_client", path_prefix="/", rate_per_second=50, burst=100)]
+
+
+class RateLimiting(_Model):
+    """Request rate limiting (nginx limit_req, status 429 with Retry-After)."""
+
+    enabled: bool = Field(True, description="Apply the zones below.")
+    zones: list[RateLimitZone] = Field(
+        default_factory=_default_zones,
+        min_length=1, max_length=16,
+        description="Rate-limit zones; a request is checked against every zone whose path "
+        "prefix matches its path.",
+    )
+    retry_after_seconds: int = Field(
+        1, ge=1, le=3600, description="Retry-After value sent with every 429 response."
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> RateLimiting:
+        names = [z.name for z in self.zones]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"rateLimit.zones: zone names must be unique; repeated: {dupes}")
+        return self
+
+
+class ClientLimits(_Model):
+    """Request size limits (oversized bodies get 413, oversized headers 400/414/431)."""
+
+    max_body_kb: int = Field(
+        1024, ge=1, le=1048576, description="Largest request body accepted, in KiB (client_max_body_size)."
+    )
+    header_buffer_kb: int = Field(
+        1, ge=1, le=64, description="Buffer for request headers, in KiB (client_header_buffer_size)."
+    )
+    large_header_buffers: int = Field(
+        4, ge=1, le=64, description="Number of large header buffers (large_client_header_buffers)."
+    )
+    large_header_buffer_kb: int = Field(
+        8, ge=1, le=64,
+        description="Size of one large header buffer in KiB; the longest request line or header.",
+    )
+
+
+class Timeouts(_Model):
+    """Client and upstream timeouts, in seconds."""
+
+    client_header_s: int = Field(10, ge=1, le=300, description="client_header_timeout.")
+    client_body_s: int = Field(10, ge=1, le=300, description="client_body_timeout.")
+    send_s: int = Field(10, ge=1, le=300, description="send_timeout (between two writes to the client).")
+    keepalive_s: int = Field(
+        75, ge=1, le=3600,
+        description="Client keep-alive timeout; longer than the ALB's 60 s idle timeout so the "
+        "ALB, not the target, closes idle connections (avoids 502s).",
+    )
+    proxy_connect_s: int = Field(
+        2, ge=1, le=75, description="proxy_connect_timeout: failing upstream answers 502 within this."
+    )
+    proxy_send_s: int = Field(30, ge=1, le=3600, description="proxy_send_timeout.")
+    proxy_read_s: int = Field(
+        30, ge=1, le=3600, description="proxy_read_timeout: a hung upstream answers 504 after this."
+    )
+
+
+class CacheSettings(_Model):
+    """Proxy cache for GET/HEAD on chosen paths; never stores Set-Cookie responses or Authorization requests."""
+
+    enabled: bool = Field(True, description="Cache responses under the paths below.")
+    paths: list[UrlPath] = Field(
+        default_factory=lambda: ["/static/"],
+        max_length=32,
+        description="Path prefixes whose GET/HEAD responses may be cached.",
+    )
+    ttl_seconds: int = Field(
+        60, ge=1, le=31536000,
+        description="How long 200/301 responses without their own caching headers stay fresh.",
+    )
+    zone_size_mb: int = Field(10, ge=1, le=1024, description="Cache key zone in MiB (~8,000 keys per MiB).")
+    max_size_mb: int = Field(256, ge=1, le=1048576, description="Largest on-disk cache size in MiB.")
+    inactive_minutes: int = Field(
+        10, ge=1, le=10080, description="Entries not requested for this long are removed."
+    )
+
+
+class GzipSettings(_Model):
+    """Response compression (only for types that carry no secrets, because of BREACH)."""
+
+    enabled: bool = Field(True, description="Compress the types below.")
+    types: list[MimeType] = Field(
+        default_factory=lambda: ["text/css", "application/javascript", "image/svg+xml"],
+        max_length=32,
+        description="MIME types to compress. Keep secret-bearing types (JSON API responses, HTML "
+        "with tokens) out: compression over TLS of secrets plus attacker input is BREACH.",
+    )
+    min_length: int = Field(1024, ge=0, le=10485760, description="Smallest response to compress, in bytes.")
+    level: int = Field(4, ge=1, le=9, description="gzip_comp_level (CPU vs size).")
+
+
+class UpstreamSettings(_Model):
+    """The app container behind the proxy."""
+
+    host: UpstreamHost = Field(
+        "127.0.0.1", description="Upstream address (the app container shares the task's loopback)."
+    )
+    port: int | None = Field(
+        None, ge=1, le=65535,
+        description="Upstream port; empty means the service's container port.",
+    )
+    expected_concurrency: int = Field(
+        64, ge=1, le=100000,
+        description="Peak concurrent requests expected; sizes the idle keep-alive pool.",
+    )
+    keepalive: int | None = Field(
+        None, ge=1, le=100000,
+        description="Idle upstream connections kept per worker; empty means expected_concurrency "
+        "(below peak concurrency nginx opens and closes backend connections continuously).",
+    )
+    keepalive_requests: int = Field(
+        10000, ge=1, le=10000000, description="Requests per upstream connection before it is recycled."
+    )
+    keepalive_timeout_s: int = Field(
+        60, ge=1, le=3600, description="Idle upstream connections are closed after this."
+    )
+
+    def keepalive_pool(self) -> int:
+        return self.keepalive if self.keepalive is not None else self.expected_concurrency
+
+
+class ProxyConfig(_Model):
+    """The Nginx reverse-proxy sidecar. Stack file key: `rampart:proxy` (camelCase)."""
+
+    listen_port: int = Field(
+        8443, ge=1024, le=65535,
+        description="HTTPS port the proxy listens on (unprivileged, >= 1024); the ALB target port.",
+    )
+    server_names: list[HostName] = Field(
+        default_factory=lambda: ["_"],
+        min_length=1, max_length=32,
+        description="Host names served ('_' = any); other names get 421 when names are given.",
+    )
+    upstream: UpstreamSettings = Field(
+        default_factory=UpstreamSettings, description="The app container behind the proxy."
+    )
+    tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS profile and sessions.")
+    certificate: CertificateSettings = Field(
+        default_factory=CertificateSettings, description="The sidecar's self-signed certificate."
+    )
+    hsts: HstsSettings = Field(default_factory=HstsSettings, description="Strict-Transport-Security.")
+    headers: SecurityHeaders = Field(
+        default_factory=SecurityHeaders, description="Security headers on every response."
+    )
+    rate_limit: RateLimiting = Field(
+        default_factory=RateLimiting, description="Per-client request rate limits (429)."
+    )
+    trusted_proxy_cidrs: list[Network] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Peers whose X-Forwarded-For is believed (the ALB's subnets). The real client "
+        "address, used for rate limits and logs, is taken from X-Forwarded-For only when the "
+        "peer is inside one of these networks.",
+    )
+    limits: ClientLimits = Field(default_factory=ClientLimits, description="Request size limits.")
+    timeouts: Timeouts = Field(default_factory=Timeouts, description="Client and upstream timeouts.")
+    cache: CacheSettings = Field(default_factory=CacheSettings, description="Proxy cache.")
+    gzip: GzipSettings = Field(default_factory=GzipSettings, description="Response compression.")
+    worker_processes: int | Literal["auto"] = Field(
+        "auto", description="nginx worker processes ('auto' = one per CPU)."
+    )
+    worker_connections: int = Field(
+        4096, ge=64, le=65536, description="Connections per worker (clients plus upstream)."
+    )
+
+    @model_validator(mode="after")
+    def _check_workers(self) -> ProxyConfig:
+        if isinstance(self.worker_processes, int) and not 1 <= self.worker_processes <= 64:
+            raise ValueError("workerProcesses must be 'auto' or between 1 and 64")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# the renderer
+# ---------------------------------------------------------------------------------------------
+
+
+class RenderError(ValueError):
+    """A value would change the rendered config's structure (names the field)."""
+
+
+@dataclass(frozen=True)
+class RenderTarget:
+    """Where the config runs.
+
+    mode "container": paths of the proxy image (TLS material in the tmpfs /run/proxy/tls, logs to
+    stdout/stderr, `daemon off`, listen on every address). mode "local": every path, the pid and
+    temp files relative to nginx's prefix (`nginx -p DIR -c nginx.conf`), listen on 127.0.0.1.
+    """
+
+    mode: Literal["container", "local"] = "container"
+    upstream_port: int | None = None
+    upstream_host: str | None = None
+    listen_port: int | None = None
+
+
+CONTAINER_PATHS = {
+    "tls_dir": "/run/proxy/tls",
+    "pid": "/run/proxy/nginx.pid",
+    "var": "/var/cache/proxy",
+}
+
+_MOZ_INTERMEDIATE_CIPHERS = ":".join(
+    [
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    ]
+)
+
+_BARE_RE = re.compile(r"^[A-Za-z0-9._:/=+*@,\[\]~-]+$")
+
+
+def _bare(value: object, field: str) -> str:
+    """A bare (unquoted) nginx argument: no whitespace, quotes, ';', braces, '$', '#', '\\'."""
+    text = str(value)
+    if not _BARE_RE.fullmatch(text):
+        raise RenderError(f"{field}: value {text!r} is not a safe nginx token; {_UNSAFE_DESCRIPTION}")
+    return text
+
+
+def _quoted(value: str, field: str) -> str:
+    try:
+        _check_header_value(value)
+    except ValueError as exc:
+        raise RenderError(f"{field}: {exc}") from None
+    return f'"{value}"'
+
+
+def _checked(value: str, field: str, check: object) -> str:
+    try:
+        assert callable(check)
+        check(value)
+    except ValueError as exc:
+        raise RenderError(f"{field}: {exc}") from None
+    return _bare(value, field)
+
+
+def _int(value: object, field: str, lo: int, hi: int) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise RenderError(f"{field}: {value!r} is not an integer between {lo} and {hi}")
+    return str(value)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def d(self, *parts: str) -> None:
+        self.lines.append("    " * self.depth + " ".join(parts) + ";")
+
+    def open(self, *parts: str) -> None:
+        self.lines.append("    " * self.depth + " ".join(parts) + " {")
+        self.depth += 1
+
+    def close(self) -> None:
+        self.depth -= 1
+        self.lines.append("    " * self.depth + "}")
+
+    def blank(self) -> None:
+        self.lines.append("")
+
+    def comment(self, text: str) -> None:
+        self.lines.append("    " * self.depth + "# " + text)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+_JSON_LOG_FORMAT = (
+    "'{"
+    '"time":"$time_iso8601",'
+    '"request_id":"$rampart_request_id",'
+    '"client":"$remote_addr",'
+    '"peer":"$realip_remote_addr",'
+    '"method":"$request_method",'
+    '"path":"$uri",'
+    '"protocol":"$server_protocol",'
+    '"status":$status,'
+    '"bytes_sent":$body_bytes_sent,'
+    '"request_time":$request_time,'
+    '"upstream_status":"$upstream_status",'
+    '"upstream_time":"$upstream_response_time",'
+    '"cache":"$upstream_cache_status",'
+    '"tls":"$ssl_protocol",'
+    '"cipher":"$ssl_cipher",'
+    '"user_agent":"$http_user_agent"'
+    "}'"
+)
+
+
+def _location_prefixes(config: ProxyConfig) -> list[str]:
+    prefixes = {"/"}
+    if config.rate_limit.enabled:
+        prefixes.update(z.path_prefix for z in config.rate_limit.zones)
+    if config.cache.enabled:
+        prefixes.update(config.cache.paths)
+    return sorted(prefixes)
+
+
+def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -> str:
+    """Render `config` as one nginx.conf for `target` (default: the container image)."""
+    target = target or RenderTarget()
+    local = target.mode == "local"
+    if target.mode not in ("container", "local"):
+        raise RenderError(f"target.mode: {target.mode!r} is not 'container' or 'local'")
+
+    up_host = target.upstream_host or config.upstream.host
+    up_port = target.upstream_port or config.upstream.port
+    if up_port is None:
+        raise RenderError(
+            "upstream.port: no upstream port; set rampart:proxy upstream.port or give the "
+            "service's container port"
+        )
+    listen_port = target.listen_port or config.listen_port
+    up_host_s = _checked(up_host, "upstream.host", _check_upstream_host)
+    up_port_s = _int(up_port, "upstream.port", 1, 65535)
+    listen_port_s = _int(listen_port, "listenPort", 1, 65535)
+
+    if local:
+        pid, tls_dir, var = "nginx.pid", "tls", "var"
+        error_log = "logs/error.log"
+        access_log = "logs/access.log"
+        listen_addr = f"127.0.0.1:{listen_port_s}"
+    else:
+        pid, tls_dir, var = CONTAINER_PATHS["pid"], CONTAINER_PATHS["tls_dir"], CONTAINER_PATHS["var"]
+        error_log = "stderr"
+        access_log = "/dev/stdout"
+        listen_addr = listen_port_s
+
+    w = _Writer()
+    w.comment("Generated by Rampart (components/proxy_config.py). Do not edit: change rampart:proxy.")
+    w.comment(f"Render target: {target.mode}.")
+    if not local:
+        w.d("daemon", "off")
+    if config.worker_processes == "auto":
+        w.d("worker_processes", "auto")
+    else:
+        w.d("worker_processes", _int(config.worker_processes, "workerProcesses", 1, 64))
+    w.d("worker_rlimit_nofile", _int(config.worker_connections * 2, "workerConnections", 128, 131072))
+    w.d("pid", pid)
+    w.d("error_log", error_log, "warn")
+    w.d("pcre_jit", "on")
+    w.blank()
+    w.open("events")
+    w.d("worker_connections", _int(config.worker_connections, "workerConnections", 64, 65536))
+    w.close()
+    w.blank()
+    w.open("http")
+    w.d("default_type", "application/octet-stream")
+    w.d("server_tokens", "off")
+    w.d("sendfile", "on")
+    w.d("tcp_nopush", "on")
+    w.d("tcp_nodelay", "on")
+    w.d("reset_timedout_connection", "on")
+    for name, directive in (
+        ("client_body", "client_body_temp_path"),
+        ("proxy", "proxy_temp_path"),
+        ("fastcgi", "fastcgi_temp_path"),
+        ("uwsgi", "uwsgi_temp_path"),
+        ("scgi", "scgi_temp_path"),
+    ):
+        w.d(directive, f"{var}/{name}_temp")
+    w.blank()
+
+    w.comment("Limits and timeouts")
+    lim, to = config.limits, config.timeouts
+    w.d("client_max_body_size", _int(lim.max_body_kb, "limits.maxBodyKb", 1, 1048576) + "k")
+    w.d("client_header_buffer_size", _int(lim.header_buffer_kb, "limits.headerBufferKb", 1, 64) + "k")
+    w.d(
+        "large_client_header_buffers",
+        _int(lim.large_header_buffers, "limits.largeHeaderBuffers", 1, 64),
+        _int(lim.large_header_buffer_kb, "limits.largeHeaderBufferKb", 1, 64) + "k",
+    )
+    w.d("client_header_timeout", _int(to.client_header_s, "timeouts.clientHeaderS", 1, 300) + "s")
+    w.d("client_body_timeout", _int(to.client_body_s, "timeouts.clientBodyS", 1, 300) + "s")
+    w.d("send_timeout", _int(to.send_s, "timeouts.sendS", 1, 300) + "s")
+    w.d("keepalive_timeout", _int(to.keepalive_s, "timeouts.keepaliveS", 1, 3600) + "s")
+    w.blank()
+
+    w.comment("Real client address: X-Forwarded-For only from trusted peers (the ALB's subnets)")
+    for i, net in enumerate(config.trusted_proxy_cidrs):
+        if not isinstance(net, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            raise RenderError(f"trustedProxyCidrs[{i}]: {net!r} is not a network")
+        w.d("set_real_ip_from", _bare(net.with_prefixlen, f"trustedProxyCidrs[{i}]"))
+    if config.trusted_proxy_cidrs:
+        w.d("real_ip_header", "X-Forwarded-For")
+        w.d("real_ip_recursive", "on")
+    w.blank()
+
+    w.comment("Request id: the client's when it is well-formed, else nginx's; sent upstream and back")
+    w.open("map", "$http_x_request_id", "$rampart_request_id")
+    w.d("default", "$request_id")
+    w.d('"~^[A-Za-z0-9._-]{8,128}$"', "$http_x_request_id")
+    w.close()
+    w.open("map", "$status", "$rampart_retry_after")
+    w.d("default", '""')
+    w.d("429", _int(config.rate_limit.retry_after_seconds, "rateLimit.retryAfterSeconds", 1, 3600))
+    w.close()
+    w.d("log_format", "rampart_json", "escape=json", _JSON_LOG_FORMAT)
+    w.d("access_log", access_log, "rampart_json")
+    w.blank()
+
+    zones = config.rate_limit.zones if config.rate_limit.enabled else []
+    if zones:
+        w.comment("Rate limits, keyed on the real client address")
+        for i, z in enumerate(zones):
+            f = f"rateLimit.zones[{i}]"
+            w.d(
+                "limit_req_zone",
+                "$binary_remote_addr",
+                "zone=" + _checked(z.name, f + ".name", _check_zone) + ":"
+                + _int(z.zone_size_mb, f + ".zoneSizeMb", 1, 1024) + "m",
+                "rate=" + _int(z.rate_per_second, f + ".ratePerSecond", 1, 100000) + "r/s",
+            )
+        w.d("limit_req_status", "429")
+        w.d("limit_req_log_level", "warn")
+        w.blank()
+
+    if config.gzip.enabled and config.gzip.types:
+        w.comment("Compression only for types that carry no secrets (BREACH)")
+        w.d("gzip", "on")
+        w.d("gzip_vary", "on")
+        w.d("gzip_proxied", "any")
+        w.d("gzip_comp_level", _int(config.gzip.level, "gzip.level", 1, 9))
+        w.d("gzip_min_length", _int(config.gzip.min_length, "gzip.minLength", 0, 10485760))
+        w.d("gzip_types", *[_checked(t, f"gzip.types[{i}]", _check_mime) for i, t in enumerate(config.gzip.types)])
+    else:
+        w.d("gzip", "off")
+    w.blank()
+
+    cache = config.cache
+    if cache.enabled:
+        w.d(
+            "proxy_cache_path",
+            f"{var}/cache",
+            "levels=1:2",
+            "keys_zone=rampart_cache:" + _int(cache.zone_size_mb, "cache.zoneSizeMb", 1, 1024) + "m",
+            "max_size=" + _int(cache.max_size_mb, "cache.maxSizeMb", 1, 1048576) + "m",
+            "inactive=" + _int(cache.inactive_minutes, "cache.inactiveMinutes", 1, 10080) + "m",
+            "use_temp_path=off",
+        )
+        w.blank()
+
+    w.open("upstream", "rampart_app")
+    w.d("server", f"{up_host_s}:{up_port_s}")
+    up = config.upstream
+    w.d("keepalive", _int(up.keepalive_pool(), "upstream.keepalive", 1, 100000))
+    w.d("keepalive_requests", _int(up.keepalive_requests, "upstream.keepaliveRequests", 1, 10000000))
+    w.d("keepalive_timeout", _int(up.keepalive_timeout_s, "upstream.keepaliveTimeoutS", 1, 3600) + "s")
+    w.close()
+    w.blank()
+
+    tls = config.tls
+    w.comment(f"TLS: Mozilla {tls.profile} profile")
+    if tls.profile == "modern":
+        w.d("ssl_protocols", "TLSv1.3")
+    else:
+        w.d("ssl_protocols", "TLSv1.2", "TLSv1.3")
+        w.d("ssl_ciphers", _MOZ_INTERMEDIATE_CIPHERS)
+    w.d("ssl_prefer_server_ciphers", "off")
+    w.d("ssl_ecdh_curve", "X25519:prime256v1:secp384r1")
+    w.d("ssl_session_cache", "shared:rampart_tls:" + _int(tls.session_cache_mb, "tls.sessionCacheMb", 1, 512) + "m")
+    w.d("ssl_session_timeout", _int(tls.session_timeout_minutes, "tls.sessionTimeoutMinutes", 1, 1440) + "m")
+    w.d("ssl_session_tickets", "off")
+    w.d("ssl_certificate", f"{tls_dir}/cert.pem")
+    w.d("ssl_certificate_key", f"{tls_dir}/key.pem")
+    w.blank()
+
+    names = [
+        _checked(n, f"serverNames[{i}]", _check_hostname) for i, n in enumerate(config.server_names)
+    ]
+    any_name = names == ["_"]
+    if not any_name:
+        w.comment("Unknown host names: 421 Misdirected Request")
+        w.open("server")
+        w.d("listen", listen_addr, "ssl", "http2", "default_server")
+        w.d("server_name", "_")
+        _security_headers(w, config)
+        w.open("location", "/")
+        w.d("return", "421")
+        w.close()
+        w.close()
+        w.blank()
+
+    w.open("server")
+    if any_name:
+        w.d("listen", listen_addr, "ssl", "http2", "default_server")
+    else:
+        w.d("listen", listen_addr, "ssl", "http2")
+    w.d("server_name", *names)
+    w.blank()
+    w.comment("Every add_header lives here, with `always`: locations add none, so all inherit these")
+    _security_headers(w, config)
+    w.blank()
+    w.open("location", "=", "/healthz")
+    w.d("access_log", "off")
+    w.d("default_type", "text/plain")
+    w.d("return", "200", '"ok\\n"')
+    w.close()
+
+    for prefix in _location_prefixes(config):
+        w.blank()
+        w.open("location", _checked(prefix, "location prefix", _check_path))
+        for i, z in enumerate(zones):
+            if prefix.startswith(z.path_prefix):
+                w.d(
+                    "limit_req",
+                    "zone=" + _checked(z.name, f"rateLimit.zones[{i}].name", _check_zone),
+                    "burst=" + _int(z.burst, f"rateLimit.zones[{i}].burst", 0, 100000),
+                    "nodelay",
+                )
+        if cache.enabled and any(prefix.startswith(p) for p in cache.paths):
+            w.d("proxy_cache", "rampart_cache")
+            w.d("proxy_cache_methods", "GET", "HEAD")
+            w.d("proxy_cache_key", "$scheme$host$request_uri")
+            w.d("proxy_cache_valid", "200", "301", _int(cache.ttl_seconds, "cache.ttlSeconds", 1, 31536000) + "s")
+            w.d("proxy_cache_bypass", "$http_authorization")
+            w.d("proxy_no_cache", "$http_authorization", "$upstream_http_set_cookie")
+            w.d("proxy_cache_lock", "on")
+            w.d("proxy_cache_use_stale", "error", "timeout", "updating", "http_502", "http_503", "http_504")
+            w.d("proxy_cache_background_update", "on")
+        _proxy_pass(w, config)
+        w.close()
+
+    w.close()  # server
+    w.close()  # http
+    return w.text()
+
+
+_HIDDEN_UPSTREAM_HEADERS = (
+    "X-Powered-By",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "Content-Security-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Request-ID",
+)
+
+
+def _security_headers(w: _Writer, config: ProxyConfig) -> None:
+    h = config.headers
+    if config.hsts.enabled:
+        w.d("add_header", "Strict-Transport-Security", _quoted(config.hsts.header_value(), "hsts"), "always")
+    w.d("add_header", "X-Content-Type-Options", "nosniff", "always")
+    w.d("add_header", "X-Frame-Options", _quoted(h.frame_options, "headers.frameOptions"), "always")
+    w.d("add_header", "Referrer-Policy", _quoted(h.referrer_policy, "headers.referrerPolicy"), "always")
+    w.d("add_header", "Permissions-Policy", _quoted(h.permissions_policy, "headers.permissionsPolicy"), "always")
+    w.d(
+        "add_header",
+        "Content-Security-Policy",
+        _quoted(h.content_security_policy, "headers.contentSecurityPolicy"),
+        "always",
+    )
+    w.d(
+        "add_header",
+        "Cross-Origin-Opener-Policy",
+        _quoted(h.cross_origin_opener_policy, "headers.crossOriginOpenerPolicy"),
+        "always",
+    )
+    w.d("add_header", "X-Request-ID", "$rampart_request_id", "always")
+    w.d("add_header", "Retry-After", "$rampart_retry_after", "always")
+    w.d("add_header", "X-Cache-Status", "$upstream_cache_status", "always")
+
+
+def _proxy_pass(w: _Writer, config: ProxyConfig) -> None:
+    w.d("proxy_pass", "http://rampart_app")
+    w.d("proxy_http_version", "1.1")
+    w.d("proxy_set_header", "Connection", '""')
+    w.d("proxy_set_header", "Host", "$host")
+    w.d("proxy_set_header", "X-Real-IP", "$remote_addr")
+    w.d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for")
+    w.d("proxy_set_header", "X-Forwarded-Proto", "$scheme")
+    w.d("proxy_set_header", "X-Request-ID", "$rampart_request_id")
+    for header in _HIDDEN_UPSTREAM_HEADERS:
+        w.d("proxy_hide_header", header)
+    to = config.timeouts
+    w.d("proxy_connect_timeout", _int(to.proxy_connect_s, "timeouts.proxyConnectS", 1, 75) + "s")
+    w.d("proxy_send_timeout", _int(to.proxy_send_s, "timeouts.proxySendS", 1, 3600) + "s")
+    w.d("proxy_read_timeout", _int(to.proxy_read_s, "timeouts.proxyReadS", 1, 3600) + "s")
+    w.d("proxy_next_upstream", "error", "timeout")
+    w.d("proxy_buffering", "on")
+
+
+# ---------------------------------------------------------------------------------------------
+# image context
+# ---------------------------------------------------------------------------------------------
+
+
+def write_image_context(
+    config: ProxyConfig,
+    out_dir: Path,
+    *,
+    source_dir: Path,
+    upstream_port: int | None = None,
+) -> Path:
+    """Copy the proxy image sources (`source_dir`, the repository's proxy/) into `out_dir` and
+    write the container-mode nginx.conf beside them. Returns the path of the nginx.conf."""
+    conf = render_nginx_conf(config, RenderTarget(mode="container", upstream_port=upstream_port))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for item in sorted(source_dir.iterdir()):
+        if item.name in {"nginx.conf", "__pycache__"}:
+            continue
+        dest = out_dir / item.name
+        if item.is_dir():
+            shutil.copytree(item, dest, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, dest)
+    path = out_dir / "nginx.conf"
+    path.write_text(conf)
+    return path
