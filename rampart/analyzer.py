@@ -1,0 +1,448 @@
+"""Run a Pulumi policy pack the way the Pulumi CLI does, and speak the Analyzer gRPC protocol to it.
+
+The CLI starts a Python pack as `python -u -m pulumi.policy <engine-address> <pack-dir>` with the
+pack directory as working directory and PULUMI_PROJECT / PULUMI_STACK / PULUMI_DRY_RUN /
+PULUMI_CONFIG in the environment; the pack prints the port of its Analyzer server on stdout and
+logs through the engine address. This module plays the engine: it serves the Engine service
+in-process (collecting logs), starts the pack, then calls GetAnalyzerInfo, Configure, Analyze per
+resource and AnalyzeStack once. `classify` turns the responses into one outcome per
+(policy, resource), using the conventions of Rampart's pack (see rampart_soc2.pulumi_adapter).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import grpc
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+WAIVED_PREFIX = "waived: "
+UNKNOWN_MARK = re.compile(r"^can't run policy '([^']+)' from policy pack '[^']*' during preview: (.*)$", re.S)
+URN_RE = re.compile(r"(urn:pulumi:[^\s;|]+?): ")
+_GRPC_OPTIONS = [("grpc.max_receive_message_length", 400 * 1024 * 1024),
+                 ("grpc.max_send_message_length", 400 * 1024 * 1024)]
+
+Level = Literal["advisory", "mandatory", "remediate", "disabled"]
+OutcomeKind = Literal["compliant", "violation", "waived", "unknown", "not-applicable", "disabled"]
+
+_LEVEL_TO_PROTO = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
+                   "remediate": analyzer_pb2.REMEDIATE, "disabled": analyzer_pb2.DISABLED}
+_PROTO_TO_LEVEL: dict[int, Level] = {v: k for k, v in _LEVEL_TO_PROTO.items()}  # type: ignore[misc]
+_SEVERITY = {0: "unspecified", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+
+
+class AnalyzerError(RuntimeError):
+    """The pack could not be started or answered with an error."""
+
+
+@dataclass(frozen=True)
+class AnalysisResource:
+    """One resource as the engine sends it to a policy pack."""
+
+    urn: str
+    type: str
+    name: str
+    properties: Mapping[str, Any]
+    parent: str | None = None
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    secret_paths: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PolicyMeta:
+    name: str
+    description: str
+    enforcement: Level
+    severity: str
+    kind: str
+    criteria: tuple[str, ...]
+    types: tuple[str, ...]
+    remediation: str
+    url: str
+    framework: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The judgement of one policy on one resource (urn "" = the stack as a whole)."""
+
+    policy: str
+    urn: str
+    kind: OutcomeKind
+    message: str = ""
+    enforcement: Level | None = None
+
+
+@dataclass
+class Analysis:
+    """Everything one run of the pack produced."""
+
+    pack_name: str
+    pack_version: str
+    policies: dict[str, PolicyMeta]
+    enforcement: dict[str, Level]
+    """Effective enforcement per policy after Configure."""
+    outcomes: list[Outcome]
+    logs: list[tuple[int, str]]
+    seconds: float = 0.0
+
+    def mandatory_violations(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.kind == "violation" and o.enforcement == "mandatory"]
+
+
+# ----------------------------------------------------------------------------- engine side
+
+class _Engine(engine_pb2_grpc.EngineServicer):
+    """The slice of the Engine service a policy pack calls: logging and the root resource."""
+
+    def __init__(self) -> None:
+        self.logs: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+
+    def Log(self, request: Any, context: Any) -> empty_pb2.Empty:
+        with self._lock:
+            self.logs.append((int(request.severity), str(request.message)))
+        return empty_pb2.Empty()
+
+    def GetRootResource(self, request: Any, context: Any) -> Any:
+        return engine_pb2.GetRootResourceResponse(urn="")
+
+    def SetRootResource(self, request: Any, context: Any) -> Any:
+        return engine_pb2.SetRootResourceResponse()
+
+
+def _to_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_to_value(v) for v in value]
+    if isinstance(value, list):
+        return [_to_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_value(v) for k, v in value.items()}
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return value
+    return str(value)
+
+
+def _wrap_secrets(value: Any, secret_paths: frozenset[str], path: str = "") -> Any:
+    """Re-mark the values the program made secret, as the engine marshals them."""
+    if path and path in secret_paths:
+        return {SIG_KEY: SECRET_SIG, "value": value}
+    if isinstance(value, dict):
+        return {k: _wrap_secrets(v, secret_paths, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wrap_secrets(v, secret_paths, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value)]
+    return value
+
+
+def to_struct(props: Mapping[str, Any], secret_paths: frozenset[str] = frozenset()) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(_wrap_secrets(_to_value(dict(props)), secret_paths))
+    return s
+
+
+def _options(r: AnalysisResource) -> Any:
+    return analyzer_pb2.AnalyzerResourceOptions(parent=r.parent or "")
+
+
+def analyze_request(r: AnalysisResource) -> Any:
+    return analyzer_pb2.AnalyzeRequest(type=r.type, name=r.name, urn=r.urn,
+                                       properties=to_struct(r.properties, r.secret_paths), options=_options(r))
+
+
+def stack_request(resources: Sequence[AnalysisResource]) -> Any:
+    items = []
+    for r in resources:
+        deps = {k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v)) for k, v in r.property_dependencies.items()}
+        items.append(analyzer_pb2.AnalyzerResource(
+            type=r.type, name=r.name, urn=r.urn, properties=to_struct(r.properties, r.secret_paths),
+            options=_options(r), parent=r.parent or "", dependencies=list(r.dependencies),
+            propertyDependencies=deps))
+    return analyzer_pb2.AnalyzeStackRequest(resources=items)
+
+
+def config_request(policy_config: Mapping[str, Any]) -> Any:
+    """Pack config in the CLI's --policy-pack-config shape: {policy: level | {enforcementLevel, ...props}}."""
+    req = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name, value in policy_config.items():
+        cfg = analyzer_pb2.PolicyConfig()
+        if isinstance(value, str):
+            cfg.enforcementLevel = _LEVEL_TO_PROTO[value]
+        else:
+            props = {k: v for k, v in value.items() if k != "enforcementLevel"}
+            if "enforcementLevel" in value:
+                cfg.enforcementLevel = _LEVEL_TO_PROTO[value["enforcementLevel"]]
+            cfg.properties.update(_to_value(props))
+        req.policyConfig[name].CopyFrom(cfg)
+    return req
+
+
+class PolicyPackProcess:
+    """A policy pack started as the Pulumi CLI starts it; use as a context manager."""
+
+    def __init__(self, pack_dir: Path, *, project: str, stack: str, dry_run: bool = True,
+                 stack_config: Mapping[str, str] | None = None, python: str | None = None,
+                 extra_env: Mapping[str, str] | None = None, start_timeout: float = 60.0) -> None:
+        self.pack_dir = Path(pack_dir).resolve()
+        self.project, self.stack, self.dry_run = project, stack, dry_run
+        self.stack_config = dict(stack_config or {})
+        self.python = python or sys.executable
+        self.extra_env = dict(extra_env or {})
+        self.start_timeout = start_timeout
+        self.engine = _Engine()
+        self._server: grpc.Server | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._channel: grpc.Channel | None = None
+        self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self.stderr = ""
+
+    def __enter__(self) -> "PolicyPackProcess":
+        self.start()
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
+            raise AnalyzerError(f"{self.pack_dir} is not a policy pack (no PulumiPolicy.yaml)")
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_GRPC_OPTIONS)
+        engine_pb2_grpc.add_EngineServicer_to_server(self.engine, server)
+        engine_port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        self._server = server
+        env = {**os.environ, **self.extra_env,
+               "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack,
+               "PULUMI_DRY_RUN": "true" if self.dry_run else "false",
+               "PULUMI_CONFIG": json.dumps(self.stack_config)}
+        self._proc = subprocess.Popen(
+            [self.python, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
+            cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_GRPC_OPTIONS)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=self.start_timeout)
+        except grpc.FutureTimeoutError as exc:
+            self.close()
+            raise AnalyzerError(f"policy pack on port {port} never became ready") from exc
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+
+    def _read_port(self) -> int:
+        assert self._proc is not None and self._proc.stdout is not None
+        sel = selectors.DefaultSelector()
+        sel.register(self._proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + self.start_timeout
+        line = b""
+        while time.monotonic() < deadline and not line.endswith(b"\n"):
+            if not sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                break
+            chunk = self._proc.stdout.read1(64)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            line += chunk
+        sel.close()
+        text = line.decode(errors="replace").strip()
+        if not text.isdigit():
+            self.close()
+            raise AnalyzerError(f"policy pack in {self.pack_dir} did not print its port "
+                                f"(got {text!r}); stderr:\n{self.stderr[-4000:]}")
+        return int(text)
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            if self._proc.stderr is not None:
+                self.stderr = self._proc.stderr.read().decode(errors="replace")
+                self._proc.stderr.close()
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
+            self._proc = None
+        if self._server is not None:
+            self._server.stop(0)
+            self._server = None
+
+    def _stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self.stub is None:
+            raise AnalyzerError("policy pack is not running")
+        return self.stub
+
+    def info(self) -> Any:
+        return self._stub().GetAnalyzerInfo(empty_pb2.Empty())
+
+    def configure(self, policy_config: Mapping[str, Any]) -> None:
+        self._stub().Configure(config_request(policy_config))
+
+    def analyze(self, resource: AnalysisResource) -> Any:
+        return self._stub().Analyze(analyze_request(resource))
+
+    def analyze_stack(self, resources: Sequence[AnalysisResource]) -> Any:
+        return self._stub().AnalyzeStack(stack_request(resources))
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+def policy_meta(info: Any) -> dict[str, PolicyMeta]:
+    out = {}
+    for p in info.policies:
+        tags = list(p.tags)
+        kind = next((t.split(":", 1)[1] for t in tags if t.startswith("kind:")),
+                    "stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource")
+        out[p.name] = PolicyMeta(
+            name=p.name, description=p.description, enforcement=_PROTO_TO_LEVEL.get(p.enforcementLevel, "advisory"),
+            severity=_SEVERITY.get(int(p.severity), "unspecified"), kind=kind,
+            criteria=tuple(t.split(":", 1)[1] for t in tags if t.startswith("criteria:")),
+            types=tuple(t.split(":", 1)[1] for t in tags if t.startswith("type:")),
+            remediation=p.remediation_steps, url=p.url,
+            framework=f"{p.framework.name} {p.framework.version}".strip())
+    return out
+
+
+def effective_enforcement(policies: Mapping[str, PolicyMeta], policy_config: Mapping[str, Any]) -> dict[str, Level]:
+    levels: dict[str, Level] = {k: v.enforcement for k, v in policies.items()}
+    for name, value in policy_config.items():
+        level = value if isinstance(value, str) else value.get("enforcementLevel")
+        if level and name in levels:
+            levels[name] = level
+    return levels
+
+
+def _unknown_of(diag: Any) -> str | None:
+    m = UNKNOWN_MARK.match(diag.message)
+    return m.group(2) if m else None
+
+
+def _split_items(text: str) -> list[tuple[str, str]]:
+    """'urn:...: text; urn:...: text' -> [(urn, text)]."""
+    marks = list(URN_RE.finditer(text))
+    out = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        out.append((m.group(1), text[m.end():end].strip().rstrip(";").strip()))
+    return out
+
+
+def classify_resource(policies: Mapping[str, PolicyMeta], levels: Mapping[str, Level],
+                      resource: AnalysisResource, response: Any) -> list[Outcome]:
+    """One outcome per resource policy for a resource, from its Analyze response."""
+    seen: dict[str, Outcome] = {}
+    for d in response.diagnostics:
+        unknown = _unknown_of(d)
+        if unknown is not None:
+            seen[d.policyName] = Outcome(d.policyName, resource.urn, "unknown", unknown)
+        else:
+            message = d.message[len(d.description) + 1:] if d.message.startswith(d.description + "\n") else d.message
+            seen[d.policyName] = Outcome(d.policyName, resource.urn, "violation", message,
+                                         _PROTO_TO_LEVEL.get(d.enforcementLevel))
+    for na in response.not_applicable:
+        if na.reason.startswith(WAIVED_PREFIX):
+            seen[na.policy_name] = Outcome(na.policy_name, resource.urn, "waived", na.reason[len(WAIVED_PREFIX):])
+        else:
+            seen[na.policy_name] = Outcome(na.policy_name, resource.urn, "not-applicable", na.reason)
+    out = []
+    for name, meta in policies.items():
+        if meta.kind != "resource":
+            continue
+        if levels.get(name) == "disabled":
+            if resource.type in meta.types:
+                out.append(Outcome(name, resource.urn, "disabled"))
+            continue
+        o = seen.get(name)
+        if o is None:
+            o = Outcome(name, resource.urn, "compliant")
+        if o.kind != "not-applicable" or resource.type in meta.types:
+            out.append(o)
+    return out
+
+
+def classify_stack(policies: Mapping[str, PolicyMeta], levels: Mapping[str, Level],
+                   resources: Sequence[AnalysisResource], response: Any) -> list[Outcome]:
+    """Outcomes of the stack policies: per subject resource, from the AnalyzeStack response."""
+    found: dict[tuple[str, str], Outcome] = {}
+    for d in response.diagnostics:
+        unknown = _unknown_of(d)
+        if unknown is not None:
+            text = unknown.split(" | waived ", 1)
+            for urn, what in _split_items(text[0]):
+                found[(d.policyName, urn)] = Outcome(d.policyName, urn, "unknown", what)
+            if len(text) > 1:
+                for urn, what in _split_items(text[1]):
+                    found[(d.policyName, urn)] = Outcome(d.policyName, urn, "waived", f"{urn}: {what}")
+            continue
+        message = d.message[len(d.description) + 1:] if d.message.startswith(d.description + "\n") else d.message
+        found[(d.policyName, d.urn)] = Outcome(d.policyName, d.urn, "violation", message,
+                                               _PROTO_TO_LEVEL.get(d.enforcementLevel))
+    for na in response.not_applicable:
+        if na.reason.startswith(WAIVED_PREFIX):
+            for urn, what in _split_items(na.reason[len(WAIVED_PREFIX):]):
+                found[(na.policy_name, urn)] = Outcome(na.policy_name, urn, "waived", f"{urn}: {what}")
+    out = []
+    for name, meta in policies.items():
+        if meta.kind != "stack":
+            continue
+        subjects = [r for r in resources if r.type in meta.types]
+        urns = {r.urn for r in subjects}
+        for r in subjects:
+            kind: OutcomeKind = "disabled" if levels.get(name) == "disabled" else "compliant"
+            out.append(found.pop((name, r.urn), Outcome(name, r.urn, kind)))
+        # violations reported against related resources (e.g. a public access block) or the stack
+        out.extend(o for (p, urn), o in list(found.items()) if p == name and urn not in urns)
+    return out
+
+
+def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: str, stack: str,
+             policy_config: Mapping[str, Any] | None = None, stack_config: Mapping[str, str] | None = None,
+             dry_run: bool = True, extra_env: Mapping[str, str] | None = None) -> Analysis:
+    """Start the pack, configure it, Analyze every resource, AnalyzeStack once; classify everything."""
+    started = time.monotonic()
+    config = dict(policy_config or {})
+    with PolicyPackProcess(pack_dir, project=project, stack=stack, dry_run=dry_run,
+                           stack_config=stack_config, extra_env=extra_env) as pack:
+        info = pack.info()
+        policies = policy_meta(info)
+        unknown_ids = sorted(set(config) - set(policies) - {"all"})
+        if unknown_ids:
+            raise AnalyzerError(f"pack config names policies the pack does not have: {', '.join(unknown_ids)}")
+        if config:
+            pack.configure(config)
+        levels = effective_enforcement(policies, config)
+        outcomes: list[Outcome] = []
+        for r in resources:
+            outcomes += classify_resource(policies, levels, r, pack.analyze(r))
+        outcomes += classify_stack(policies, levels, resources, pack.analyze_stack(resources))
+        logs = list(pack.engine.logs)
+    for i, o in enumerate(outcomes):
+        if o.kind == "violation" and o.enforcement is None:
+            outcomes[i] = Outcome(o.policy, o.urn, o.kind, o.message, levels.get(o.policy))
+    return Analysis(info.name, info.version, policies, levels, outcomes, logs, time.monotonic() - started)
+
+
+def iter_by_policy(outcomes: Iterable[Outcome]) -> dict[str, list[Outcome]]:
+    out: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        out.setdefault(o.policy, []).append(o)
+    return out

@@ -1,0 +1,303 @@
+"""Every policy: the compliant baseline passes; each single-property violation fires exactly that policy."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from policy_fixtures import (
+    ALB_ARN,
+    EXEC_ROLE_ARN,
+    TLS_DENY,
+    doc,
+    edit_containers,
+    find,
+    fired,
+    run_all,
+)
+from rampart_soc2.registry import POLICIES
+
+Stack = list[dict[str, Any]]
+
+
+def setp(name: str, path: str, value: Any) -> Callable[[Stack], None]:
+    """Set (or with value=DELETE remove) the dotted property path of one resource."""
+    def mutate(stack: Stack) -> None:
+        target: Any = find(stack, name)["props"]
+        keys = path.split(".")
+        for k in keys[:-1]:
+            target = target[int(k)] if isinstance(target, list) else target[k]
+        last = keys[-1]
+        if value is DELETE:
+            del target[int(last) if isinstance(target, list) else last]
+        elif isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+    return mutate
+
+
+DELETE = object()
+
+
+def remove(name: str) -> Callable[[Stack], None]:
+    def mutate(stack: Stack) -> None:
+        stack.remove(find(stack, name))
+    return mutate
+
+
+def container(index: int, key: str, value: Any) -> Callable[[Stack], None]:
+    def mutate(stack: Stack) -> None:
+        def edit(defs: list[dict[str, Any]]) -> None:
+            if value is DELETE:
+                del defs[index][key]
+            else:
+                defs[index][key] = value
+        edit_containers(stack, edit)
+    return mutate
+
+
+def add(resource: dict[str, Any]) -> Callable[[Stack], None]:
+    def mutate(stack: Stack) -> None:
+        stack.append(resource)
+    return mutate
+
+
+def both(*fns: Callable[[Stack], None]) -> Callable[[Stack], None]:
+    def mutate(stack: Stack) -> None:
+        for f in fns:
+            f(stack)
+    return mutate
+
+
+@dataclass
+class Case:
+    policy: str
+    name: str
+    mutate: Callable[[Stack], None]
+    resource: str
+    also: set[str] = field(default_factory=set)
+    config: dict[str, dict[str, Any]] | None = None
+    stack_name: str = "prod"
+
+
+def single_stage_dockerfile(stack: Stack) -> None:
+    ctx = Path(find(stack, "image")["props"]["build"]["context"])
+    (ctx / "Dockerfile.single").write_text("FROM node:20@sha256:" + "b" * 64 + "\nUSER 1000\nHEALTHCHECK CMD [\"true\"]\n")
+    find(stack, "image")["props"]["build"]["dockerfile"] = "Dockerfile.single"
+
+
+def root_dockerfile(stack: Stack) -> None:
+    ctx = Path(find(stack, "image")["props"]["build"]["context"])
+    text = (ctx / "Dockerfile").read_text().replace("USER 10001:10001", "USER root")
+    (ctx / "Dockerfile").write_text(text)
+
+
+P = "aws-"
+CASES = [
+    # ---- load balancing
+    Case("aws-lb-listener-require-https-redirect", "http-forwards", setp("http", "defaultActions", [{"type": "forward", "targetGroupArn": "tg"}]), "http"),
+    Case("aws-lb-listener-require-https-redirect", "redirect-to-http", setp("http", "defaultActions.0.redirect.protocol", "HTTP"), "http"),
+    Case("aws-lb-listener-require-https-redirect", "no-actions", setp("http", "defaultActions", []), "http"),
+    Case("aws-lb-listener-require-tls-policy", "legacy-policy", setp("https", "sslPolicy", "ELBSecurityPolicy-2016-08"), "https"),
+    Case("aws-lb-listener-require-tls-policy", "no-policy", setp("https", "sslPolicy", DELETE), "https"),
+    Case("aws-lb-listener-require-tls-policy", "not-in-configured-list", lambda s: None, "https",
+         config={"aws-lb-listener-require-tls-policy": {"allowedTlsPolicies": ["ELBSecurityPolicy-TLS13-1-3-2021-06"]}}),
+    Case("aws-lb-listener-require-certificate", "no-certificate", setp("https", "certificateArn", DELETE), "https"),
+    Case("aws-lb-listener-require-certificate", "empty-certificate", setp("https", "certificateArn", ""), "https"),
+    Case("aws-lb-loadbalancer-enable-drop-invalid-headers", "false", setp("alb", "dropInvalidHeaderFields", False), "alb"),
+    Case("aws-lb-loadbalancer-enable-drop-invalid-headers", "unset", setp("alb", "dropInvalidHeaderFields", DELETE), "alb"),
+    Case("aws-lb-loadbalancer-enable-access-logs", "disabled", setp("alb", "accessLogs.enabled", False), "alb"),
+    Case("aws-lb-loadbalancer-enable-access-logs", "unset", setp("alb", "accessLogs", DELETE), "alb"),
+    Case("aws-lb-loadbalancer-enable-deletion-protection", "false", setp("alb", "enableDeletionProtection", False), "alb"),
+    Case("aws-lb-loadbalancer-configure-desync-mitigation", "monitor", setp("alb", "desyncMitigationMode", "monitor"), "alb"),
+    Case("aws-lb-loadbalancer-require-waf-association", "no-association", remove("waf-assoc"), "alb"),
+    Case("aws-lb-loadbalancer-require-waf-association", "association-elsewhere", setp("waf-assoc", "resourceArn", "arn:other"), "alb"),
+    Case("aws-lb-targetgroup-require-health-check", "disabled", setp("tg", "healthCheck.enabled", False), "tg"),
+    Case("aws-lb-targetgroup-require-health-check", "unset", setp("tg", "healthCheck", DELETE), "tg"),
+    Case("aws-lb-targetgroup-require-health-check", "no-path", setp("tg", "healthCheck.path", DELETE), "tg"),
+    # ---- WAF
+    Case("aws-wafv2-webacl-require-rate-based-rule", "no-rate-rule", setp("waf", "rules.0", DELETE), "waf"),
+    Case("aws-wafv2-webacl-require-rate-based-rule", "limit-too-low", setp("waf", "rules.0.statement.rateBasedStatement.limit", 20), "waf"),
+    Case("aws-wafv2-webacl-require-rate-based-rule", "limit-above-config", lambda s: None, "waf",
+         config={"aws-wafv2-webacl-require-rate-based-rule": {"rateLimitMax": 500}}),
+    Case("aws-wafv2-webacl-require-rate-based-rule", "count-only", setp("waf", "rules.0.action", {"count": {}}), "waf"),
+    Case("aws-wafv2-webacl-require-managed-rule-groups", "no-known-bad-inputs", setp("waf", "rules.1", DELETE), "waf"),
+    Case("aws-wafv2-webacl-require-managed-rule-groups", "common-count-only", setp("waf", "rules.2.overrideAction", {"count": {}}), "waf"),
+    Case("aws-wafv2-webacl-require-logging", "no-logging", remove("waf-logging"), "waf"),
+    Case("aws-wafv2-webacl-enable-cloudwatch-metrics", "acl-metrics-off", setp("waf", "visibilityConfig.cloudwatchMetricsEnabled", False), "waf"),
+    Case("aws-wafv2-webacl-enable-cloudwatch-metrics", "rule-metrics-off", setp("waf", "rules.1.visibilityConfig.cloudwatchMetricsEnabled", False), "waf"),
+    # ---- ECS
+    Case("aws-ecs-taskdefinition-require-non-root-user", "no-user", container(1, "user", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-require-non-root-user", "root", container(0, "user", "root"), "task"),
+    Case("aws-ecs-taskdefinition-require-non-root-user", "uid-0", container(1, "user", "0:0"), "task"),
+    Case("aws-ecs-taskdefinition-require-read-only-root-filesystem", "writable", container(1, "readonlyRootFilesystem", False), "task"),
+    Case("aws-ecs-taskdefinition-require-read-only-root-filesystem", "unset", container(0, "readonlyRootFilesystem", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-disallow-privileged", "privileged", container(1, "privileged", True), "task"),
+    Case("aws-ecs-taskdefinition-disallow-privileged", "host-pid", setp("task", "pidMode", "host"), "task"),
+    Case("aws-ecs-taskdefinition-disallow-privileged", "host-ipc", setp("task", "ipcMode", "host"), "task"),
+    Case("aws-ecs-taskdefinition-require-log-configuration", "no-logs", container(0, "logConfiguration", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-disallow-environment-secrets", "password-name",
+         container(1, "environment", [{"name": "DB_PASSWORD", "value": "hunter2"}]), "task"),
+    Case("aws-ecs-taskdefinition-disallow-environment-secrets", "access-key-value",
+         container(1, "environment", [{"name": "UPSTREAM", "value": "AKIAABCDEFGHIJKLMNOP"}]), "task"),
+    Case("aws-ecs-taskdefinition-require-health-check", "no-health-check", container(1, "healthCheck", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-require-memory-limit", "no-memory", setp("task", "memory", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-require-separate-execution-role", "same-role", setp("task", "taskRoleArn", EXEC_ROLE_ARN), "task"),
+    Case("aws-ecs-taskdefinition-require-encrypted-log-group", "unmanaged-group",
+         container(1, "logConfiguration", {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/elsewhere"}}), "task"),
+    Case("aws-ecs-taskdefinition-require-encrypted-log-group", "group-unencrypted", setp("logs", "kmsKeyId", DELETE), "task",
+         also={"aws-cloudwatch-loggroup-require-kms-encryption"}),
+    Case("aws-ecs-service-disallow-public-ip", "public-ip", setp("svc", "networkConfiguration.assignPublicIp", True), "svc"),
+    Case("aws-ecs-service-require-circuit-breaker-rollback", "no-rollback", setp("svc", "deploymentCircuitBreaker.rollback", False), "svc"),
+    Case("aws-ecs-service-require-circuit-breaker-rollback", "unset", setp("svc", "deploymentCircuitBreaker", DELETE), "svc"),
+    Case("aws-ecs-service-configure-fargate-platform-version", "old", setp("svc", "platformVersion", "1.3.0"), "svc"),
+    Case("aws-ecs-cluster-enable-container-insights", "disabled", setp("cluster", "settings.0.value", "disabled"), "cluster"),
+    Case("aws-ecs-cluster-enable-container-insights", "unset", setp("cluster", "settings", DELETE), "cluster"),
+    Case("aws-ecs-service-require-min-task-count", "one-task", setp("svc", "desiredCount", 1), "svc"),
+    Case("aws-ecs-service-require-min-task-count", "scales-to-one", setp("svc-scaling", "minCapacity", 1), "svc-scaling"),
+    Case("aws-ecs-service-require-min-task-count", "configured-dev-minimum", lambda s: None, "svc",
+         config={"aws-ecs-service-require-min-task-count": {"minTaskCount": 3}}, stack_name="dev"),
+    # ---- ECR
+    Case("aws-ecr-repository-require-scan-on-push", "off", setp("repo", "imageScanningConfiguration.scanOnPush", False), "repo"),
+    Case("aws-ecr-repository-require-scan-on-push", "unset", setp("repo", "imageScanningConfiguration", DELETE), "repo"),
+    Case("aws-ecr-repository-require-immutable-tags", "mutable", setp("repo", "imageTagMutability", "MUTABLE"), "repo"),
+    Case("aws-ecr-repository-require-kms-encryption", "aes", setp("repo", "encryptionConfigurations.0.encryptionType", "AES256"), "repo"),
+    Case("aws-ecr-repository-require-kms-encryption", "unset", setp("repo", "encryptionConfigurations", DELETE), "repo"),
+    Case("aws-ecr-repository-require-lifecycle-policy", "none", remove("repo-lifecycle"), "repo"),
+    Case("aws-ecr-repositorypolicy-disallow-public", "public",
+         setp("repo-policy", "policy", doc({"Effect": "Allow", "Principal": "*", "Action": "ecr:*"})), "repo-policy"),
+    Case("aws-ecr-repositorypolicy-disallow-public", "public-aws-star",
+         setp("repo-policy", "policy", doc({"Effect": "Allow", "Principal": {"AWS": ["*"]}, "Action": "ecr:BatchGetImage"})), "repo-policy"),
+    # ---- logs and alarms
+    Case("aws-cloudwatch-loggroup-require-retention", "30-days", setp("logs", "retentionInDays", 30), "logs"),
+    Case("aws-cloudwatch-loggroup-require-retention", "unset", setp("waf-logs", "retentionInDays", DELETE), "waf-logs"),
+    Case("aws-cloudwatch-loggroup-require-retention", "below-configured", lambda s: None, "logs",
+         config={"aws-cloudwatch-loggroup-require-retention": {"minLogRetentionDays": 400}}),
+    Case("aws-cloudwatch-loggroup-require-kms-encryption", "unencrypted", setp("waf-logs", "kmsKeyId", DELETE), "waf-logs"),
+    Case("aws-cloudwatch-metricalarm-require-actions", "no-actions", setp("alarm-5xx", "alarmActions", []), "alarm-5xx"),
+    Case("aws-cloudwatch-metricalarm-require-actions", "disabled", setp("alarm-5xx", "actionsEnabled", False), "alarm-5xx"),
+    # ---- S3
+    Case("aws-s3-bucket-require-encryption", "no-config", remove("alb-logs-sse"), "alb-logs"),
+    Case("aws-s3-bucket-require-encryption", "no-algorithm", setp("alb-logs-sse", "rules", []), "alb-logs"),
+    Case("aws-s3-bucket-require-public-access-block", "none", remove("alb-logs-pab"), "alb-logs"),
+    Case("aws-s3-bucket-require-public-access-block", "one-off", setp("alb-logs-pab", "restrictPublicBuckets", False), "alb-logs"),
+    Case("aws-s3-bucket-require-tls-requests-only", "no-policy", remove("alb-logs-policy"), "alb-logs"),
+    Case("aws-s3-bucket-require-tls-requests-only", "no-deny", setp("alb-logs-policy", "policy", doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::156460612806:root"}, "Action": "s3:PutObject", "Resource": "*"})), "alb-logs"),
+    Case("aws-s3-bucket-enable-versioning", "suspended", setp("alb-logs-versioning", "versioningConfiguration.status", "Suspended"), "alb-logs"),
+    Case("aws-s3-bucket-enable-versioning", "none", remove("alb-logs-versioning"), "alb-logs"),
+    # ---- KMS, network, secrets, IAM
+    Case("aws-kms-key-enable-rotation", "off", setp("kms", "enableKeyRotation", False), "kms"),
+    Case("aws-ec2-securitygroup-disallow-public-ingress", "ssh-open",
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "description": "ssh"}]), "app-sg"),
+    Case("aws-ec2-securitygroup-disallow-public-ingress", "https-open-on-task-group",
+         setp("app-from-alb", "cidrIpv4", "0.0.0.0/0"), "app-from-alb"),
+    Case("aws-ec2-securitygroup-disallow-public-ingress", "alb-extra-port",
+         setp("alb-sg", "ingress.1.fromPort", 8080), "alb-sg"),
+    Case("aws-ec2-securitygroup-disallow-public-ingress", "alb-open-8080",
+         both(setp("alb-sg", "ingress.1.fromPort", 8080), setp("alb-sg", "ingress.1.toPort", 8080)), "alb-sg"),
+    Case("aws-ec2-securitygroup-disallow-public-ingress", "ipv6-all-traffic",
+         setp("alb-sg", "ingress.0", {"protocol": "-1", "fromPort": 0, "toPort": 0, "ipv6CidrBlocks": ["::/0"], "description": "all"}), "alb-sg"),
+    Case("aws-ec2-securitygroup-require-rule-descriptions", "inline", setp("alb-sg", "ingress.0.description", DELETE), "alb-sg"),
+    Case("aws-ec2-securitygroup-require-rule-descriptions", "standalone", setp("app-from-alb", "description", ""), "app-from-alb"),
+    Case("aws-secretsmanager-secret-require-cmk", "default-key", setp("tls-key", "kmsKeyId", DELETE), "tls-key"),
+    Case("aws-secretsmanager-secret-require-cmk", "aws-alias", setp("tls-key", "kmsKeyId", "alias/aws/secretsmanager"), "tls-key"),
+    Case("aws-iam-policy-disallow-admin-access", "role-policy",
+         setp("task-role-policy", "policy", doc({"Effect": "Allow", "Action": "*", "Resource": "*"})), "task-role-policy"),
+    Case("aws-iam-policy-disallow-admin-access", "inline",
+         setp("exec-role", "inlinePolicies.0.policy", doc({"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]})), "exec-role"),
+    Case("aws-iam-policy-disallow-admin-access", "managed",
+         setp("exec-policy", "policy", doc({"Effect": "Allow", "Action": "*", "Resource": "*"})), "exec-policy"),
+    # ---- image
+    Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
+    Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),
+]
+
+
+def test_baseline_is_compliant(stack: Stack) -> None:
+    results = run_all(stack)
+    bad = {k: v for k, v in results.items() if v.kind not in ("compliant", "not-applicable")}
+    assert not bad, f"baseline resources are not compliant: {bad}"
+
+
+def test_baseline_exercises_every_policy(stack: Stack) -> None:
+    judged = {pid for (pid, _), r in run_all(stack).items() if r.kind == "compliant"}
+    assert sorted(set(POLICIES) - judged) == [], "policies the baseline never judged compliant"
+
+
+def test_every_policy_has_a_failing_case() -> None:
+    assert sorted(set(POLICIES) - {c.policy for c in CASES}) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.policy}[{c.name}]" for c in CASES])
+def test_single_violation_fires_exactly_that_policy(stack: Stack, case: Case) -> None:
+    case.mutate(stack)
+    results = run_all(stack, case.config, case.stack_name)
+    hits = fired(results)
+    assert {pid for pid, _ in hits} == {case.policy} | case.also, (
+        f"{case.policy}[{case.name}] on {case.resource}: expected only {case.policy} to fire, got {sorted(hits)}")
+    assert (case.policy, case.resource) in hits, f"{case.policy} did not name resource {case.resource}: {sorted(hits)}"
+    message = results[(case.policy, case.resource)].message  # type: ignore[union-attr]
+    assert message.strip(), f"{case.policy} gave an empty violation message"
+
+
+def test_violation_message_is_what_then_remediation_then_criteria(stack: Stack) -> None:
+    find(stack, "logs")["props"]["retentionInDays"] = 30
+    from rampart_soc2.model import Violation, context_from_config, evaluate_resource, make_resource
+
+    spec = POLICIES["aws-cloudwatch-loggroup-require-retention"]
+    r = find(stack, "logs")
+    res = evaluate_resource(spec, make_resource(r["type"], r["name"], r["props"]), context_from_config(spec.id, None))
+    assert isinstance(res, Violation)
+    text = spec.message(res.message)
+    assert text.startswith("log group keeps logs 30 days, less than the required 365.")
+    assert "Remediation: Set retentionInDays" in text and text.endswith("SOC 2: CC7.2, C1.2.")
+
+
+def test_min_task_count_does_not_apply_to_dev_by_default(stack: Stack) -> None:
+    find(stack, "svc")["props"]["desiredCount"] = 1
+    results = run_all(stack, stack_name="dev")
+    assert results[("aws-ecs-service-require-min-task-count", "svc")].kind == "not-applicable"
+
+
+def test_container_definitions_as_list_are_read_too(stack: Stack) -> None:
+    task = find(stack, "task")["props"]
+    defs = json.loads(task["containerDefinitions"])
+    defs[0]["privileged"] = True
+    task["containerDefinitions"] = defs
+    assert {p for p, _ in fired(run_all(stack))} == {"aws-ecs-taskdefinition-disallow-privileged"}
+
+
+def test_invalid_container_json_is_a_violation_not_a_crash(stack: Stack) -> None:
+    find(stack, "task")["props"]["containerDefinitions"] = "[{not json"
+    hits = {p for p, _ in fired(run_all(stack))}
+    assert "aws-ecs-taskdefinition-require-non-root-user" in hits
+
+
+def test_alb_association_matched_by_property_dependency_when_arn_unknown(stack: Stack) -> None:
+    """What `pulumi preview` sends: the ARN is unknown but the engine names the dependency."""
+    from policy_fixtures import UNKNOWN_STRING
+    from rampart_soc2.model import context_from_config, evaluate_stack, make_resource
+
+    find(stack, "alb")["props"]["arn"] = UNKNOWN_STRING
+    find(stack, "waf-assoc")["props"]["resourceArn"] = UNKNOWN_STRING
+    resources = []
+    for r in stack:
+        deps = {"resourceArn": ["urn:pulumi:test::rampart::aws:lb/loadBalancer:LoadBalancer::alb"]} if r["name"] == "waf-assoc" else None
+        resources.append(make_resource(r["type"], r["name"], r["props"], property_dependencies=deps))
+    spec = POLICIES["aws-lb-loadbalancer-require-waf-association"]
+    results = dict(evaluate_stack(spec, resources, context_from_config(spec.id, None)))
+    assert [r.kind for r in results.values()] == ["compliant"]
+    # a dependency on some other resource does not count
+    resources = [make_resource(r["type"], r["name"], r["props"],
+                               property_dependencies={"resourceArn": ["urn:pulumi:test::rampart::aws:lb/loadBalancer:LoadBalancer::other"]}
+                               if r["name"] == "waf-assoc" else None) for r in stack]
+    results = dict(evaluate_stack(spec, resources, context_from_config(spec.id, None)))
+    assert [r.kind for r in results.values()] == ["violation"]
+    # without the dependency the same plan is unknown, never a violation
+    resources = [make_resource(r["type"], r["name"], r["props"]) for r in stack]
+    results = dict(evaluate_stack(spec, resources, context_from_config(spec.id, None)))
+    assert [r.kind for r in results.values()] == ["unknown"]
