@@ -215,7 +215,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 log_bucket_name = pulumi.Output.from_input(args.access_log_bucket)
             else:
                 self.log_bucket, bucket_policy = self._log_bucket(name, args, tags, ctx, log_prefix)
-                log_bucket_name = self.log_bucket.bucket
+                log_bucket_name = self.log_bucket.id  # an S3 bucket's id is its name
                 depends.append(bucket_policy)
 
         alb_name = name[:32].rstrip("-")

@@ -1,0 +1,602 @@
+"""One test per secure default in docs/components.md: a WebService built from only the required
+args must carry each default; changing the default in the component turns its test red.
+
+The ids of DEFAULT_CHECKS are the `Setting` column of the defaults tables; a test below keeps
+the two in step, so a documented default without a test (or a test for an undocumented one) fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from components_support import CERTIFICATE_ARN, IMAGE, REPOSITORY_ARN, Plan, minimal_args, run_service
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "components.md"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return run_service(minimal_args())
+
+
+def _log_groups(plan: Plan) -> list[Any]:
+    return plan.of_type("aws:cloudwatch/logGroup:LogGroup")
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(document["Statement"])
+
+
+# --- monitoring --------------------------------------------------------------------------------
+def key_rotation(plan: Plan) -> None:
+    key = plan.one("aws:kms/key:Key")
+    assert key.inputs.get("enableKeyRotation") is True, f"{key.name}: rotation is off"
+    assert key.inputs.get("rotationPeriodInDays") == 365, f"{key.name}: rotation period {key.inputs.get('rotationPeriodInDays')}"
+
+
+def key_deletion_window(plan: Plan) -> None:
+    key = plan.one("aws:kms/key:Key")
+    assert key.inputs.get("deletionWindowInDays") == 30, f"{key.name}: deletion window"
+
+
+def key_policy_logs(plan: Plan) -> None:
+    key = plan.one("aws:kms/key:Key")
+    statements = _statements(plan.policy(key))
+    logs = [s for s in statements if s.get("Principal", {}).get("Service") == "logs.us-east-1.amazonaws.com"]
+    assert logs, f"{key.name}: key policy does not admit CloudWatch Logs of this region"
+    condition = logs[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert condition == "arn:aws:logs:us-east-1:123456789012:log-group:*", f"{key.name}: logs not limited to this account"
+
+
+def key_policy_alarms(plan: Plan) -> None:
+    key = plan.one("aws:kms/key:Key")
+    services = [s.get("Principal", {}).get("Service") for s in _statements(plan.policy(key))]
+    assert ["sns.amazonaws.com", "cloudwatch.amazonaws.com"] in services, f"{key.name}: SNS/CloudWatch cannot use the key"
+
+
+def log_retention(plan: Plan) -> None:
+    groups = _log_groups(plan)
+    assert len(groups) >= 3
+    for group in groups:
+        assert group.inputs.get("retentionInDays") == 365, f"{group.name}: retention {group.inputs.get('retentionInDays')}"
+
+
+def log_encryption(plan: Plan) -> None:
+    key_arn = plan.one("aws:kms/key:Key").outputs["arn"]
+    for group in _log_groups(plan):
+        assert group.inputs.get("kmsKeyId") == key_arn, f"{group.name}: not encrypted with the service key"
+
+
+def alarm_topic_encrypted(plan: Plan) -> None:
+    topic = plan.one("aws:sns/topic:Topic")
+    key_arn = plan.one("aws:kms/key:Key").outputs["arn"]
+    assert topic.inputs.get("kmsMasterKeyId") == key_arn, f"{topic.name}: topic not encrypted with the key"
+
+
+def alarm_topic_tls_only(plan: Plan) -> None:
+    policy = plan.one("aws:sns/topicPolicy:TopicPolicy")
+    deny = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, f"{policy.name}: no TLS-only deny"
+
+
+def alarm_actions(plan: Plan) -> None:
+    topic_arn = plan.one("aws:sns/topic:Topic").outputs["arn"]
+    alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    names = sorted(a.name for a in alarms)
+    assert names == sorted(
+        f"shop-alarm-{s}" for s in ("5xx-rate", "unhealthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
+    ), names
+    for alarm in alarms:
+        assert alarm.inputs.get("alarmActions") == [topic_arn], f"{alarm.name}: no action to the alarm topic"
+        assert alarm.inputs.get("okActions") == [topic_arn], f"{alarm.name}: no OK action"
+
+
+# --- network -----------------------------------------------------------------------------------
+def network_create(plan: Plan) -> None:
+    vpc = plan.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["cidrBlock"] == "10.0.0.0/16", f"{vpc.name}: cidr {vpc.inputs['cidrBlock']}"
+
+
+def network_az_count(plan: Plan) -> None:
+    subnets = plan.of_type("aws:ec2/subnet:Subnet")
+    public = {s.inputs["availabilityZone"] for s in subnets if s.inputs["tags"].get("rampart:tier") == "public"}
+    private = {s.inputs["availabilityZone"] for s in subnets if s.inputs["tags"].get("rampart:tier") == "private"}
+    assert len(public) == 2 and len(private) == 2, f"subnets span public {public}, private {private}"
+    assert len(subnets) == 4
+
+
+def network_no_public_ip_on_launch(plan: Plan) -> None:
+    for subnet in plan.of_type("aws:ec2/subnet:Subnet"):
+        assert subnet.inputs.get("mapPublicIpOnLaunch") is False, f"{subnet.name}: maps public IPs"
+
+
+def network_nat_gateways(plan: Plan) -> None:
+    nats = plan.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == 1, f"expected one NAT gateway, got {[n.name for n in nats]}"
+
+
+def network_vpc_endpoints(plan: Plan) -> None:
+    endpoints = {e.inputs["serviceName"]: e.inputs["vpcEndpointType"] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    expected = {f"com.amazonaws.us-east-1.{s}": "Interface" for s in ("ecr.api", "ecr.dkr", "logs", "secretsmanager")}
+    expected["com.amazonaws.us-east-1.s3"] = "Gateway"
+    assert endpoints == expected, endpoints
+    rule = plan.named("shop-network-endpoints-https-in")
+    assert rule.inputs["cidrIpv4"] == "10.0.0.0/16" and rule.inputs["fromPort"] == 443, "endpoints open beyond the VPC"
+
+
+def network_default_sg_closed(plan: Plan) -> None:
+    sg = plan.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == [], f"{sg.name}: has rules"
+
+
+def network_flow_logs(plan: Plan) -> None:
+    flow = plan.one("aws:ec2/flowLog:FlowLog")
+    group = plan.named("shop-network-flow-logs")
+    assert flow.inputs["trafficType"] == "ALL", f"{flow.name}: traffic {flow.inputs['trafficType']}"
+    assert flow.inputs["logDestination"] == group.outputs["arn"], f"{flow.name}: not into the encrypted group"
+    assert group.inputs.get("kmsKeyId"), f"{group.name}: flow log group not encrypted"
+
+
+# --- load balancer -----------------------------------------------------------------------------
+def alb_internet_facing(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    public_ids = {s.outputs["id"] for s in plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["rampart:tier"] == "public"}
+    assert alb.inputs["internal"] is False and set(alb.inputs["subnets"]) == public_ids, f"{alb.name}: not public"
+
+
+def alb_tls_policy(plan: Plan) -> None:
+    https = plan.named("shop-lb-https")
+    assert https.inputs["protocol"] == "HTTPS" and https.inputs["port"] == 443
+    assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06", f"{https.name}: {https.inputs['sslPolicy']}"
+    assert https.inputs["certificateArn"] == CERTIFICATE_ARN, f"{https.name}: certificate"
+
+
+def alb_http_redirects(plan: Plan) -> None:
+    http = plan.named("shop-lb-http")
+    (action,) = http.inputs["defaultActions"]
+    assert action["type"] == "redirect", f"{http.name}: port 80 does {action['type']}"
+    assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}, action
+    listeners = plan.of_type("aws:lb/listener:Listener")
+    assert sorted(x.inputs["port"] for x in listeners) == [80, 443], "unexpected listeners"
+
+
+def alb_drop_invalid_headers(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs.get("dropInvalidHeaderFields") is True, f"{alb.name}: forwards invalid headers"
+
+
+def alb_desync_mitigation(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs.get("desyncMitigationMode") == "defensive", f"{alb.name}: {alb.inputs.get('desyncMitigationMode')}"
+
+
+def alb_deletion_protection(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs.get("enableDeletionProtection") is True, f"{alb.name}: deletable"
+
+
+def alb_idle_timeout(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    assert alb.inputs.get("idleTimeout") == 60, f"{alb.name}: idle timeout"
+
+
+def alb_access_logs(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    bucket = plan.one("aws:s3/bucket:Bucket")
+    logs = alb.inputs["accessLogs"]
+    assert logs["enabled"] is True and logs["prefix"] == "alb", f"{alb.name}: access logs {logs}"
+    assert logs.get("bucket") == bucket.outputs["id"], f"{alb.name}: access logs go to {logs.get('bucket')}"
+
+
+def bucket_encryption(plan: Plan) -> None:
+    sse = plan.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    rule = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert rule["sseAlgorithm"] == "AES256", f"{sse.name}: {rule}"
+
+
+def bucket_versioning(plan: Plan) -> None:
+    versioning = plan.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled", f"{versioning.name}: off"
+
+
+def bucket_public_access_block(plan: Plan) -> None:
+    block = plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block.inputs.get(flag) is True, f"{block.name}: {flag} is not true"
+
+
+def bucket_tls_only(plan: Plan) -> None:
+    policy = plan.one("aws:s3/bucketPolicy:BucketPolicy")
+    deny = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Action"] == "s3:*" and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, (
+        f"{policy.name}: no deny of non-TLS requests"
+    )
+
+
+def bucket_elb_delivery(plan: Plan) -> None:
+    policy = plan.one("aws:s3/bucketPolicy:BucketPolicy")
+    allows = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Allow"]
+    principals = [s["Principal"] for s in allows]
+    assert {"AWS": "arn:aws:iam::127311923021:root"} in principals, f"{policy.name}: regional ELB account missing"
+    for statement in allows:
+        assert statement["Action"] == "s3:PutObject", f"{policy.name}: grants {statement['Action']}"
+        assert statement["Resource"].endswith("/alb/AWSLogs/123456789012/*"), statement["Resource"]
+
+
+def bucket_lifecycle(plan: Plan) -> None:
+    lifecycle = plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    (rule,) = lifecycle.inputs["rules"]
+    assert rule["status"] == "Enabled" and rule["expiration"]["days"] == 365, f"{lifecycle.name}: {rule}"
+
+
+def bucket_ownership(plan: Plan) -> None:
+    ownership = plan.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced", f"{ownership.name}: ACLs enabled"
+
+
+def bucket_force_destroy(plan: Plan) -> None:
+    bucket = plan.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs.get("forceDestroy") is False, f"{bucket.name}: force_destroy on"
+
+
+def target_group_health_check(plan: Plan) -> None:
+    tg = plan.one("aws:lb/targetGroup:TargetGroup")
+    hc = tg.inputs["healthCheck"]
+    expected = {"enabled": True, "path": "/healthz", "matcher": "200", "interval": 15, "timeout": 5,
+                "healthyThreshold": 2, "unhealthyThreshold": 3, "protocol": "HTTP"}
+    assert {k: hc.get(k) for k in expected} == expected, f"{tg.name}: health check {hc}"
+    assert tg.inputs["targetType"] == "ip" and tg.inputs["port"] == 8080
+
+
+def target_group_deregistration_delay(plan: Plan) -> None:
+    tg = plan.one("aws:lb/targetGroup:TargetGroup")
+    assert tg.inputs.get("deregistrationDelay") == 30, f"{tg.name}: delay {tg.inputs.get('deregistrationDelay')}"
+
+
+def alb_sg_ingress(plan: Plan) -> None:
+    alb_sg = plan.named("shop-lb-alb-sg")
+    rules = [r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == alb_sg.outputs["id"]]
+    assert sorted((r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]) for r in rules) == [
+        (80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")], [r.name for r in rules]
+    for rule in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") + plan.of_type(
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+    ):
+        assert rule.inputs.get("description"), f"{rule.name}: security group rule without description"
+    for sg in plan.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        assert not sg.inputs.get("ingress") and not sg.inputs.get("egress"), f"{sg.name}: inline rules"
+        assert sg.inputs.get("description"), f"{sg.name}: no description"
+
+
+def alb_sg_egress(plan: Plan) -> None:
+    alb_sg = plan.named("shop-lb-alb-sg")
+    service_sg = plan.named("shop-service-sg")
+    rules = [r for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+             if r.inputs["securityGroupId"] == alb_sg.outputs["id"]]
+    assert len(rules) == 1, [r.name for r in rules]
+    rule = rules[0]
+    assert rule.inputs["referencedSecurityGroupId"] == service_sg.outputs["id"], f"{rule.name}: not to the service"
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (8080, 8080) and "cidrIpv4" not in rule.inputs
+
+
+# --- WAF ---------------------------------------------------------------------------------------
+def _acl(plan: Plan) -> Any:
+    return plan.one("aws:wafv2/webAcl:WebAcl")
+
+
+def waf_rate_limit(plan: Plan) -> None:
+    acl = _acl(plan)
+    rule = next(r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"])
+    statement = rule["statement"]["rateBasedStatement"]
+    assert statement == {"aggregateKeyType": "IP", "limit": 2000, "evaluationWindowSec": 300}, statement
+    assert rule["priority"] == 0, f"{acl.name}: rate rule is not evaluated first"
+
+
+def waf_rate_limit_429(plan: Plan) -> None:
+    acl = _acl(plan)
+    rule = next(r for r in acl.inputs["rules"] if "rateBasedStatement" in r["statement"])
+    response = rule["action"]["block"]["customResponse"]
+    assert response["responseCode"] == 429, response
+    keys = [b["key"] for b in acl.inputs["customResponseBodies"]]
+    assert response["customResponseBodyKey"] in keys, f"{acl.name}: 429 body missing"
+
+
+def waf_managed_rule_groups(plan: Plan) -> None:
+    acl = _acl(plan)
+    groups = [r["statement"]["managedRuleGroupStatement"] for r in acl.inputs["rules"] if "managedRuleGroupStatement" in r["statement"]]
+    assert [(g["vendorName"], g["name"]) for g in groups] == [
+        ("AWS", "AWSManagedRulesCommonRuleSet"),
+        ("AWS", "AWSManagedRulesKnownBadInputsRuleSet"),
+        ("AWS", "AWSManagedRulesAmazonIpReputationList"),
+    ], groups
+    for rule in acl.inputs["rules"]:
+        if "managedRuleGroupStatement" in rule["statement"]:
+            assert rule["overrideAction"] == {"none": {}}, f"{acl.name}: {rule['name']} is count-only"
+            assert not rule["statement"]["managedRuleGroupStatement"].get("ruleActionOverrides"), rule["name"]
+
+
+def waf_metrics(plan: Plan) -> None:
+    acl = _acl(plan)
+    configs = [acl.inputs["visibilityConfig"]] + [r["visibilityConfig"] for r in acl.inputs["rules"]]
+    for config in configs:
+        assert config["cloudwatchMetricsEnabled"] is True and config["sampledRequestsEnabled"] is True, config
+    assert len({c["metricName"] for c in configs}) == len(configs), "metric names collide"
+
+
+def waf_default_allow(plan: Plan) -> None:
+    acl = _acl(plan)
+    assert acl.inputs["defaultAction"] == {"allow": {}} and acl.inputs["scope"] == "REGIONAL", acl.inputs["defaultAction"]
+
+
+def waf_association(plan: Plan) -> None:
+    association = plan.one("aws:wafv2/webAclAssociation:WebAclAssociation")
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    assert association.inputs["resourceArn"] == alb.outputs["arn"], f"{association.name}: not on the ALB"
+    assert association.inputs["webAclArn"] == _acl(plan).outputs["arn"]
+
+
+def waf_logging(plan: Plan) -> None:
+    logging = plan.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    group = plan.named("shop-waf-logs")
+    assert group.inputs["name"].startswith("aws-waf-logs-"), f"{group.name}: WAF cannot log to {group.inputs['name']}"
+    assert logging.inputs["logDestinationConfigs"] == [group.outputs["arn"]], f"{logging.name}: destination"
+
+
+def waf_log_redaction(plan: Plan) -> None:
+    logging = plan.one("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration")
+    redacted = sorted(f["singleHeader"]["name"] for f in logging.inputs["redactedFields"])
+    assert redacted == ["authorization", "cookie"], f"{logging.name}: redacts {redacted}"
+
+
+# --- web service -------------------------------------------------------------------------------
+def cluster_container_insights(plan: Plan) -> None:
+    cluster = plan.one("aws:ecs/cluster:Cluster")
+    settings = {s["name"]: s["value"] for s in cluster.inputs["settings"]}
+    assert settings.get("containerInsights") == "enhanced", f"{cluster.name}: {settings}"
+
+
+def task_non_root(plan: Plan) -> None:
+    assert plan.container()["user"] == "65532:65532"
+
+
+def task_readonly_root(plan: Plan) -> None:
+    app = plan.container()
+    assert app["readonlyRootFilesystem"] is True, "app: root filesystem is writable"
+    assert app["mountPoints"] == [{"sourceVolume": "writable-tmp", "containerPath": "/tmp", "readOnly": False}]
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
+    assert task.inputs["volumes"] == [{"name": "writable-tmp"}], task.inputs["volumes"]
+
+
+def task_not_privileged(plan: Plan) -> None:
+    app = plan.container()
+    assert app["privileged"] is False and app["linuxParameters"]["capabilities"] == {"drop": ["ALL"]}, app
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
+    assert "pidMode" not in task.inputs and "ipcMode" not in task.inputs
+
+
+def task_init_process(plan: Plan) -> None:
+    assert plan.container()["linuxParameters"]["initProcessEnabled"] is True
+
+
+def task_memory_limit(plan: Plan) -> None:
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("256", "512"), "task size"
+    assert plan.container()["memory"] == 512, "app container has no hard memory limit"
+
+
+def task_health_check(plan: Plan) -> None:
+    check = plan.container()["healthCheck"]
+    assert check == {"command": ["CMD", "/nodejs/bin/node", "/app/dist/healthcheck.js"], "interval": 15,
+                     "timeout": 5, "retries": 3, "startPeriod": 30}, check
+
+
+def task_awslogs(plan: Plan) -> None:
+    config = plan.container()["logConfiguration"]
+    group = plan.named("shop-app-logs")
+    assert config["logDriver"] == "awslogs", config
+    assert config["options"]["awslogs-group"] == group.outputs["name"], "app logs go elsewhere"
+    assert config["options"]["awslogs-region"] == "us-east-1"
+    assert group.inputs["kmsKeyId"], "app log group not encrypted"
+
+
+def task_environment(plan: Plan) -> None:
+    app = plan.container()
+    assert app["environment"] == [{"name": "HOST", "value": "0.0.0.0"}, {"name": "PORT", "value": "8080"}]
+    assert app["secrets"] == []
+
+
+def roles_separate(plan: Plan) -> None:
+    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
+    assert task.inputs["executionRoleArn"] != task.inputs["taskRoleArn"], "one role for agent and app"
+    task_role = plan.named("shop-task-role")
+    attached = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == task_role.outputs["id"]]
+    assert attached == [], f"task role has policies {[p.name for p in attached]}"
+
+
+def execution_role_scope(plan: Plan) -> None:
+    policy = plan.policy(plan.named("shop-execution-policy"))
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert set(by_sid) == {"EcrAuth", "PullThisImage", "WriteTheseLogGroups"}, set(by_sid)
+    assert by_sid["PullThisImage"]["Resource"] == [REPOSITORY_ARN]
+    assert by_sid["WriteTheseLogGroups"]["Resource"] == [plan.named("shop-app-logs").outputs["arn"] + ":log-stream:*"]
+    for statement in policy["Statement"]:
+        if statement["Resource"] == "*":
+            assert statement["Action"] == "ecr:GetAuthorizationToken", f"wildcard resource for {statement['Action']}"
+
+
+def service_private(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    network = service.inputs["networkConfiguration"]
+    private_ids = {s.outputs["id"] for s in plan.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["rampart:tier"] == "private"}
+    assert network["assignPublicIp"] is False, f"{service.name}: public IP"
+    assert set(network["subnets"]) == private_ids, f"{service.name}: not in the private subnets"
+
+
+def service_sg_from_alb_only(plan: Plan) -> None:
+    service_sg = plan.named("shop-service-sg")
+    alb_sg = plan.named("shop-lb-alb-sg")
+    rules = [r for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+             if r.inputs["securityGroupId"] == service_sg.outputs["id"]]
+    assert len(rules) == 1, [r.name for r in rules]
+    rule = rules[0]
+    assert rule.inputs["referencedSecurityGroupId"] == alb_sg.outputs["id"] and "cidrIpv4" not in rule.inputs
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (8080, 8080)
+
+
+def service_circuit_breaker(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}, service.name
+
+
+def service_deployment_percentages(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    assert (service.inputs["deploymentMinimumHealthyPercent"], service.inputs["deploymentMaximumPercent"]) == (100, 200)
+
+
+def service_grace_period(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    assert service.inputs["healthCheckGracePeriodSeconds"] == 60
+
+
+def service_platform_latest(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    assert service.inputs["platformVersion"] == "LATEST" and service.inputs["launchType"] == "FARGATE"
+
+
+def service_exec_off(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    assert service.inputs.get("enableExecuteCommand") is False, f"{service.name}: ECS Exec on"
+    assert "configuration" not in plan.one("aws:ecs/cluster:Cluster").inputs
+
+
+def service_load_balancer(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    (lb,) = service.inputs["loadBalancers"]
+    tg = plan.one("aws:lb/targetGroup:TargetGroup")
+    assert lb == {"targetGroupArn": tg.outputs["arn"], "containerName": "app", "containerPort": 8080}, lb
+
+
+def service_task_counts(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    target = plan.one("aws:appautoscaling/target:Target")
+    assert service.inputs["desiredCount"] == 2
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 4)
+
+
+def autoscaling_policies(plan: Plan) -> None:
+    policies = {
+        p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"]["predefinedMetricType"]:
+        p.inputs["targetTrackingScalingPolicyConfiguration"]
+        for p in plan.of_type("aws:appautoscaling/policy:Policy")
+    }
+    assert set(policies) == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}, set(policies)
+    assert policies["ECSServiceAverageCPUUtilization"]["targetValue"] == 60
+    requests = policies["ALBRequestCountPerTarget"]
+    assert requests["targetValue"] == 1000
+    assert re.match(r"^app/.+/targetgroup/.+$", requests["predefinedMetricSpecification"]["resourceLabel"])
+
+
+DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
+    "monitoring.key_rotation": key_rotation,
+    "monitoring.key_deletion_window_days": key_deletion_window,
+    "monitoring.key_policy_logs": key_policy_logs,
+    "monitoring.key_policy_alarms": key_policy_alarms,
+    "monitoring.log_retention_days": log_retention,
+    "monitoring.log_encryption": log_encryption,
+    "monitoring.alarm_topic_encryption": alarm_topic_encrypted,
+    "monitoring.alarm_topic_tls_only": alarm_topic_tls_only,
+    "monitoring.alarm_actions": alarm_actions,
+    "network.create": network_create,
+    "network.az_count": network_az_count,
+    "network.map_public_ip_on_launch": network_no_public_ip_on_launch,
+    "network.nat_gateways": network_nat_gateways,
+    "network.vpc_endpoints": network_vpc_endpoints,
+    "network.default_security_group": network_default_sg_closed,
+    "network.flow_logs": network_flow_logs,
+    "load_balancer.internet_facing": alb_internet_facing,
+    "load_balancer.tls_policy": alb_tls_policy,
+    "load_balancer.http_redirect": alb_http_redirects,
+    "load_balancer.drop_invalid_header_fields": alb_drop_invalid_headers,
+    "load_balancer.desync_mitigation": alb_desync_mitigation,
+    "load_balancer.deletion_protection": alb_deletion_protection,
+    "load_balancer.idle_timeout_seconds": alb_idle_timeout,
+    "load_balancer.access_logs": alb_access_logs,
+    "load_balancer.log_bucket_encryption": bucket_encryption,
+    "load_balancer.log_bucket_versioning": bucket_versioning,
+    "load_balancer.log_bucket_public_access_block": bucket_public_access_block,
+    "load_balancer.log_bucket_tls_only": bucket_tls_only,
+    "load_balancer.log_bucket_elb_delivery": bucket_elb_delivery,
+    "load_balancer.access_log_expiry_days": bucket_lifecycle,
+    "load_balancer.log_bucket_ownership": bucket_ownership,
+    "load_balancer.access_log_force_destroy": bucket_force_destroy,
+    "load_balancer.health_check": target_group_health_check,
+    "load_balancer.deregistration_delay_seconds": target_group_deregistration_delay,
+    "load_balancer.security_group_ingress": alb_sg_ingress,
+    "load_balancer.security_group_egress": alb_sg_egress,
+    "waf.rate_limit": waf_rate_limit,
+    "waf.rate_limit_response": waf_rate_limit_429,
+    "waf.managed_rule_groups": waf_managed_rule_groups,
+    "waf.metrics": waf_metrics,
+    "waf.default_action": waf_default_allow,
+    "waf.association": waf_association,
+    "waf.logging": waf_logging,
+    "waf.log_redaction": waf_log_redaction,
+    "web_service.container_insights": cluster_container_insights,
+    "web_service.user": task_non_root,
+    "web_service.readonly_root_filesystem": task_readonly_root,
+    "web_service.privileged": task_not_privileged,
+    "web_service.init_process": task_init_process,
+    "web_service.memory": task_memory_limit,
+    "web_service.container_health_check": task_health_check,
+    "web_service.awslogs": task_awslogs,
+    "web_service.environment": task_environment,
+    "web_service.separate_roles": roles_separate,
+    "web_service.execution_role_scope": execution_role_scope,
+    "web_service.private_subnets": service_private,
+    "web_service.security_group": service_sg_from_alb_only,
+    "web_service.circuit_breaker": service_circuit_breaker,
+    "web_service.deployment_percent": service_deployment_percentages,
+    "web_service.health_check_grace_period_seconds": service_grace_period,
+    "web_service.platform_version": service_platform_latest,
+    "web_service.enable_execute_command": service_exec_off,
+    "web_service.ingress": service_load_balancer,
+    "web_service.task_counts": service_task_counts,
+    "web_service.autoscaling": autoscaling_policies,
+}
+
+
+@pytest.mark.parametrize("setting", sorted(DEFAULT_CHECKS))
+def test_secure_default(plan: Plan, setting: str) -> None:
+    DEFAULT_CHECKS[setting](plan)
+
+
+def test_defaults_tables_match_tests() -> None:
+    """docs/components.md lists exactly the defaults tested here (its `Setting` column)."""
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z0-9_]+)` \|", DOCS.read_text(), flags=re.MULTILINE))
+    assert documented == set(DEFAULT_CHECKS), (
+        f"documented but untested: {sorted(documented - set(DEFAULT_CHECKS))}; "
+        f"tested but undocumented: {sorted(set(DEFAULT_CHECKS) - documented)}"
+    )
+
+
+def test_minimal_args_are_only_image_and_certificate() -> None:
+    """The required args are exactly the image, its repository and a certificate."""
+    from components.web_service import WebServiceArgs
+
+    required = {name for name, field in WebServiceArgs.model_fields.items() if field.is_required()}
+    assert required == {"image", "image_repository_arn", "load_balancer"}, required
+    assert IMAGE and REPOSITORY_ARN
+
+
+def test_outputs_hold_no_secret() -> None:
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-AbCdEf"
+    plan = run_service(minimal_args(secrets={"DB_PASSWORD": secret}))
+    dumped = json.dumps(plan.outputs)
+    assert secret not in dumped and "db-password" not in dumped, plan.outputs
+    assert set(plan.outputs) == {"url", "albDnsName", "clusterName", "serviceName", "logGroupNames", "webAclArn"}
+    assert plan.outputs["url"].startswith("https://")
+    assert set(plan.outputs["logGroupNames"]) == {"app", "vpc_flow", "waf"}

@@ -1,0 +1,120 @@
+"""Bad or conflicting args fail while the args are built, before any resource exists, with a
+message that names the field(s) and the fix."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+from pydantic import ValidationError
+
+from components.load_balancer import HealthCheckSettings, LoadBalancerArgs, LoadBalancerSettings
+from components.monitoring import MonitoringArgs
+from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkArgs, NetworkSettings
+from components.waf import WafSettings
+from components.web_service import ContainerHealthCheck, WebService
+from components_support import CERTIFICATE_ARN, minimal_args, run_service
+from rampart.mock_engine import run_program
+
+EXISTING = ExistingNetworkArgs(vpc_id="vpc-1", public_subnet_ids=["a", "b"], private_subnet_ids=["c", "d"])
+
+CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
+    "certificate and domain": (
+        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, domain="a.example.com", hosted_zone_id="Z1"),
+        ["certificate_arn", "domain", "not both"],
+    ),
+    "no certificate": (lambda: LoadBalancerSettings(), ["certificate_arn", "domain"]),
+    "domain without zone": (lambda: LoadBalancerSettings(domain="a.example.com"), ["hosted_zone_id"]),
+    "bad domain": (lambda: LoadBalancerSettings(domain="Not A Domain", hosted_zone_id="Z1"), ["domain"]),
+    "TLS 1.0 policy": (
+        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, tls_policy="ELBSecurityPolicy-2016-08"),
+        ["tls_policy"],
+    ),
+    "desync monitor": (
+        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, desync_mitigation="monitor"),
+        ["desync_mitigation"],
+    ),
+    "bucket while logs off": (
+        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, access_logs=False, access_log_bucket="b"),
+        ["access_log_bucket", "access_logs"],
+    ),
+    "health check timeout >= interval": (
+        lambda: HealthCheckSettings(interval_seconds=5, timeout_seconds=5),
+        ["timeout_seconds", "interval_seconds"],
+    ),
+    "one public subnet": (
+        lambda: LoadBalancerArgs(
+            certificate_arn=CERTIFICATE_ARN, vpc_id="v", subnet_ids=["a"], target_port=80, target_security_group_id="sg"
+        ),
+        ["subnet_ids"],
+    ),
+    "existing and create": (
+        lambda: NetworkSettings(existing=EXISTING, create=CreateNetworkArgs()),
+        ["existing", "create", "not both"],
+    ),
+    "no egress path": (
+        lambda: CreateNetworkArgs(nat_gateways="none", vpc_endpoints=False),
+        ["nat_gateways", "vpc_endpoints"],
+    ),
+    "one AZ": (lambda: CreateNetworkArgs(az_count=1), ["az_count"]),
+    "public CIDR": (lambda: CreateNetworkArgs(cidr_block="8.8.0.0/16"), ["cidr_block"]),
+    "flow logs without key": (lambda: NetworkArgs(), ["flow_logs", "kms_key_arn"]),
+    "retention not offered": (lambda: MonitoringArgs(log_retention_days=100), ["log_retention_days"]),
+    "bad alarm e-mail": (lambda: MonitoringArgs(alarm_email_endpoints=["ops"]), ["alarm_email_endpoints"]),
+    "unknown count-only group": (
+        lambda: WafSettings(count_only_rules={"AWSManagedRulesSQLiRuleSet": ["SQLi_BODY"]}),
+        ["count_only_rules", "managed_rule_groups"],
+    ),
+    "non-AWS rule group": (lambda: WafSettings(managed_rule_groups=["MyGroup"]), ["managed_rule_groups"]),
+    "rate limit too low": (lambda: WafSettings(rate_limit=5), ["rate_limit"]),
+    "secret-looking environment": (
+        lambda: minimal_args(environment={"DB_PASSWORD": "hunter2"}),
+        ["DB_PASSWORD", "secrets"],
+    ),
+    "api key in environment": (lambda: minimal_args(environment={"STRIPE_API_KEY": "x"}), ["STRIPE_API_KEY"]),
+    "plain value as secret": (lambda: minimal_args(secrets={"DB_PASSWORD": "hunter2"}), ["DB_PASSWORD", "ARN"]),
+    "same name in env and secrets": (
+        lambda: minimal_args(
+            environment={"DB_HOST": "db"},
+            secrets={"DB_HOST": "arn:aws:ssm:us-east-1:123456789012:parameter/db"},
+        ),
+        ["DB_HOST", "environment", "secrets"],
+    ),
+    "root user": (lambda: minimal_args(user="0:0"), ["user", "root"]),
+    "root by name": (lambda: minimal_args(user="root"), ["user", "root"]),
+    "memory not offered": (lambda: minimal_args(cpu=256, memory=4096), ["memory", "cpu"]),
+    "counts out of order": (lambda: minimal_args(min_count=3, desired_count=2), ["min_count", "desired_count"]),
+    "relative writable path": (lambda: minimal_args(writable_paths=["tmp"]), ["writable_paths"]),
+    "privileged port": (lambda: minimal_args(container_port=80), ["container_port"]),
+    "health check without CMD": (lambda: ContainerHealthCheck(command=["curl", "x"]), ["CMD"]),
+    "nginx without proxy": (lambda: minimal_args(ingress="nginx"), ["ingress", "proxy", "proxy_image"]),
+    "proxy image in alb mode": (lambda: minimal_args(proxy_image="x"), ["proxy_image", "ingress"]),
+    "unknown arg": (lambda: minimal_args(public_ip=True), ["public_ip"]),
+    "reserved tag key": (lambda: minimal_args(tags={"aws:team": "x"}), ["tags", "aws:"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_invalid_args_fail_with_a_message_naming_the_fields(case: str) -> None:
+    build, words = CASES[case]
+    with pytest.raises(ValidationError) as caught:
+        build()
+    message = str(caught.value)
+    for word in words:
+        assert word in message, f"{case}: message does not name {word!r}:\n{message}"
+
+
+def test_bad_component_name_fails_before_any_resource() -> None:
+    def program() -> None:
+        WebService("Shop_Service", minimal_args())
+
+    with pytest.raises(Exception, match="lowercase"):
+        run_program(program)
+
+
+def test_two_services_in_one_program_do_not_collide() -> None:
+    """Two components with different names register disjoint URNs (the engine refuses duplicates)."""
+    plan = run_service(minimal_args(), name="shop", extra=lambda: WebService("admin", minimal_args()) and None)
+    urns = [r.urn for r in plan.resources]
+    assert len(urns) == len(set(urns))
+    assert any(r.name == "admin-service" for r in plan.resources)
