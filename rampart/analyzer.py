@@ -177,17 +177,33 @@ def stack_request(resources: Sequence[AnalysisResource]) -> Any:
     return analyzer_pb2.AnalyzeStackRequest(resources=items)
 
 
-def config_request(policy_config: Mapping[str, Any]) -> Any:
-    """Pack config in the CLI's --policy-pack-config shape: {policy: level | {enforcementLevel, ...props}}."""
+def config_request(policy_config: Mapping[str, Any], defaults: Mapping[str, Level] | None = None) -> Any:
+    """Pack config in the CLI's --policy-pack-config shape: {policy: level | {enforcementLevel, ...props}}.
+
+    As the CLI does, every entry carries an enforcement level: the SDK reads a missing one as the
+    proto default (ADVISORY), so an entry that only sets properties gets the policy's default level
+    (`defaults`, from GetAnalyzerInfo). An "all" level applies to every policy without its own.
+    """
+    defaults = dict(defaults or {})
+    config = dict(policy_config)
+    everyone = config.pop("all", None)
+    if everyone is not None:
+        level = everyone if isinstance(everyone, str) else everyone.get("enforcementLevel")
+        if level:
+            defaults = {k: level for k in defaults}
+            for name in defaults:
+                config.setdefault(name, {})
     req = analyzer_pb2.ConfigureAnalyzerRequest()
-    for name, value in policy_config.items():
+    for name, value in config.items():
         cfg = analyzer_pb2.PolicyConfig()
         if isinstance(value, str):
             cfg.enforcementLevel = _LEVEL_TO_PROTO[value]
         else:
             props = {k: v for k, v in value.items() if k != "enforcementLevel"}
-            if "enforcementLevel" in value:
-                cfg.enforcementLevel = _LEVEL_TO_PROTO[value["enforcementLevel"]]
+            level = value.get("enforcementLevel") or defaults.get(name)
+            if level is None:
+                raise AnalyzerError(f"pack config for {name} has no enforcementLevel and the pack has no default")
+            cfg.enforcementLevel = _LEVEL_TO_PROTO[level]
             cfg.properties.update(_to_value(props))
         req.policyConfig[name].CopyFrom(cfg)
     return req
@@ -294,8 +310,10 @@ class PolicyPackProcess:
     def info(self) -> Any:
         return self._stub().GetAnalyzerInfo(empty_pb2.Empty())
 
-    def configure(self, policy_config: Mapping[str, Any]) -> None:
-        self._stub().Configure(config_request(policy_config))
+    def configure(self, policy_config: Mapping[str, Any], defaults: Mapping[str, Level] | None = None) -> None:
+        if defaults is None:
+            defaults = {k: v.enforcement for k, v in policy_meta(self.info()).items()}
+        self._stub().Configure(config_request(policy_config, defaults))
 
     def analyze(self, resource: AnalysisResource) -> Any:
         return self._stub().Analyze(analyze_request(resource))
@@ -324,7 +342,13 @@ def policy_meta(info: Any) -> dict[str, PolicyMeta]:
 
 def effective_enforcement(policies: Mapping[str, PolicyMeta], policy_config: Mapping[str, Any]) -> dict[str, Level]:
     levels: dict[str, Level] = {k: v.enforcement for k, v in policies.items()}
+    everyone = policy_config.get("all")
+    level_all = everyone if isinstance(everyone, str) else (everyone or {}).get("enforcementLevel")
+    if level_all:
+        levels = {k: level_all for k in levels}
     for name, value in policy_config.items():
+        if name == "all":
+            continue
         level = value if isinstance(value, str) else value.get("enforcementLevel")
         if level and name in levels:
             levels[name] = level
@@ -427,8 +451,9 @@ def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: 
         unknown_ids = sorted(set(config) - set(policies) - {"all"})
         if unknown_ids:
             raise AnalyzerError(f"pack config names policies the pack does not have: {', '.join(unknown_ids)}")
+        defaults = {k: v.enforcement for k, v in policies.items()}
         if config:
-            pack.configure(config)
+            pack.configure(config, defaults)
         levels = effective_enforcement(policies, config)
         outcomes: list[Outcome] = []
         for r in resources:
