@@ -1,0 +1,73 @@
+"""The SOC 2 pack's own checks (policy/soc2, evaluated in-process through its registry) find no
+violation in what WebService registers: with only the required args, and with every option on.
+
+Props are what a resolved plan holds: the inputs the engine received plus the mock's outputs
+(ids and ARNs), which is how the pack relates a bucket to its policy or a task to its log group.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.load_balancer import LoadBalancerSettings
+from components.network import CreateNetworkArgs, NetworkSettings
+from components_support import Plan, minimal_args, run_service
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
+
+from rampart_soc2.model import (  # noqa: E402
+    Unknown,
+    Violation,
+    context_from_config,
+    evaluate_resource,
+    evaluate_stack,
+    make_resource,
+)
+from rampart_soc2.registry import POLICIES  # noqa: E402
+
+VARIANTS = {
+    "required args only": lambda: minimal_args(),
+    "every option on": lambda: minimal_args(
+        enable_execute_command=True,
+        secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+        environment={"LOG_LEVEL": "info"},
+        load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC"),
+        network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
+        min_count=2,
+    ),
+}
+
+
+def findings(plan: Plan) -> list[str]:
+    resources = [
+        make_resource(r.type, r.name, {**r.inputs, **r.outputs}, urn=r.urn, parent=r.parent_urn)
+        for r in plan.resources
+        if r.custom
+    ]
+    problems: list[str] = []
+    for policy_id, spec in sorted(POLICIES.items()):
+        ctx = context_from_config(policy_id, {}, stack="test")
+        if spec.kind == "resource":
+            results = [(r.name, evaluate_resource(spec, r, ctx)) for r in resources]
+        else:
+            results = evaluate_stack(spec, resources, ctx)
+        problems += [f"{policy_id}: {name}: {outcome}" for name, outcome in results if isinstance(outcome, (Violation, Unknown))]
+    return problems
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_pack_finds_no_violation(variant: str) -> None:
+    assert len(POLICIES) >= 40, "the pack registry looks incomplete"
+    assert findings(run_service(VARIANTS[variant]())) == []
+
+
+def test_pack_sees_an_opt_out() -> None:
+    """Guard against a vacuous pass: an explicit opt-out is reported by the pack."""
+    plan = run_service(minimal_args(waf=None, load_balancer=LoadBalancerSettings(
+        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/x", deletion_protection=False)))
+    found = findings(plan)
+    assert any(f.startswith("aws-lb-loadbalancer-require-waf-association") for f in found), found
+    assert any("deletion" in f for f in found), found
