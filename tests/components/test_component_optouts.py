@@ -15,7 +15,7 @@ CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
 
 
 def _lb(**overrides: object) -> LoadBalancerSettings:
-    return LoadBalancerSettings(**{"certificate_arn": CERT, **overrides})  # type: ignore[arg-type]
+    return LoadBalancerSettings(**{"certificate_arn": CERT, **overrides})
 
 
 def test_waf_opt_out_removes_acl_and_its_alarm() -> None:

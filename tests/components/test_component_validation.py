@@ -114,7 +114,10 @@ def test_bad_component_name_fails_before_any_resource() -> None:
 
 def test_two_services_in_one_program_do_not_collide() -> None:
     """Two components with different names register disjoint URNs (the engine refuses duplicates)."""
-    plan = run_service(minimal_args(), name="shop", extra=lambda: WebService("admin", minimal_args()) and None)
+    def second() -> None:
+        WebService("admin", minimal_args())
+
+    plan = run_service(minimal_args(), name="shop", extra=second)
     urns = [r.urn for r in plan.resources]
     assert len(urns) == len(set(urns))
     assert any(r.name == "admin-service" for r in plan.resources)
