@@ -116,7 +116,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         rid = args.resource_id or _fake_id(args.typ, name)
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"
         arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
-        outputs: dict[str, Any] = {"id": rid, "arn": arn, "name": name}
+        # A physical name given as an input is the resource's name output too, as with a real provider
+        # (policy checks match e.g. a task's awslogs-group against the log group's name).
+        outputs: dict[str, Any] = {"id": rid, "arn": arn, "name": args.inputs.get("name") or name}
         if args.typ == "aws:ecr/repository:Repository":
             outputs["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{args.inputs.get('name', name)}"
             outputs["registryId"] = ACCOUNT_ID
