@@ -21,7 +21,7 @@ from components._util import (
     policy_json,
     validate_tags,
 )
-from components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
+from components.monitoring import ALLOWED_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
 
 #: Interface endpoints a Fargate task needs to pull from ECR, log and read secrets without NAT.
 INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
@@ -87,7 +87,20 @@ class NetworkSettings(ArgsModel):
         None, description="Settings of the VPC to create (defaults apply when neither is given)."
     )
     flow_logs: bool = Field(True, description="VPC flow logs (all traffic) into a KMS-encrypted log group.")
+    flow_log_retention_days: Optional[int] = Field(
+        None, description="Retention of the flow log group; None uses the service's log retention (365 days)."
+    )
     tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _retention(cls, value: Optional[int]) -> Optional[int]:
+        if value is not None and value not in ALLOWED_RETENTION_DAYS:
+            raise ValueError(
+                f"flow_log_retention_days={value} is not a CloudWatch Logs retention; use one of "
+                f"{', '.join(str(v) for v in ALLOWED_RETENTION_DAYS)}"
+            )
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -105,7 +118,6 @@ class NetworkSettings(ArgsModel):
 class NetworkArgs(NetworkSettings):
     """Settings plus what the flow log group needs (WebService fills these in)."""
 
-    flow_log_retention_days: int = Field(DEFAULT_LOG_RETENTION_DAYS, description="Retention of the flow log group.")
     kms_key_arn: Optional[StrInput] = Field(
         None, description="KMS key of the flow log group (required when `flow_logs` is on)."
     )
@@ -150,7 +162,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-flow-logs",
                 log_group_name=f"{prefix}/vpc-flow-logs",
                 kms_key_arn=args.kms_key_arn,
-                retention_days=args.flow_log_retention_days,
+                retention_days=args.flow_log_retention_days or DEFAULT_LOG_RETENTION_DAYS,
                 tags=tags,
                 parent=self,
             )

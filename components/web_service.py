@@ -351,9 +351,9 @@ class WebService(pulumi.ComponentResource):
         self.network = Network(
             f"{name}-network",
             NetworkArgs(
-                **args.network.model_dump(exclude={"tags"}),
+                **args.network.model_dump(exclude={"tags", "flow_log_retention_days"}),
                 kms_key_arn=key_arn,
-                flow_log_retention_days=retention,
+                flow_log_retention_days=args.network.flow_log_retention_days or retention,
                 log_group_prefix=prefix,
                 tags=with_tags(args.network.tags),
             ),

@@ -209,3 +209,9 @@ def test_alb_mode_app_port_is_the_only_service_ingress() -> None:
         if r.inputs["securityGroupId"] == service_sg
     ]
     assert ports == [(9000, 9000)]
+
+
+def test_flow_log_retention_override() -> None:
+    plan = run_service(minimal_args(network=NetworkSettings(flow_log_retention_days=90)))
+    assert plan.named("shop-network-flow-logs").inputs["retentionInDays"] == 90
+    assert plan.named("shop-app-logs").inputs["retentionInDays"] == 365
