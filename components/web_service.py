@@ -33,6 +33,7 @@ from components._util import (
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from components.network import Network, NetworkArgs, NetworkSettings
+from components.proxy_config import ProxyConfig
 from components.waf import WafSettings, WebAcl, WebAclArgs
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
@@ -111,8 +112,8 @@ class WebServiceArgs(ArgsModel):
     ingress: Literal["alb", "nginx"] = Field(
         "alb", description="`alb`: ALB -> app; `nginx`: ALB -> Nginx TLS sidecar -> app on 127.0.0.1."
     )
-    proxy: Optional[Any] = Field(
-        None, description="`components.proxy_config.ProxyConfig` of the sidecar (ingress='nginx' only)."
+    proxy: Optional[ProxyConfig] = Field(
+        None, description="The Nginx sidecar's settings (ingress='nginx' only)."
     )
     proxy_image: Optional[StrInput] = Field(None, description="Proxy image by digest (ingress='nginx' only).")
     proxy_image_repository_arn: Optional[StrInput] = Field(
@@ -233,12 +234,22 @@ class WebServiceArgs(ArgsModel):
             missing = [k for k, v in nginx_only.items() if v is None]
             if missing:
                 raise ValueError(f"ingress='nginx' needs {', '.join(missing)}")
+            assert self.proxy is not None
+            if self.proxy.listen_port == self.container_port:
+                raise ValueError(
+                    f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
+                    "app share the task's network namespace, so give them different ports"
+                )
+            upstream = self.proxy.upstream.port
+            if upstream is not None and upstream != self.container_port:
+                raise ValueError(
+                    f"proxy.upstream.port ({upstream}) differs from container_port ({self.container_port}); "
+                    "the proxy must forward to the app's port (leave upstream.port empty to follow container_port)"
+                )
         else:
             given = [k for k, v in nginx_only.items() if v is not None]
             if given:
                 raise ValueError(f"{', '.join(given)} apply only with ingress='nginx'; remove them or set ingress='nginx'")
-        if self.waf is None and self.alarms.enabled:
-            pass  # the WAF alarm is simply not created
         return self
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from components.load_balancer import HealthCheckSettings, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import MonitoringArgs
+from components.proxy_config import ProxyConfig
 from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkArgs, NetworkSettings
 from components.waf import WafSettings
 from components.web_service import ContainerHealthCheck, WebService
@@ -88,6 +89,21 @@ CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
     "privileged port": (lambda: minimal_args(container_port=80), ["container_port"]),
     "health check without CMD": (lambda: ContainerHealthCheck(command=["curl", "x"]), ["CMD"]),
     "nginx without proxy": (lambda: minimal_args(ingress="nginx"), ["ingress", "proxy", "proxy_image"]),
+    "proxy on the app port": (
+        lambda: minimal_args(
+            ingress="nginx", proxy=ProxyConfig(listen_port=8080), proxy_image="p", proxy_image_repository_arn="r"
+        ),
+        ["proxy.listen_port", "container_port"],
+    ),
+    "proxy upstream elsewhere": (
+        lambda: minimal_args(
+            ingress="nginx",
+            proxy=ProxyConfig.model_validate({"upstream": {"port": 9999}}),
+            proxy_image="p",
+            proxy_image_repository_arn="r",
+        ),
+        ["proxy.upstream.port", "container_port"],
+    ),
     "proxy image in alb mode": (lambda: minimal_args(proxy_image="x"), ["proxy_image", "ingress"]),
     "unknown arg": (lambda: minimal_args(public_ip=True), ["public_ip"]),
     "reserved tag key": (lambda: minimal_args(tags={"aws:team": "x"}), ["tags", "aws:"]),
