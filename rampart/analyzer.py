@@ -24,10 +24,10 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-import grpc
-from google.protobuf import empty_pb2, struct_pb2
+import grpc  # type: ignore[import-untyped,unused-ignore]
+from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped,unused-ignore]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -184,14 +184,14 @@ def config_request(policy_config: Mapping[str, Any], defaults: Mapping[str, Leve
     proto default (ADVISORY), so an entry that only sets properties gets the policy's default level
     (`defaults`, from GetAnalyzerInfo). An "all" level applies to every policy without its own.
     """
-    defaults = dict(defaults or {})
+    levels: dict[str, str] = dict(defaults or {})
     config = dict(policy_config)
     everyone = config.pop("all", None)
     if everyone is not None:
         level = everyone if isinstance(everyone, str) else everyone.get("enforcementLevel")
         if level:
-            defaults = {k: level for k in defaults}
-            for name in defaults:
+            levels = {k: str(level) for k in levels}
+            for name in levels:
                 config.setdefault(name, {})
     req = analyzer_pb2.ConfigureAnalyzerRequest()
     for name, value in config.items():
@@ -200,7 +200,7 @@ def config_request(policy_config: Mapping[str, Any], defaults: Mapping[str, Leve
             cfg.enforcementLevel = _LEVEL_TO_PROTO[value]
         else:
             props = {k: v for k, v in value.items() if k != "enforcementLevel"}
-            level = value.get("enforcementLevel") or defaults.get(name)
+            level = value.get("enforcementLevel") or levels.get(name)
             if level is None:
                 raise AnalyzerError(f"pack config for {name} has no enforcementLevel and the pack has no default")
             cfg.enforcementLevel = _LEVEL_TO_PROTO[level]
@@ -331,7 +331,8 @@ def policy_meta(info: Any) -> dict[str, PolicyMeta]:
         kind = next((t.split(":", 1)[1] for t in tags if t.startswith("kind:")),
                     "stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource")
         out[p.name] = PolicyMeta(
-            name=p.name, description=p.description, enforcement=_PROTO_TO_LEVEL.get(p.enforcementLevel, "advisory"),
+            name=p.name, description=p.description,
+            enforcement=_PROTO_TO_LEVEL.get(p.enforcementLevel, "advisory"),
             severity=_SEVERITY.get(int(p.severity), "unspecified"), kind=kind,
             criteria=tuple(t.split(":", 1)[1] for t in tags if t.startswith("criteria:")),
             types=tuple(t.split(":", 1)[1] for t in tags if t.startswith("type:")),
@@ -345,13 +346,13 @@ def effective_enforcement(policies: Mapping[str, PolicyMeta], policy_config: Map
     everyone = policy_config.get("all")
     level_all = everyone if isinstance(everyone, str) else (everyone or {}).get("enforcementLevel")
     if level_all:
-        levels = {k: level_all for k in levels}
+        levels = {k: cast(Level, level_all) for k in levels}
     for name, value in policy_config.items():
         if name == "all":
             continue
         level = value if isinstance(value, str) else value.get("enforcementLevel")
         if level and name in levels:
-            levels[name] = level
+            levels[name] = cast(Level, level)
     return levels
 
 

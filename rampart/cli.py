@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rampart.errors import UserError
 
-SUBCOMMANDS = ["rampart.plan", "rampart.render_proxy"]
+SUBCOMMANDS = ["rampart.plan", "rampart.render_proxy", "rampart.check"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,273 @@
+"""`rampart check --stack NAME [--report DIR] [--format md,json,html]`: the SOC 2 pack, offline.
+
+Plans the stack under Pulumi's mock engine (`rampart plan`), then runs the project's policy pack
+(`policy/soc2`) the way the Pulumi CLI does: as its own process speaking the Analyzer gRPC protocol,
+Analyze per resource and AnalyzeStack once, configured from the stack file's `rampart:policy`.
+Prints a summary, writes the evidence report, exits 1 on a mandatory violation and 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rampart.analyzer import Analysis, AnalysisResource, AnalyzerError, Outcome, run_pack
+from rampart.errors import UserError
+
+PACK_DIR_NAME = Path("policy") / "soc2"
+FORMATS = ("md", "json", "html")
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+# Threshold keys of the pack, and the spellings a stack file's rampart:policy may use for them.
+THRESHOLD_ALIASES = {
+    "minLogRetentionDays": ("minLogRetentionDays", "min_log_retention_days"),
+    "allowedTlsPolicies": ("allowedTlsPolicies", "allowed_tls_policies"),
+    "minTaskCount": ("minTaskCount", "min_task_count"),
+    "productionStacks": ("productionStacks", "production_stacks"),
+    "rateLimitMin": ("rateLimitMin", "rate_limit_min"),
+    "rateLimitMax": ("rateLimitMax", "rate_limit_max"),
+    "requiredManagedRuleGroups": ("requiredManagedRuleGroups", "required_managed_rule_groups"),
+    "minFargatePlatformVersion": ("minFargatePlatformVersion", "min_fargate_platform_version"),
+}
+LEVELS = ("advisory", "mandatory", "disabled")
+
+
+def _registry(pack_dir: Path | None = None) -> Mapping[str, Any]:
+    """The pack's registry (policy id -> record), importable without starting the pack."""
+    try:
+        module = importlib.import_module("rampart_soc2.registry")
+    except ImportError:
+        sys.path.insert(0, str(pack_dir or Path(__file__).resolve().parents[1] / PACK_DIR_NAME))
+        module = importlib.import_module("rampart_soc2.registry")
+    policies: Mapping[str, Any] = module.POLICIES
+    return policies
+
+
+def _as_mapping(settings: Any) -> dict[str, Any]:
+    if settings is None:
+        return {}
+    if hasattr(settings, "model_dump"):
+        return dict(settings.model_dump(by_alias=False))
+    if isinstance(settings, Mapping):
+        return dict(settings)
+    raise UserError(f"rampart:policy must be a mapping, not {type(settings).__name__}")
+
+
+def _date_text(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def pack_config_from_stack(policy_settings: Any, policies: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The pack config (the CLI's --policy-pack-config shape) for a stack's `rampart:policy` settings.
+
+    Accepts the config model's PolicySettings or the raw mapping from the stack file. Fields:
+    `enforcement` {policy: advisory|mandatory|disabled}, `waivers` [{policy, resource, reason,
+    expires}], thresholds either under `thresholds` or directly (minTaskCount, minLogRetentionDays,
+    ...). Each threshold goes to the policies that read it; each waiver to its policy.
+    """
+    policies = policies if policies is not None else _registry()
+    raw = _as_mapping(policy_settings)
+    config: dict[str, dict[str, Any]] = {}
+
+    def entry(pid: str, where: str) -> dict[str, Any]:
+        if pid not in policies:
+            raise UserError(f"rampart:policy.{where} names {pid!r}, which is not a policy of the pack (see POLICIES.md)")
+        return config.setdefault(pid, {})
+
+    for pid, level in dict(raw.get("enforcement") or {}).items():
+        if level not in LEVELS:
+            raise UserError(f"rampart:policy.enforcement.{pid} is {level!r}; use one of {', '.join(LEVELS)}")
+        entry(pid, "enforcement")["enforcementLevel"] = level
+
+    for i, w in enumerate(raw.get("waivers") or []):
+        w = _as_mapping(w)
+        missing = [k for k in ("policy", "resource", "reason", "expires") if not w.get(k)]
+        if missing:
+            raise UserError(f"rampart:policy.waivers[{i}] lacks {', '.join(missing)}")
+        e = entry(str(w["policy"]), f"waivers[{i}].policy")
+        e.setdefault("waivers", []).append({"policy": str(w["policy"]), "resource": str(w["resource"]),
+                                            "reason": str(w["reason"]), "expires": _date_text(w["expires"])})
+
+    thresholds: dict[str, Any] = {}
+    nested = _as_mapping(raw.get("thresholds"))
+    for key, aliases in THRESHOLD_ALIASES.items():
+        for source in (nested, raw):
+            for alias in aliases:
+                if source.get(alias) is not None:
+                    thresholds[key] = source[alias]
+    unknown = sorted(k for k in nested if not any(k in a for a in THRESHOLD_ALIASES.values()))
+    if unknown:
+        raise UserError(f"rampart:policy.thresholds has unknown keys {', '.join(unknown)}; "
+                        f"known: {', '.join(THRESHOLD_ALIASES)}")
+    for pid, spec in policies.items():
+        for key in getattr(spec, "thresholds", ()):
+            if key in thresholds:
+                config.setdefault(pid, {})[key] = thresholds[key]
+    return config
+
+
+def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
+    """Planned resources (rampart.mock_engine.RegisteredResource) as the engine sends them to a pack.
+
+    Properties are the inputs (camelCase, secrets re-marked) over the outputs the mock filled in
+    (id, arn, ...), which is what the relationship policies match on. Component resources and the
+    stack itself are not sent, as the engine sends only what a provider will create.
+    """
+    out = []
+    for r in resources:
+        if r.type == STACK_TYPE or not getattr(r, "custom", True):
+            continue
+        props = {**(r.outputs or {}), **(r.inputs or {})}
+        out.append(AnalysisResource(urn=r.urn, type=r.type, name=r.name, properties=props,
+                                    parent=r.parent_urn, secret_paths=frozenset(getattr(r, "secret_paths", ()))))
+    return out
+
+
+@dataclass
+class CheckResult:
+    stack: str
+    project: str
+    project_dir: Path
+    pack_dir: Path
+    analysis: Analysis
+    resources: list[AnalysisResource]
+    pack_config: dict[str, Any]
+    plan_seconds: float
+    check_seconds: float
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.analysis.mandatory_violations())
+
+
+def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> CheckResult:
+    """Plan `stack` and run the policy pack over it; the subcommand-free entry point."""
+    from rampart.config import engine_config, read_stack_values, validate_stack_config
+    from rampart.plan import plan_stack, project_info
+
+    project_dir = project_dir.resolve()
+    pack_dir = (pack_dir or project_dir / PACK_DIR_NAME).resolve()
+    if not (pack_dir / "PulumiPolicy.yaml").is_file():
+        raise UserError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
+    path, values = read_stack_values(project_dir, stack)
+    settings = validate_stack_config(values, path.name).policy
+    pack_config = pack_config_from_stack(settings, _registry(pack_dir))
+    project, _ = project_info(project_dir)
+    started = time.monotonic()
+    planned = plan_stack(project_dir, stack)
+    plan_seconds = time.monotonic() - started
+    resources = to_analysis(planned)
+    try:
+        analysis = run_pack(pack_dir, resources, project=project, stack=stack, policy_config=pack_config,
+                            stack_config=engine_config(values), dry_run=True,
+                            extra_env={"RAMPART_PROJECT_DIR": str(project_dir)})
+    except AnalyzerError as e:
+        raise UserError(str(e)) from None
+    return CheckResult(stack, project, project_dir, pack_dir, analysis, resources, pack_config,
+                       plan_seconds, time.monotonic() - started)
+
+
+def _short(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1] if urn else "(stack)"
+
+
+def summary_lines(result: CheckResult) -> list[str]:
+    """One line per policy: policy, outcome, resources (the non-compliant ones named)."""
+    a = result.analysis
+    by_policy: dict[str, list[Outcome]] = {}
+    for o in a.outcomes:
+        by_policy.setdefault(o.policy, []).append(o)
+    width = max(len(p) for p in a.policies)
+    lines = [f"rampart check: stack {result.stack!r}, {len(result.resources)} resources, "
+             f"{len(a.policies)} policies ({a.pack_name})", ""]
+    lines.append(f"{'POLICY'.ljust(width)}  {'OUTCOME'.ljust(20)}  RESOURCES")
+    for pid in sorted(a.policies):
+        outs = by_policy.get(pid, [])
+        level = a.enforcement.get(pid, "mandatory")
+        kinds = {o.kind for o in outs}
+        if level == "disabled":
+            outcome = "disabled"
+        elif "violation" in kinds:
+            outcome = f"FAIL ({level})"
+        elif "unknown" in kinds:
+            outcome = "unknown"
+        elif "waived" in kinds:
+            outcome = "pass (waived)"
+        elif "compliant" in kinds:
+            outcome = "pass"
+        else:
+            outcome = "not applicable"
+        flagged = [o for o in outs if o.kind in ("violation", "waived", "unknown")]
+        judged = [o for o in outs if o.kind in ("compliant", "violation", "waived", "unknown")]
+        names = ", ".join(f"{_short(o.urn)}" + ("" if o.kind == "violation" else f" ({o.kind})") for o in flagged)
+        lines.append(f"{pid.ljust(width)}  {outcome.ljust(20)}  {names or len(judged)}")
+    violations = [o for o in a.outcomes if o.kind == "violation"]
+    if violations:
+        lines += ["", "Violations:"]
+        for o in violations:
+            meta = a.policies[o.policy]
+            lines.append(f"- [{o.enforcement}] {o.policy} on {o.urn or '(stack)'} ({', '.join(meta.criteria)}): {o.message}")
+    mandatory = a.mandatory_violations()
+    unknown = sum(1 for o in a.outcomes if o.kind == "unknown")
+    lines += ["", f"{len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory, "
+                  f"{sum(1 for o in a.outcomes if o.kind == 'waived')} waived, {unknown} unknown. "
+                  f"{'FAILED' if mandatory else 'PASSED'} in {result.check_seconds:.1f}s "
+                  f"(plan {result.plan_seconds:.1f}s, pack {a.seconds:.1f}s)."]
+    return lines
+
+
+def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("check", parents=[parent], help="run the SOC 2 policy pack over a stack's plan, offline",
+                              description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    p.add_argument("--report", type=Path, metavar="DIR", help="write the SOC 2 evidence report into DIR")
+    p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
+    p.add_argument("--policy-pack", type=Path, metavar="DIR", help="policy pack directory (default: policy/soc2)")
+    p.set_defaults(func=run)
+
+
+def parse_formats(text: str) -> list[str]:
+    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise UserError(f"--format {text!r}: use a comma-separated list of {', '.join(FORMATS)}")
+    return formats
+
+
+def run(args: argparse.Namespace) -> int:
+    formats = parse_formats(args.format)
+    result = check_stack(Path(args.project_dir), args.stack, args.policy_pack)
+    print("\n".join(summary_lines(result)))
+    if args.report:
+        from rampart.report import write_reports
+
+        for path in write_reports(result, Path(args.report), formats):
+            print(f"wrote {path}")
+    return 1 if result.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m rampart.check ...` without the shared CLI (for CI before cli.py registers it)."""
+    parser = argparse.ArgumentParser(prog="rampart")
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-C", dest="project_dir", type=Path, default=Path.cwd(), metavar="DIR")
+    register(parser.add_subparsers(dest="command", required=True), parent)
+    args = parser.parse_args(["check", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args))
+    except UserError as e:
+        print(f"rampart check: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
