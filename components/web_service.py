@@ -11,7 +11,6 @@ Two ingress modes:
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from typing import Any, Literal, Mapping, Optional
@@ -34,6 +33,7 @@ from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalance
 from components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from components.network import Network, NetworkArgs, NetworkSettings
 from components.proxy_config import ProxyConfig
+from components.sidecar import ProxySidecar, ProxySidecarArgs
 from components.waf import WafSettings, WebAcl, WebAclArgs
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
@@ -392,12 +392,9 @@ class WebService(pulumi.ComponentResource):
             parent=self,
         )
         log_groups: dict[str, aws.cloudwatch.LogGroup] = {"app": app_log_group}
-        sidecar: Any = None
+        sidecar: Optional[ProxySidecar] = None
         if nginx:
-            # Imported here: the sidecar module (proxy engineer) is only needed in nginx mode.
-            sidecar_module: Any = importlib.import_module("components.sidecar")
-            ProxySidecar, ProxySidecarArgs = sidecar_module.ProxySidecar, sidecar_module.ProxySidecarArgs
-
+            assert args.proxy_image is not None  # WebServiceArgs requires it with ingress='nginx'
             proxy_log_group = encrypted_log_group(
                 f"{name}-proxy-logs",
                 log_group_name=f"{prefix}/proxy",

@@ -14,6 +14,7 @@ import pytest
 
 from components.load_balancer import LoadBalancerSettings
 from components.network import CreateNetworkArgs, NetworkSettings
+from components.proxy_config import ProxyConfig
 from components_support import Plan, minimal_args, run_service
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
@@ -37,6 +38,12 @@ VARIANTS = {
         load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC"),
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
         min_count=2,
+    ),
+    "nginx sidecar": lambda: minimal_args(
+        ingress="nginx",
+        proxy=ProxyConfig(),
+        proxy_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64,
+        proxy_image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/proxy",
     ),
 }
 
