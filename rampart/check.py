@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import json
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -132,6 +133,15 @@ def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
     return out
 
 
+def pack_config_for_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> dict[str, Any]:
+    """The pack config for a stack file (validated), as `pulumi preview --policy-pack-config` takes it."""
+    from rampart.config import read_stack_values, validate_stack_config
+
+    path, values = read_stack_values(project_dir, stack)
+    settings = validate_stack_config(values, path.name).policy
+    return pack_config_from_stack(settings, _registry(pack_dir))
+
+
 @dataclass
 class CheckResult:
     stack: str
@@ -151,16 +161,15 @@ class CheckResult:
 
 def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> CheckResult:
     """Plan `stack` and run the policy pack over it; the subcommand-free entry point."""
-    from rampart.config import engine_config, read_stack_values, validate_stack_config
+    from rampart.config import engine_config, read_stack_values
     from rampart.plan import plan_stack, project_info
 
     project_dir = project_dir.resolve()
     pack_dir = (pack_dir or project_dir / PACK_DIR_NAME).resolve()
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise UserError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
-    path, values = read_stack_values(project_dir, stack)
-    settings = validate_stack_config(values, path.name).policy
-    pack_config = pack_config_from_stack(settings, _registry(pack_dir))
+    _, values = read_stack_values(project_dir, stack)
+    pack_config = pack_config_for_stack(project_dir, stack, pack_dir)
     project, _ = project_info(project_dir)
     started = time.monotonic()
     planned = plan_stack(project_dir, stack)
@@ -232,6 +241,8 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, metavar="DIR", help="write the SOC 2 evidence report into DIR")
     p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
     p.add_argument("--policy-pack", type=Path, metavar="DIR", help="policy pack directory (default: policy/soc2)")
+    p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
+                   help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
     p.set_defaults(func=run)
 
 
@@ -245,6 +256,11 @@ def parse_formats(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
+    if args.emit_pack_config:
+        config = pack_config_for_stack(Path(args.project_dir), args.stack, args.policy_pack)
+        args.emit_pack_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {args.emit_pack_config} ({len(config)} policies configured)")
+        return 0
     result = check_stack(Path(args.project_dir), args.stack, args.policy_pack)
     print("\n".join(summary_lines(result)))
     if args.report:

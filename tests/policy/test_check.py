@@ -179,7 +179,7 @@ def test_pack_config_from_stack_settings() -> None:
     assert cfg["aws-lb-loadbalancer-enable-deletion-protection"] == {"enforcementLevel": "advisory"}
     assert cfg["aws-kms-key-enable-rotation"]["waivers"] == [
         {"policy": "aws-kms-key-enable-rotation", "resource": "key", "reason": "HSM-backed key rotates itself", "expires": "2030-01-01"}]
-    assert cfg["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 400}
+    assert cfg["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 300}
     assert cfg["aws-ecs-service-require-min-task-count"] == {"minTaskCount": 2}
     raw = pack_config_from_stack({"thresholds": {"allowedTlsPolicies": ["ELBSecurityPolicy-TLS13-1-3-2021-06"],
                                                  "rate_limit_max": 500}})
@@ -199,3 +199,14 @@ def test_report_renderers_escape_html() -> None:
               "violations": [{"policy": "p", "urn": "u", "enforcement": "mandatory", "criteria": [], "message": "<img src=x>"}]}
     assert "<img src=x>" not in render_html(report) and "&lt;img src=x&gt;" in render_html(report)
     assert render_md(report) and json.loads(render_json(report))["report"]["stack"] == "<s>"
+
+
+def test_emit_pack_config_for_pulumi_preview(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = {"minTaskCount": 1, "minLogRetentionDays": 300,
+              "enforcement": {"aws-lb-loadbalancer-enable-deletion-protection": "advisory"}}
+    project = make_project(tmp_path / "p", policy=policy)
+    out = tmp_path / "cfg.json"
+    assert main(["-C", str(project), "--stack", "dev", "--emit-pack-config", str(out)]) == 0
+    cfg = json.loads(out.read_text())
+    assert cfg["aws-lb-loadbalancer-enable-deletion-protection"] == {"enforcementLevel": "advisory"}
+    assert cfg["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 300}
