@@ -179,7 +179,7 @@ def test_pack_config_from_stack_settings() -> None:
     assert cfg["aws-lb-loadbalancer-enable-deletion-protection"] == {"enforcementLevel": "advisory"}
     assert cfg["aws-kms-key-enable-rotation"]["waivers"] == [
         {"policy": "aws-kms-key-enable-rotation", "resource": "key", "reason": "HSM-backed key rotates itself", "expires": "2030-01-01"}]
-    assert cfg["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 300}
+    assert cfg["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 400}
     assert cfg["aws-ecs-service-require-min-task-count"] == {"minTaskCount": 2}
     raw = pack_config_from_stack({"thresholds": {"allowedTlsPolicies": ["ELBSecurityPolicy-TLS13-1-3-2021-06"],
                                                  "rate_limit_max": 500}})
