@@ -76,3 +76,17 @@ def test_user_errors_exit_nonzero_with_one_message(tmp_path: Path, args: list[st
 def test_unknown_stack_is_a_user_error(tmp_path: Path) -> None:
     done = rampart("render-proxy", "-C", str(ROOT), "--stack", "nope", "--out", str(tmp_path / "o"))
     assert done.returncode != 0 and "Traceback" not in done.stderr and done.stderr.strip()
+
+
+def test_image_context_mode(tmp_path: Path) -> None:
+    out = tmp_path / "ctx"
+    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "prod", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert (out / "image" / "Dockerfile").is_file() and (out / "image" / "entrypoint.sh").is_file()
+    conf = (out / "nginx.conf").read_text()
+    assert conf == (out / "image" / "nginx.conf").read_text()
+    assert "daemon off;" in conf and "ssl_certificate /run/proxy/tls/cert.pem;" in conf
+    assert not (out / "tls").exists(), "no key is made for the image context"
+    assert "set_real_ip_from 10.40.0.0/24;" in conf and "set_real_ip_from 10.40.1.0/24;" in conf, (
+        "prod's rampart:proxy trustedProxyCidrs must reach the realip config"
+    )
