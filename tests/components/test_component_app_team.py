@@ -1,0 +1,79 @@
+"""Acceptance: an application team's own Pulumi program that composes WebService with only the
+required args passes the SOC 2 pack, run as the Pulumi CLI runs it (`rampart check`: the program
+under the mock engine, the pack as its own process over the Analyzer gRPC protocol).
+
+The same program with two explicit opt-outs fails the check, so the pass is not vacuous.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+STACK = """\
+config:
+  aws:region: us-east-1
+  rampart:service:
+    name: shop
+  rampart:image:
+    uri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:{digest}
+  rampart:ingress:
+    mode: alb
+    certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/abc
+  rampart:tags:
+    owner: shop-team
+    environment: dev
+    dataClassification: internal
+""".format(digest="a" * 64)
+
+PROGRAM = '''\
+"""An app team's program: WebService with only the required args."""
+import pulumi
+from components import LoadBalancerSettings, WebService, WebServiceArgs
+
+service = WebService("shop", WebServiceArgs(
+    image="123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64,
+    image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/shop",
+    load_balancer=LoadBalancerSettings(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc"{lb_extra}),{ws_extra}
+))
+pulumi.export("url", service.url)
+'''
+
+
+def _project(tmp_path: Path, lb_extra: str = "", ws_extra: str = "") -> Path:
+    project = tmp_path / "app-team"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy2(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    (project / "stacks" / "Pulumi.dev.yaml").write_text(STACK)
+    (project / "__main__.py").write_text(PROGRAM.format(lb_extra=lb_extra, ws_extra=ws_extra))
+    return project
+
+
+def _check(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rampart", "check", "-C", str(project), "--stack", "dev",
+         "--policy-pack", str(ROOT / "policy" / "soc2")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_required_args_only_pass_the_pack(tmp_path: Path) -> None:
+    result = _check(_project(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 mandatory violation(s), 0 advisory" in result.stdout, result.stdout
+    for policy in ("aws-lb-loadbalancer-require-waf-association", "aws-ecs-taskdefinition-require-read-only-root-filesystem",
+                   "aws-s3-bucket-require-tls-requests-only", "aws-cloudwatch-loggroup-require-kms-encryption"):
+        line = next((ln for ln in result.stdout.splitlines() if ln.startswith(policy)), "")
+        assert " pass " in line, f"{policy}: {line or 'not in the summary'}"
+
+
+def test_explicit_opt_outs_fail_the_pack(tmp_path: Path) -> None:
+    result = _check(_project(tmp_path, lb_extra=", deletion_protection=False", ws_extra="\n    waf=None,"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "aws-lb-loadbalancer-require-waf-association" in result.stdout
