@@ -252,3 +252,14 @@ def test_dockerfile_relative_to_context_and_unreadable_is_unknown(stack: Stack, 
     assert res.kind == "unknown", "an unreadable Dockerfile must be unknown, never a pass"
     img["props"]["build"]["dockerfile"] = UNKNOWN_STRING
     assert evaluate_resource(spec, make_resource(img["type"], img["name"], img["props"]), Context({})).kind == "unknown"
+
+
+@pytest.mark.parametrize("resource,prop,value,policy", [
+    ("logs", "retentionInDays", "a year", "aws-cloudwatch-loggroup-require-retention"),
+    ("svc-scaling", "minCapacity", None, "aws-ecs-service-require-min-task-count"),
+    ("waf", "rules", "not-a-list", "aws-wafv2-webacl-require-rate-based-rule"),
+])
+def test_unexpected_shapes_fail_closed(stack: Stack, resource: str, prop: str, value: Any, policy: str) -> None:
+    find(stack, resource)["props"][prop] = value
+    results = run_all(stack)
+    assert (policy, resource if policy != "aws-ecs-service-require-min-task-count" else "svc-scaling") in fired(results)

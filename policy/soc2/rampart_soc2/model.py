@@ -223,6 +223,10 @@ def _guarded(fn: Callable[[], Outcome]) -> Outcome:
         return Unknown(exc.path)
     except InvalidDocument as exc:
         return Violation(str(exc))
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        # Fail closed: a value of an unexpected shape is reported, never silently passed.
+        return Violation(f"a property has an unexpected shape, so the control cannot be shown to hold "
+                         f"({type(exc).__name__}: {exc})")
 
 
 def _apply_waiver(spec: PolicySpec, outcome: Outcome, urn: str, name: str, ctx: Context) -> Result:

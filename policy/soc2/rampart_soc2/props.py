@@ -166,7 +166,7 @@ def json_document(value: Any, path: str) -> Any:
             raise UnknownValue(path)
         try:
             parsed = json.loads(value)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise InvalidDocument(f"{path} is not valid JSON ({exc.msg})") from exc
         return _child(normalize(parsed), path)
     if isinstance(value, (View, ListView)):

@@ -31,7 +31,10 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
     def judge_target(t: Resource) -> Outcome:
         if not production:
             return NotApplicable(f"stack '{ctx.stack}' is not a production stack")
-        low = int(t.props.get("minCapacity"))
+        raw = t.props.get("minCapacity")
+        if raw is None:
+            return Violation("autoscaling target sets no minCapacity")
+        low = int(raw)
         if low < minimum:
             return Violation(f"autoscaling can scale the production service down to {low} task(s), fewer than {minimum}")
         return COMPLIANT
