@@ -6,6 +6,7 @@ IAM policy-document building and the account/region lookups every component need
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -80,6 +81,22 @@ def assume_role_policy(service: str) -> str:
             ],
         }
     )
+
+
+def physical_name(name: str, max_length: int) -> str:
+    """A name for an AWS resource that must be unique per account and region: the component name
+    plus the stack (two stacks of one program in one account must not collide), shortened with a
+    stable hash when the service limit requires it. Only the stack's name is used, never its config."""
+    full = f"{name}-{pulumi.get_stack()}"
+    if len(full) <= max_length:
+        return full
+    digest = hashlib.sha256(f"{pulumi.get_project()}/{full}".encode()).hexdigest()[:8]
+    return f"{full[: max_length - 9].rstrip('-')}-{digest}"
+
+
+def log_group_prefix(name: str) -> str:
+    """Default log group name prefix of a component: `/rampart/<stack>/<name>`."""
+    return f"/rampart/{pulumi.get_stack()}/{name}"
 
 
 _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, AwsContext, StrInput, merge_tags, policy_json, validate_tags
+from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, validate_tags
 
 #: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers.
 TlsPolicy = Literal[
@@ -218,7 +218,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 log_bucket_name = self.log_bucket.id  # an S3 bucket's id is its name
                 depends.append(bucket_policy)
 
-        alb_name = name[:32].rstrip("-")
+        alb_name = physical_name(name, 32)  # ALB names: at most 32 characters, unique per region
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             aws.lb.LoadBalancerArgs(

@@ -17,6 +17,7 @@ from components._util import (
     AwsContext,
     StrInput,
     assume_role_policy,
+    log_group_prefix as default_log_group_prefix,
     merge_tags,
     policy_json,
     validate_tags,
@@ -122,7 +123,7 @@ class NetworkArgs(NetworkSettings):
         None, description="KMS key of the flow log group (required when `flow_logs` is on)."
     )
     log_group_prefix: Optional[str] = Field(
-        None, description="Flow log group name prefix; defaults to `/rampart/<component name>`."
+        None, description="Flow log group name prefix; defaults to `/rampart/<stack>/<component name>`."
     )
 
     @model_validator(mode="after")
@@ -157,7 +158,7 @@ class Network(pulumi.ComponentResource):
         self.flow_log_group = None
         if args.flow_logs:
             assert args.kms_key_arn is not None  # checked by NetworkArgs
-            prefix = args.log_group_prefix or f"/rampart/{name}"
+            prefix = args.log_group_prefix or default_log_group_prefix(name)
             self.flow_log_group = encrypted_log_group(
                 f"{name}-flow-logs",
                 log_group_name=f"{prefix}/vpc-flow-logs",

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, StrInput, merge_tags, validate_tags
+from components._util import ArgsModel, StrInput, merge_tags, physical_name, validate_tags
 from components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
 
 DEFAULT_MANAGED_RULE_GROUPS: tuple[str, ...] = (
@@ -206,7 +206,7 @@ class WebAcl(pulumi.ComponentResource):
             # WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
             self.log_group = encrypted_log_group(
                 f"{name}-logs",
-                log_group_name=f"aws-waf-logs-{name}",
+                log_group_name=f"aws-waf-logs-{physical_name(name, 450)}",
                 kms_key_arn=args.kms_key_arn,
                 retention_days=args.log_retention_days,
                 tags=tags,

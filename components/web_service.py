@@ -25,6 +25,7 @@ from components._util import (
     StrInput,
     assume_role_policy,
     check_component_name,
+    log_group_prefix as default_log_group_prefix,
     merge_tags,
     policy_json,
     validate_tags,
@@ -158,7 +159,7 @@ class WebServiceArgs(ArgsModel):
     )
     monitoring: MonitoringArgs = Field(default_factory=MonitoringArgs, description="KMS key, alarm topic, retention.")
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
-    log_group_prefix: Optional[str] = Field(None, description="Log group name prefix; default `/rampart/<name>`.")
+    log_group_prefix: Optional[str] = Field(None, description="Log group name prefix; default `/rampart/<stack>/<name>`.")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags on every taggable resource.")
 
     @field_validator("user")
@@ -343,7 +344,7 @@ class WebService(pulumi.ComponentResource):
         tags = merge_tags(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         ctx = AwsContext(pulumi.InvokeOptions(parent=self))
-        prefix = args.log_group_prefix or f"/rampart/{name}"
+        prefix = args.log_group_prefix or default_log_group_prefix(name)
         nginx = args.ingress == "nginx"
 
         def with_tags(settings_tags: Mapping[str, str]) -> dict[str, str]:

@@ -79,3 +79,30 @@ def test_resource_set_is_complete(plan: Plan) -> None:
         "aws:appautoscaling/policy:Policy", "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:iam/role:Role",
     ):
         assert required in types, f"missing {required}"
+
+
+def _physical_names(stack: str, name: str) -> dict[str, str]:
+    from rampart.mock_engine import run_program
+
+    from components.web_service import WebService
+
+    resources = run_program(lambda: WebService(name, minimal_args()) and None, stack=stack)
+    by_type = {r.type: r for r in resources}
+    groups = [r.inputs["name"] for r in resources if r.type == "aws:cloudwatch/logGroup:LogGroup"]
+    return {
+        "alb": by_type["aws:lb/loadBalancer:LoadBalancer"].inputs["name"],
+        "alias": by_type["aws:kms/alias:Alias"].inputs["name"],
+        "groups": ",".join(sorted(groups)),
+    }
+
+
+def test_physical_names_differ_between_stacks_and_fit_aws_limits() -> None:
+    long_name = "a-very-long-service-name-for-limits-x"
+    dev, prod = _physical_names("dev", long_name), _physical_names("prod", long_name)
+    for key in dev:
+        assert dev[key] != prod[key], f"{key} collides between stacks: {dev[key]}"
+    assert len(dev["alb"]) <= 32 and len(prod["alb"]) <= 32, (dev["alb"], prod["alb"])
+    assert not dev["alb"].endswith("-") and not dev["alb"].startswith("internal-")
+    assert "/rampart/dev/" in dev["groups"] and "aws-waf-logs-" in dev["groups"]
+    short = _physical_names("dev", "shop")
+    assert short["alb"] == "shop-lb-dev", short["alb"]
