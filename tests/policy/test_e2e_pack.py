@@ -168,3 +168,20 @@ def test_pulumi_config_reaches_the_pack(tmp_path: Path) -> None:
         [d] = pack.analyze(r).diagnostics
     assert d.message.endswith("eu-north-1 staging"), d.message
     json.dumps(d.message)
+
+
+def test_secret_marked_properties_over_grpc(stack: Stack) -> None:
+    """The engine marshals secrets as signature maps; the pack must read through them."""
+    task = find(stack, "task")
+    defs = json.loads(task["props"]["containerDefinitions"])
+    defs[0]["privileged"] = True
+    task["props"]["containerDefinitions"] = json.dumps(defs)
+    [r] = [a for a in to_analysis(stack) if a.name == "task"]
+    secret = AnalysisResource(urn=r.urn, type=r.type, name=r.name, properties=r.properties, parent=r.parent,
+                              secret_paths=frozenset({"containerDefinitions", "executionRoleArn"}))
+    from rampart.analyzer import analyze_request
+    wire = analyze_request(secret).properties["containerDefinitions"]
+    assert "1b47061264138c4ac30d75fd1eb44270" in json.dumps(dict(wire.items())), "not sent as a secret"
+    with PolicyPackProcess(PACK_DIR, project="rampart", stack="prod") as pack:
+        resp = pack.analyze(secret)
+    assert [d.policyName for d in resp.diagnostics] == ["aws-ecs-taskdefinition-disallow-privileged"]
