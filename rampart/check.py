@@ -216,7 +216,7 @@ def summary_lines(result: CheckResult) -> list[str]:
         else:
             outcome = "not applicable"
         flagged = [o for o in outs if o.kind in ("violation", "waived", "unknown")]
-        judged = [o for o in outs if o.kind in ("compliant", "violation", "waived", "unknown")]
+        judged = [o for o in outs if o.kind in ("compliant", "violation", "waived", "unknown", "disabled")]
         names = ", ".join(f"{_short(o.urn)}" + ("" if o.kind == "violation" else f" ({o.kind})") for o in flagged)
         lines.append(f"{pid.ljust(width)}  {outcome.ljust(20)}  {names or len(judged)}")
     violations = [o for o in a.outcomes if o.kind == "violation"]
