@@ -185,3 +185,21 @@ def test_secret_marked_properties_over_grpc(stack: Stack) -> None:
     with PolicyPackProcess(PACK_DIR, project="rampart", stack="prod") as pack:
         resp = pack.analyze(secret)
     assert [d.policyName for d in resp.diagnostics] == ["aws-ecs-taskdefinition-disallow-privileged"]
+
+
+def test_stack_file_policy_settings_reach_the_pack_through_pulumi_config(stack: Stack) -> None:
+    """`pulumi preview --policy-pack` without a pack config: thresholds and waivers come from rampart:policy."""
+    find(stack, "logs")["props"]["retentionInDays"] = 100
+    stack.remove(find(stack, "alb-logs-versioning"))
+    future = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    settings = {"minLogRetentionDays": 90, "waivers": [
+        {"policy": "aws-s3-bucket-enable-versioning", "resource": "alb-logs", "reason": "write-once logs", "expires": future}]}
+    analysis = run_pack(PACK_DIR, to_analysis(stack), project="rampart", stack="prod",
+                        stack_config={"aws:region": "eu-west-1", "rampart:policy": json.dumps(settings)})
+    flagged = {(o.policy, o.kind) for o in analysis.outcomes if o.kind not in ("compliant", "not-applicable")}
+    assert flagged == {("aws-s3-bucket-enable-versioning", "waived")}
+    # the pack config, when given, wins over the stack file
+    analysis = run_pack(PACK_DIR, to_analysis(stack), project="rampart", stack="prod",
+                        stack_config={"rampart:policy": json.dumps(settings)},
+                        policy_config={"aws-cloudwatch-loggroup-require-retention": {"minLogRetentionDays": 365}})
+    assert [o.policy for o in analysis.mandatory_violations()] == ["aws-cloudwatch-loggroup-require-retention"]

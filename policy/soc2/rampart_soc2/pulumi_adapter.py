@@ -10,6 +10,7 @@ Stack policies report violations per URN first, then raise once for waivers/unkn
 """
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Mapping, Sequence
 
@@ -62,6 +63,47 @@ def _stack_name() -> str:
     return os.environ.get("PULUMI_STACK", "")
 
 
+_THRESHOLD_SPELLINGS = {k: (k, "".join("_" + c.lower() if c.isupper() else c for c in k)) for k in THRESHOLD_SCHEMAS}
+
+
+def stack_settings(pulumi_config: str | None) -> dict[str, Any]:
+    """Thresholds and waivers from the stack's own `rampart:policy` (PULUMI_CONFIG, which the CLI passes).
+
+    `pulumi preview --policy-pack policy/soc2` then honours the stack file without a separate
+    --policy-pack-config; enforcement levels still come only from the pack config (the SDK applies
+    them before a policy runs).
+    """
+    try:
+        raw = json.loads(pulumi_config or "{}").get("rampart:policy")
+        settings = json.loads(raw) if isinstance(raw, str) else raw
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(settings, dict):
+        return {}
+    nested = settings.get("thresholds") if isinstance(settings.get("thresholds"), dict) else {}
+    out: dict[str, Any] = {"waivers": settings.get("waivers") or []}
+    for key, spellings in _THRESHOLD_SPELLINGS.items():
+        for source in (nested, settings):
+            for name in spellings:
+                if source.get(name) is not None:
+                    out[key] = source[name]
+    return out
+
+
+def effective_config(spec: PolicySpec, configured: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Pack config for one policy, with the stack's rampart:policy filling what it leaves out."""
+    cfg = dict(configured or {})
+    stack = stack_settings(os.environ.get("PULUMI_CONFIG"))
+    if "waivers" not in cfg:
+        mine = [w for w in stack.get("waivers", []) if isinstance(w, Mapping) and w.get("policy") == spec.id]
+        if mine:
+            cfg["waivers"] = mine
+    for key in spec.thresholds:
+        if key not in cfg and key in stack:
+            cfg[key] = stack[key]
+    return cfg
+
+
 def waived_text(resource: str, w: Waived) -> str:
     return f"{resource}: {w.reason} (expires {w.expires})"
 
@@ -98,7 +140,7 @@ def _dispatch_resource(spec: PolicySpec, result: Result, args: ResourceValidatio
 
 def resource_validator(spec: PolicySpec) -> Any:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        ctx = context_from_config(spec.id, args.get_config(), _stack_name())
+        ctx = context_from_config(spec.id, effective_config(spec, args.get_config()), _stack_name())
         resource = Resource(args.resource_type, args.name, args.urn, view(args.props),
                             args.opts.parent if args.opts else None)
         _dispatch_resource(spec, evaluate_resource(spec, resource, ctx), args, report_violation)
@@ -117,7 +159,7 @@ def stack_resources(resources: Sequence[Any]) -> list[Resource]:
 
 def stack_validator(spec: PolicySpec) -> Any:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        ctx = context_from_config(spec.id, args.get_config(), _stack_name())
+        ctx = context_from_config(spec.id, effective_config(spec, args.get_config()), _stack_name())
         results = evaluate_stack(spec, stack_resources(args.resources), ctx)
         waived, unknown = [], []
         for urn, result in results:
