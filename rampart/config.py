@@ -25,36 +25,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from components.load_balancer import ALLOWED_TLS_POLICIES, DEFAULT_TLS_POLICY
+from components.monitoring import ALLOWED_RETENTION_DAYS as LOG_RETENTION_DAYS
+from components.proxy_config import ProxyConfig
+from components.web_service import FARGATE_MEMORY, SECRET_LOOKING_NAME as SECRET_LOOKING
 from rampart.errors import UserError
 
 
 NAMESPACE = "rampart"
 REGION_KEY = "aws:region"
-
-# Fargate task sizes: CPU units -> allowed memory (MiB).
-# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html
-FARGATE_MEMORY: dict[int, list[int]] = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4096 + 1, 1024)),
-    1024: list(range(2048, 8192 + 1, 1024)),
-    2048: list(range(4096, 16384 + 1, 1024)),
-    4096: list(range(8192, 30720 + 1, 1024)),
-    8192: list(range(16384, 61440 + 1, 4096)),
-    16384: list(range(32768, 122880 + 1, 8192)),
-}
-
-# CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
-
-# ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers.
-ALLOWED_TLS_POLICIES = (
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
-)
 
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
@@ -63,7 +42,6 @@ ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter/).+$")
 IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-SECRET_LOOKING = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY)", re.I)
 POLICY_ID = re.compile(r"^aws-[a-z0-9-]+$|^docker-[a-z0-9-]+$")
 TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 
@@ -208,7 +186,7 @@ class IngressConfig(Model):
     domain: Annotated[str | None, Field(description="DNS name to serve; an ACM certificate is created and validated in `hostedZoneId`.")] = None
     hosted_zone_id: Annotated[str | None, Field(pattern=r"^Z[A-Z0-9]{1,32}$", description="Route 53 hosted zone for `domain` (certificate validation and alias record).")] = None
     certificate_arn: Annotated[str | None, Field(description="An existing ACM certificate ARN, instead of `domain`.")] = None
-    tls_policy: Annotated[str, Field(description="ALB TLS security policy; TLS 1.2+ policies only.")] = ALLOWED_TLS_POLICIES[0]
+    tls_policy: Annotated[str, Field(description="ALB TLS security policy; TLS 1.2+ policies only.")] = DEFAULT_TLS_POLICY
     deletion_protection: Annotated[bool, Field(description="Refuse to delete the load balancer until this is turned off.")] = True
     desync_mitigation: Annotated[Literal["defensive", "strictest"], Field(description="ALB HTTP desync mitigation mode.")] = "defensive"
     idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000, description="ALB idle connection timeout.")] = 60
@@ -396,6 +374,7 @@ class StackConfig(Model):
     waf: Annotated[WafConfig, Field(description="WAFv2 rate limits and managed rules.")] = WafConfig()
     network: Annotated[NetworkConfig, Field(description="VPC and subnets.")] = NetworkConfig()
     logging: Annotated[LoggingConfig, Field(description="Log retention and alarms.")] = LoggingConfig()
+    proxy: Annotated[ProxyConfig, Field(description="The Nginx sidecar (ingress mode `nginx`); see docs/proxy.md.")] = ProxyConfig()
     tags: Annotated[TagsConfig, Field(description="Tags on every taggable resource.")]
     policy: Annotated[PolicySettings, Field(description="SOC 2 policy pack settings for this stack.")] = PolicySettings()
 
@@ -416,6 +395,11 @@ class StackConfig(Model):
             raise ValueError(
                 f"logging.retentionDays ({self.logging.retention_days}) is below policy.minLogRetentionDays ({self.policy.min_log_retention_days})"
             )
+        if self.ingress.mode == "nginx" and self.network.mode == "existing" and not self.proxy.trusted_proxy_cidrs:
+            raise ValueError(
+                "ingress mode nginx in an existing VPC needs rampart:proxy.trustedProxyCidrs: the CIDRs of the "
+                "load balancer's subnets, whose X-Forwarded-For the sidecar may believe"
+            )
         return self
 
 
@@ -430,7 +414,7 @@ class ConfigError(UserError):
     """A stack file that does not validate; the message is ready to show a user."""
 
 
-def _ranges(values: list[int]) -> str:
+def _ranges(values: tuple[int, ...]) -> str:
     if len(values) <= 3:
         return ", ".join(map(str, values))
     step = values[1] - values[0]
