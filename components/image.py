@@ -1,0 +1,384 @@
+"""Image: a hardened ECR repository and a container image built into it from a Dockerfile.
+
+The repository scans on push, has immutable tags, is encrypted with a customer-managed KMS
+key (given, or created with rotation), expires untagged images and keeps only the last N,
+and has no repository policy (access stays with IAM in the owning account). The image is a
+`pulumi_docker.Image` built with BuildKit from any Dockerfile, context and target stage for
+one platform, pushed with a short-lived ECR token and tagged by the content of its build
+inputs (or an explicit tag such as a git revision; never `latest`). Tasks use `image_ref`,
+the pushed image by digest (`repo@sha256:...`), so a deployment always runs the bytes that
+were built and scanned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+from pydantic import Field, field_validator, model_validator
+
+from components._util import ArgsModel, StrInput, merge_tags, physical_name, validate_tags
+
+#: Platforms Fargate runs (x86_64 and Graviton).
+PLATFORMS = ("linux/amd64", "linux/arm64")
+
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_REPO_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+_STAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SECRET_ARG_RE = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential)")
+
+
+class ImageArgs(ArgsModel):
+    """How to build the image and how to keep its repository."""
+
+    context: str = Field(
+        description="Build context directory. Relative paths are resolved against the current "
+        "directory when the program runs; the resource records the absolute path."
+    )
+    dockerfile: Optional[str] = Field(
+        None,
+        description="Dockerfile path; relative paths are resolved against `context`. None means "
+        "`<context>/Dockerfile`. The SOC 2 pack reads this file to check the Dockerfile.",
+    )
+    target: Optional[str] = Field(
+        None, description="Stage of a multi-stage Dockerfile to build; None builds the last stage."
+    )
+    platform: str = Field(
+        "linux/amd64", description=f"Platform to build for; one of {', '.join(PLATFORMS)} (match the task's CPU architecture)."
+    )
+    build_args: dict[str, str] = Field(
+        default_factory=dict,
+        description="Build arguments (e.g. base image overrides, REVISION). Not for secrets: build "
+        "args are recorded in the image history.",
+    )
+    tag: Optional[str] = Field(
+        None,
+        description="Image tag, e.g. a git revision. None tags with a hash of the build inputs "
+        "(context files not excluded by .dockerignore, Dockerfile, target, platform, build args), "
+        "so an unchanged context is not rebuilt and a changed one gets a new immutable tag. "
+        "`latest` is refused.",
+    )
+    cache_from: list[str] = Field(
+        default_factory=list,
+        description="Extra image references to use as BuildKit cache sources (e.g. the image "
+        "currently deployed). The image's own tag is always a cache source and every image is "
+        "built with inline cache metadata, so any pushed image can seed a later build.",
+    )
+    repository_name: Optional[str] = Field(
+        None, description="ECR repository name; None derives `<name>-<stack>` from the component name."
+    )
+    kms_key_arn: Optional[StrInput] = Field(
+        None,
+        description="Customer-managed KMS key ARN that encrypts the repository; None creates a "
+        "key with automatic rotation for this repository.",
+    )
+    key_deletion_window_days: int = Field(
+        30, ge=7, le=30, description="Waiting period before a deleted created key is destroyed (created key only)."
+    )
+    scan_on_push: bool = Field(True, description="Scan every pushed image for vulnerabilities (opt-out is reported by the SOC 2 pack).")
+    immutable_tags: bool = Field(True, description="Refuse to overwrite a pushed tag (opt-out is reported by the SOC 2 pack).")
+    untagged_expiry_days: int = Field(7, ge=1, le=365, description="Days after which untagged images are expired.")
+    keep_tagged_images: int = Field(30, ge=1, le=1000, description="How many most-recent images the lifecycle policy keeps.")
+    force_delete: bool = Field(
+        False, description="Let `pulumi destroy` delete the repository while it still holds images."
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, value: str) -> str:
+        if value not in PLATFORMS:
+            raise ValueError(f"platform {value!r} is not a Fargate platform; use one of {', '.join(PLATFORMS)}")
+        return value
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not _STAGE_RE.match(value):
+            raise ValueError(f"target {value!r} is not a stage name (letters, digits, '.', '_', '-')")
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: Optional[str]) -> Optional[str]:
+        if value is None:
+            return value
+        if not _TAG_RE.match(value):
+            raise ValueError(f"tag {value!r} is not a Docker tag (1-128 of letters, digits, '_', '.', '-')")
+        if value.lower() == "latest":
+            raise ValueError("tag 'latest' is refused: tags are immutable and tasks deploy by digest; use a git revision or leave tag unset")
+        return value
+
+    @field_validator("repository_name")
+    @classmethod
+    def _repository_name(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and (len(value) < 2 or len(value) > 256 or not _REPO_NAME_RE.match(value)):
+            raise ValueError(f"repository_name {value!r} must be 2-256 lowercase letters, digits and . _ - / separators")
+        return value
+
+    @field_validator("build_args")
+    @classmethod
+    def _build_args(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if _SECRET_ARG_RE.search(key):
+                raise ValueError(
+                    f"build_args: {key!r} looks like a secret; build args are stored in the image history. "
+                    "Give secrets to the task at run time instead."
+                )
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        validate_tags(value)
+        return value
+
+    @model_validator(mode="after")
+    def _paths(self) -> ImageArgs:
+        context = Path(self.context)
+        if not context.is_dir():
+            raise ValueError(f"context {self.context!r} is not a directory (resolved: {context.resolve()})")
+        dockerfile = self.dockerfile_path()
+        if not dockerfile.is_file():
+            raise ValueError(f"dockerfile {str(dockerfile)!r} does not exist; set `dockerfile` to the file's path")
+        return self
+
+    def context_path(self) -> Path:
+        """The build context as an absolute path."""
+        return Path(self.context).resolve()
+
+    def dockerfile_path(self) -> Path:
+        """The Dockerfile as an absolute path."""
+        if self.dockerfile is None:
+            return self.context_path() / "Dockerfile"
+        path = Path(self.dockerfile)
+        return (path if path.is_absolute() else self.context_path() / path).resolve()
+
+
+# --------------------------------------------------------------------------- content tag
+
+def _dockerignore_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern (Go filepath.Match plus `**`) as a regex over slash paths."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out += "(?:.*/)?"
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out += ".*"
+            i += 2
+            continue
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out += re.escape(c)
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                out += "[" + ("^" + body[1:] if body.startswith("^") else body) + "]"
+                i = end
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out += re.escape(pattern[i])
+        else:
+            out += re.escape(c)
+        i += 1
+    return re.compile(f"^{out}$")
+
+
+def _read_dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    rules: list[tuple[bool, re.Pattern[str]]] = []
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = os.path.normpath(line[1:] if negate else line).lstrip("/")
+        if pattern == ".":
+            continue
+        rules.append((negate, _dockerignore_regex(pattern)))
+    return rules
+
+
+def _excluded(rel: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Docker's rule: the last pattern matching the path or one of its parents decides."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    excluded = False
+    for negate, regex in rules:
+        if any(regex.match(p) for p in prefixes):
+            excluded = not negate
+    return excluded
+
+
+def content_tag(args: ImageArgs) -> str:
+    """Tag from a hash of everything that goes into the build: the context files Docker would
+    send (after .dockerignore), the Dockerfile, target, platform and build args."""
+    context = args.context_path()
+    rules = _read_dockerignore(context)
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(context):
+        dirs.sort()
+        for filename in sorted(files):
+            full = Path(root) / filename
+            rel = full.relative_to(context).as_posix()
+            if _excluded(rel, rules):
+                continue
+            digest.update(rel.encode() + b"\0")
+            if full.is_symlink():
+                digest.update(b"link:" + os.readlink(full).encode())
+            else:
+                digest.update(full.read_bytes())
+            digest.update(b"\0")
+    digest.update(args.dockerfile_path().read_bytes())
+    digest.update(json.dumps(
+        {"target": args.target, "platform": args.platform, "args": args.build_args}, sort_keys=True
+    ).encode())
+    return "c-" + digest.hexdigest()[:16]
+
+
+def lifecycle_policy(untagged_expiry_days: int, keep_tagged_images: int) -> str:
+    """ECR lifecycle policy: expire untagged images after N days, keep the last N images."""
+    return json.dumps(
+        {
+            "rules": [
+                {
+                    "rulePriority": 1,
+                    "description": f"Expire untagged images after {untagged_expiry_days} days",
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": untagged_expiry_days,
+                    },
+                    "action": {"type": "expire"},
+                },
+                {
+                    "rulePriority": 2,
+                    "description": f"Keep only the {keep_tagged_images} most recent images",
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": keep_tagged_images,
+                    },
+                    "action": {"type": "expire"},
+                },
+            ]
+        },
+        sort_keys=True,
+    )
+
+
+# --------------------------------------------------------------------------- component
+
+class Image(pulumi.ComponentResource):
+    """A hardened ECR repository and one image built from a Dockerfile and pushed to it."""
+
+    repository: aws.ecr.Repository
+    lifecycle_policy: aws.ecr.LifecyclePolicy
+    kms_key: Optional[aws.kms.Key]
+    image: docker.Image
+    kms_key_arn: pulumi.Output[str]
+    repository_url: pulumi.Output[str]
+    image_name: pulumi.Output[str]
+    image_ref: pulumi.Output[str]
+    """The pushed image by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:...`)."""
+
+    def __init__(self, name: str, args: ImageArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("rampart:image:Image", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = merge_tags(args.tags)
+
+        if args.kms_key_arn is None:
+            self.kms_key = aws.kms.Key(
+                f"{name}-key",
+                description=f"{name}: encrypts the ECR repository's images",
+                enable_key_rotation=True,
+                deletion_window_in_days=args.key_deletion_window_days,
+                tags=tags,
+                opts=child,
+            )
+            key_arn: pulumi.Output[str] = self.kms_key.arn
+        else:
+            self.kms_key = None
+            key_arn = pulumi.Output.from_input(args.kms_key_arn)
+        self.kms_key_arn = key_arn
+
+        self.repository = aws.ecr.Repository(
+            f"{name}-repo",
+            name=args.repository_name or physical_name(name, 200),
+            image_tag_mutability="IMMUTABLE" if args.immutable_tags else "MUTABLE",
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=args.scan_on_push
+            ),
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=key_arn)
+            ],
+            force_delete=args.force_delete,
+            tags=tags,
+            opts=child,
+        )
+
+        self.lifecycle_policy = aws.ecr.LifecyclePolicy(
+            f"{name}-lifecycle",
+            repository=self.repository.name,
+            policy=lifecycle_policy(args.untagged_expiry_days, args.keep_tagged_images),
+            opts=child,
+        )
+
+        tag = args.tag or content_tag(args)
+        self.repository_url = self.repository.repository_url
+        image_name = pulumi.Output.concat(self.repository.repository_url, ":", tag)
+        cache_sources: list[pulumi.Input[str]] = [image_name, *args.cache_from]
+        auth = aws.ecr.get_authorization_token_output(
+            registry_id=self.repository.registry_id, opts=pulumi.InvokeOptions(parent=self)
+        )
+        self.image = docker.Image(
+            f"{name}-image",
+            image_name=image_name,
+            build=docker.DockerBuildArgs(
+                context=str(args.context_path()),
+                dockerfile=str(args.dockerfile_path()),
+                target=args.target,
+                platform=args.platform,
+                # Inline cache metadata lets any pushed image serve as a cache source.
+                args={**args.build_args, "BUILDKIT_INLINE_CACHE": "1"},
+                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
+                cache_from=docker.CacheFromArgs(images=cache_sources),
+            ),
+            registry=docker.RegistryArgs(
+                server=self.repository.repository_url,
+                username=auth.user_name,
+                password=pulumi.Output.secret(auth.password),
+            ),
+            skip_push=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lifecycle_policy]),
+        )
+        self.image_name = self.image.image_name
+        self.image_ref = self.image.repo_digest
+
+        self.register_outputs(
+            {
+                "repositoryUrl": self.repository_url,
+                "repositoryArn": self.repository.arn,
+                "kmsKeyArn": self.kms_key_arn,
+                "imageName": self.image_name,
+                "imageRef": self.image_ref,
+            }
+        )
