@@ -1,0 +1,152 @@
+"""Real Docker builds for the image tests: a private engine, registry-free base images,
+and the app image built from app/Dockerfile with those bases substituted via build args.
+
+Everything expensive is session-scoped: the engine starts once (scripts/docker-engine.sh),
+the base images are made once per cache (scripts/base-images.sh), the app image is built
+once. The engine is stopped at session end, tests passed or not, when this session
+started it (an engine that was already running is left as it was).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "scripts"
+NODE_BUILD_BASE = "rampart/node-build:bookworm"
+RUNTIME_BASE = "rampart/node-runtime:bookworm"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "docker: needs a real Docker engine (root, dockerd; scripts/install-image.sh)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/image/test_container" in item.nodeid:
+            item.add_marker(pytest.mark.docker)
+
+
+@dataclass(frozen=True)
+class Docker:
+    """The docker CLI pointed at the private engine."""
+
+    host: str
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "DOCKER_HOST": self.host}
+
+    def run(self, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(["docker", *args], env=self.env(), capture_output=True, text=True,
+                              timeout=timeout, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+
+def _script(*args: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run([str(SCRIPTS / args[0]), *args[1:]], capture_output=True, text=True,
+                          timeout=timeout, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"scripts/{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def docker() -> Iterator[Docker]:
+    if os.geteuid() != 0:
+        pytest.fail("the image tests start dockerd and need root")
+    for tool in ("dockerd", "docker", "debootstrap"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is not installed; run scripts/install-image.sh")
+    host = _script("docker-engine.sh", "host", timeout=10)
+    already_running = subprocess.run(["docker", "version"], env={**os.environ, "DOCKER_HOST": host},
+                                     capture_output=True, timeout=20, check=False).returncode == 0
+    host = _script("docker-engine.sh", "start", timeout=90)
+    try:
+        yield Docker(host)
+    finally:
+        if not already_running:
+            _script("docker-engine.sh", "stop", timeout=60)
+
+
+@pytest.fixture(scope="session")
+def base_images(docker: Docker) -> tuple[str, str]:
+    _script("base-images.sh", timeout=1800, env=docker.env())
+    return NODE_BUILD_BASE, RUNTIME_BASE
+
+
+def git_revision() -> str:
+    proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    return proc.stdout.strip() or "unknown"
+
+
+def build_app(docker: Docker, bases: tuple[str, str], tag: str, *, dockerfile: Path | None = None,
+              context: Path | None = None, target: str = "runtime") -> str:
+    """Build the app with the local bases; returns the image tag. Build containers use the
+    host network because the engine has no bridge (npm ci fetches from the registry)."""
+    node_image, runtime_image = bases
+    context = context or ROOT / "app"
+    docker.run(
+        "build", "--network", "host", "--target", target,
+        "--build-arg", f"NODE_IMAGE={node_image}",
+        "--build-arg", f"RUNTIME_IMAGE={runtime_image}",
+        "--build-arg", f"REVISION={git_revision()}",
+        "-f", str(dockerfile or context / "Dockerfile"),
+        "-t", tag, str(context),
+        timeout=900,
+    )
+    return tag
+
+
+@pytest.fixture(scope="session")
+def app_image(docker: Docker, base_images: tuple[str, str]) -> Iterator[str]:
+    tag = build_app(docker, base_images, f"rampart-test/app:{uuid.uuid4().hex[:8]}")
+    yield tag
+    docker.run("rmi", "-f", tag, check=False)
+
+
+class Container:
+    """A running container; removed at teardown."""
+
+    def __init__(self, docker: Docker, image: str, *flags: str) -> None:
+        self.docker = docker
+        self.name = f"rampart-test-{uuid.uuid4().hex[:10]}"
+        docker.run("run", "-d", "--name", self.name, *flags, image)
+
+    def exec(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.docker.run("exec", self.name, *cmd, check=check, timeout=30)
+
+    def node(self, script: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.exec("/nodejs/bin/node", "-e", script, check=check)
+
+    def inspect(self) -> dict:  # type: ignore[type-arg]
+        return json.loads(self.docker.run("inspect", self.name).stdout)[0]  # type: ignore[no-any-return]
+
+    def logs(self) -> str:
+        return self.docker.run("logs", self.name).stdout
+
+    def remove(self) -> None:
+        self.docker.run("rm", "-f", self.name, check=False, timeout=60)
+
+
+HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--network", "none")
+
+
+@pytest.fixture
+def container(docker: Docker, app_image: str) -> Iterator[Container]:
+    """The app as it runs on Fargate: read-only root, no capabilities, no privilege gain."""
+    c = Container(docker, app_image, *HARDENED, "--health-interval", "1s", "--health-start-period", "0s")
+    try:
+        yield c
+    finally:
+        c.remove()
