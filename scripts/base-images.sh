@@ -10,14 +10,16 @@
 #                                  like gcr.io/distroless/nodejs, ENTRYPOINT node, users
 #                                  root(0) and nonroot(65532)
 #
-# Root filesystems are cached as tarballs under $RAMPART_CACHE/base-images (default
-# <repo>/.cache/base-images) so a second run only re-imports them (seconds).
+# Root filesystems are cached as tarballs under $RAMPART_CACHE/base-images (RAMPART_CACHE
+# defaults to ~/.cache/rampart/<hash of this clone's path>, outside the work tree) so a
+# second run only re-imports them (seconds).
 # Needs root, debootstrap, network access to deb.debian.org, and DOCKER_HOST pointing
 # at a running engine (scripts/docker-engine.sh start).
 set -euo pipefail
+shopt -s inherit_errexit  # failures inside $(...) stop the script too
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-CACHE="${RAMPART_CACHE:-$ROOT/.cache}/base-images"
+CACHE="${RAMPART_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rampart/$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}/base-images"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 PATH_ENV='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'

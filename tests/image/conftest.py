@@ -57,7 +57,8 @@ def _script(*args: str, timeout: float, env: dict[str, str] | None = None) -> st
     proc = subprocess.run([str(SCRIPTS / args[0]), *args[1:]], capture_output=True, text=True,
                           timeout=timeout, env=env, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"scripts/{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        tail = "\n".join((proc.stdout + "\n" + proc.stderr).strip().splitlines()[-40:])
+        raise RuntimeError(f"scripts/{' '.join(args)} failed ({proc.returncode}); last lines:\n{tail}")
     return proc.stdout.strip()
 
 
