@@ -91,21 +91,39 @@ def git_revision() -> str:
     return proc.stdout.strip() or "unknown"
 
 
+def buildkit(docker: Docker) -> tuple[list[str], dict[str, str]]:
+    """A BuildKit build command (what the Image component uses): `docker buildx build --load`
+    when the plugin exists, else a CLI with the classic BuildKit client (DOCKER_BUILDKIT=1,
+    e.g. Debian's /usr/bin/docker); the engine's legacy builder only as a last resort."""
+    env = docker.env()
+    if subprocess.run(["docker", "buildx", "version"], env=env, capture_output=True, check=False).returncode == 0:
+        return ["docker", "buildx", "build", "--load"], env
+    for cli in ("/usr/bin/docker", shutil.which("docker") or "docker"):
+        probe = subprocess.run([cli, "build", "--help"], env={**env, "DOCKER_BUILDKIT": "1"},
+                               capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and "buildx component is missing" not in probe.stderr:
+            return [cli, "build"], {**env, "DOCKER_BUILDKIT": "1"}
+    return ["docker", "build"], env
+
+
 def build_app(docker: Docker, bases: tuple[str, str], tag: str, *, dockerfile: Path | None = None,
               context: Path | None = None, target: str = "runtime") -> str:
     """Build the app with the local bases; returns the image tag. Build containers use the
     host network because the engine has no bridge (npm ci fetches from the registry)."""
     node_image, runtime_image = bases
     context = context or ROOT / "app"
-    docker.run(
-        "build", "--network", "host", "--target", target,
-        "--build-arg", f"NODE_IMAGE={node_image}",
-        "--build-arg", f"RUNTIME_IMAGE={runtime_image}",
-        "--build-arg", f"REVISION={git_revision()}",
-        "-f", str(dockerfile or context / "Dockerfile"),
-        "-t", tag, str(context),
-        timeout=900,
-    )
+    cmd, env = buildkit(docker)
+    proc = subprocess.run(
+        [*cmd, "--network", "host", "--target", target,
+         "--build-arg", f"NODE_IMAGE={node_image}",
+         "--build-arg", f"RUNTIME_IMAGE={runtime_image}",
+         "--build-arg", f"REVISION={git_revision()}",
+         "-f", str(dockerfile or context / "Dockerfile"),
+         "-t", tag, str(context)],
+        env=env, capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
+        raise AssertionError(f"building {target} of {context} failed:\n{tail}")
     return tag
 
 

@@ -134,3 +134,11 @@ def test_oci_labels(docker: Docker, app_image: str) -> None:
     labels = json.loads(docker.run("image", "inspect", app_image).stdout)[0]["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == git_revision()
     assert labels["org.opencontainers.image.source"].startswith("https://")
+
+
+def test_type_check_stage_passes(docker: Docker, base_images: tuple[str, str]) -> None:
+    """The `check` stage (tsc --noEmit) is off the runtime path; CI builds it explicitly."""
+    from tests.image.conftest import build_app
+
+    tag = build_app(docker, base_images, "rampart-test/app-check:latest-run", target="check")
+    docker.run("rmi", "-f", tag, check=False)
