@@ -203,6 +203,16 @@ class RecordingMonitor(_mocks.MockMonitor):
         self.secret_outputs: set[str] = set()
         self._lock = threading.Lock()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does: a child's qualified type is its parent's whole qualified type chain
+        # plus its own, the root stack excepted. (The stock mock keeps only the last parent type,
+        # so its URNs differ from the ones `pulumi up` would record and a waiver would name.)
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != STACK_TYPE:
+                type_ = f"{parent_type}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         with self._lock:

@@ -1,0 +1,90 @@
+"""`rampart plan`: the real program under the mock engine, driven as a user drives it (the CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+
+
+def rampart(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "rampart", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def planned(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    stack = str(request.param)
+    out = tmp_path_factory.mktemp("plan") / f"{stack}.json"
+    result = rampart("plan", "--stack", stack, "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    return stack, result, json.loads(out.read_text())
+
+
+def test_plan_prints_tree_and_counts(planned: tuple[str, subprocess.CompletedProcess[str], list[dict[str, Any]]]) -> None:
+    stack, result, resources = planned
+    assert f"Plan of stack '{stack}'" in result.stdout
+    assert f"{len(resources)} resources by type:" in result.stdout
+    for r in resources:
+        assert f"{r['type']}  {r['name']}" in result.stdout, f"{r['urn']} missing from the printed tree"
+
+
+def test_plan_json_lists_urn_type_name_parent_inputs(planned: tuple[str, subprocess.CompletedProcess[str], list[dict[str, Any]]]) -> None:
+    stack, _, resources = planned
+    assert resources, "the program registered nothing"
+    urns = [r["urn"] for r in resources]
+    assert len(urns) == len(set(urns)), "duplicate URNs"
+    known = set(urns) | {f"urn:pulumi:{stack}::rampart::pulumi:pulumi:Stack::rampart-{stack}"}
+    for r in resources:
+        assert set(r) == {"urn", "type", "name", "parent", "inputs"}
+        assert r["urn"].startswith(f"urn:pulumi:{stack}::rampart::")
+        assert r["parent"] in known, f"{r['urn']} has an unknown parent {r['parent']}"
+
+
+def test_plan_json_redacts_secrets(planned: tuple[str, subprocess.CompletedProcess[str], list[dict[str, Any]]]) -> None:
+    _, _, resources = planned
+    text = json.dumps(resources)
+    for marker in ("BEGIN PRIVATE KEY", "BEGIN EC PRIVATE KEY", "mock-private-key", "mock-ecr-password"):
+        assert marker not in text
+
+
+def write_stack(project: Path, name: str, mutate: Any) -> None:
+    doc = yaml.safe_load((project / "stacks" / "Pulumi.dev.yaml").read_text())
+    mutate(doc["config"])
+    (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(doc))
+
+
+def test_bad_stack_file_fails_with_the_message_and_no_traceback(project_copy: Path) -> None:
+    def mutate(config: dict[str, Any]) -> None:
+        config["rampart:service"]["cpu"] = 300
+        config["rampart:service"]["memroy"] = 1024
+
+    write_stack(project_copy, "broken", mutate)
+    result = rampart("plan", "-C", str(project_copy), "--stack", "broken")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "rampart:service.cpu: 300 is not valid" in result.stderr
+    assert "rampart:service.memroy: unknown key. Did you mean `memory`?" in result.stderr
+    assert result.stdout == "", "nothing may be planned from a bad stack file"
+
+
+def test_unknown_stack_fails_cleanly() -> None:
+    result = rampart("plan", "--stack", "nope")
+    assert result.returncode == 2
+    assert "unknown stack 'nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plan_works_on_a_copy_of_the_project(project_copy: Path) -> None:
+    write_stack(project_copy, "copy", lambda config: config["rampart:service"].update(name="copied"))
+    result = rampart("plan", "-C", str(project_copy), "--stack", "copy")
+    assert result.returncode == 0, result.stderr
+    assert "copied" in result.stdout
