@@ -56,7 +56,8 @@ def check(r: Resource, ctx: Context) -> Outcome:
     findings = check_dockerfile(text)
     if findings:
         parts = [f"{f.rule}{'@' + str(f.line) if f.line else ''}: {f.message.rstrip('.')}" for f in findings]
-        return Violation(f"Dockerfile {path} fails: " + "; ".join(parts))
+        shown = dockerfile if dockerfile and Path(str(dockerfile)).is_absolute() else f"{context}/{dockerfile or 'Dockerfile'}"
+        return Violation(f"Dockerfile {shown} fails: " + "; ".join(parts))
     return COMPLIANT
 
 

@@ -1,0 +1,45 @@
+"""Acceptance on this repository's own stacks: the plans pass; breaking a secure default fails, named."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rampart.check import check_stack, main
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+STACKS = sorted(p.name.split(".")[1] for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_repository_stacks_have_no_mandatory_violation(stack: str) -> None:
+    result = check_stack(REPO, stack)
+    bad = [(o.policy, o.urn, o.message) for o in result.analysis.mandatory_violations()]
+    assert bad == [], f"stack {stack}: mandatory violations {bad}"
+    unknown = [(o.policy, o.urn) for o in result.analysis.outcomes if o.kind == "unknown"]
+    assert unknown == [], f"stack {stack}: a resolved plan should leave nothing unknown: {unknown}"
+    judged = {o.policy for o in result.analysis.outcomes if o.kind in ("compliant", "violation", "waived")}
+    assert len(judged) >= 40, f"stack {stack}: only {len(judged)} policies judged a resource"
+
+
+def copy_project(dest: Path) -> Path:
+    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
+                                    ".pytest_cache", "tests", "benchmarks", "reports", "out")
+    shutil.copytree(REPO, dest, ignore=ignore)
+    return dest
+
+
+def test_root_user_in_the_app_dockerfile_fails_the_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = copy_project(tmp_path / "project")
+    dockerfile = project / "app" / "Dockerfile"
+    text, n = re.subn(r"(?m)^USER .*$", "USER root", dockerfile.read_text())
+    assert n >= 1
+    dockerfile.write_text(text)
+    code = main(["-C", str(project), "--stack", "prod"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    line = next(l for l in out.splitlines() if l.startswith("- [mandatory] docker-image-require-dockerfile-controls on "))
+    assert "docker:index/image:Image::" in line and "(CC6.1, CC6.8, CC8.1)" in line and "non-root-user" in line, line
