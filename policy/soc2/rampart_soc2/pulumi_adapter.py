@@ -80,7 +80,8 @@ def stack_settings(pulumi_config: str | None) -> dict[str, Any]:
         return {}
     if not isinstance(settings, dict):
         return {}
-    nested = settings.get("thresholds") if isinstance(settings.get("thresholds"), dict) else {}
+    found = settings.get("thresholds")
+    nested: dict[str, Any] = found if isinstance(found, dict) else {}
     out: dict[str, Any] = {"waivers": settings.get("waivers") or []}
     for key, spellings in _THRESHOLD_SPELLINGS.items():
         for source in (nested, settings):
