@@ -250,6 +250,9 @@ class PolicyPackProcess:
         self._proc = subprocess.Popen(
             [self.python, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
             cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._stderr_chunks: list[bytes] = []
+        self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_thread.start()
         port = self._read_port()
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=_GRPC_OPTIONS)
         try:
@@ -258,6 +261,15 @@ class PolicyPackProcess:
             self.close()
             raise AnalyzerError(f"policy pack on port {port} never became ready") from exc
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+
+    def _drain_stderr(self) -> None:
+        # Read the pack's stderr continuously so a chatty pack never blocks on a full pipe.
+        proc = self._proc
+        if proc is None or proc.stderr is None:
+            return
+        stream: Any = proc.stderr
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            self._stderr_chunks.append(chunk)
 
     def _read_port(self) -> int:
         assert self._proc is not None and self._proc.stdout is not None
@@ -275,6 +287,12 @@ class PolicyPackProcess:
         sel.close()
         text = line.decode(errors="replace").strip()
         if not text.isdigit():
+            if self._proc is not None:
+                try:
+                    self._proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._stderr_thread.join(timeout=5)
             self.close()
             raise AnalyzerError(f"policy pack in {self.pack_dir} did not print its port "
                                 f"(got {text!r}); stderr:\n{self.stderr[-4000:]}")
@@ -292,8 +310,11 @@ class PolicyPackProcess:
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
                     self._proc.wait()
+            thread = getattr(self, "_stderr_thread", None)
+            if thread is not None:
+                thread.join(timeout=5)
+            self.stderr = b"".join(getattr(self, "_stderr_chunks", [])).decode(errors="replace")
             if self._proc.stderr is not None:
-                self.stderr = self._proc.stderr.read().decode(errors="replace")
                 self._proc.stderr.close()
             if self._proc.stdout is not None:
                 self._proc.stdout.close()
