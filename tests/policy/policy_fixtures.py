@@ -165,6 +165,8 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
                                 "Action": "sts:AssumeRole"})),
         R("aws:iam/rolePolicy:RolePolicy", "task-role-policy", role="web-task",
           policy=doc({"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::web-data/*"})),
+        R("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "exec-role-managed", role="web-execution",
+          policyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"),
         R("aws:iam/policy:Policy", "exec-policy",
           policy=doc({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                       "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db"})),

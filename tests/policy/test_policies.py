@@ -211,6 +211,10 @@ CASES = [
          setp("exec-role", "inlinePolicies.0.policy", doc({"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]})), "exec-role"),
     Case("aws-iam-policy-disallow-admin-access", "managed",
          setp("exec-policy", "policy", doc({"Effect": "Allow", "Action": "*", "Resource": "*"})), "exec-policy"),
+    Case("aws-iam-policy-disallow-admin-access", "admin-attachment",
+         setp("exec-role-managed", "policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"), "exec-role-managed"),
+    Case("aws-iam-policy-disallow-admin-access", "admin-managed-arn",
+         setp("task-role", "managedPolicyArns", ["arn:aws:iam::aws:policy/AdministratorAccess"]), "task-role"),
     # ---- image
     Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
     Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),

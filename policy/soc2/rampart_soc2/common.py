@@ -38,6 +38,7 @@ SECRET = ("aws:secretsmanager/secret:Secret",)
 ROLE = ("aws:iam/role:Role",)
 ROLE_POLICY = ("aws:iam/rolePolicy:RolePolicy",)
 IAM_POLICY = ("aws:iam/policy:Policy",)
+ROLE_POLICY_ATTACHMENT = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",)
 DOCKER_IMAGE = ("docker:index/image:Image",)
 
 AWS_DOCS = "https://docs.aws.amazon.com"
