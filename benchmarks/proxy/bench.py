@@ -214,7 +214,8 @@ http {{
 """
 
 
-def sidecar_conf(port: int, upstream: int, cache: bool) -> str:
+def sidecar_conf(port: int, upstream: int, cache: bool, ablate: str = "") -> str:
+    """The generated config; `ablate` removes features for the profile (nolog, nohdr, nolimit, bare)."""
     config = ProxyConfig.model_validate(
         {
             "workerProcesses": 1,
@@ -225,7 +226,15 @@ def sidecar_conf(port: int, upstream: int, cache: bool) -> str:
             "cache": {"enabled": cache, "paths": ["/static/"]},
         }
     )
-    return render_nginx_conf(config, RenderTarget(mode="local", upstream_port=upstream, listen_port=port))
+    if ablate in ("nolimit", "bare"):
+        config = config.model_copy(update={"rate_limit": config.rate_limit.model_copy(update={"enabled": False})})
+    conf = render_nginx_conf(config, RenderTarget(mode="local", upstream_port=upstream, listen_port=port))
+    lines = conf.splitlines()
+    if ablate in ("nolog", "bare"):
+        lines = ["    access_log off;" if line.strip().startswith("access_log logs/") else line for line in lines]
+    if ablate in ("nohdr", "bare"):
+        lines = [line for line in lines if not line.strip().startswith("add_header")]
+    return "\n".join(lines) + "\n"
 
 
 def haproxy_conf(port: int, upstream: int, tls: Path) -> str:
@@ -322,6 +331,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     ap.add_argument("--no-perf", action="store_true")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also run the sidecar without its access log, headers, rate limit, and all three")
     args = ap.parse_args()
     for tool in ("nginx", "wrk", "h2load", "haproxy", "caddy", "taskset", "openssl"):
         if not shutil.which(tool):
@@ -349,13 +360,16 @@ def main() -> int:
         targets: dict[str, Server | None] = {"direct": None}
         p = free_port()
         targets["naive"] = nginx_server("naive", work / "naive", naive_conf(p, b_http, tls), p)
-        for name, cache in (("sidecar", False), ("sidecar-cache", True)):
+        variants = [("sidecar", False, ""), ("sidecar-cache", True, "")]
+        if args.ablation:
+            variants += [(f"sidecar-{a}", False, a) for a in ("nolog", "nohdr", "nolimit", "bare")]
+        for name, cache, ablate in variants:
             p = free_port()
             prefix = work / name
             (prefix / "tls").mkdir(parents=True)
             for f in ("cert.pem", "key.pem"):
                 shutil.copy2(tls / f, prefix / "tls" / f)
-            targets[name] = nginx_server(name, prefix, sidecar_conf(p, b_http, cache), p)
+            targets[name] = nginx_server(name, prefix, sidecar_conf(p, b_http, cache, ablate), p)
         p = free_port()
         (work / "haproxy.cfg").write_text(haproxy_conf(p, b_http, tls))
         targets["haproxy"] = Server("haproxy", p, ["haproxy", "-f", str(work / "haproxy.cfg"), "-db"])
@@ -431,12 +445,13 @@ def profile_sidecar(srv: Server, port: int, work: Path) -> str:
                             "--", "sleep", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run_wrk(port, 5)
     rec.wait(30)
-    rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "--sort", "dso",
-                          "--percent-limit", "2"], capture_output=True, text=True, timeout=120).stdout
+    rep = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "-g", "none",
+                          "--sort", "dso", "--percent-limit", "1"], capture_output=True, text=True, timeout=120).stdout
     sym = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--no-children", "-g", "none",
-                          "--sort", "dso,sym", "--percent-limit", "1.5"], capture_output=True, text=True, timeout=120).stdout
-    keep = [line for line in (rep + "\n" + sym).splitlines() if line.strip() and not line.startswith("#")]
-    return "\n".join(keep[:60])
+                          "--sort", "dso,sym", "--percent-limit", "1"], capture_output=True, text=True, timeout=120).stdout
+    by_dso = [line for line in rep.splitlines() if line.strip() and not line.startswith("#")]
+    by_sym = [line for line in sym.splitlines() if line.strip() and not line.startswith("#")]
+    return "\n".join(["by object:", *by_dso[:10], "", "top symbols:", *by_sym[:30]])
 
 
 def _median(xs: list[float]) -> float:
@@ -449,7 +464,7 @@ def write_results(args: argparse.Namespace, results: dict[str, dict[str, list[tu
     lines = [
         "# Proxy benchmark: results",
         "",
-        f"Last run: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `{' '.join(['benchmarks/proxy/bench.py', f'--repeats {args.repeats}', f'--duration {args.duration}'])}` "
+        f"Last run: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `benchmarks/proxy/bench.py {' '.join(sys.argv[1:])}` "
         f"({elapsed / 60:.1f} min).",
         f"Machine: {platform.node() or 'ci'} — {os.cpu_count()} CPUs ({_cpu_model()}), Linux {platform.release()}, "
         f"{_versions()}.",
