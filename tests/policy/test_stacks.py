@@ -43,3 +43,28 @@ def test_root_user_in_the_app_dockerfile_fails_the_check(tmp_path: Path, capsys:
     assert code == 1, out
     line = next(l for l in out.splitlines() if l.startswith("- [mandatory] docker-image-require-dockerfile-controls on "))
     assert "docker:index/image:Image::" in line and "(CC6.1, CC6.8, CC8.1)" in line and "non-root-user" in line, line
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_evidence_report_shows_the_stack_file_overrides(stack: str, tmp_path: Path) -> None:
+    import json
+
+    import yaml
+
+    from rampart.report import verify_report, write_reports
+
+    settings = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"].get("rampart:policy") or {}
+    result = check_stack(REPO, stack)
+    paths = write_reports(result, tmp_path, ["json", "html"])
+    assert all(verify_report(p) for p in paths)
+    report = json.loads(paths[0].read_text())["report"]
+    shown = {o["policy"]: o["effective"] for o in report["enforcementOverrides"]}
+    assert shown == {k: v for k, v in (settings.get("enforcement") or {}).items() if v != "mandatory"}
+    assert len(report["waivers"]) == len(settings.get("waivers") or [])
+    assert report["git"]["commit"] != "unknown (not a git checkout)"
+    subject_types = {t for meta in result.analysis.policies.values() for t in meta.types}
+    subjects = {r.urn for r in result.resources if r.type in subject_types}
+    judged = {x["urn"] for c in report["controls"] for x in c["resources"]}
+    only_na = {o.urn for o in result.analysis.outcomes} - {o.urn for o in result.analysis.outcomes if o.kind != "not-applicable"}
+    assert judged <= subjects and subjects - judged <= only_na, (
+        f"resources a control applies to but missing from the evidence: {sorted(subjects - judged - only_na)}")
