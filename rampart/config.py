@@ -354,6 +354,11 @@ class PolicySettings(Model):
     waivers: Annotated[list[Waiver], Field(description="Documented exceptions.")] = []
     min_task_count: Annotated[int, Field(ge=1, le=100, description="Fewest tasks a service may run (production: at least 2).")] = 1
     min_log_retention_days: Annotated[int, Field(ge=1, le=3653, description="Shortest log retention the pack accepts.")] = 365
+    allowed_tls_policies: Annotated[list[str] | None, Field(description="ELB security policies HTTPS listeners may use; unset: the pack's TLS 1.2+ list.")] = None
+    rate_limit_min: Annotated[int | None, Field(ge=10, description="Lowest WAF rate-based limit accepted; unset: the pack's default (100).")] = None
+    rate_limit_max: Annotated[int | None, Field(ge=10, description="Highest WAF rate-based limit accepted; unset: the pack's default.")] = None
+    required_managed_rule_groups: Annotated[list[str] | None, Field(description="AWS managed rule groups every web ACL must use; unset: Common and KnownBadInputs.")] = None
+    min_fargate_platform_version: Annotated[str | None, Field(pattern=r"^\d+\.\d+\.\d+$", description="Oldest pinned Fargate platform version accepted; unset: 1.4.0.")] = None
 
     @field_validator("enforcement")
     @classmethod

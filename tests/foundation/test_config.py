@@ -179,3 +179,23 @@ def test_encrypted_config_values_are_refused(tmp_path: Path) -> None:
 def test_stack_keys_cover_the_model() -> None:
     assert set(STACK_KEYS.values()) == set(StackConfig.model_fields)
     assert "aws:region" in STACK_KEYS and "rampart:service" in STACK_KEYS
+
+
+def test_every_policy_threshold_in_the_stack_file_reaches_the_pack() -> None:
+    from rampart.check import pack_config_from_stack
+    from rampart.config import PolicySettings
+
+    values = {
+        "minTaskCount": 3,
+        "minLogRetentionDays": 400,
+        "allowedTlsPolicies": ["ELBSecurityPolicy-TLS13-1-3-2021-06"],
+        "rateLimitMin": 200,
+        "rateLimitMax": 5000,
+        "requiredManagedRuleGroups": ["AWSManagedRulesKnownBadInputsRuleSet"],
+        "minFargatePlatformVersion": "1.4.0",
+    }
+    thresholds = set(PolicySettings.model_fields) - {"enforcement", "waivers"}
+    assert {PolicySettings.model_fields[f].alias for f in thresholds} == set(values), "a threshold field has no case here"
+    config = pack_config_from_stack(PolicySettings.model_validate(values))
+    delivered = {key: value for entry in config.values() for key, value in entry.items()}
+    assert delivered == values
