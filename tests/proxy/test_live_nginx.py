@@ -46,10 +46,20 @@ def assert_security_headers(resp: Response, what: str, config: ProxyConfig) -> N
     assert b"nginx/" not in resp.body, f"{what}: error page reveals the nginx version"
 
 
-def flood(client: Client, path: str, n: int, headers: Callable[[int], dict[str, str]] | None = None) -> tuple[list[Response], float]:
+def flood_past_limit(client: Client, path: str, rate: int, burst: int,
+                     headers: Callable[[int], dict[str, str]] | None = None,
+                     budget_s: float = 20.0) -> tuple[list[Response], float]:
+    """Send requests back to back until a single client key must have been limited: more than
+    burst + 1 + rate x elapsed + 20 requests (the most nginx may serve, plus a margin). Adapts to a
+    slow or loaded machine instead of assuming a request rate."""
+    out: list[Response] = []
     start = time.monotonic()
-    out = [client.get(path, headers(i) if headers else None) for i in range(n)]
-    return out, time.monotonic() - start
+    while True:
+        elapsed = time.monotonic() - start
+        if len(out) > burst + 1 + rate * elapsed + 20:
+            return out, elapsed
+        assert elapsed < budget_s, f"could not send faster than {rate}/s for {budget_s}s: the machine is too slow"
+        out.append(client.get(path, headers(len(out)) if headers else None))
 
 
 def zone_for(config: ProxyConfig, path: str) -> tuple[int, int]:
@@ -157,7 +167,7 @@ def test_security_headers_on_200_404_413_429_502(live: Proxy, upstream: Upstream
     c.close()
 
     rate, burst = zone_for(cfg, "/")
-    responses, _ = flood(c, "/", burst + rate + 20)
+    responses, _ = flood_past_limit(c, "/", rate, burst)
     limited = [r for r in responses if r.status == 429]
     assert limited, "no 429 under a burst beyond the limit"
     assert_security_headers(limited[0], "429", cfg)
@@ -179,7 +189,7 @@ def test_no_retry_after_on_normal_responses(live: Proxy) -> None:
 def test_healthz_while_upstream_down_and_during_flood(live: Proxy, upstream: Upstream) -> None:
     c = live.client()
     rate, burst = zone_for(live.config, "/")
-    responses, _ = flood(c, "/", burst + rate + 20)
+    responses, _ = flood_past_limit(c, "/", rate, burst)
     assert any(r.status == 429 for r in responses)
     for _ in range(20):
         assert c.get("/healthz").status == 200, "/healthz was rate limited during a flood"
@@ -192,8 +202,8 @@ def test_healthz_while_upstream_down_and_during_flood(live: Proxy, upstream: Ups
 def test_burst_beyond_limit_gets_429_and_served_count_stays_within_rate_and_burst(live: Proxy, upstream: Upstream) -> None:
     rate, burst = zone_for(live.config, "/")
     c = live.client()
-    n = burst + rate + 40
-    responses, elapsed = flood(c, "/", n)
+    responses, elapsed = flood_past_limit(c, "/", rate, burst)
+    n = len(responses)
     served = sum(1 for r in responses if r.status == 200)
     limited = [r for r in responses if r.status == 429]
     assert served + len(limited) == n, {r.status for r in responses}
@@ -297,7 +307,7 @@ def test_untrusted_x_forwarded_for_does_not_change_the_rate_limit_key(live: Prox
     assert not any(peer in net for net in live.config.trusted_proxy_cidrs), "the test peer must be untrusted"
     rate, burst = zone_for(live.config, "/")
     c = live.client()
-    responses, _ = flood(c, "/echo", burst + rate + 20, lambda i: {"X-Forwarded-For": f"203.0.113.{i % 250}"})
+    responses, _ = flood_past_limit(c, "/echo", rate, burst, lambda i: {"X-Forwarded-For": f"203.0.113.{i % 250}"})
     assert any(r.status == 429 for r in responses), "spoofed X-Forwarded-For escaped the rate limit"
     ok = next(r for r in responses if r.status == 200)
     assert json.loads(ok.body)["x-real-ip"] == "127.0.0.1"
@@ -309,9 +319,11 @@ def test_trusted_peer_x_forwarded_for_is_the_key(make_proxy: Callable[..., Proxy
     cfg = {**TEST_CONFIG, "trustedProxyCidrs": ["127.0.0.0/8"]}
     proxy = make_proxy(cfg)
     rate, burst = zone_for(proxy.config, "/")
-    responses, _ = flood(proxy.client(), "/echo", burst + rate + 20, lambda i: {"X-Forwarded-For": f"203.0.113.{i}"})
+    # the same flood that limits one untrusted peer: each client address must now get its own bucket
+    responses, _ = flood_past_limit(proxy.client(), "/echo", rate, burst,
+                                    lambda i: {"X-Forwarded-For": f"203.0.{i // 250}.{i % 250 + 1}"})
     assert all(r.status == 200 for r in responses)
-    assert json.loads(responses[7].body)["x-real-ip"] == "203.0.113.7"
+    assert json.loads(responses[7].body)["x-real-ip"] == "203.0.0.8"
 
 
 def test_request_id_propagates_and_access_log_is_json(live: Proxy, upstream: Upstream) -> None:
