@@ -4,6 +4,9 @@ Each component is a Pulumi ComponentResource in its own module with typed args a
 defaults; they know nothing of stacks or stack files.
 """
 
+# Image: ECR repository + image build (issue 3).
+from components.image import Image, ImageArgs
+
 # Service components (issue 4).
 from components.load_balancer import HealthCheckSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import Monitoring, MonitoringArgs
@@ -17,6 +20,8 @@ __all__ = [
     "CreateNetworkArgs",
     "ExistingNetworkArgs",
     "HealthCheckSettings",
+    "Image",
+    "ImageArgs",
     "LoadBalancer",
     "LoadBalancerArgs",
     "LoadBalancerSettings",
