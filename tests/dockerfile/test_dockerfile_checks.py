@@ -254,3 +254,16 @@ def test_cli(tmp_path: Path) -> None:
     assert nok.stdout.startswith(f"{bad}:17: non-root-user: ")
     missing = run(tmp_path / "nope")
     assert missing.returncode == 2
+
+
+def test_arg_default_built_from_earlier_args() -> None:
+    text = GOOD.replace(f"ARG NODE_IMAGE=node:20-bookworm-slim@{DIGEST}",
+                        f"ARG NODE_VERSION=20\nARG NODE_IMAGE=node:${{NODE_VERSION}}-bookworm-slim@{DIGEST}")
+    assert rules(text) == []
+    text = GOOD.replace(f"ARG NODE_IMAGE=node:20-bookworm-slim@{DIGEST}",
+                        f"ARG NODE_VERSION=latest\nARG NODE_IMAGE=node:${{NODE_VERSION}}@{DIGEST}")
+    assert rules(text) == ["pinned-base-image"]
+    text = GOOD.replace(f"ARG NODE_IMAGE=node:20-bookworm-slim@{DIGEST}",
+                        f"ARG NODE_VERSION\nARG NODE_IMAGE=node:${{NODE_VERSION}}@{DIGEST}")
+    (f,) = check_dockerfile(text)
+    assert f.rule == "pinned-base-image" and "NODE_IMAGE" in f.message

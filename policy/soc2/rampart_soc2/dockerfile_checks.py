@@ -244,7 +244,11 @@ def check_dockerfile(text: str) -> list[DockerfileFinding]:
         if kind == "ARG":
             for name, default in _arg_pairs(cmd.value):
                 if stage is None:
-                    global_args[name] = default
+                    # a default may use earlier ARGs (ARG IMAGE=node:${VERSION}@sha256:...)
+                    try:
+                        global_args[name] = None if default is None else _expand(default, global_args)
+                    except _Unresolved:
+                        global_args[name] = None
                 elif default is None and name in global_args:
                     stage.args[name] = global_args[name]     # re-declared global ARG
                 else:
