@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.load_balancer import ALLOWED_TLS_POLICIES, DEFAULT_TLS_POLICY
+from components.load_balancer import DEFAULT_TLS_POLICY, TlsPolicy
 from components.monitoring import ALLOWED_RETENTION_DAYS as LOG_RETENTION_DAYS
 from components.proxy_config import ProxyConfig
 from components.web_service import FARGATE_MEMORY, SECRET_LOOKING_NAME as SECRET_LOOKING
@@ -186,7 +186,7 @@ class IngressConfig(Model):
     domain: Annotated[str | None, Field(description="DNS name to serve; an ACM certificate is created and validated in `hostedZoneId`.")] = None
     hosted_zone_id: Annotated[str | None, Field(pattern=r"^Z[A-Z0-9]{1,32}$", description="Route 53 hosted zone for `domain` (certificate validation and alias record).")] = None
     certificate_arn: Annotated[str | None, Field(description="An existing ACM certificate ARN, instead of `domain`.")] = None
-    tls_policy: Annotated[str, Field(description="ALB TLS security policy; TLS 1.2+ policies only.")] = DEFAULT_TLS_POLICY
+    tls_policy: Annotated[TlsPolicy, Field(description="ALB TLS security policy; TLS 1.2+ policies only.")] = DEFAULT_TLS_POLICY
     deletion_protection: Annotated[bool, Field(description="Refuse to delete the load balancer until this is turned off.")] = True
     desync_mitigation: Annotated[Literal["defensive", "strictest"], Field(description="ALB HTTP desync mitigation mode.")] = "defensive"
     idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000, description="ALB idle connection timeout.")] = 60
@@ -206,13 +206,6 @@ class IngressConfig(Model):
     def _cert(cls, v: str | None) -> str | None:
         if v is not None and not (ARN.match(v) and ":acm:" in v):
             raise ValueError(f"{v!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
-        return v
-
-    @field_validator("tls_policy")
-    @classmethod
-    def _tls(cls, v: str) -> str:
-        if v not in ALLOWED_TLS_POLICIES:
-            raise ValueError(f"{v!r} is not an allowed TLS 1.2+ policy; allowed: {', '.join(ALLOWED_TLS_POLICIES)}")
         return v
 
     @model_validator(mode="after")

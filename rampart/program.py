@@ -44,10 +44,12 @@ def network_settings(config: StackConfig, tags: dict[str, str]) -> NetworkSettin
                 public_subnet_ids=[s.id for s in net.public_subnets],
                 private_subnet_ids=[s.id for s in net.private_subnets],
             ),
+            flow_log_retention_days=net.flow_log_retention_days,
             tags=tags,
         )
     return NetworkSettings(
         create=CreateNetworkArgs(cidr_block=net.cidr, az_count=net.az_count, nat_gateways=net.nat_gateways),
+        flow_log_retention_days=net.flow_log_retention_days,
         tags=tags,
     )
 
@@ -62,7 +64,7 @@ def load_balancer_settings(config: StackConfig) -> LoadBalancerSettings:
         certificate_arn=ingress.certificate_arn,
         domain=ingress.domain,
         hosted_zone_id=ingress.hosted_zone_id,
-        tls_policy=ingress.tls_policy,  # validated against the same allow-list
+        tls_policy=ingress.tls_policy,
         deletion_protection=ingress.deletion_protection,
         desync_mitigation=ingress.desync_mitigation,
         idle_timeout_seconds=ingress.idle_timeout_seconds,
@@ -152,7 +154,7 @@ def deploy(config: StackConfig) -> WebService:
             container_port=config.service.container_port,
             cpu=config.service.cpu,
             memory=config.service.memory,
-            environment={"PORT": str(config.service.container_port), **config.service.environment},
+            environment=dict(config.service.environment),
             secrets=dict(config.service.secrets),
             desired_count=config.service.desired_count,
             min_count=config.service.min_count,

@@ -97,7 +97,7 @@ def test_cpu_300_names_key_value_and_allowed_values() -> None:
         ("rampart:service.name", "Web_Service", "rampart:service.name"),
         ("rampart:logging.retentionDays", 42, "rampart:logging.retentionDays: 42 is not valid"),
         ("rampart:waf.rateLimit", 10, "rampart:waf.rateLimit: 10 is not valid"),
-        ("rampart:ingress.tlsPolicy", "ELBSecurityPolicy-2016-08", "not an allowed TLS 1.2+ policy"),
+        ("rampart:ingress.tlsPolicy", "ELBSecurityPolicy-2016-08", "rampart:ingress.tlsPolicy: \"ELBSecurityPolicy-2016-08\" is not valid: Input should be 'ELBSecurityPolicy-TLS13-1-2-2021-06'"),
         ("rampart:ingress.mode", "haproxy", "rampart:ingress.mode"),
         ("rampart:network.cidr", "8.8.0.0/16", "must be a private"),
         ("rampart:tags.dataClassification", "secret", "rampart:tags.dataClassification"),
