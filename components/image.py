@@ -199,11 +199,11 @@ def _dockerignore_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{out}$")
 
 
-def _read_dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+def _read_dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str], str]]:
     path = context / ".dockerignore"
     if not path.is_file():
         return []
-    rules: list[tuple[bool, re.Pattern[str]]] = []
+    rules: list[tuple[bool, re.Pattern[str], str]] = []
     for raw in path.read_text().splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -212,19 +212,30 @@ def _read_dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
         pattern = os.path.normpath(line[1:] if negate else line).lstrip("/")
         if pattern == ".":
             continue
-        rules.append((negate, _dockerignore_regex(pattern)))
+        rules.append((negate, _dockerignore_regex(pattern), pattern))
     return rules
 
 
-def _excluded(rel: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+def _excluded(rel: str, rules: list[tuple[bool, re.Pattern[str], str]]) -> bool:
     """Docker's rule: the last pattern matching the path or one of its parents decides."""
     parts = rel.split("/")
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     excluded = False
-    for negate, regex in rules:
+    for negate, regex, _ in rules:
         if any(regex.match(p) for p in prefixes):
             excluded = not negate
     return excluded
+
+
+def _prunable(rel_dir: str, rules: list[tuple[bool, re.Pattern[str], str]]) -> bool:
+    """An excluded directory no `!pattern` could re-include anything under (so the walk can
+    skip it, e.g. node_modules)."""
+    if not _excluded(rel_dir, rules):
+        return False
+    for negate, _, pattern in rules:
+        if negate and (pattern.startswith(rel_dir + "/") or pattern[:1] in "*?[\\"):
+            return False
+    return True
 
 
 def content_tag(args: ImageArgs) -> str:
@@ -234,7 +245,8 @@ def content_tag(args: ImageArgs) -> str:
     rules = _read_dockerignore(context)
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(context):
-        dirs.sort()
+        here = Path(root).relative_to(context).as_posix()
+        dirs[:] = sorted(d for d in dirs if not _prunable(d if here == "." else f"{here}/{d}", rules))
         for filename in sorted(files):
             full = Path(root) / filename
             rel = full.relative_to(context).as_posix()

@@ -202,3 +202,20 @@ def test_validation(overrides: dict[str, Any], needle: str) -> None:
     values: dict[str, Any] = {"context": str(APP), **overrides}
     with pytest.raises(ValidationError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         ImageArgs(**values)
+
+
+def test_content_tag_honours_reincluded_files_under_excluded_dirs(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    (tmp_path / ".dockerignore").write_text("vendor\n!vendor/keep.txt\n**/*.log\n")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "keep.txt").write_text("1")
+    (tmp_path / "vendor" / "drop.txt").write_text("1")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "debug.log").write_text("1")
+    args = ImageArgs(context=str(tmp_path))
+    first = content_tag(args)
+    (tmp_path / "vendor" / "drop.txt").write_text("2")
+    (tmp_path / "sub" / "debug.log").write_text("2")
+    assert content_tag(args) == first, "excluded files must not change the tag"
+    (tmp_path / "vendor" / "keep.txt").write_text("2")
+    assert content_tag(args) != first, "a file re-included with !pattern must change the tag"
