@@ -18,9 +18,10 @@ Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
 ``healthcheck``
     the final stage has a HEALTHCHECK with a command (``HEALTHCHECK NONE`` is a violation).
 ``pinned-base-image``
-    every external base image is pinned by digest (``name:tag@sha256:...`` or
-    ``name@sha256:...``); ``latest``, untagged, tag-only and unresolvable references are
-    violations.  ``FROM ${ARG}`` resolves the ARG's default declared before the first FROM;
+    every external base image is pinned by a version tag or a digest (``name:tag``,
+    ``name:tag@sha256:...`` or ``name@sha256:...``), as SOC2.md's image control says;
+    ``latest``, untagged and unresolvable references are violations. A digest is the stronger
+    pin (Rampart's own Dockerfiles carry tag and digest); a tag alone is accepted.  ``FROM ${ARG}`` resolves the ARG's default declared before the first FROM;
     ``FROM <earlier stage>`` and ``scratch`` are not base images.
 ``no-secrets-in-env``
     no ENV or ARG has a secret-looking name (password, token, api key, ...) or a
@@ -49,7 +50,7 @@ RULES: Mapping[str, str] = {
     "multi-stage": "The Dockerfile is multi-stage (build tools stay out of the final image).",
     "non-root-user": "The final stage runs as an explicit non-root USER.",
     "healthcheck": "The final stage declares a HEALTHCHECK with a command.",
-    "pinned-base-image": "Every base image is pinned by digest and is not `latest`.",
+    "pinned-base-image": "Every base image is pinned by a version tag or digest, never `latest` or untagged.",
     "no-secrets-in-env": "No ENV or ARG carries a secret-looking name or value.",
     "no-add-url": "ADD does not fetch remote URLs or git repositories.",
     "no-sudo": "RUN does not use or install sudo.",
@@ -155,11 +156,10 @@ def _pin_problem(ref: str) -> str | None:
     if tag is not None and tag.lower() == "latest":
         return (f"base image {ref!r} uses the mutable `latest` tag; pin a version tag "
                 "and its digest (name:tag@sha256:...)")
-    if digest is None:
-        what = f"tag {tag!r} only" if tag else "no tag and no digest"
-        return (f"base image {ref!r} has {what}; pin it by digest "
-                "(name:tag@sha256:...) so rebuilds get the same bytes")
-    if not _DIGEST_RE.match(digest):
+    if digest is None and tag is None:
+        return (f"base image {ref!r} has no tag and no digest; pin a version tag, ideally with its "
+                "digest (name:tag@sha256:...) so rebuilds get the same bytes")
+    if digest is not None and not _DIGEST_RE.match(digest):
         return f"base image {ref!r} has a malformed digest; use @sha256:<64 hex digits>"
     return None
 
