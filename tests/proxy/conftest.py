@@ -7,13 +7,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf
-from proxy_harness import NGINX, Client, Nginx, Upstream, client_context, free_port, make_tls_pair
+from proxy_harness import NGINX, TEST_CONFIG, Nginx, Proxy, Upstream, free_port, make_tls_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,28 +41,6 @@ def upstream() -> Iterator[Upstream]:
         yield up
     finally:
         up.stop()
-
-
-@dataclass
-class Proxy:
-    config: ProxyConfig
-    nginx: Nginx
-    port: int
-    prefix: Path
-    tls_dir: Path
-
-    def client(self, host: str = "localhost") -> Client:
-        return Client(self.port, client_context(self.tls_dir / "cert.pem"), host=host)
-
-
-# Settings for the model-rendered proxy: small limits so the live tests run in seconds.
-TEST_CONFIG = {
-    "rateLimit": {"zones": [{"name": "per_client", "ratePerSecond": 5, "burst": 10}], "retryAfterSeconds": 3},
-    "limits": {"maxBodyKb": 16},
-    "timeouts": {"proxyConnectS": 1, "proxyReadS": 2},
-    "trustedProxyCidrs": ["10.0.0.0/8"],
-    "workerProcesses": 1,
-}
 
 
 @pytest.fixture

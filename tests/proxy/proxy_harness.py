@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from components.proxy_config import ProxyConfig
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -340,3 +342,30 @@ def tls_handshake(port: int, *, version: ssl.TLSVersion, ciphers: str | None = N
             cipher = tls.cipher()
             assert negotiated is not None and cipher is not None
             return negotiated, cipher[0], tls.selected_alpn_protocol()
+
+
+# ---------------------------------------------------------------------------------------------
+# the proxy under test (built by the fixtures in conftest.py)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Proxy:
+    config: ProxyConfig
+    nginx: Nginx
+    port: int
+    prefix: Path
+    tls_dir: Path
+
+    def client(self, host: str = "localhost") -> Client:
+        return Client(self.port, client_context(self.tls_dir / "cert.pem"), host=host)
+
+
+# Settings for the model-rendered proxy: small limits so the live tests run in seconds.
+TEST_CONFIG = {
+    "rateLimit": {"zones": [{"name": "per_client", "ratePerSecond": 5, "burst": 10}], "retryAfterSeconds": 3},
+    "limits": {"maxBodyKb": 16},
+    "timeouts": {"proxyConnectS": 1, "proxyReadS": 2},
+    "trustedProxyCidrs": ["10.0.0.0/8"],
+    "workerProcesses": 1,
+}

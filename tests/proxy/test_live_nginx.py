@@ -15,8 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from components.proxy_config import ProxyConfig
-from conftest import TEST_CONFIG, Proxy
-from proxy_harness import Client, Nginx, Response, Upstream, nginx_test, tls_handshake
+from proxy_harness import TEST_CONFIG, Proxy, Client, Nginx, Response, Upstream, nginx_test, tls_handshake
 
 pytestmark = pytest.mark.nginx
 

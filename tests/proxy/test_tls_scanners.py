@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf
-from conftest import TEST_CONFIG, Proxy
+from proxy_harness import TEST_CONFIG, Proxy
 
 # The sidecar's certificate is self-signed on purpose (the ALB encrypts to targets but does not
 # validate their certificates), so path validation is the one finding a scanner must report.
