@@ -23,7 +23,6 @@ def project_copy(tmp_path: Path) -> Path:
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(ROOT / "stacks", dest / "stacks")
-    for name in ("app", "proxy"):
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("node_modules"))
+    for name in ("app", "proxy", "policy"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("node_modules", "dist", "__pycache__", "venv"))
     return dest

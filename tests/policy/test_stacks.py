@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -25,15 +24,8 @@ def test_repository_stacks_have_no_mandatory_violation(stack: str) -> None:
     assert len(judged) >= 40, f"stack {stack}: only {len(judged)} policies judged a resource"
 
 
-def copy_project(dest: Path) -> Path:
-    ignore = shutil.ignore_patterns(".git", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
-                                    ".pytest_cache", "tests", "benchmarks", "reports", "out")
-    shutil.copytree(REPO, dest, ignore=ignore)
-    return dest
-
-
-def test_root_user_in_the_app_dockerfile_fails_the_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    project = copy_project(tmp_path / "project")
+def test_root_user_in_the_app_dockerfile_fails_the_check(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = project_copy
     dockerfile = project / "app" / "Dockerfile"
     text, n = re.subn(r"(?m)^USER .*$", "USER root", dockerfile.read_text())
     assert n >= 1
