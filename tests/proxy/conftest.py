@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "nginx: starts a real nginx (Debian package) on 127.0.0.1")
+    # test_proxy_container.py uses the image tests' engine fixtures and their marker
+    config.addinivalue_line("markers", "docker: needs a real Docker engine (root, dockerd; scripts/install-image.sh)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
