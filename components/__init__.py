@@ -4,13 +4,12 @@ Each component is a Pulumi ComponentResource in its own module with typed args a
 defaults; they know nothing of stacks or stack files.
 """
 
-# Image: ECR repository + image build (issue 3).
 from components.image import Image, ImageArgs
-
-# Service components (issue 4).
 from components.load_balancer import HealthCheckSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import Monitoring, MonitoringArgs
 from components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings
+from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
+from components.sidecar import ProxySidecar, ProxySidecarArgs
 from components.waf import WafSettings, WebAcl, WebAclArgs
 from components.web_service import AlarmSettings, ContainerHealthCheck, WebService, WebServiceArgs
 
@@ -30,9 +29,15 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "NetworkSettings",
+    "ProxyConfig",
+    "ProxySidecar",
+    "ProxySidecarArgs",
+    "render_nginx_conf",
+    "RenderTarget",
     "WafSettings",
     "WebAcl",
     "WebAclArgs",
     "WebService",
     "WebServiceArgs",
+    "write_image_context",
 ]

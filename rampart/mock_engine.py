@@ -143,6 +143,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                     "resourceRecordValue": "_x2.acm-validations.aws.",
                 }
             ]
+        elif args.typ == "aws:secretsmanager/secret:Secret":
+            outputs["arn"] = f"arn:aws:secretsmanager:{self.region}:{ACCOUNT_ID}:secret:{name}-AbCdEf"
+        elif args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
+            outputs["versionId"] = f"v-{hashlib.sha256(name.encode()).hexdigest()[:12]}"
+            outputs["arn"] = str(args.inputs.get("secretId", arn))
         elif args.typ.startswith("tls:"):
             outputs["privateKeyPem"] = "mock-private-key"
             outputs["certPem"] = "mock-certificate"
