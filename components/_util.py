@@ -9,14 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Annotated, Any, Mapping, Optional, Sequence, Union
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 #: A string that may be known now or only after deployment (another resource's output).
 StrInput = Union[str, pulumi.Output[str]]
+
+#: Variable names that look like they hold a secret: refused in plain environments and build args.
+SECRET_LOOKING_NAME = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH)", re.IGNORECASE
+)
 
 #: Tag every Rampart resource carries, in addition to the caller's `tags`.
 MANAGED_BY_TAG: dict[str, str] = {"managed-by": "rampart"}
@@ -47,6 +52,10 @@ def validate_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
         if len(value) > 256:
             raise ValueError(f"tags: value of {key!r} is longer than 256 characters")
     return tags
+
+
+#: Tags on a component's resources, checked against AWS's limits before anything is created.
+Tags = Annotated[dict[str, str], AfterValidator(validate_tags)]
 
 
 class AwsContext:

@@ -24,7 +24,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, StrInput, merge_tags, physical_name, validate_tags
+from components._util import SECRET_LOOKING_NAME, ArgsModel, StrInput, merge_tags, physical_name, Tags
 
 #: Platforms Fargate runs (x86_64 and Graviton).
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -32,7 +32,17 @@ PLATFORMS = ("linux/amd64", "linux/arm64")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _REPO_NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _STAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_SECRET_ARG_RE = re.compile(r"(?i)(pass(word|wd)?|secret|token|api_?key|private_?key|credential)")
+
+
+def check_build_args(value: dict[str, str]) -> dict[str, str]:
+    """Build args are recorded in the image history: none may look like a secret."""
+    for key in value:
+        if SECRET_LOOKING_NAME.search(key):
+            raise ValueError(
+                f"build_args: {key!r} looks like a secret; build args are stored in the image history. "
+                "Give secrets to the task at run time instead."
+            )
+    return value
 
 
 class ImageArgs(ArgsModel):
@@ -89,7 +99,7 @@ class ImageArgs(ArgsModel):
     force_delete: bool = Field(
         False, description="Let `pulumi destroy` delete the repository while it still holds images."
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("platform")
     @classmethod
@@ -126,19 +136,7 @@ class ImageArgs(ArgsModel):
     @field_validator("build_args")
     @classmethod
     def _build_args(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if _SECRET_ARG_RE.search(key):
-                raise ValueError(
-                    f"build_args: {key!r} looks like a secret; build args are stored in the image history. "
-                    "Give secrets to the task at run time instead."
-                )
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        validate_tags(value)
-        return value
+        return check_build_args(value)
 
     @model_validator(mode="after")
     def _paths(self) -> ImageArgs:

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, validate_tags
+from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
 
 #: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers.
 TlsPolicy = Literal[
@@ -108,19 +108,13 @@ class LoadBalancerSettings(ArgsModel):
     health_check: HealthCheckSettings = Field(
         default_factory=HealthCheckSettings, description="Target group health check."
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("domain")
     @classmethod
     def _domain(cls, value: Optional[str]) -> Optional[str]:
         if value is not None and not _DOMAIN.match(value):
             raise ValueError(f"domain {value!r} is not a lower-case DNS name such as app.example.com")
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        validate_tags(value)
         return value
 
     @model_validator(mode="after")

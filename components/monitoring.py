@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
-from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, validate_tags
+from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
 
 #: Retention values CloudWatch Logs accepts (days).
 ALLOWED_RETENTION_DAYS: tuple[int, ...] = (
@@ -50,7 +50,7 @@ class MonitoringArgs(ArgsModel):
         default_factory=list,
         description="E-mail addresses subscribed to the created alarm topic (each must confirm).",
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("log_retention_days")
     @classmethod
@@ -68,12 +68,6 @@ class MonitoringArgs(ArgsModel):
         for address in value:
             if "@" not in address or address.startswith("@") or address.endswith("@"):
                 raise ValueError(f"alarm_email_endpoints: {address!r} is not an e-mail address")
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        validate_tags(value)
         return value
 
 

@@ -20,12 +20,23 @@ from components._util import (
     log_group_prefix as default_log_group_prefix,
     merge_tags,
     policy_json,
-    validate_tags,
+    Tags,
 )
 from components.monitoring import ALLOWED_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
 
 #: Interface endpoints a Fargate task needs to pull from ECR, log and read secrets without NAT.
 INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+
+
+def check_vpc_cidr(value: str) -> str:
+    """A VPC CIDR Rampart will create: IPv4, private (RFC 1918), /16 to /24."""
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(f"cidr_block {value!r} is not an IPv4 network in CIDR form: {error}") from None
+    if not 16 <= network.prefixlen <= 24 or not network.is_private:
+        raise ValueError(f"cidr_block {value!r} must be a private (RFC 1918) network between /16 and /24")
+    return value
 
 
 class ExistingNetworkArgs(ArgsModel):
@@ -60,13 +71,7 @@ class CreateNetworkArgs(ArgsModel):
     @field_validator("cidr_block")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(value, strict=True)
-        except ValueError as error:
-            raise ValueError(f"cidr_block {value!r} is not an IPv4 network in CIDR form: {error}") from None
-        if not 16 <= network.prefixlen <= 24 or not network.is_private:
-            raise ValueError(f"cidr_block {value!r} must be a private (RFC 1918) network between /16 and /24")
-        return value
+        return check_vpc_cidr(value)
 
     @model_validator(mode="after")
     def _egress(self) -> "CreateNetworkArgs":
@@ -91,7 +96,7 @@ class NetworkSettings(ArgsModel):
     flow_log_retention_days: Optional[int] = Field(
         None, description="Retention of the flow log group; None uses the service's log retention (365 days)."
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("flow_log_retention_days")
     @classmethod
@@ -101,12 +106,6 @@ class NetworkSettings(ArgsModel):
                 f"flow_log_retention_days={value} is not a CloudWatch Logs retention; use one of "
                 f"{', '.join(str(v) for v in ALLOWED_RETENTION_DAYS)}"
             )
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        validate_tags(value)
         return value
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, StrInput, merge_tags, physical_name, validate_tags
+from components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
 from components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
 
 DEFAULT_MANAGED_RULE_GROUPS: tuple[str, ...] = (
@@ -46,7 +46,7 @@ class WafSettings(ArgsModel):
         default_factory=dict,
         description="Managed group -> rule names overridden to COUNT instead of BLOCK (documented exceptions).",
     )
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags added to every taggable resource.")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("managed_rule_groups")
     @classmethod
@@ -56,12 +56,6 @@ class WafSettings(ArgsModel):
                 raise ValueError(f"managed_rule_groups: {group!r} is not an AWS managed rule group (AWSManagedRules...)")
         if len(set(value)) != len(value):
             raise ValueError("managed_rule_groups lists a group twice")
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        validate_tags(value)
         return value
 
     @model_validator(mode="after")

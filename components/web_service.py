@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Literal, Mapping, Optional, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from components._util import (
+    SECRET_LOOKING_NAME,
     ArgsModel,
     AwsContext,
     StrInput,
@@ -28,7 +29,7 @@ from components._util import (
     log_group_prefix as default_log_group_prefix,
     merge_tags,
     policy_json,
-    validate_tags,
+    Tags,
 )
 from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
@@ -48,15 +49,39 @@ FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 
-#: Environment variable names that look like they hold a secret (must go through `secrets`).
-SECRET_LOOKING_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH)", re.IGNORECASE
-)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter/.+)$"
 )
 _ROOT_USERS = {"root", "0"}
+
+
+def check_environment(value: dict[str, str]) -> dict[str, str]:
+    """Plain environment: valid names, none that looks like it holds a secret."""
+    for key in value:
+        if not _ENV_NAME.match(key):
+            raise ValueError(f"environment: {key!r} is not a valid variable name")
+        if SECRET_LOOKING_NAME.search(key):
+            raise ValueError(
+                f"environment: {key!r} looks like a secret; put it in `secrets` as a Secrets Manager "
+                "or SSM parameter ARN so it is never stored in plain text"
+            )
+    return value
+
+
+SecretRefs = TypeVar("SecretRefs", bound=Mapping[str, Any])
+
+
+def check_secret_refs(value: SecretRefs) -> SecretRefs:
+    """Secrets: valid names, each a Secrets Manager secret or SSM parameter ARN (when known now)."""
+    for key, arn in value.items():
+        if not _ENV_NAME.match(key):
+            raise ValueError(f"secrets: {key!r} is not a valid variable name")
+        if isinstance(arn, str) and not _SECRET_ARN.match(arn):
+            raise ValueError(
+                f"secrets: {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}"
+            )
+    return value
 
 APP_CONTAINER = "app"
 DEFAULT_CONTAINER_PORT = 8080
@@ -160,7 +185,7 @@ class WebServiceArgs(ArgsModel):
     monitoring: MonitoringArgs = Field(default_factory=MonitoringArgs, description="KMS key, alarm topic, retention.")
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
     log_group_prefix: Optional[str] = Field(None, description="Log group name prefix; default `/rampart/<stack>/<name>`.")
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags on every taggable resource.")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("user")
     @classmethod
@@ -183,33 +208,12 @@ class WebServiceArgs(ArgsModel):
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"environment: {key!r} is not a valid variable name")
-            if SECRET_LOOKING_NAME.search(key):
-                raise ValueError(
-                    f"environment: {key!r} looks like a secret; put it in `secrets` as a Secrets Manager "
-                    "or SSM parameter ARN so it is never stored in plain text"
-                )
-        return value
+        return check_environment(value)
 
     @field_validator("secrets")
     @classmethod
     def _secrets(cls, value: dict[str, StrInput]) -> dict[str, StrInput]:
-        for key, arn in value.items():
-            if not _ENV_NAME.match(key):
-                raise ValueError(f"secrets: {key!r} is not a valid variable name")
-            if isinstance(arn, str) and not _SECRET_ARN.match(arn):
-                raise ValueError(
-                    f"secrets: {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}"
-                )
-        return value
-
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        validate_tags(value)
-        return value
+        return check_secret_refs(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> "WebServiceArgs":

@@ -13,7 +13,6 @@ offline `rampart` commands) and from the Pulumi engine's config (`from_pulumi_co
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -28,7 +27,9 @@ from pydantic.alias_generators import to_camel
 from components.load_balancer import DEFAULT_TLS_POLICY, TlsPolicy
 from components.monitoring import ALLOWED_RETENTION_DAYS as LOG_RETENTION_DAYS
 from components.proxy_config import ProxyConfig
-from components.web_service import FARGATE_MEMORY, SECRET_LOOKING_NAME as SECRET_LOOKING
+from components.network import check_vpc_cidr
+from components.image import check_build_args
+from components.web_service import FARGATE_MEMORY, check_environment, check_secret_refs
 from rampart.errors import UserError
 
 
@@ -39,9 +40,7 @@ AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:(secretsmanager|ssm):[a-z0-9-]+:\d{12}:(secret:|parameter/).+$")
 IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$")
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 POLICY_ID = re.compile(r"^aws-[a-z0-9-]+$|^docker-[a-z0-9-]+$")
 TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 
@@ -85,22 +84,12 @@ class ServiceConfig(Model):
     @field_validator("environment")
     @classmethod
     def _environment(cls, v: dict[str, str]) -> dict[str, str]:
-        for key in v:
-            if not ENV_NAME.match(key):
-                raise ValueError(f"environment variable name {key!r} must match [A-Z_][A-Z0-9_]*")
-            if SECRET_LOOKING.search(key):
-                raise ValueError(f"{key!r} looks like a secret; move it to `secrets` as a Secrets Manager or SSM ARN so it never sits in plain text")
-        return v
+        return check_environment(v)
 
     @field_validator("secrets")
     @classmethod
     def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
-        for key, arn in v.items():
-            if not ENV_NAME.match(key):
-                raise ValueError(f"secret variable name {key!r} must match [A-Z_][A-Z0-9_]*")
-            if not SECRET_ARN.match(arn):
-                raise ValueError(f"secret {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}")
-        return v
+        return check_secret_refs(v)
 
     @model_validator(mode="after")
     def _sizes(self) -> ServiceConfig:
@@ -134,10 +123,7 @@ class BuildConfig(Model):
     @field_validator("args")
     @classmethod
     def _args(cls, v: dict[str, str]) -> dict[str, str]:
-        for key in v:
-            if SECRET_LOOKING.search(key):
-                raise ValueError(f"build arg {key!r} looks like a secret; build args are stored in the image history")
-        return v
+        return check_build_args(v)
 
 
 class ImageConfig(Model):
@@ -263,13 +249,7 @@ class NetworkConfig(Model):
     @field_validator("cidr")
     @classmethod
     def _cidr(cls, v: str) -> str:
-        try:
-            net = ipaddress.IPv4Network(v, strict=True)
-        except ValueError as e:
-            raise ValueError(f"{v!r} is not an IPv4 network in CIDR form: {e}") from None
-        if not 16 <= net.prefixlen <= 24 or not net.is_private:
-            raise ValueError(f"{v!r} must be a private (RFC 1918) network between /16 and /24")
-        return v
+        return check_vpc_cidr(v)
 
     @model_validator(mode="after")
     def _mode(self) -> NetworkConfig:
