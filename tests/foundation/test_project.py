@@ -78,3 +78,22 @@ def test_mypy_is_clean() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_lock_pins_every_declared_dependency_at_its_declared_version() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [Requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["test"]]]
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            locked[canonicalize_name(name)] = version
+    for req in declared:
+        name = canonicalize_name(req.name)
+        assert name in locked, f"{req.name} is declared in pyproject.toml but not in requirements.lock: run scripts/lock"
+        assert req.specifier.contains(locked[name]), f"{req.name}: pyproject says {req.specifier}, the lock {locked[name]}: run scripts/lock"
