@@ -55,7 +55,8 @@ def _as_mapping(settings: Any) -> dict[str, Any]:
     if settings is None:
         return {}
     if hasattr(settings, "model_dump"):
-        return dict(settings.model_dump(by_alias=False))
+        # Unset thresholds stay unset, so the pack applies its own defaults (e.g. 2 tasks on prod).
+        return dict(settings.model_dump(by_alias=False, exclude_none=True))
     if isinstance(settings, Mapping):
         return dict(settings)
     raise UserError(f"rampart:policy must be a mapping, not {type(settings).__name__}")

@@ -219,8 +219,8 @@ class WafConfig(Model):
         for group in self.managed_rule_groups:
             if not re.match(r"^AWSManagedRules[A-Za-z0-9]+$", group):
                 raise ValueError(f"{group!r} is not an AWS managed rule group name (AWSManagedRules...)")
-        if "AWSManagedRulesKnownBadInputsRuleSet" not in self.managed_rule_groups:
-            raise ValueError("managedRuleGroups must include AWSManagedRulesKnownBadInputsRuleSet (SOC 2 CC6.8)")
+        if len(set(self.managed_rule_groups)) != len(self.managed_rule_groups):
+            raise ValueError("managedRuleGroups lists a rule group twice")
         unknown = set(self.count_only_rules) - set(self.managed_rule_groups)
         if unknown:
             raise ValueError(f"countOnlyRules names groups not in managedRuleGroups: {', '.join(sorted(unknown))}")
@@ -325,8 +325,8 @@ class PolicySettings(Model):
 
     enforcement: Annotated[dict[str, Literal["advisory", "mandatory", "disabled"]], Field(description="Policy ID -> enforcement level override.")] = {}
     waivers: Annotated[list[Waiver], Field(description="Documented exceptions.")] = []
-    min_task_count: Annotated[int, Field(ge=1, le=100, description="Fewest tasks a service may run (production: at least 2).")] = 1
-    min_log_retention_days: Annotated[int, Field(ge=1, le=3653, description="Shortest log retention the pack accepts.")] = 365
+    min_task_count: Annotated[int | None, Field(ge=1, le=100, description="Fewest tasks a service may run; unset: 2 on stacks named prod or production, otherwise not checked.")] = None
+    min_log_retention_days: Annotated[int | None, Field(ge=1, le=3653, description="Shortest log retention the pack accepts; unset: 365.")] = None
     allowed_tls_policies: Annotated[list[str] | None, Field(description="ELB security policies HTTPS listeners may use; unset: the pack's TLS 1.2+ list.")] = None
     rate_limit_min: Annotated[int | None, Field(ge=10, description="Lowest WAF rate-based limit accepted; unset: the pack's default (100).")] = None
     rate_limit_max: Annotated[int | None, Field(ge=10, description="Highest WAF rate-based limit accepted; unset: the pack's default.")] = None
@@ -365,14 +365,6 @@ class StackConfig(Model):
 
     @model_validator(mode="after")
     def _cross(self) -> StackConfig:
-        if self.service.min_count < self.policy.min_task_count:
-            raise ValueError(
-                f"service.minCount ({self.service.min_count}) is below policy.minTaskCount ({self.policy.min_task_count}) for this stack"
-            )
-        if self.logging.retention_days < self.policy.min_log_retention_days:
-            raise ValueError(
-                f"logging.retentionDays ({self.logging.retention_days}) is below policy.minLogRetentionDays ({self.policy.min_log_retention_days})"
-            )
         if self.ingress.mode == "nginx" and self.network.mode == "existing" and not self.proxy.trusted_proxy_cidrs:
             raise ValueError(
                 "ingress mode nginx in an existing VPC needs rampart:proxy.trustedProxyCidrs: the CIDRs of the "

@@ -1,0 +1,56 @@
+"""Issue 6's acceptance on the real stacks: breaking one secure default in a stack file makes
+`rampart check` exit 1 and name the policy, the resource and the criteria. The stack config
+accepts such values (they are valid AWS settings); judging them is the policy pack's job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def check(project: Path, stack: str, mutate: Callable[[dict[str, Any]], None]) -> subprocess.CompletedProcess[str]:
+    path = project / "stacks" / f"Pulumi.{stack}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    mutate(doc["config"])
+    path.write_text(yaml.safe_dump(doc))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "rampart", "check", "-C", str(project), "--stack", stack],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def set_retention_30(config: dict[str, Any]) -> None:
+    config["rampart:logging"]["retentionDays"] = 30
+
+
+def one_task_and_no_policy_section(config: dict[str, Any]) -> None:
+    config.pop("rampart:policy")
+    config["rampart:service"].update(desiredCount=1, minCount=1)
+
+
+def drop_known_bad_inputs(config: dict[str, Any]) -> None:
+    config["rampart:waf"]["managedRuleGroups"] = ["AWSManagedRulesCommonRuleSet"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "policy", "resource", "criteria"),
+    [
+        (set_retention_30, "aws-cloudwatch-loggroup-require-retention", "logGroup:LogGroup::", "CC7.2"),
+        (one_task_and_no_policy_section, "aws-ecs-service-require-min-task-count", "service:Service::", "A1.2"),
+        (drop_known_bad_inputs, "aws-wafv2-webacl-require-managed-rule-groups", "webAcl:WebAcl::", "CC6.8"),
+    ],
+)
+def test_breaking_a_default_in_prod_fails_the_check(project_copy: Path, mutate: Callable[[dict[str, Any]], None], policy: str, resource: str, criteria: str) -> None:
+    result = check(project_copy, "prod", mutate)
+    assert result.returncode == 1, result.stdout + result.stderr
+    violation = next((line for line in result.stdout.splitlines() if line.startswith(f"- [mandatory] {policy} on ")), None)
+    assert violation is not None, result.stdout
+    assert resource in violation and criteria in violation
