@@ -268,3 +268,11 @@ def test_arg_default_built_from_earlier_args() -> None:
                         f"ARG NODE_VERSION\nARG NODE_IMAGE=node:${{NODE_VERSION}}@{DIGEST}")
     (f,) = check_dockerfile(text)
     assert f.rule == "pinned-base-image" and "NODE_IMAGE" in f.message
+
+
+def test_build_args_override_arg_defaults_as_in_a_real_build() -> None:
+    # GOOD pins its base through `ARG NODE_IMAGE=...@sha256`; the build may pass another image.
+    assert rules(GOOD) == []
+    assert check_dockerfile(GOOD, {"NODE_IMAGE": "node:latest"})[0].rule == "pinned-base-image"
+    assert check_dockerfile(GOOD, {"NODE_IMAGE": f"node:22@{DIGEST}"}) == []
+    assert check_dockerfile(GOOD, {"UNRELATED": "node:latest"}) == []

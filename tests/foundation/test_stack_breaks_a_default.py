@@ -40,12 +40,17 @@ def drop_known_bad_inputs(config: dict[str, Any]) -> None:
     config["rampart:waf"]["managedRuleGroups"] = ["AWSManagedRulesCommonRuleSet"]
 
 
+def build_from_latest(config: dict[str, Any]) -> None:
+    config["rampart:image"]["build"]["args"] = {"NODE_IMAGE": "node:latest"}
+
+
 @pytest.mark.parametrize(
     ("mutate", "policy", "resource", "criteria"),
     [
         (set_retention_30, "aws-cloudwatch-loggroup-require-retention", "logGroup:LogGroup::", "CC7.2"),
         (one_task_and_no_policy_section, "aws-ecs-service-require-min-task-count", "service:Service::", "A1.2"),
         (drop_known_bad_inputs, "aws-wafv2-webacl-require-managed-rule-groups", "webAcl:WebAcl::", "CC6.8"),
+        (build_from_latest, "docker-image-require-dockerfile-controls", "image:Image::", "CC8.1"),
     ],
 )
 def test_breaking_a_default_in_prod_fails_the_check(project_copy: Path, mutate: Callable[[dict[str, Any]], None], policy: str, resource: str, criteria: str) -> None:

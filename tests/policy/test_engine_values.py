@@ -220,13 +220,15 @@ def test_dockerfile_wrapper_with_fake_checker(stack: Stack, monkeypatch: pytest.
     import rampart_soc2.dockerfile_checks as checks
 
     calls: list[str] = []
+    passed_args: list[Any] = []
 
     class FakeFinding:
         def __init__(self, rule: str, line: int | None, message: str) -> None:
             self.rule, self.line, self.message = rule, line, message
 
-    def fake(text: str) -> list[Any]:
+    def fake(text: str, build_args: Any = None) -> list[Any]:
         calls.append(text)
+        passed_args.append(build_args)
         return [FakeFinding("healthcheck", 7, "no HEALTHCHECK."), FakeFinding("multi-stage", None, "one stage")]
 
     monkeypatch.setattr(checks, "check_dockerfile", fake)
@@ -236,6 +238,7 @@ def test_dockerfile_wrapper_with_fake_checker(stack: Stack, monkeypatch: pytest.
     assert res.kind == "violation"
     assert "healthcheck@7: no HEALTHCHECK" in res.message and "multi-stage: one stage" in res.message  # type: ignore[union-attr]
     assert calls and "HEALTHCHECK CMD" in calls[0], "the wrapper did not pass the Dockerfile's text"
+    assert passed_args == [{str(k): str(v) for k, v in (img["props"]["build"].get("args") or {}).items()}]
 
 
 def test_dockerfile_relative_to_context_and_unreadable_is_unknown(stack: Stack, tmp_path: Path,

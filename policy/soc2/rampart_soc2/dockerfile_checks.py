@@ -225,8 +225,14 @@ class _Stage:
     healthcheck: tuple[bool, int] | None = None    # (has command, line)
 
 
-def check_dockerfile(text: str) -> list[DockerfileFinding]:
-    """Check one Dockerfile's text; return every finding (empty list = compliant)."""
+def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> list[DockerfileFinding]:
+    """Check one Dockerfile's text; return every finding (empty list = compliant).
+
+    `build_args` are the values the build passes (`--build-arg`): as in a real build, each
+    overrides the default of the ARG it names, so `FROM ${NODE_IMAGE}` is judged by the image
+    that will actually be used.
+    """
+    overrides = dict(build_args or {})
     try:
         commands = dockerfile.parse_string(text)
     except dockerfile.GoParseError as exc:
@@ -242,7 +248,8 @@ def check_dockerfile(text: str) -> list[DockerfileFinding]:
         stage = stages[-1] if stages else None
 
         if kind == "ARG":
-            for name, default in _arg_pairs(cmd.value):
+            for name, declared in _arg_pairs(cmd.value):
+                default = overrides.get(name, declared)
                 if stage is None:
                     # a default may use earlier ARGs (ARG IMAGE=node:${VERSION}@sha256:...)
                     try:
@@ -253,7 +260,7 @@ def check_dockerfile(text: str) -> list[DockerfileFinding]:
                     stage.args[name] = global_args[name]     # re-declared global ARG
                 else:
                     stage.args[name] = default
-                _check_secret(findings, "ARG", name, default or "", line)
+                _check_secret(findings, "ARG", name, declared or "", line)
 
         elif kind == "FROM":
             findings.extend(_from_stage(cmd, stages, global_args))

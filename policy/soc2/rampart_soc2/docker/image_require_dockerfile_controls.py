@@ -53,7 +53,8 @@ def check(r: Resource, ctx: Context) -> Outcome:
             continue
     if text is None:
         return Unknown(f"build.dockerfile ({dockerfile or 'Dockerfile'} in {context}) could not be read")
-    findings = check_dockerfile(text)
+    build_args = {str(k): str(v) for k, v in dict(build.get("args") or {}).items()}
+    findings = check_dockerfile(text, build_args)
     if findings:
         parts = [f"{f.rule}{'@' + str(f.line) if f.line else ''}: {f.message.rstrip('.')}" for f in findings]
         shown = dockerfile if dockerfile and Path(str(dockerfile)).is_absolute() else f"{context}/{dockerfile or 'Dockerfile'}"
