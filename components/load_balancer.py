@@ -14,14 +14,18 @@ from pydantic import Field, field_validator, model_validator
 
 from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
 
-#: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers.
+#: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers: exactly the
+#: SOC 2 pack's default allowedTlsPolicies (tests/foundation/test_agreement.py keeps the two equal).
 TlsPolicy = Literal[
     "ELBSecurityPolicy-TLS13-1-2-2021-06",
     "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
     "ELBSecurityPolicy-TLS13-1-3-2021-06",
     "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
     "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
 ]
 ALLOWED_TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
 DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
