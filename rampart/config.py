@@ -514,13 +514,18 @@ def engine_config(values: Mapping[str, Any]) -> dict[str, str]:
 def from_pulumi_config() -> StackConfig:
     """Load the stack config from the running Pulumi program's configuration."""
     import pulumi
-    from pulumi.runtime.config import CONFIG
+    from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
     values: dict[str, Any] = {}
     # Read every key in our namespace, not only the known ones, so a misspelled key fails here too.
-    for key, raw in CONFIG.get().items():
+    for key, raw in {**get_config_env(), **CONFIG.get()}.items():
         if not (key.startswith(f"{NAMESPACE}:") or key == REGION_KEY):
             continue
+        if is_config_secret(key):
+            raise ConfigError(
+                f"{key} holds an encrypted (secret) value; Rampart takes secrets only as Secrets Manager/SSM "
+                "ARNs in rampart:service.secrets, so no secret passes through stack config or state"
+            )
         try:
             values[key] = json.loads(raw)
         except json.JSONDecodeError:

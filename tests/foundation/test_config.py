@@ -197,3 +197,16 @@ def test_every_policy_threshold_in_the_stack_file_reaches_the_pack() -> None:
     config = pack_config_from_stack(PolicySettings.model_validate(values))
     delivered = {key: value for entry in config.values() for key, value in entry.items()}
     assert delivered == values
+
+
+def test_secret_config_is_refused_under_the_pulumi_engine_too() -> None:
+    """`pulumi config set --secret` values reach the program decrypted; refuse them there as well."""
+    from rampart.config import engine_config, from_pulumi_config
+    from rampart.mock_engine import run_program
+
+    values = engine_config(dev_values())
+    with pytest.raises(ConfigError, match="rampart:service holds an encrypted"):
+        run_program(from_pulumi_config, config=values, secret_keys=["rampart:service"])
+    loaded: list[StackConfig] = []
+    run_program(lambda: loaded.append(from_pulumi_config()), config=values)
+    assert loaded and loaded[0].service.name == "rampart-web"
