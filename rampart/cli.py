@@ -43,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as e:
         print(f"rampart {args.command}: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # an output path that cannot be written, a file that cannot be read
+        where = f": {e.filename}" if e.filename else ""
+        print(f"rampart {args.command}: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -29,7 +29,7 @@ from components.monitoring import ALLOWED_RETENTION_DAYS as LOG_RETENTION_DAYS
 from components.proxy_config import ProxyConfig
 from components.network import check_vpc_cidr
 from components.image import check_build_args
-from components.web_service import FARGATE_MEMORY, check_environment, check_secret_refs
+from components.web_service import FARGATE_MEMORY, WebServiceArgs, check_environment, check_secret_refs
 from rampart.errors import UserError
 
 
@@ -40,7 +40,7 @@ AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
-IMAGE_BY_DIGEST = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$")
+ECR_IMAGE_BY_DIGEST = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[a-z0-9._/-]+)@sha256:[a-f0-9]{64}$")
 POLICY_ID = re.compile(r"^aws-[a-z0-9-]+$|^docker-[a-z0-9-]+$")
 TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
 
@@ -57,21 +57,28 @@ class Model(BaseModel):
     )
 
 
+# The service's defaults are the component's: a stack that omits a key gets what an app team gets.
+_SERVICE_DEFAULTS: dict[str, Any] = {
+    name: WebServiceArgs.model_fields[name].default
+    for name in ("container_port", "desired_count", "min_count", "max_count", "cpu", "memory", "cpu_target_percent", "requests_per_target")
+}
+
+
 class ServiceConfig(Model):
     """The containerised application and how many copies of it run."""
 
     name: Annotated[str, Field(description="Service name: lower-case DNS label, 1-32 characters; prefixes every resource name.")]
-    container_port: Annotated[int, Field(ge=1024, le=65535, description="Port the application listens on inside the task (unprivileged, 1024-65535).")] = 3000
-    cpu: Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], Field(description="Fargate task CPU units.")] = 256
-    memory: Annotated[int, Field(description="Fargate task memory in MiB; must be a size Fargate offers for the chosen cpu.")] = 512
-    desired_count: Annotated[int, Field(ge=0, le=1000, description="Tasks to run after a deployment.")] = 1
-    min_count: Annotated[int, Field(ge=0, le=1000, description="Autoscaling lower bound.")] = 1
-    max_count: Annotated[int, Field(ge=1, le=1000, description="Autoscaling upper bound.")] = 2
-    cpu_target_percent: Annotated[int, Field(ge=10, le=90, description="Target average CPU utilisation for autoscaling.")] = 60
-    requests_per_target: Annotated[int, Field(ge=1, le=100000, description="Target ALB requests per task per minute for autoscaling.")] = 1000
-    health_check_path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$", description="HTTP path the application answers 200 on when healthy.")] = "/healthz"
+    container_port: Annotated[int, Field(ge=1024, le=65535, description="Port the application listens on inside the task (unprivileged, 1024-65535).")] = _SERVICE_DEFAULTS["container_port"]
+    cpu: Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], Field(description="Fargate task CPU units.")] = _SERVICE_DEFAULTS["cpu"]
+    memory: Annotated[int, Field(description="Fargate task memory in MiB; must be a size Fargate offers for the chosen cpu.")] = _SERVICE_DEFAULTS["memory"]
+    desired_count: Annotated[int, Field(ge=0, le=1000, description="Tasks to run after a deployment.")] = _SERVICE_DEFAULTS["desired_count"]
+    min_count: Annotated[int, Field(ge=0, le=1000, description="Autoscaling lower bound.")] = _SERVICE_DEFAULTS["min_count"]
+    max_count: Annotated[int, Field(ge=1, le=1000, description="Autoscaling upper bound.")] = _SERVICE_DEFAULTS["max_count"]
+    cpu_target_percent: Annotated[int, Field(ge=10, le=90, description="Target average CPU utilisation for autoscaling.")] = _SERVICE_DEFAULTS["cpu_target_percent"]
+    requests_per_target: Annotated[int, Field(ge=1, le=100000, description="Target ALB requests per task per minute for autoscaling.")] = _SERVICE_DEFAULTS["requests_per_target"]
     environment: Annotated[dict[str, str], Field(description="Plain, non-secret environment variables for the app container. Secret-looking names are refused: use `secrets`.")] = {}
     secrets: Annotated[dict[str, str], Field(description="Environment variable name -> Secrets Manager secret or SSM parameter ARN, injected by ECS at start.")] = {}
+    secret_kms_key_arns: Annotated[list[str], Field(description="Customer-managed KMS keys that encrypt the `secrets` (the execution role may decrypt with them).")] = []
     enable_execute_command: Annotated[bool, Field(description="Allow ECS Exec into running tasks (sessions are logged and encrypted when on).")] = False
 
     @field_validator("name")
@@ -130,16 +137,26 @@ class ImageConfig(Model):
     """Where the application image comes from: built here, or an existing image pinned by digest."""
 
     build: Annotated[BuildConfig | None, Field(description="Build from a Dockerfile into a new ECR repository.")] = None
-    uri: Annotated[str | None, Field(description="An existing image, referenced by digest (`registry/repo@sha256:<64 hex>`).")] = None
+    uri: Annotated[str | None, Field(description="An existing ECR image, referenced by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<64 hex>`); tasks may pull only from that repository.")] = None
     keep_images: Annotated[int, Field(ge=1, le=1000, description="Tagged images the repository lifecycle policy keeps.")] = 30
     untagged_expiry_days: Annotated[int, Field(ge=1, le=365, description="Days after which untagged images are expired.")] = 7
 
     @field_validator("uri")
     @classmethod
     def _uri(cls, v: str | None) -> str | None:
-        if v is not None and not IMAGE_BY_DIGEST.match(v):
-            raise ValueError(f"{v!r} must reference the image by digest: registry/repository@sha256:<64 hex digits>")
+        if v is not None and not ECR_IMAGE_BY_DIGEST.match(v):
+            raise ValueError(
+                f"{v!r} must be an ECR image referenced by digest: <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex digits> "
+                "(the task's execution role may pull only from that ECR repository)"
+            )
         return v
+
+    def repository_arn(self) -> str:
+        """The ECR repository ARN of `uri`."""
+        match = ECR_IMAGE_BY_DIGEST.match(self.uri or "")
+        assert match, "repository_arn() is only meaningful for a validated `uri`"
+        partition = "aws-cn" if ".amazonaws.com.cn/" in match.group(0) else "aws"
+        return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
 
     @model_validator(mode="after")
     def _one_source(self) -> ImageConfig:

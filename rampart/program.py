@@ -128,9 +128,7 @@ def deploy(config: StackConfig) -> WebService:
     else:
         assert config.image.uri is not None
         image_ref = config.image.uri
-        registry, _, repo = config.image.uri.split("@")[0].partition("/")
-        account, region = registry.split(".")[0], registry.split(".")[3]
-        repository_arn = f"arn:aws:ecr:{region}:{account}:repository/{repo}"
+        repository_arn = config.image.repository_arn()
 
     proxy_kwargs: dict[str, object] = {}
     if config.ingress.mode == "nginx":
@@ -156,6 +154,7 @@ def deploy(config: StackConfig) -> WebService:
             memory=config.service.memory,
             environment=dict(config.service.environment),
             secrets=dict(config.service.secrets),
+            secret_kms_key_arns=list(config.service.secret_kms_key_arns),
             desired_count=config.service.desired_count,
             min_count=config.service.min_count,
             max_count=config.service.max_count,

@@ -148,6 +148,15 @@ def test_existing_network_needs_subnets_in_two_zones() -> None:
     assert "`privateSubnets` in at least two availability zones; got ['eu-west-1a']" in message
 
 
+def test_image_uri_must_be_an_ecr_image() -> None:
+    values = dev_values()
+    values["rampart:image"] = {"uri": "ghcr.io/team/web@sha256:" + "a" * 64}
+    assert "must be an ECR image referenced by digest" in errors_for(values)
+    values["rampart:image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web@sha256:" + "a" * 64}
+    config = validate_stack_config(values, "test")
+    assert config.image.repository_arn() == "arn:aws:ecr:eu-west-1:123456789012:repository/team/web"
+
+
 def test_image_uri_must_be_pinned_by_digest() -> None:
     values = dev_values()
     values["rampart:image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:latest"}

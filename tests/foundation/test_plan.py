@@ -88,3 +88,11 @@ def test_plan_works_on_a_copy_of_the_project(project_copy: Path) -> None:
     result = rampart("plan", "-C", str(project_copy), "--stack", "copy")
     assert result.returncode == 0, result.stderr
     assert "copied" in result.stdout
+
+
+def test_unwritable_output_path_fails_cleanly(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = rampart("plan", "--stack", "dev", "--json", str(blocker / "out.json"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and str(blocker) in result.stderr
