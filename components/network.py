@@ -39,6 +39,13 @@ def check_vpc_cidr(value: str) -> str:
     return value
 
 
+def subnet_blocks(args: "CreateNetworkArgs") -> tuple[list[str], list[str]]:
+    """The CIDRs of a created VPC's public and private subnets, one per AZ: the VPC is cut into 16
+    blocks (/20s in a /16); public subnets take the first `az_count`, private the next."""
+    blocks = [str(b) for b in ipaddress.IPv4Network(args.cidr_block).subnets(prefixlen_diff=4)]
+    return blocks[: args.az_count], blocks[args.az_count : 2 * args.az_count]
+
+
 class ExistingNetworkArgs(ArgsModel):
     """A VPC and subnets that already exist (nothing is created in them but flow logs)."""
 
@@ -226,9 +233,7 @@ class Network(pulumi.ComponentResource):
     ) -> None:
         ctx = AwsContext(pulumi.InvokeOptions(parent=self))
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self))
-        network = ipaddress.IPv4Network(args.cidr_block)
-        # Public subnets take the first blocks, private the blocks after them; /20s in a /16.
-        blocks = list(network.subnets(prefixlen_diff=4))
+        public_blocks, private_blocks = subnet_blocks(args)
         self.vpc_cidr_block = args.cidr_block
 
         vpc = aws.ec2.Vpc(
@@ -276,7 +281,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-{index}",
                 aws.ec2.SubnetArgs(
                     vpc_id=vpc.id,
-                    cidr_block=str(blocks[index]),
+                    cidr_block=public_blocks[index],
                     availability_zone=az,
                     map_public_ip_on_launch=False,
                     tags={**tags, "Name": f"{name}-public-{index}", "rampart:tier": "public"},
@@ -292,7 +297,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-private-{index}",
                 aws.ec2.SubnetArgs(
                     vpc_id=vpc.id,
-                    cidr_block=str(blocks[args.az_count + index]),
+                    cidr_block=private_blocks[index],
                     availability_zone=az,
                     map_public_ip_on_launch=False,
                     tags={**tags, "Name": f"{name}-private-{index}", "rampart:tier": "private"},

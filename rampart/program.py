@@ -14,7 +14,7 @@ import pulumi
 from components.image import Image, ImageArgs
 from components.load_balancer import HealthCheckSettings, LoadBalancerSettings
 from components.monitoring import MonitoringArgs
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings
+from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings, subnet_blocks
 from components.proxy_config import ProxyConfig, write_image_context
 from components.waf import WafSettings
 from components.web_service import WebService, WebServiceArgs
@@ -29,8 +29,8 @@ def proxy_settings(config: StackConfig) -> ProxyConfig:
     proxy = config.proxy
     updates: dict[str, object] = {"upstream": proxy.upstream.model_copy(update={"port": config.service.container_port})}
     if not proxy.trusted_proxy_cidrs and config.network.mode == "create":
-        # The ALB lives in the created VPC's public subnets; only its peers may set X-Forwarded-For.
-        updates["trusted_proxy_cidrs"] = [config.network.cidr]
+        # The ALB lives in the created VPC's public subnets; only peers there may set X-Forwarded-For.
+        updates["trusted_proxy_cidrs"] = subnet_blocks(network_settings(config, {}).create or CreateNetworkArgs())[0]
     return ProxyConfig.model_validate({**proxy.model_dump(), **updates})
 
 

@@ -59,25 +59,13 @@ def _parse_upstream(text: str) -> tuple[str, int]:
 
 
 def _effective_config(args: argparse.Namespace) -> tuple[ProxyConfig, list[str]]:
+    """The stack's sidecar settings exactly as the deployment renders them, then --upstream/--listen."""
+    from rampart.program import proxy_settings
+
     stack = load_stack_config(args.project_dir, args.stack)
-    notes: list[str] = []
-    proxy: ProxyConfig | None = getattr(stack, "proxy", None)
-    if proxy is None:
-        proxy = ProxyConfig()
+    proxy = proxy_settings(stack)
+    notes = [f"trusted proxies (X-Forwarded-For believed from): {', '.join(map(str, proxy.trusted_proxy_cidrs)) or 'none'}"]
     data = proxy.model_dump(mode="json", by_alias=True)
-    if proxy.upstream.port is None:
-        data["upstream"]["port"] = stack.service.container_port
-    if not proxy.trusted_proxy_cidrs:
-        network = stack.network
-        if network.mode == "create":
-            data["trustedProxyCidrs"] = [network.cidr]
-            notes.append(f"trusted proxies: the VPC {network.cidr} (the ALB's subnets lie inside it)")
-        else:
-            notes.append(
-                "WARNING: rampart:proxy trustedProxyCidrs is empty and the VPC is existing: the proxy "
-                "will not believe X-Forwarded-For, so behind the ALB every client shares one rate-limit "
-                "key; list the ALB's public subnet CIDRs in rampart:proxy trustedProxyCidrs"
-            )
     if args.upstream:
         host, port = _parse_upstream(args.upstream)
         data["upstream"]["host"], data["upstream"]["port"] = host, port

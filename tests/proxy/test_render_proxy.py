@@ -33,7 +33,7 @@ def test_local_writes_a_self_contained_prefix_with_a_fresh_key(tmp_path: Path) -
     assert b"PRIVATE KEY" in key.read_bytes()
     cfg = ProxyConfig.model_validate_json((out / "proxy-config.json").read_text())
     assert cfg.upstream.port == 8080
-    assert [str(n) for n in cfg.trusted_proxy_cidrs] == ["10.20.0.0/16"], "dev's VPC CIDR should be trusted"
+    assert [str(n) for n in cfg.trusted_proxy_cidrs] == ["10.20.0.0/20", "10.20.16.0/20"], "dev's ALB (public) subnets should be trusted"
     assert "PRIVATE" not in (out / "proxy-config.json").read_text()
     # a second run makes a different key (fresh pair each time)
     out2 = tmp_path / "again"
