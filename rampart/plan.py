@@ -66,7 +66,12 @@ def run_stack(project_dir: Path, stack: str) -> ProgramRun:
                 region=config.region,
             )
         except ValidationError as e:
-            raise UserError(f"stack {stack!r}: component arguments are invalid:\n{e}") from None
+            # The stack file passed its own model but a component refused the values it maps to.
+            lines = "\n".join(
+                f"  - {'.'.join([e.title, *(str(p) for p in err['loc'])])}: {str(err['msg']).removeprefix('Value error, ')}"
+                for err in e.errors()
+            )
+            raise UserError(f"{path.name}: the components refuse these settings:\n{lines}") from None
 
 
 def plan_stack(project_dir: Path, stack: str) -> list[RegisteredResource]:

@@ -96,3 +96,14 @@ def test_unwritable_output_path_fails_cleanly(tmp_path: Path) -> None:
     result = rampart("plan", "--stack", "dev", "--json", str(blocker / "out.json"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and str(blocker) in result.stderr
+
+
+def test_a_value_the_components_refuse_fails_cleanly(project_copy: Path) -> None:
+    def mutate(config: dict[str, Any]) -> None:
+        config["rampart:waf"]["countOnlyRules"] = {"AWSManagedRulesCommonRuleSet": ["bad rule name!"]}
+
+    write_stack(project_copy, "refused", mutate)
+    result = rampart("plan", "-C", str(project_copy), "--stack", "refused")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "pydantic.dev" not in result.stderr
+    assert "the components refuse these settings" in result.stderr and "'bad rule name!' is not a WAF rule name" in result.stderr
