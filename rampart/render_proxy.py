@@ -79,14 +79,16 @@ def _effective_config(args: argparse.Namespace) -> tuple[ProxyConfig, list[str]]
         raise UserError(f"{where}: {first['msg']} (from --upstream/--listen or rampart:proxy)") from None
 
 
-def _self_signed(tls_dir: Path) -> None:
+def write_self_signed_pair(tls_dir: Path, common_name: str = "localhost", days: int = 30) -> tuple[Path, Path]:
+    """A fresh ECDSA P-256 key (mode 0600 before any byte is written) and a self-signed certificate
+    for localhost and 127.0.0.1, as `cert.pem` and `key.pem` in `tls_dir`; returns (cert, key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -95,7 +97,7 @@ def _self_signed(tls_dir: Path) -> None:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]
@@ -113,7 +115,9 @@ def _self_signed(tls_dir: Path) -> None:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-    (tls_dir / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cert_path = tls_dir / "cert.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
 
 
 def _write_local(config: ProxyConfig, out: Path, tls_source: Path | None) -> None:
@@ -131,7 +135,7 @@ def _write_local(config: ProxyConfig, out: Path, tls_source: Path | None) -> Non
         (tls_dir / "key.pem").chmod(0o600)
         shutil.copyfile(tls_source / "key.pem", tls_dir / "key.pem")
     else:
-        _self_signed(tls_dir)
+        write_self_signed_pair(tls_dir)
     (out / "nginx.conf").write_text(render_nginx_conf(config, RenderTarget(mode="local")))
 
 
