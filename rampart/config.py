@@ -24,9 +24,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.load_balancer import DEFAULT_TLS_POLICY, TlsPolicy
+from components.load_balancer import DEFAULT_TLS_POLICY, HealthCheckSettings, TlsPolicy
 from components.monitoring import ALLOWED_RETENTION_DAYS as LOG_RETENTION_DAYS
 from components.proxy_config import ProxyConfig
+from components.waf import DEFAULT_MANAGED_RULE_GROUPS, WafSettings
 from components.network import check_vpc_cidr
 from components.image import check_build_args
 from components.web_service import FARGATE_MEMORY, WebServiceArgs, check_environment, check_secret_refs
@@ -165,21 +166,10 @@ class ImageConfig(Model):
         return self
 
 
-class HealthCheckConfig(Model):
-    """Target group health check."""
+class HealthCheckConfig(HealthCheckSettings):
+    """Target group health check: the load balancer component's own settings, camelCase in the file."""
 
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]*$", description="Path the load balancer probes.")] = "/healthz"
-    matcher: Annotated[str, Field(pattern=r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$", description="HTTP codes that mean healthy, e.g. `200` or `200-299`.")] = "200"
-    interval_seconds: Annotated[int, Field(ge=5, le=300, description="Seconds between probes.")] = 15
-    timeout_seconds: Annotated[int, Field(ge=2, le=120, description="Seconds before a probe fails.")] = 5
-    healthy_threshold: Annotated[int, Field(ge=2, le=10, description="Consecutive successes to become healthy.")] = 2
-    unhealthy_threshold: Annotated[int, Field(ge=2, le=10, description="Consecutive failures to become unhealthy.")] = 3
-
-    @model_validator(mode="after")
-    def _timeout(self) -> HealthCheckConfig:
-        if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError(f"timeoutSeconds ({self.timeout_seconds}) must be less than intervalSeconds ({self.interval_seconds})")
-        return self
+    model_config = Model.model_config
 
 
 class IngressConfig(Model):
@@ -223,25 +213,27 @@ class IngressConfig(Model):
 class WafConfig(Model):
     """WAFv2 web ACL in front of the ALB."""
 
-    rate_limit: Annotated[int, Field(ge=100, le=2_000_000_000, description="Requests per client IP per 5-minute window before WAF answers 429.")] = 2000
-    managed_rule_groups: Annotated[list[str], Field(min_length=1, description="AWS managed rule groups to apply, in priority order.")] = [
-        "AWSManagedRulesCommonRuleSet",
-        "AWSManagedRulesKnownBadInputsRuleSet",
-        "AWSManagedRulesAmazonIpReputationList",
-    ]
+    rate_limit: Annotated[int, Field(ge=100, le=2_000_000_000, description="Requests per client IP per 5-minute window before WAF answers 429.")] = WafSettings.model_fields["rate_limit"].default
+    managed_rule_groups: Annotated[list[str], Field(min_length=1, description="AWS managed rule groups to apply, in priority order.")] = list(DEFAULT_MANAGED_RULE_GROUPS)
     count_only_rules: Annotated[dict[str, list[str]], Field(description="Rule group -> rule names to set to COUNT instead of BLOCK (documented exceptions).")] = {}
 
     @model_validator(mode="after")
-    def _groups(self) -> WafConfig:
-        for group in self.managed_rule_groups:
-            if not re.match(r"^AWSManagedRules[A-Za-z0-9]+$", group):
-                raise ValueError(f"{group!r} is not an AWS managed rule group name (AWSManagedRules...)")
-        if len(set(self.managed_rule_groups)) != len(self.managed_rule_groups):
-            raise ValueError("managedRuleGroups lists a rule group twice")
-        unknown = set(self.count_only_rules) - set(self.managed_rule_groups)
-        if unknown:
-            raise ValueError(f"countOnlyRules names groups not in managedRuleGroups: {', '.join(sorted(unknown))}")
+    def _component_rules(self) -> WafConfig:
+        # The web ACL component's own rules (group names, duplicates, overrides), reported here.
+        try:
+            self.settings()
+        except ValidationError as e:
+            raise ValueError("; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())) from None
         return self
+
+    def settings(self, tags: dict[str, str] | None = None) -> WafSettings:
+        """The web ACL component's settings for this section."""
+        return WafSettings(
+            rate_limit=self.rate_limit,
+            managed_rule_groups=list(self.managed_rule_groups),
+            count_only_rules={group: list(rules) for group, rules in self.count_only_rules.items()},
+            tags=tags or {},
+        )
 
 
 class Subnet(Model):

@@ -12,11 +12,10 @@ from pathlib import Path
 import pulumi
 
 from components.image import Image, ImageArgs
-from components.load_balancer import HealthCheckSettings, LoadBalancerSettings
+from components.load_balancer import LoadBalancerSettings
 from components.monitoring import MonitoringArgs
 from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings, subnet_blocks
 from components.proxy_config import ProxyConfig, write_image_context
-from components.waf import WafSettings
 from components.web_service import WebService, WebServiceArgs
 from rampart.config import StackConfig
 
@@ -70,14 +69,7 @@ def load_balancer_settings(config: StackConfig) -> LoadBalancerSettings:
         idle_timeout_seconds=ingress.idle_timeout_seconds,
         access_log_expiry_days=ingress.access_log_expiry_days,
         deregistration_delay_seconds=ingress.deregistration_delay_seconds,
-        health_check=HealthCheckSettings(
-            path=hc.path,
-            matcher=hc.matcher,
-            interval_seconds=hc.interval_seconds,
-            timeout_seconds=hc.timeout_seconds,
-            healthy_threshold=hc.healthy_threshold,
-            unhealthy_threshold=hc.unhealthy_threshold,
-        ),
+        health_check=hc,
     )
 
 
@@ -162,12 +154,7 @@ def deploy(config: StackConfig) -> WebService:
             requests_per_target=config.service.requests_per_target,
             enable_execute_command=config.service.enable_execute_command,
             network=network_settings(config, tags),
-            waf=WafSettings(
-                rate_limit=config.waf.rate_limit,
-                managed_rule_groups=list(config.waf.managed_rule_groups),
-                count_only_rules={k: list(v) for k, v in config.waf.count_only_rules.items()},
-                tags=tags,
-            ),
+            waf=config.waf.settings(tags),
             monitoring=MonitoringArgs(
                 log_retention_days=config.logging.retention_days,
                 alarm_email_endpoints=[config.logging.alarm_email] if config.logging.alarm_email else [],

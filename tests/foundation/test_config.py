@@ -124,12 +124,12 @@ def test_wrong_type_or_out_of_range_names_the_key(key: str, value: Any, expected
         ({"rampart:ingress.certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"}, "give either `domain`"),
         ({"rampart:ingress.domain": None}, "HTTPS needs a certificate"),
         ({"rampart:ingress.hostedZoneId": None}, "`domain` needs `hostedZoneId`"),
-        ({"rampart:ingress.healthCheck.timeoutSeconds": 20, "rampart:ingress.healthCheck.intervalSeconds": 15}, "must be less than intervalSeconds"),
+        ({"rampart:ingress.healthCheck.timeoutSeconds": 20, "rampart:ingress.healthCheck.intervalSeconds": 15}, "rampart:ingress.healthCheck: health_check.timeout_seconds (20) must be less than"),
         ({"rampart:network.mode": "existing"}, "existing network mode needs `vpcId`"),
         ({"rampart:network.vpcId": "vpc-0123456789abcdef0"}, "apply only with mode: existing"),
         ({"rampart:image.uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64}, "give either `build` or `uri`"),
         ({"rampart:image.build": None}, "give either `build` or `uri`"),
-        ({"rampart:waf.managedRuleGroups": ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesCommonRuleSet"]}, "lists a rule group twice"),
+        ({"rampart:waf.managedRuleGroups": ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesCommonRuleSet"]}, "rampart:waf: managed_rule_groups lists a group twice"),
     ],
 )
 def test_cross_field_rules(changes: dict[str, Any], expected: str) -> None:

@@ -98,7 +98,7 @@ def test_unwritable_output_path_fails_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and str(blocker) in result.stderr
 
 
-def test_a_value_the_components_refuse_fails_cleanly(project_copy: Path) -> None:
+def test_the_components_rules_are_reported_against_the_stack_key(project_copy: Path) -> None:
     def mutate(config: dict[str, Any]) -> None:
         config["rampart:waf"]["countOnlyRules"] = {"AWSManagedRulesCommonRuleSet": ["bad rule name!"]}
 
@@ -106,4 +106,4 @@ def test_a_value_the_components_refuse_fails_cleanly(project_copy: Path) -> None
     result = rampart("plan", "-C", str(project_copy), "--stack", "refused")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "pydantic.dev" not in result.stderr
-    assert "the components refuse these settings" in result.stderr and "'bad rule name!' is not a WAF rule name" in result.stderr
+    assert "rampart:waf: count_only_rules[AWSManagedRulesCommonRuleSet]: 'bad rule name!' is not a WAF rule name" in result.stderr
