@@ -70,7 +70,7 @@ chroot_install() {
         "apt-get update -qq && apt-get install -y -qq --no-install-recommends $* >/dev/null"
     umount -l "$dir/proc"
     chroot "$dir" apt-get clean
-    rm -rf "$dir"/var/lib/apt/lists/* "$dir"/tmp/* "$dir"/root/.npm
+    rm -rf "$dir/var/lib/apt/lists/"* "$dir/tmp/"* "$dir/root/.npm"
     : >"$dir/etc/resolv.conf"
 }
 
