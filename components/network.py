@@ -6,7 +6,7 @@ VPC endpoints, flow logs into a KMS-encrypted log group, and the default securit
 from __future__ import annotations
 
 import ipaddress
-from typing import Callable, Literal, Optional
+from typing import Callable, Literal, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -26,6 +26,9 @@ from components.monitoring import ALLOWED_RETENTION_DAYS, DEFAULT_LOG_RETENTION_
 
 #: Interface endpoints a Fargate task needs to pull from ECR, log and read secrets without NAT.
 INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
+#: Further interface endpoints a task may need, by what needs them: SSM parameters in `secrets`,
+#: and ECS Exec (its agent's channels, and KMS for the encrypted session).
+OPTIONAL_ENDPOINTS: tuple[str, ...] = ("ssm", "ssmmessages", "kms")
 
 
 def check_vpc_cidr(value: str) -> str:
@@ -131,6 +134,11 @@ class NetworkArgs(NetworkSettings):
     log_group_prefix: Optional[str] = Field(
         None, description="Flow log group name prefix; defaults to `/rampart/<stack>/<component name>`."
     )
+    extra_endpoints: list[Literal["ssm", "ssmmessages", "kms"]] = Field(
+        default_factory=list,
+        description="Interface endpoints beyond ECR, Logs and Secrets Manager that the tasks need (SSM "
+        "parameters, ECS Exec); created with the others when `vpc_endpoints` is on.",
+    )
 
     @model_validator(mode="after")
     def _flow_log_key(self) -> "NetworkArgs":
@@ -159,7 +167,7 @@ class Network(pulumi.ComponentResource):
             self.private_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing.private_subnet_ids]
             self.vpc_cidr_block = None
         else:
-            self._create(name, args.create or CreateNetworkArgs(), tags, child)
+            self._create(name, args.create or CreateNetworkArgs(), args.extra_endpoints, tags, child)
 
         self.flow_log_group = None
         if args.flow_logs:
@@ -229,7 +237,12 @@ class Network(pulumi.ComponentResource):
         )
 
     def _create(
-        self, name: str, args: CreateNetworkArgs, tags: dict[str, str], child: pulumi.ResourceOptions
+        self,
+        name: str,
+        args: CreateNetworkArgs,
+        extra_endpoints: Sequence[str],
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
     ) -> None:
         ctx = AwsContext(pulumi.InvokeOptions(parent=self))
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOptions(parent=self))
@@ -370,7 +383,8 @@ class Network(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            for service in INTERFACE_ENDPOINTS:
+            extra = [e for e in OPTIONAL_ENDPOINTS if e in extra_endpoints]
+            for service in (*INTERFACE_ENDPOINTS, *extra):
                 aws.ec2.VpcEndpoint(
                     f"{name}-endpoint-{service.replace('.', '-')}",
                     aws.ec2.VpcEndpointArgs(

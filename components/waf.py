@@ -93,7 +93,7 @@ class WebAcl(pulumi.ComponentResource):
     web_acl: aws.wafv2.WebAcl
     log_group: Optional[aws.cloudwatch.LogGroup]
     web_acl_arn: pulumi.Output[str]
-    web_acl_name: pulumi.Output[str]
+    web_acl_metric_name: str
 
     def __init__(self, name: str, args: WebAclArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:waf:WebAcl", name, None, opts)
@@ -163,6 +163,9 @@ class WebAcl(pulumi.ComponentResource):
                 )
             )
 
+        # CloudWatch publishes the ACL's metrics under this name (the `WebACL` dimension), not under
+        # the ACL's own name, which the provider randomises when it is not set.
+        self.web_acl_metric_name = _metric(f"{name}-acl")
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             aws.wafv2.WebAclArgs(
@@ -179,7 +182,7 @@ class WebAcl(pulumi.ComponentResource):
                 rules=rules,
                 visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
                     cloudwatch_metrics_enabled=True,
-                    metric_name=_metric(f"{name}-acl"),
+                    metric_name=self.web_acl_metric_name,
                     sampled_requests_enabled=True,
                 ),
                 tags=tags,
@@ -187,7 +190,6 @@ class WebAcl(pulumi.ComponentResource):
             opts=child,
         )
         self.web_acl_arn = self.web_acl.arn
-        self.web_acl_name = self.web_acl.name
 
         aws.wafv2.WebAclAssociation(
             f"{name}-association",

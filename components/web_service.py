@@ -176,7 +176,16 @@ class WebServiceArgs(ArgsModel):
         60, ge=0, le=2_147_483_647, description="Seconds ECS ignores ALB health checks after a task starts."
     )
     enable_execute_command: bool = Field(
-        False, description="ECS Exec into tasks; when on, sessions are logged to an encrypted log group."
+        False,
+        description="ECS Exec into tasks; when on, sessions are logged to an encrypted log group. Its agent "
+        "writes to the container's root filesystem, so it needs `readonly_root_filesystem=False`.",
+    )
+    steady_state_timeout_minutes: int = Field(
+        20,
+        ge=5,
+        le=180,
+        description="`pulumi up` waits this long for the service to reach a steady state; a deployment the "
+        "circuit breaker rolls back (or that never becomes healthy) fails the update instead of passing.",
     )
     network: NetworkSettings = Field(default_factory=NetworkSettings, description="VPC: create (default) or existing.")
     waf: Optional[WafSettings] = Field(
@@ -227,6 +236,12 @@ class WebServiceArgs(ArgsModel):
                 f"min_count ({self.min_count}) <= desired_count ({self.desired_count}) <= max_count "
                 f"({self.max_count}) must hold"
             )
+        if self.enable_execute_command and self.readonly_root_filesystem:
+            raise ValueError(
+                "enable_execute_command=True cannot work with readonly_root_filesystem=True: the ECS Exec agent "
+                "writes to the container's root filesystem. Keep ECS Exec off (the default), or set "
+                "readonly_root_filesystem=False and record the read-only-root exception as a waiver"
+            )
         overlap = sorted(set(self.environment) & set(self.secrets))
         if overlap:
             raise ValueError(f"{', '.join(overlap)} is in both `environment` and `secrets`; keep it in `secrets` only")
@@ -256,6 +271,18 @@ class WebServiceArgs(ArgsModel):
             if given:
                 raise ValueError(f"{', '.join(given)} apply only with ingress='nginx'; remove them or set ingress='nginx'")
         return self
+
+
+def endpoints_needed(args: WebServiceArgs) -> list[Literal["ssm", "ssmmessages", "kms"]]:
+    """Interface endpoints the tasks need beyond the network's base set: `ssm` for SSM parameters in
+    `secrets`, `ssmmessages` and `kms` for ECS Exec. Without them, a VPC with no NAT gateway leaves the
+    task unable to start (secrets) or the session unable to open (Exec)."""
+    needed: list[Literal["ssm", "ssmmessages", "kms"]] = []
+    if any(isinstance(arn, str) and ":ssm:" in arn for arn in args.secrets.values()):
+        needed.append("ssm")
+    if args.enable_execute_command:
+        needed.extend(["ssmmessages", "kms"])
+    return needed
 
 
 def _secret_resource(arn: str) -> str:
@@ -368,6 +395,7 @@ class WebService(pulumi.ComponentResource):
             f"{name}-network",
             NetworkArgs(
                 **args.network.model_dump(exclude={"tags", "flow_log_retention_days"}),
+                extra_endpoints=endpoints_needed(args),
                 kms_key_arn=key_arn,
                 flow_log_retention_days=args.network.flow_log_retention_days or retention,
                 log_group_prefix=prefix,
@@ -716,6 +744,9 @@ class WebService(pulumi.ComponentResource):
                 deployment_minimum_healthy_percent=100,
                 deployment_maximum_percent=200,
                 health_check_grace_period_seconds=args.health_check_grace_period_seconds,
+                # `pulumi up` fails when the tasks never become healthy or the circuit breaker rolls
+                # the deployment back, instead of reporting success for a service that is down.
+                wait_for_steady_state=True,
                 enable_execute_command=args.enable_execute_command,
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",
@@ -726,6 +757,10 @@ class WebService(pulumi.ComponentResource):
                 depends_on=[self.load_balancer.https_listener],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desiredCount"],
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=f"{args.steady_state_timeout_minutes}m",
+                    update=f"{args.steady_state_timeout_minutes}m",
+                ),
             ),
         )
 
@@ -855,6 +890,23 @@ class WebService(pulumi.ComponentResource):
             parent=self,
         )
         metric_alarm(
+            f"{name}-alarm-no-healthy-targets",
+            description=f"{name}: no target passes the load balancer health check, so the service is down",
+            namespace="AWS/ApplicationELB",
+            metric_name="HealthyHostCount",
+            dimensions=alb_target_dims,
+            statistic="Minimum",
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            evaluation_periods=3,
+            # With no target registered (every task stopped) the metric is not published at all: that
+            # is the outage this alarm exists for, so missing data counts as breaching.
+            treat_missing_data="breaching",
+            topic_arn=topic,
+            tags=tags,
+            parent=self,
+        )
+        metric_alarm(
             f"{name}-alarm-p99-latency",
             description=f"{name}: p99 target response time above {thresholds.target_p99_seconds}s",
             namespace="AWS/ApplicationELB",
@@ -894,7 +946,7 @@ class WebService(pulumi.ComponentResource):
                 description=f"{name}: spike of WAF-blocked requests (more than {thresholds.waf_blocked_requests} in 5 minutes)",
                 namespace="AWS/WAFV2",
                 metric_name="BlockedRequests",
-                dimensions={"WebACL": self.web_acl.web_acl_name, "Region": ctx_region, "Rule": "ALL"},
+                dimensions={"WebACL": self.web_acl.web_acl_metric_name, "Region": ctx_region, "Rule": "ALL"},
                 statistic="Sum",
                 period=300,
                 threshold=thresholds.waf_blocked_requests,

@@ -61,7 +61,7 @@ class Model(BaseModel):
 # The service's defaults are the component's: a stack that omits a key gets what an app team gets.
 _SERVICE_DEFAULTS: dict[str, Any] = {
     name: WebServiceArgs.model_fields[name].default
-    for name in ("container_port", "desired_count", "min_count", "max_count", "cpu", "memory", "cpu_target_percent", "requests_per_target")
+    for name in ("container_port", "desired_count", "min_count", "max_count", "cpu", "memory", "cpu_target_percent", "requests_per_target", "steady_state_timeout_minutes")
 }
 
 
@@ -80,7 +80,8 @@ class ServiceConfig(Model):
     environment: Annotated[dict[str, str], Field(description="Plain, non-secret environment variables for the app container. Secret-looking names are refused: use `secrets`.")] = {}
     secrets: Annotated[dict[str, str], Field(description="Environment variable name -> Secrets Manager secret or SSM parameter ARN, injected by ECS at start.")] = {}
     secret_kms_key_arns: Annotated[list[str], Field(description="Customer-managed KMS keys that encrypt the `secrets` (the execution role may decrypt with them).")] = []
-    enable_execute_command: Annotated[bool, Field(description="Allow ECS Exec into running tasks (sessions are logged and encrypted when on).")] = False
+    enable_execute_command: Annotated[bool, Field(description="Allow ECS Exec into running tasks (sessions are logged and encrypted when on). Refused: its agent needs a writable root filesystem, which the service never gets.")] = False
+    steady_state_timeout_minutes: Annotated[int, Field(ge=5, le=180, description="Minutes `pulumi up` waits for the service to reach a steady state; a deployment the circuit breaker rolls back fails the update.")] = _SERVICE_DEFAULTS["steady_state_timeout_minutes"]
 
     @field_validator("name")
     @classmethod
@@ -93,6 +94,16 @@ class ServiceConfig(Model):
     @classmethod
     def _environment(cls, v: dict[str, str]) -> dict[str, str]:
         return check_environment(v)
+
+    @field_validator("enable_execute_command")
+    @classmethod
+    def _exec(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(
+                "ECS Exec cannot work here: its agent writes to the container's root filesystem, which is "
+                "read-only in every Rampart stack. Remove enableExecuteCommand, or compose WebService yourself with readonly_root_filesystem=False and a waiver"
+            )
+        return v
 
     @field_validator("secrets")
     @classmethod

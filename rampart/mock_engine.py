@@ -57,6 +57,8 @@ class RegisteredResource:
     custom: bool
     secret_paths: frozenset[str] = field(default_factory=frozenset)
     """Dotted paths (``a.b.0.c``) of input values the program marked secret."""
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The resource's `customTimeouts` option (``create``/``update``/``delete``), as the engine gets it."""
 
     def redacted_inputs(self) -> dict[str, Any]:
         """The inputs with every secret value replaced by ``[secret]``."""
@@ -241,6 +243,9 @@ class RecordingMonitor(_mocks.MockMonitor):
                     outputs=outputs,
                     custom=bool(request.custom),
                     secret_paths=frozenset(secrets),
+                    custom_timeouts={
+                        k: v for k, v in json_format.MessageToDict(request.customTimeouts).items() if v
+                    },
                 )
             )
         return response

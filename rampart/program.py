@@ -153,6 +153,7 @@ def deploy(config: StackConfig) -> WebService:
             cpu_target_percent=config.service.cpu_target_percent,
             requests_per_target=config.service.requests_per_target,
             enable_execute_command=config.service.enable_execute_command,
+            steady_state_timeout_minutes=config.service.steady_state_timeout_minutes,
             network=network_settings(config, tags),
             waf=config.waf.settings(tags),
             monitoring=MonitoringArgs(

@@ -1,5 +1,5 @@
 """Acceptance: an application team's own Pulumi program that composes WebService with only the
-required args passes the SOC 2 pack, run as the Pulumi CLI runs it (`rampart check`: the program
+required args and the address its alarms go to passes the SOC 2 pack, run as the Pulumi CLI runs it (`rampart check`: the program
 under the mock engine, the pack as its own process over the Analyzer gRPC protocol).
 
 The same program with two explicit opt-outs fails the check, so the pass is not vacuous.
@@ -35,23 +35,27 @@ config:
 PROGRAM = '''\
 """An app team's program: WebService with only the required args."""
 import pulumi
-from components import LoadBalancerSettings, WebService, WebServiceArgs
+from components import LoadBalancerSettings, MonitoringArgs, WebService, WebServiceArgs
 
 service = WebService("shop", WebServiceArgs(
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64,
     image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/shop",
-    load_balancer=LoadBalancerSettings(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc"{lb_extra}),{ws_extra}
+    load_balancer=LoadBalancerSettings(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc"{lb_extra}),
+    {monitoring}{ws_extra}
 ))
 pulumi.export("url", service.url)
 '''
 
 
-def _project(tmp_path: Path, lb_extra: str = "", ws_extra: str = "") -> Path:
+ON_CALL = 'monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),'
+
+
+def _project(tmp_path: Path, lb_extra: str = "", ws_extra: str = "", monitoring: str = ON_CALL) -> Path:
     project = tmp_path / "app-team"
     (project / "stacks").mkdir(parents=True)
     shutil.copy2(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
     (project / "stacks" / "Pulumi.dev.yaml").write_text(STACK)
-    (project / "__main__.py").write_text(PROGRAM.format(lb_extra=lb_extra, ws_extra=ws_extra))
+    (project / "__main__.py").write_text(PROGRAM.format(lb_extra=lb_extra, ws_extra=ws_extra, monitoring=monitoring))
     return project
 
 
@@ -71,6 +75,15 @@ def test_required_args_only_pass_the_pack(tmp_path: Path) -> None:
                    "aws-s3-bucket-require-tls-requests-only", "aws-cloudwatch-loggroup-require-kms-encryption"):
         line = next((ln for ln in result.stdout.splitlines() if ln.startswith(policy)), "")
         assert " pass " in line, f"{policy}: {line or 'not in the summary'}"
+
+
+def test_alarms_that_notify_no_one_are_reported(tmp_path: Path) -> None:
+    result = _check(_project(tmp_path, monitoring=""))
+    # The stack is not a production stack, so the finding is advisory and the check passes.
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 mandatory violation(s), 7 advisory" in result.stdout, result.stdout
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("aws-cloudwatch-metricalarm-require-subscribed-topic"))
+    assert " fail " in line or "advisory" in line, line
 
 
 def test_explicit_opt_outs_fail_the_pack(tmp_path: Path) -> None:

@@ -88,7 +88,7 @@ def alarm_actions(plan: Plan) -> None:
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     names = sorted(a.name for a in alarms)
     assert names == sorted(
-        f"shop-alarm-{s}" for s in ("5xx-rate", "unhealthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
+        f"shop-alarm-{s}" for s in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
     ), names
     for alarm in alarms:
         assert alarm.inputs.get("alarmActions") == [topic_arn], f"{alarm.name}: no action to the alarm topic"
@@ -473,6 +473,12 @@ def service_exec_off(plan: Plan) -> None:
     assert "configuration" not in plan.one("aws:ecs/cluster:Cluster").inputs
 
 
+def service_steady_state(plan: Plan) -> None:
+    service = plan.one("aws:ecs/service:Service")
+    assert service.inputs.get("waitForSteadyState") is True, f"{service.name}: pulumi up does not wait for healthy tasks"
+    assert service.custom_timeouts == {"create": "20m", "update": "20m"}, f"{service.name}: {service.custom_timeouts}"
+
+
 def service_load_balancer(plan: Plan) -> None:
     service = plan.one("aws:ecs/service:Service")
     (lb,) = service.inputs["loadBalancers"]
@@ -559,6 +565,7 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "web_service.private_subnets": service_private,
     "web_service.security_group": service_sg_from_alb_only,
     "web_service.circuit_breaker": service_circuit_breaker,
+    "web_service.wait_for_steady_state": service_steady_state,
     "web_service.deployment_percent": service_deployment_percentages,
     "web_service.health_check_grace_period_seconds": service_grace_period,
     "web_service.platform_version": service_platform_latest,

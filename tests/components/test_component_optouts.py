@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from components.load_balancer import LoadBalancerSettings
 from components.monitoring import MonitoringArgs
 from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings
@@ -127,8 +129,19 @@ def test_flow_logs_opt_out() -> None:
     assert "vpc_flow" not in plan.outputs["logGroupNames"]
 
 
+def _endpoint_services(plan: Plan) -> set[str]:
+    return {e.inputs["serviceName"].rsplit(".", 1)[-1] for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+
+
+def test_execute_command_needs_a_writable_root() -> None:
+    with pytest.raises(ValueError) as caught:
+        minimal_args(enable_execute_command=True)
+    message = str(caught.value)
+    assert "enable_execute_command=True" in message and "readonly_root_filesystem=False" in message, message
+
+
 def test_execute_command_on_is_logged_and_encrypted() -> None:
-    plan = run_service(minimal_args(enable_execute_command=True))
+    plan = run_service(minimal_args(enable_execute_command=True, readonly_root_filesystem=False))
     assert plan.one("aws:ecs/service:Service").inputs["enableExecuteCommand"] is True
     cluster = plan.one("aws:ecs/cluster:Cluster")
     config = cluster.inputs["configuration"]["executeCommandConfiguration"]
@@ -141,6 +154,40 @@ def test_execute_command_on_is_logged_and_encrypted() -> None:
     actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "ssmmessages:CreateControlChannel" in actions and "kms:Decrypt" in actions
     assert plan.named("shop-task-exec-policy").inputs["role"] == plan.named("shop-task-role").outputs["id"]
+
+
+def test_execute_command_adds_its_endpoints_without_nat() -> None:
+    no_nat = NetworkSettings(create=CreateNetworkArgs(nat_gateways="none"))
+    plain = run_service(minimal_args(network=no_nat))
+    assert not _endpoint_services(plain) & {"ssm", "ssmmessages", "kms"}, "endpoints the service does not need cost money"
+    exec_on = run_service(minimal_args(network=no_nat, enable_execute_command=True, readonly_root_filesystem=False))
+    assert {"ssmmessages", "kms"} <= _endpoint_services(exec_on), _endpoint_services(exec_on)
+    assert "ssm" not in _endpoint_services(exec_on)
+
+
+def test_ssm_secrets_add_the_ssm_endpoint_without_nat() -> None:
+    api = "arn:aws:ssm:us-east-1:123456789012:parameter/shop/api"
+    sm = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+    no_nat = NetworkSettings(create=CreateNetworkArgs(nat_gateways="none"))
+    assert "ssm" in _endpoint_services(run_service(minimal_args(network=no_nat, secrets={"API": api})))
+    assert "ssm" not in _endpoint_services(run_service(minimal_args(network=no_nat, secrets={"DB": sm})))
+
+
+def test_deploy_waits_for_a_steady_state() -> None:
+    default = run_service(minimal_args()).one("aws:ecs/service:Service")
+    assert default.inputs["waitForSteadyState"] is True, f"{default.name}: pulumi up would not see a rolled-back deploy"
+    assert default.custom_timeouts == {"create": "20m", "update": "20m"}, default.custom_timeouts
+    longer = run_service(minimal_args(steady_state_timeout_minutes=45)).one("aws:ecs/service:Service")
+    assert longer.custom_timeouts == {"create": "45m", "update": "45m"}, longer.custom_timeouts
+
+
+@pytest.mark.parametrize(("minutes", "ok"), [(4, False), (5, True), (180, True), (181, False)])
+def test_steady_state_timeout_bounds(minutes: int, ok: bool) -> None:
+    if ok:
+        assert minimal_args(steady_state_timeout_minutes=minutes).steady_state_timeout_minutes == minutes
+    else:
+        with pytest.raises(ValueError, match="steady_state_timeout_minutes"):
+            minimal_args(steady_state_timeout_minutes=minutes)
 
 
 def test_secrets_scope_the_execution_role() -> None:

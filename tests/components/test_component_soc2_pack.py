@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from components.load_balancer import LoadBalancerSettings
+from components.monitoring import MonitoringArgs
 from components.network import CreateNetworkArgs, NetworkSettings
 from components.proxy_config import ProxyConfig
 from components_support import Plan, minimal_args, run_service
@@ -29,10 +30,14 @@ from rampart_soc2.model import (  # noqa: E402
 )
 from rampart_soc2.registry import POLICIES  # noqa: E402
 
+# Who is on call is the one thing a default cannot know: every variant names an alarm address.
+ON_CALL = MonitoringArgs(alarm_email_endpoints=["oncall@example.com"])
+
 VARIANTS = {
-    "required args only": lambda: minimal_args(),
+    "required args and an alarm address": lambda: minimal_args(monitoring=ON_CALL),
+    # ECS Exec is left out: it needs a writable root, which the read-only-root control reports.
     "every option on": lambda: minimal_args(
-        enable_execute_command=True,
+        monitoring=ON_CALL,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
         environment={"LOG_LEVEL": "info"},
         load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC"),
@@ -40,6 +45,7 @@ VARIANTS = {
         min_count=2,
     ),
     "nginx sidecar": lambda: minimal_args(
+        monitoring=ON_CALL,
         ingress="nginx",
         proxy=ProxyConfig(),
         proxy_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64,
@@ -69,6 +75,13 @@ def findings(plan: Plan) -> list[str]:
 def test_pack_finds_no_violation(variant: str) -> None:
     assert len(POLICIES) >= 40, "the pack registry looks incomplete"
     assert findings(run_service(VARIANTS[variant]())) == []
+
+
+def test_required_args_alone_leave_only_the_unsubscribed_topic() -> None:
+    """Without an address the alarms reach no one: the pack says so, and says nothing else."""
+    found = findings(run_service(minimal_args()))
+    policy = "aws-cloudwatch-metricalarm-require-subscribed-topic: "
+    assert len(found) == 7 and all(f.startswith(policy) and "shop-alarm-" in f for f in found), found
 
 
 def test_pack_sees_an_opt_out() -> None:

@@ -32,7 +32,7 @@ def test_whole_service_is_registered(stack: tuple[str, Plan]) -> None:
     assert (components["rampart:sidecar:ProxySidecar"] == 1) == (config.ingress.mode == "nginx")
     assert not [u for u, n in Counter(r.urn for r in plan.resources).items() if n > 1], f"{name}: duplicate URNs"
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 6, f"{name}: {len(alarms)} alarms"
+    assert len(alarms) == 7, f"{name}: {len(alarms)} alarms"
 
 
 def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:

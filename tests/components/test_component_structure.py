@@ -16,6 +16,7 @@ VARIANTS = {
     "everything on": lambda: minimal_args(
         tags=TAGS,
         enable_execute_command=True,
+        readonly_root_filesystem=False,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
         load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC", tags={"Tier": "edge"}),
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),

@@ -44,6 +44,10 @@ def build_from_latest(config: dict[str, Any]) -> None:
     config["rampart:image"]["build"]["args"] = {"NODE_IMAGE": "node:latest"}
 
 
+def no_alarm_address(config: dict[str, Any]) -> None:
+    config["rampart:logging"].pop("alarmEmail")
+
+
 @pytest.mark.parametrize(
     ("mutate", "policy", "resource", "criteria"),
     [
@@ -51,6 +55,7 @@ def build_from_latest(config: dict[str, Any]) -> None:
         (one_task_and_no_policy_section, "aws-ecs-service-require-min-task-count", "service:Service::", "A1.2"),
         (drop_known_bad_inputs, "aws-wafv2-webacl-require-managed-rule-groups", "webAcl:WebAcl::", "CC6.8"),
         (build_from_latest, "docker-image-require-dockerfile-controls", "image:Image::", "CC8.1"),
+        (no_alarm_address, "aws-cloudwatch-metricalarm-require-subscribed-topic", "metricAlarm:MetricAlarm::", "CC7.4"),
     ],
 )
 def test_breaking_a_default_in_prod_fails_the_check(project_copy: Path, mutate: Callable[[dict[str, Any]], None], policy: str, resource: str, criteria: str) -> None:
@@ -59,3 +64,23 @@ def test_breaking_a_default_in_prod_fails_the_check(project_copy: Path, mutate: 
     violation = next((line for line in result.stdout.splitlines() if line.startswith(f"- [mandatory] {policy} on ")), None)
     assert violation is not None, result.stdout
     assert resource in violation and criteria in violation
+
+
+def test_a_waiver_records_that_another_system_subscribes(project_copy: Path) -> None:
+    def paged_elsewhere(config: dict[str, Any]) -> None:
+        no_alarm_address(config)
+        config["rampart:policy"]["waivers"] = [
+            {"policy": "aws-cloudwatch-metricalarm-require-subscribed-topic", "resource": f"rampart-web-alarm-{alarm}",
+             "reason": "PagerDuty subscribes to this topic from the incident-tooling stack", "expires": "2099-12-31"}
+            for alarm in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
+        ]
+
+    result = check(project_copy, "prod", paged_elsewhere)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 mandatory violation(s)" in result.stdout and "7 waived" in result.stdout, result.stdout
+
+
+def test_dev_without_an_alarm_address_is_advised_not_blocked(project_copy: Path) -> None:
+    result = check(project_copy, "dev", no_alarm_address)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "- [advisory] aws-cloudwatch-metricalarm-require-subscribed-topic on " in result.stdout, result.stdout

@@ -34,19 +34,40 @@ def urn_of(stack: Stack, name: str) -> str:
     return f"urn:pulumi:e2e::rampart::rampart:web_service:WebService${r['type']}::{name}"
 
 
+#: Policies whose default level depends on whether the stack is a production stack.
+PRODUCTION_ONLY_MANDATORY = {"aws-cloudwatch-metricalarm-require-subscribed-topic"}
+
+
 def test_analyzer_info_lists_every_policy_with_metadata() -> None:
     with PolicyPackProcess(PACK_DIR, project="rampart", stack="e2e") as pack:
         info = pack.info()
     assert info.name == "rampart-soc2" and info.supportsConfig
     assert sorted(p.name for p in info.policies) == EXPECTED_IDS
     for p in info.policies:
-        assert p.enforcementLevel == analyzer_pb2.MANDATORY, p.name
+        expected = analyzer_pb2.ADVISORY if p.name in PRODUCTION_ONLY_MANDATORY else analyzer_pb2.MANDATORY
+        assert p.enforcementLevel == expected, p.name
         assert p.framework.name == "SOC 2" and p.remediation_steps and p.url.startswith("https://"), p.name
         assert any(t.startswith("criteria:") for t in p.tags), p.name
         assert "waivers" in p.configSchema.properties, p.name
     stack_policies = {p.name for p in info.policies if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK}
     assert "aws-lb-loadbalancer-require-waf-association" in stack_policies
     assert "aws-s3-bucket-require-public-access-block" in stack_policies
+
+
+@pytest.mark.parametrize(("stack_name", "level"), [("prod", analyzer_pb2.MANDATORY), ("production", analyzer_pb2.MANDATORY),
+                                                 ("dev", analyzer_pb2.ADVISORY), ("prod-eu", analyzer_pb2.ADVISORY)])
+def test_unsubscribed_alarm_topic_is_mandatory_only_on_production_stacks(stack_name: str, level: int) -> None:
+    with PolicyPackProcess(PACK_DIR, project="rampart", stack=stack_name) as pack:
+        info = pack.info()
+    levels = {p.name: p.enforcementLevel for p in info.policies}
+    assert levels["aws-cloudwatch-metricalarm-require-subscribed-topic"] == level, stack_name
+
+
+def test_production_stacks_come_from_the_stack_config() -> None:
+    config = {"rampart:policy": json.dumps({"productionStacks": ["live"]})}
+    with PolicyPackProcess(PACK_DIR, project="rampart", stack="live", stack_config=config) as pack:
+        levels = {p.name: p.enforcementLevel for p in pack.info().policies}
+    assert levels["aws-cloudwatch-metricalarm-require-subscribed-topic"] == analyzer_pb2.MANDATORY
 
 
 def test_compliant_baseline_over_grpc(stack: Stack) -> None:

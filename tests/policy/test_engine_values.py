@@ -18,6 +18,7 @@ EXPECTED_IDS = [
     "aws-cloudwatch-loggroup-require-kms-encryption",
     "aws-cloudwatch-loggroup-require-retention",
     "aws-cloudwatch-metricalarm-require-actions",
+    "aws-cloudwatch-metricalarm-require-subscribed-topic",
     "aws-ec2-securitygroup-disallow-public-ingress",
     "aws-ec2-securitygroup-require-rule-descriptions",
     "aws-ecr-repository-require-immutable-tags",

@@ -180,6 +180,9 @@ CASES = [
     Case("aws-cloudwatch-loggroup-require-kms-encryption", "unencrypted", setp("waf-logs", "kmsKeyId", DELETE), "waf-logs"),
     Case("aws-cloudwatch-metricalarm-require-actions", "no-actions", setp("alarm-5xx", "alarmActions", []), "alarm-5xx"),
     Case("aws-cloudwatch-metricalarm-require-actions", "disabled", setp("alarm-5xx", "actionsEnabled", False), "alarm-5xx"),
+    Case("aws-cloudwatch-metricalarm-require-subscribed-topic", "no-subscription", remove("alerts-oncall"), "alarm-5xx"),
+    Case("aws-cloudwatch-metricalarm-require-subscribed-topic", "subscribed-elsewhere",
+         setp("alerts-oncall", "topic", "arn:aws:sns:eu-west-1:123456789012:other"), "alarm-5xx"),
     # ---- S3
     Case("aws-s3-bucket-require-encryption", "no-config", remove("alb-logs-sse"), "alb-logs"),
     Case("aws-s3-bucket-require-encryption", "no-algorithm", setp("alb-logs-sse", "rules", []), "alb-logs"),

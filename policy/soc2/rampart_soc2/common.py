@@ -21,6 +21,8 @@ ECR_LIFECYCLE = ("aws:ecr/lifecyclePolicy:LifecyclePolicy",)
 ECR_REPOSITORY_POLICY = ("aws:ecr/repositoryPolicy:RepositoryPolicy",)
 LOG_GROUP = ("aws:cloudwatch/logGroup:LogGroup",)
 METRIC_ALARM = ("aws:cloudwatch/metricAlarm:MetricAlarm",)
+SNS_TOPIC = ("aws:sns/topic:Topic",)
+SNS_SUBSCRIPTION = ("aws:sns/topicSubscription:TopicSubscription",)
 BUCKET = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 BUCKET_SSE = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",

@@ -39,7 +39,8 @@ def render() -> str:
         "",
         f"The `rampart-soc2` pack has {len(POLICIES)} policies, one per control in SOC2.md plus the task log-group "
         "relationship. Resource policies judge one resource; stack policies judge relationships across the stack. "
-        "Every policy is mandatory by default; a stack may set a policy advisory or disabled in `rampart:policy.enforcement`, "
+        "Every policy is mandatory by default, except where the table's enforcement column names a different level "
+        "for stacks not listed in the `productionStacks` threshold; a stack may set a policy advisory or disabled in `rampart:policy.enforcement`, "
         "and add waivers `{policy, resource, reason, expires}` in `rampart:policy.waivers` (an expired waiver no longer applies). "
         "Values unknown during preview are reported as unknown, never as violations.",
         "",
@@ -49,11 +50,13 @@ def render() -> str:
         if not ids:
             continue
         out += [f"## {SERVICE_TITLES.get(service, service)}", "",
-                "| ID | requires | kind | criteria | severity | remediation |", "|---|---|---|---|---|---|"]
+                "| ID | requires | kind | criteria | severity | enforcement | remediation |", "|---|---|---|---|---|---|---|"]
         for pid in ids:
             s = POLICIES[pid]
+            level = s.enforcement if s.non_production_enforcement is None else (
+                f"{s.enforcement} (production), {s.non_production_enforcement} (other stacks)")
             out.append(f"| `{pid}` | {_cell(s.description)} | {s.kind} | {', '.join(s.criteria)} | {s.severity} | "
-                       f"{_cell(s.remediation)} [ref]({s.reference}) |")
+                       f"{level} | {_cell(s.remediation)} [ref]({s.reference}) |")
         out.append("")
     out += ["## By SOC 2 criterion", "", "| criterion | policies |", "|---|---|"]
     for c in sorted(criteria, key=lambda c: (c[0] != "C" or c.startswith("C1"), c)):

@@ -207,6 +207,15 @@ class PolicySpec:
     thresholds: tuple[str, ...] = ()
     peer: str = ""
     service: str = ""
+    non_production_enforcement: Enforcement | None = None
+    """The level on stacks not named in `productionStacks`, when it differs from `enforcement`."""
+
+    def enforcement_for(self, stack: str, production_stacks: Sequence[str] | None = None) -> Enforcement:
+        """The policy's default level on this stack (pack config may still override it)."""
+        if self.non_production_enforcement is None:
+            return self.enforcement
+        production = DEFAULT_THRESHOLDS["productionStacks"] if production_stacks is None else production_stacks
+        return self.enforcement if stack in production else self.non_production_enforcement
 
     def message(self, what: str) -> str:
         """One sentence on what is wrong, then the remediation, then the criteria."""

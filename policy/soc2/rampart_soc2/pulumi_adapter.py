@@ -181,7 +181,8 @@ def build_policy(spec: PolicySpec) -> Policy:
     common: dict[str, Any] = dict(
         name=spec.id,
         description=spec.description,
-        enforcement_level=_LEVELS[spec.enforcement],
+        enforcement_level=_LEVELS[spec.enforcement_for(
+            _stack_name(), stack_settings(os.environ.get("PULUMI_CONFIG")).get("productionStacks"))],
         config_schema=_schema(spec),
         severity=_SEVERITY[spec.severity],
         framework=FRAMEWORK,

@@ -1,0 +1,87 @@
+"""Each alarm watches a metric AWS really publishes: its dimensions are the values that the resource
+behind the metric defines (the WAF ACL's visibility-config metric name, the ALB's and target group's
+ARN suffixes, the cluster's and service's names), never a name the mock engine merely echoes back.
+
+The mock returns a resource's logical name as its `name`, which is not what AWS does for the web
+ACL (the provider randomises an unset name), so these tests compare with the defining input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components_support import Plan, minimal_args, run_service
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return run_service(minimal_args())
+
+
+def _alb_suffixes(plan: Plan) -> tuple[Any, Any]:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
+    tg = plan.one("aws:lb/targetGroup:TargetGroup")
+    return alb.outputs["arnSuffix"], tg.outputs["arnSuffix"]
+
+
+def test_every_alarm_is_covered_here(plan: Plan) -> None:
+    assert sorted(a.name for a in plan.of_type(ALARM)) == sorted(
+        f"shop-alarm-{s}"
+        for s in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
+    )
+
+
+def test_waf_alarm_uses_the_acls_metric_name(plan: Plan) -> None:
+    acl = plan.one("aws:wafv2/webAcl:WebAcl")
+    alarm = plan.named("shop-alarm-waf-blocked")
+    dims = alarm.inputs["dimensions"]
+    assert dims["WebACL"] == acl.inputs["visibilityConfig"]["metricName"], (
+        f"{alarm.name}: WebACL dimension {dims['WebACL']!r} is not the ACL's metric name"
+    )
+    assert dims["Region"] == "us-east-1" and dims["Rule"] == "ALL", dims
+    assert alarm.inputs["namespace"] == "AWS/WAFV2" and alarm.inputs["metricName"] == "BlockedRequests"
+
+
+def test_5xx_rate_alarm_queries_the_load_balancer(plan: Plan) -> None:
+    alb_suffix, _ = _alb_suffixes(plan)
+    alarm = plan.named("shop-alarm-5xx-rate")
+    metrics = [q["metric"] for q in alarm.inputs["metricQueries"] if "metric" in q]
+    assert {m["metricName"] for m in metrics} == {"HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "RequestCount"}
+    for metric in metrics:
+        assert metric["namespace"] == "AWS/ApplicationELB"
+        assert metric["dimensions"] == {"LoadBalancer": alb_suffix}, f"{alarm.name}: {metric['dimensions']}"
+
+
+@pytest.mark.parametrize("alarm_name", ["shop-alarm-unhealthy-targets", "shop-alarm-no-healthy-targets", "shop-alarm-p99-latency"])
+def test_target_alarms_use_the_alb_and_target_group_suffixes(plan: Plan, alarm_name: str) -> None:
+    alb_suffix, tg_suffix = _alb_suffixes(plan)
+    alarm = plan.named(alarm_name)
+    assert alarm.inputs["namespace"] == "AWS/ApplicationELB"
+    assert alarm.inputs["dimensions"] == {"LoadBalancer": alb_suffix, "TargetGroup": tg_suffix}, (
+        f"{alarm.name}: {alarm.inputs['dimensions']}"
+    )
+
+
+def test_no_healthy_targets_alarm_fires_when_the_metric_stops(plan: Plan) -> None:
+    alarm = plan.named("shop-alarm-no-healthy-targets")
+    assert alarm.inputs["metricName"] == "HealthyHostCount"
+    assert alarm.inputs["statistic"] == "Minimum"
+    assert alarm.inputs["comparisonOperator"] == "LessThanThreshold" and alarm.inputs["threshold"] == 1
+    # No registered target publishes no datapoint: that silence is the outage.
+    assert alarm.inputs["treatMissingData"] == "breaching", alarm.inputs["treatMissingData"]
+
+
+@pytest.mark.parametrize("alarm_name", ["shop-alarm-cpu", "shop-alarm-memory"])
+def test_service_alarms_use_the_cluster_and_service_names(plan: Plan, alarm_name: str) -> None:
+    cluster = plan.one("aws:ecs/cluster:Cluster")
+    service = plan.one("aws:ecs/service:Service")
+    alarm = plan.named(alarm_name)
+    assert alarm.inputs["namespace"] == "AWS/ECS"
+    assert alarm.inputs["dimensions"] == {
+        "ClusterName": cluster.outputs["name"],
+        "ServiceName": service.outputs["name"],
+    }, f"{alarm.name}: {alarm.inputs['dimensions']}"
