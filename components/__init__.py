@@ -1,22 +1,36 @@
-"""Rampart's component library: hardened AWS building blocks for one web service.
+"""Rampart's component library: hardened AWS building blocks for an environment and its web services.
 
 Each component is a Pulumi ComponentResource in its own module with typed args and secure
 defaults; they know nothing of stacks or stack files.
 """
 
+from components.environment import (
+    Environment,
+    EnvironmentAlarmSettings,
+    EnvironmentArgs,
+    EnvironmentRef,
+    EnvironmentSettings,
+)
 from components.image import Image, ImageArgs
-from components.load_balancer import HealthCheckSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
+from components.load_balancer import DomainSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import Monitoring, MonitoringArgs
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings
+from components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings, Subnet
+from components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute
 from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
 from components.sidecar import ProxySidecar, ProxySidecarArgs
 from components.waf import WafSettings, WebAcl, WebAclArgs
-from components.web_service import AlarmSettings, ContainerHealthCheck, WebService, WebServiceArgs
+from components.web_service import AlarmSettings, ContainerHealthCheck, ServiceSettings, WebService, WebServiceArgs
 
 __all__ = [
     "AlarmSettings",
     "ContainerHealthCheck",
     "CreateNetworkArgs",
+    "DomainSettings",
+    "Environment",
+    "EnvironmentAlarmSettings",
+    "EnvironmentArgs",
+    "EnvironmentRef",
+    "EnvironmentSettings",
     "ExistingNetworkArgs",
     "HealthCheckSettings",
     "Image",
@@ -34,6 +48,10 @@ __all__ = [
     "ProxySidecarArgs",
     "render_nginx_conf",
     "RenderTarget",
+    "RoutingSettings",
+    "ServiceRoute",
+    "ServiceSettings",
+    "Subnet",
     "WafSettings",
     "WebAcl",
     "WebAclArgs",

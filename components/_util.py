@@ -14,6 +14,7 @@ from typing import Annotated, Any, Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi_aws as aws
 from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 #: A string that may be known now or only after deployment (another resource's output).
 StrInput = Union[str, pulumi.Output[str]]
@@ -28,9 +29,18 @@ MANAGED_BY_TAG: dict[str, str] = {"managed-by": "rampart"}
 
 
 class ArgsModel(BaseModel):
-    """Base for every component's args: unknown keys are errors, Outputs are allowed as values."""
+    """Base for every component's args: unknown keys are errors, Outputs are allowed as values.
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+    Fields take their Python names in code and camelCase aliases in stack files, so a stack file's
+    section is the component's own model, not a copy of it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        validate_default=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+    )
 
 
 def merge_tags(*tag_sets: Optional[Mapping[str, str]]) -> dict[str, str]:

@@ -1,6 +1,10 @@
-"""Load balancer: an internet-facing ALB with HTTPS only (HTTP redirects), an ACM certificate,
-a hardened configuration, access logs into a locked-down S3 bucket, a target group with health
-checks, and a security group that admits 80/443 from the internet and reaches only the service.
+"""Load balancer: the environment's internet-facing ALB, shared by its services.
+
+HTTPS only (HTTP redirects), one ACM certificate per domain served by SNI, a hardened
+configuration, access logs into a locked-down S3 bucket, a security group that admits 80/443 from
+the internet and reaches only the VPC's task ports, and an HTTPS listener whose default action
+answers 404: a request reaches a service only through that service's own listener rule
+(`components.routing`).
 """
 
 from __future__ import annotations
@@ -31,60 +35,35 @@ ALLOWED_TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
 DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
-_MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
 
 INTERNET_IPV4 = "0.0.0.0/0"
 
 
-class HealthCheckSettings(ArgsModel):
-    """Target group health check (what the ALB probes before sending traffic to a task)."""
+class DomainSettings(ArgsModel):
+    """A DNS name the load balancer serves, with the hosted zone that validates its certificate."""
 
-    path: str = Field("/healthz", description="HTTP path probed; must answer `matcher` when healthy.")
-    matcher: str = Field("200", description="HTTP codes that mean healthy, e.g. `200` or `200-299`.")
-    interval_seconds: int = Field(15, ge=5, le=300, description="Seconds between probes.")
-    timeout_seconds: int = Field(5, ge=2, le=120, description="Seconds before a probe counts as failed.")
-    healthy_threshold: int = Field(2, ge=2, le=10, description="Consecutive successes to become healthy.")
-    unhealthy_threshold: int = Field(3, ge=2, le=10, description="Consecutive failures to become unhealthy.")
+    domain: str = Field(description="Lower-case DNS name, e.g. app.example.com.")
+    hosted_zone_id: StrInput = Field(description="Route 53 hosted zone of `domain` (certificate validation and alias).")
+    create_dns_record: bool = Field(True, description="Create an alias A record pointing the domain at the ALB.")
 
-    @field_validator("path")
+    @field_validator("domain")
     @classmethod
-    def _path(cls, value: str) -> str:
-        if not _PATH.match(value):
-            raise ValueError(f"health_check.path {value!r} must be an absolute URL path such as /healthz")
+    def _domain(cls, value: str) -> str:
+        if not _DOMAIN.match(value):
+            raise ValueError(f"domain {value!r} is not a lower-case DNS name such as app.example.com")
         return value
-
-    @field_validator("matcher")
-    @classmethod
-    def _matcher(cls, value: str) -> str:
-        if not _MATCHER.match(value):
-            raise ValueError(f"health_check.matcher {value!r} must be HTTP codes such as 200 or 200-299")
-        return value
-
-    @model_validator(mode="after")
-    def _timeout(self) -> "HealthCheckSettings":
-        if self.timeout_seconds >= self.interval_seconds:
-            raise ValueError(
-                f"health_check.timeout_seconds ({self.timeout_seconds}) must be less than "
-                f"health_check.interval_seconds ({self.interval_seconds})"
-            )
-        return self
 
 
 class LoadBalancerSettings(ArgsModel):
-    """What a service owner chooses about the load balancer (WebService fills in the wiring)."""
+    """What the platform team chooses about the shared load balancer (Environment fills in the wiring)."""
 
-    certificate_arn: Optional[StrInput] = Field(
-        None, description="Existing ACM certificate for HTTPS; give either this or `domain`."
+    certificate_arns: list[StrInput] = Field(
+        default_factory=list, description="Existing ACM certificates for HTTPS (the first is the listener's default; "
+        "the others are served by SNI)."
     )
-    domain: Optional[str] = Field(
-        None, description="DNS name to serve: an ACM certificate is created and DNS-validated in `hosted_zone_id`."
-    )
-    hosted_zone_id: Optional[StrInput] = Field(
-        None, description="Route 53 hosted zone of `domain` (certificate validation and the alias record)."
-    )
-    create_dns_record: bool = Field(
-        True, description="With `domain`: create an alias A record pointing the domain at the ALB."
+    domains: list[DomainSettings] = Field(
+        default_factory=list,
+        description="DNS names to serve: one ACM certificate per domain, DNS-validated in its hosted zone, served by SNI.",
     )
     tls_policy: TlsPolicy = Field(
         DEFAULT_TLS_POLICY, description="HTTPS listener security policy; only TLS 1.2+ forward-secret policies."
@@ -106,58 +85,51 @@ class LoadBalancerSettings(ArgsModel):
     access_log_force_destroy: bool = Field(
         False, description="Let `pulumi destroy` empty the created log bucket (keeps evidence when False)."
     )
-    deregistration_delay_seconds: int = Field(
-        30, ge=0, le=3600, description="Connection draining for deregistering targets (short for fast deploys)."
-    )
-    health_check: HealthCheckSettings = Field(
-        default_factory=HealthCheckSettings, description="Target group health check."
-    )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
-
-    @field_validator("domain")
-    @classmethod
-    def _domain(cls, value: Optional[str]) -> Optional[str]:
-        if value is not None and not _DOMAIN.match(value):
-            raise ValueError(f"domain {value!r} is not a lower-case DNS name such as app.example.com")
-        return value
 
     @model_validator(mode="after")
     def _certificate(self) -> "LoadBalancerSettings":
-        if self.certificate_arn is not None and self.domain is not None:
-            raise ValueError("give either `certificate_arn` or `domain`, not both")
-        if self.certificate_arn is None and self.domain is None:
-            raise ValueError("HTTPS needs a certificate: give `certificate_arn` or `domain` (with `hosted_zone_id`)")
-        if self.domain is not None and self.hosted_zone_id is None:
-            raise ValueError("`domain` needs `hosted_zone_id`, the Route 53 zone where the certificate is validated")
+        if not self.certificate_arns and not self.domains:
+            raise ValueError(
+                "HTTPS needs a certificate: give `domains` (each with its `hosted_zone_id`) or `certificate_arns`"
+            )
+        names = [d.domain for d in self.domains]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"domains lists {', '.join(twice)} twice; give each domain once")
         if self.access_log_bucket is not None and not self.access_logs:
             raise ValueError("`access_log_bucket` is set but `access_logs` is False; drop one of them")
         return self
 
 
+#: Ports the ALB may reach tasks on: services listen on unprivileged ports (container_port >= 1024).
+TARGET_PORTS = (1024, 65535)
+
+#: What the HTTPS listener answers when no service's rule matches the request.
+NOT_FOUND_BODY = '{"error":"not found"}'
+
+
 class LoadBalancerArgs(LoadBalancerSettings):
-    """Settings plus the wiring: where the ALB lives and what it sends traffic to."""
+    """Settings plus the wiring: where the ALB lives and where its targets are."""
 
     vpc_id: StrInput = Field(description="VPC of the ALB and its targets.")
     subnet_ids: list[StrInput] = Field(min_length=2, description="Public subnets (two or more AZs).")
-    target_port: int = Field(ge=1, le=65535, description="Port of the targets (app or proxy container).")
-    target_protocol: Literal["HTTP", "HTTPS"] = Field(
-        "HTTP", description="Protocol to the targets: HTTPS when a TLS sidecar terminates in the task."
-    )
-    target_security_group_id: StrInput = Field(
-        description="The service's security group: the only egress destination of the ALB's group."
+    target_cidr_block: StrInput = Field(
+        description="The VPC's CIDR: the ALB's only egress destination, on the task ports (1024-65535); each "
+        "service's own group admits only the ALB's group on its one port."
     )
 
 
 class LoadBalancer(pulumi.ComponentResource):
-    """ALB, listeners, target group, security group, certificate and access-log bucket."""
+    """ALB, listeners, security group, certificates and access-log bucket, shared by an environment's services."""
 
     alb: aws.lb.LoadBalancer
-    target_group: aws.lb.TargetGroup
     security_group: aws.ec2.SecurityGroup
     https_listener: aws.lb.Listener
     log_bucket: Optional[aws.s3.Bucket]
     url: pulumi.Output[str]
-    certificate_arn: pulumi.Output[str]
+    certificate_arns: list[pulumi.Output[str]]
+    domains: list[str]
 
     def __init__(self, name: str, args: LoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:load_balancer:LoadBalancer", name, None, opts)
@@ -190,14 +162,14 @@ class LoadBalancer(pulumi.ComponentResource):
                 opts=child,
             )
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-out-service",
+            f"{name}-alb-out-tasks",
             aws.vpc.SecurityGroupEgressRuleArgs(
                 security_group_id=self.security_group.id,
                 ip_protocol="tcp",
-                from_port=args.target_port,
-                to_port=args.target_port,
-                referenced_security_group_id=args.target_security_group_id,
-                description=f"To the service's tasks on port {args.target_port}",
+                from_port=TARGET_PORTS[0],
+                to_port=TARGET_PORTS[1],
+                cidr_ipv4=args.target_cidr_block,
+                description="To the services' tasks in this VPC (each task's group admits only this ALB, on its port)",
                 tags=tags,
             ),
             opts=child,
@@ -240,33 +212,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )
 
-        hc = args.health_check
-        self.target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            aws.lb.TargetGroupArgs(
-                name_prefix="rmp-",
-                vpc_id=args.vpc_id,
-                target_type="ip",
-                port=args.target_port,
-                protocol=args.target_protocol,
-                deregistration_delay=args.deregistration_delay_seconds,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True,
-                    protocol=args.target_protocol,
-                    port="traffic-port",
-                    path=hc.path,
-                    matcher=hc.matcher,
-                    interval=hc.interval_seconds,
-                    timeout=hc.timeout_seconds,
-                    healthy_threshold=hc.healthy_threshold,
-                    unhealthy_threshold=hc.unhealthy_threshold,
-                ),
-                tags=tags,
-            ),
-            opts=child,
-        )
-
-        self.certificate_arn = self._certificate(name, args, tags)
+        self.certificate_arns = self._certificates(name, args, tags)
 
         aws.lb.Listener(
             f"{name}-http",
@@ -293,23 +239,34 @@ class LoadBalancer(pulumi.ComponentResource):
                 port=443,
                 protocol="HTTPS",
                 ssl_policy=args.tls_policy,
-                certificate_arn=self.certificate_arn,
+                certificate_arn=self.certificate_arns[0],
+                # A request reaches a service only through that service's listener rule.
                 default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=self.target_group.arn)
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="fixed-response",
+                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                            content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
+                        ),
+                    )
                 ],
                 tags=tags,
             ),
             opts=child,
         )
+        for index, arn in enumerate(self.certificate_arns[1:], start=1):
+            aws.lb.ListenerCertificate(
+                f"{name}-https-cert-{index}",
+                aws.lb.ListenerCertificateArgs(listener_arn=self.https_listener.arn, certificate_arn=arn),
+                opts=child,
+            )
 
-        if args.domain is not None:
-            if args.create_dns_record:
-                assert args.hosted_zone_id is not None
+        for domain in args.domains:
+            if domain.create_dns_record:
                 aws.route53.Record(
-                    f"{name}-dns",
+                    f"{name}-dns-{domain.domain}",
                     aws.route53.RecordArgs(
-                        zone_id=args.hosted_zone_id,
-                        name=args.domain,
+                        zone_id=domain.hosted_zone_id,
+                        name=domain.domain,
                         type="A",
                         aliases=[
                             aws.route53.RecordAliasArgs(
@@ -319,7 +276,9 @@ class LoadBalancer(pulumi.ComponentResource):
                     ),
                     opts=child,
                 )
-            self.url = pulumi.Output.from_input(f"https://{args.domain}")
+        self.domains = [d.domain for d in args.domains]
+        if self.domains:
+            self.url = pulumi.Output.from_input(f"https://{self.domains[0]}")
         else:
             self.url = pulumi.Output.concat("https://", self.alb.dns_name)
 
@@ -329,21 +288,24 @@ class LoadBalancer(pulumi.ComponentResource):
                 "url": self.url,
                 "dns_name": self.alb.dns_name,
                 "alb_arn": self.alb.arn,
-                "target_group_arn": self.target_group.arn,
+                "https_listener_arn": self.https_listener.arn,
                 "security_group_id": self.security_group.id,
                 "access_log_bucket": log_bucket_name,
             }
         )
 
-    def _certificate(self, name: str, args: LoadBalancerArgs, tags: dict[str, str]) -> pulumi.Output[str]:
-        if args.certificate_arn is not None:
-            return pulumi.Output.from_input(args.certificate_arn)
-        assert args.domain is not None and args.hosted_zone_id is not None
+    def _certificates(self, name: str, args: LoadBalancerArgs, tags: dict[str, str]) -> list[pulumi.Output[str]]:
+        """The given certificates, then one DNS-validated certificate per domain."""
+        arns = [pulumi.Output.from_input(arn) for arn in args.certificate_arns]
+        arns += [self._domain_certificate(f"{name}-cert-{d.domain}", d, tags) for d in args.domains]
+        return arns
+
+    def _domain_certificate(self, name: str, domain: DomainSettings, tags: dict[str, str]) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
         certificate = aws.acm.Certificate(
-            f"{name}-cert",
+            name,
             aws.acm.CertificateArgs(
-                domain_name=args.domain,
+                domain_name=domain.domain,
                 validation_method="DNS",
                 key_algorithm="EC_prime256v1",
                 tags=tags,
@@ -352,9 +314,9 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         option = certificate.domain_validation_options.apply(lambda options: options[0])
         record = aws.route53.Record(
-            f"{name}-cert-validation",
+            f"{name}-validation",
             aws.route53.RecordArgs(
-                zone_id=args.hosted_zone_id,
+                zone_id=domain.hosted_zone_id,
                 name=option.apply(lambda o: o.resource_record_name or ""),
                 type=option.apply(lambda o: o.resource_record_type or "CNAME"),
                 records=[option.apply(lambda o: o.resource_record_value or "")],
@@ -364,7 +326,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         validation = aws.acm.CertificateValidation(
-            f"{name}-cert-validated",
+            f"{name}-validated",
             aws.acm.CertificateValidationArgs(
                 certificate_arn=certificate.arn, validation_record_fqdns=[record.fqdn]
             ),

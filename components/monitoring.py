@@ -8,7 +8,7 @@ so a resource's parent always says which part of the service it serves.
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Sequence
+from typing import Literal, Optional, Sequence, Union
 
 import pulumi
 import pulumi_aws as aws
@@ -119,7 +119,7 @@ def encrypted_log_group(
     *,
     log_group_name: StrInput,
     kms_key_arn: StrInput,
-    retention_days: int,
+    retention_days: Union[int, pulumi.Output[int]],
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> aws.cloudwatch.LogGroup:

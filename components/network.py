@@ -49,17 +49,63 @@ def subnet_blocks(args: "CreateNetworkArgs") -> tuple[list[str], list[str]]:
     return blocks[: args.az_count], blocks[args.az_count : 2 * args.az_count]
 
 
+class Subnet(ArgsModel):
+    """An existing subnet: its ID, and what Rampart checks or uses it for when known."""
+
+    id: StrInput = Field(description="Subnet ID.")
+    availability_zone: Optional[str] = Field(
+        None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$", description="Its availability zone, e.g. eu-west-1a."
+    )
+    cidr_block: Optional[str] = Field(
+        None, description="Its IPv4 CIDR. For public subnets: the load balancer's addresses, the only peers whose "
+        "X-Forwarded-For the Nginx sidecar believes."
+    )
+
+    @field_validator("cidr_block")
+    @classmethod
+    def _cidr(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            try:
+                ipaddress.IPv4Network(value, strict=True)
+            except ValueError as error:
+                raise ValueError(f"cidr_block {value!r} is not an IPv4 network in CIDR form: {error}") from None
+        return value
+
+
 class ExistingNetworkArgs(ArgsModel):
     """A VPC and subnets that already exist (nothing is created in them but flow logs)."""
 
     vpc_id: StrInput = Field(description="Existing VPC ID.")
-    public_subnet_ids: list[StrInput] = Field(
+    vpc_cidr_block: str = Field(description="The VPC's IPv4 CIDR: where the load balancer may reach tasks.")
+    public_subnets: list[Subnet] = Field(
         min_length=2, description="Public subnets (at least two AZs) for the internet-facing load balancer."
     )
-    private_subnet_ids: list[StrInput] = Field(
+    private_subnets: list[Subnet] = Field(
         min_length=2, description="Private subnets (at least two AZs) for the tasks; they need a route to ECR, "
         "CloudWatch Logs and Secrets Manager (NAT or VPC endpoints).",
     )
+
+    @field_validator("vpc_cidr_block")
+    @classmethod
+    def _vpc_cidr(cls, value: str) -> str:
+        try:
+            ipaddress.IPv4Network(value, strict=True)
+        except ValueError as error:
+            raise ValueError(f"vpc_cidr_block {value!r} is not an IPv4 network in CIDR form: {error}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _zones(self) -> "ExistingNetworkArgs":
+        for key, subnets in (("public_subnets", self.public_subnets), ("private_subnets", self.private_subnets)):
+            zones = [s.availability_zone for s in subnets]
+            if all(zones) and len(set(zones)) < 2:
+                raise ValueError(f"{key} must span at least two availability zones; got {sorted(set(z for z in zones if z))}")
+        return self
+
+    def public_subnet_cidrs(self) -> Optional[list[str]]:
+        """The public subnets' CIDRs, when every one is given."""
+        cidrs = [s.cidr_block for s in self.public_subnets]
+        return [c for c in cidrs if c] if all(cidrs) else None
 
 
 class CreateNetworkArgs(ArgsModel):
@@ -147,13 +193,22 @@ class NetworkArgs(NetworkSettings):
         return self
 
 
+def alb_subnet_cidrs(settings: NetworkSettings) -> Optional[list[str]]:
+    """The CIDRs of the subnets the load balancer lives in, when they are known before deployment:
+    a created VPC's public subnets, or an existing VPC's public subnets when each names its CIDR."""
+    if settings.existing is not None:
+        return settings.existing.public_subnet_cidrs()
+    return subnet_blocks(settings.create or CreateNetworkArgs())[0]
+
+
 class Network(pulumi.ComponentResource):
     """VPC, subnets, egress and flow logs for one service."""
 
     vpc_id: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
-    vpc_cidr_block: Optional[str]
+    vpc_cidr_block: str
+    public_subnet_cidrs: Optional[list[str]]
     flow_log_group: Optional[aws.cloudwatch.LogGroup]
 
     def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
@@ -163,12 +218,13 @@ class Network(pulumi.ComponentResource):
 
         if args.existing is not None:
             self.vpc_id = pulumi.Output.from_input(args.existing.vpc_id)
-            self.public_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing.public_subnet_ids]
-            self.private_subnet_ids = [pulumi.Output.from_input(s) for s in args.existing.private_subnet_ids]
-            self.vpc_cidr_block = None
+            self.public_subnet_ids = [pulumi.Output.from_input(s.id) for s in args.existing.public_subnets]
+            self.private_subnet_ids = [pulumi.Output.from_input(s.id) for s in args.existing.private_subnets]
+            self.vpc_cidr_block = args.existing.vpc_cidr_block
         else:
             self._create(name, args.create or CreateNetworkArgs(), args.extra_endpoints, tags, child)
 
+        self.public_subnet_cidrs = alb_subnet_cidrs(args)
         self.flow_log_group = None
         if args.flow_logs:
             assert args.kms_key_arn is not None  # checked by NetworkArgs

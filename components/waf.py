@@ -6,7 +6,7 @@ encrypted `aws-waf-logs-*` log group with the Authorization and Cookie headers r
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -23,13 +23,39 @@ DEFAULT_MANAGED_RULE_GROUPS: tuple[str, ...] = (
 #: Headers never written to WAF logs (credentials and sessions).
 REDACTED_HEADERS: tuple[str, ...] = ("authorization", "cookie")
 RATE_LIMIT_BODY_KEY = "rate-limited"
+#: Rule priorities: the ACL-wide rate limit at 0, scoped limits from 1, managed groups from here.
+MANAGED_GROUP_PRIORITY = 100
 
 _GROUP = re.compile(r"^AWSManagedRules[A-Za-z0-9]+$")
 _RULE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
+class ScopedRateLimit(ArgsModel):
+    """A rate limit for one service's requests: a rate-based rule in the shared web ACL, scoped down
+    to the service's host names and path prefixes."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="The rule's name: the service's.")
+    limit: int = Field(ge=10, le=2_000_000_000, description="Requests one client IP may send per window to these routes.")
+    hosts: list[str] = Field(default_factory=list, description="Host names (exact, or `*.domain`).")
+    path_prefixes: list[str] = Field(default_factory=list, description="URL path prefixes the limit covers.")
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if "?" in host or "*" in host.removeprefix("*."):
+                raise ValueError(f"hosts: {host!r}: a WAF scope takes exact host names or `*.domain`")
+        return value
+
+    @model_validator(mode="after")
+    def _scope(self) -> "ScopedRateLimit":
+        if not self.hosts and not self.path_prefixes:
+            raise ValueError(f"{self.name}: a scoped rate limit needs hosts or path prefixes (else use rate_limit)")
+        return self
+
+
 class WafSettings(ArgsModel):
-    """What a service owner chooses about the web ACL (WebService fills in the wiring)."""
+    """What a platform team chooses about the environment's web ACL (Environment fills in the wiring)."""
 
     rate_limit: int = Field(
         2000, ge=10, le=2_000_000_000,
@@ -45,6 +71,12 @@ class WafSettings(ArgsModel):
     count_only_rules: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Managed group -> rule names overridden to COUNT instead of BLOCK (documented exceptions).",
+    )
+    scoped_rate_limits: list[ScopedRateLimit] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Per-service rate limits, each a rate-based rule scoped to that service's hosts and paths "
+        "(evaluated after the ACL-wide limit, before the managed groups).",
     )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
@@ -82,6 +114,70 @@ class WebAclArgs(WafSettings):
     logging: bool = Field(True, description="Send WAF logs (redacted) to CloudWatch Logs.")
 
 
+def _block_429(window_seconds: int) -> aws.wafv2.WebAclRuleActionArgs:
+    return aws.wafv2.WebAclRuleActionArgs(
+        block=aws.wafv2.WebAclRuleActionBlockArgs(
+            custom_response=aws.wafv2.WebAclRuleActionBlockCustomResponseArgs(
+                response_code=429,
+                custom_response_body_key=RATE_LIMIT_BODY_KEY,
+                response_headers=[
+                    aws.wafv2.WebAclRuleActionBlockCustomResponseResponseHeaderArgs(
+                        name="Retry-After", value=str(window_seconds)
+                    )
+                ],
+            )
+        )
+    )
+
+
+def _byte_match(field: str, constraint: str, text: str) -> dict[str, Any]:
+    """One scope-down test: the Host header (lower-cased) or the URI path."""
+    field_to_match = (
+        {"single_header": {"name": "host"}} if field == "host" else {"uri_path": {}}
+    )
+    return {
+        "byte_match_statement": {
+            "field_to_match": field_to_match,
+            "positional_constraint": constraint,
+            "search_string": text,
+            "text_transformations": [{"priority": 0, "type": "LOWERCASE" if field == "host" else "NONE"}],
+        }
+    }
+
+
+def _any(statements: list[Any]) -> Any:
+    """One statement, or an OR of several (WAF's OR takes two or more)."""
+    return statements[0] if len(statements) == 1 else {"or_statement": {"statements": statements}}
+
+
+def _scoped_rate_rule(acl: str, limit: ScopedRateLimit, priority: int, window: int) -> aws.wafv2.WebAclRuleArgs:
+    """A rate-based rule counting only the requests to one service's hosts and path prefixes."""
+    hosts = [_byte_match("host", "ENDS_WITH", h[1:]) if h.startswith("*.") else _byte_match("host", "EXACTLY", h)
+             for h in limit.hosts]
+    paths = [_byte_match("path", "STARTS_WITH", p) for p in limit.path_prefixes]
+    parts = [_any(group) for group in (hosts, paths) if group]
+    # Plain dicts: the provider's nested statement types are too deep to spell out; it validates them.
+    scope: Any = parts[0] if len(parts) == 1 else {"and_statement": {"statements": parts}}
+    return aws.wafv2.WebAclRuleArgs(
+        name=f"rate-limit-{limit.name}",
+        priority=priority,
+        action=_block_429(window),
+        statement=aws.wafv2.WebAclRuleStatementArgs(
+            rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                aggregate_key_type="IP",
+                limit=limit.limit,
+                evaluation_window_sec=window,
+                scope_down_statement=scope,
+            )
+        ),
+        visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+            cloudwatch_metrics_enabled=True,
+            metric_name=_metric(f"{acl}-rate-limit-{limit.name}"),
+            sampled_requests_enabled=True,
+        ),
+    )
+
+
 def _metric(name: str) -> str:
     """CloudWatch metric names for WAF: letters, digits, '-' and '_' only, at most 128 characters."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:128]
@@ -104,19 +200,7 @@ class WebAcl(pulumi.ComponentResource):
             aws.wafv2.WebAclRuleArgs(
                 name="rate-limit-per-ip",
                 priority=0,
-                action=aws.wafv2.WebAclRuleActionArgs(
-                    block=aws.wafv2.WebAclRuleActionBlockArgs(
-                        custom_response=aws.wafv2.WebAclRuleActionBlockCustomResponseArgs(
-                            response_code=429,
-                            custom_response_body_key=RATE_LIMIT_BODY_KEY,
-                            response_headers=[
-                                aws.wafv2.WebAclRuleActionBlockCustomResponseResponseHeaderArgs(
-                                    name="Retry-After", value=str(args.rate_limit_window_seconds)
-                                )
-                            ],
-                        )
-                    )
-                ),
+                action=_block_429(args.rate_limit_window_seconds),
                 statement=aws.wafv2.WebAclRuleStatementArgs(
                     rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
                         aggregate_key_type="IP",
@@ -131,6 +215,8 @@ class WebAcl(pulumi.ComponentResource):
                 ),
             )
         ]
+        rules += [_scoped_rate_rule(name, limit, 1 + index, args.rate_limit_window_seconds)
+                  for index, limit in enumerate(args.scoped_rate_limits)]
         for index, group in enumerate(args.managed_rule_groups):
             overrides = [
                 aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
@@ -144,7 +230,7 @@ class WebAcl(pulumi.ComponentResource):
             rules.append(
                 aws.wafv2.WebAclRuleArgs(
                     name=group,
-                    priority=10 * (index + 1),
+                    priority=MANAGED_GROUP_PRIORITY + 10 * index,
                     override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
                         none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
                     ),

@@ -1,7 +1,11 @@
-"""WebService: one containerised web service on ECS Fargate behind an ALB with TLS and WAF.
+"""WebService: one containerised web service on ECS Fargate, attached to an environment.
 
-Composes Monitoring (KMS key, alarm topic), Network, LoadBalancer and WebAcl with the ECS
-cluster, task definition, service, IAM roles, security group, autoscaling and alarms.
+A service creates only what is its own: its route on the environment's HTTPS listener (target group
+and listener rule, `components.routing`), its security group (ingress only from the ALB's group, on
+its port), log groups, IAM roles, the Nginx sidecar, the task definition, the service, autoscaling
+on its own target group, and alarms on its own target group and tasks. It never creates or changes
+shared infrastructure: that is the `Environment` (`components.environment`), reached through one
+`EnvironmentRef`.
 
 Two ingress modes:
 - ``alb``: target group (HTTP) -> app container port.
@@ -26,17 +30,16 @@ from components._util import (
     StrInput,
     assume_role_policy,
     check_component_name,
-    log_group_prefix as default_log_group_prefix,
     merge_tags,
+    physical_name,
     policy_json,
     Tags,
 )
-from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
-from components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
-from components.network import Network, NetworkArgs, NetworkSettings
+from components.environment import EnvironmentRef
+from components.monitoring import encrypted_log_group, metric_alarm
 from components.proxy_config import ProxyConfig
+from components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
 from components.sidecar import ProxySidecar, ProxySidecarArgs
-from components.waf import WafSettings, WebAcl, WebAclArgs
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
@@ -114,36 +117,31 @@ class ContainerHealthCheck(ArgsModel):
 
 
 class AlarmSettings(ArgsModel):
-    """Alarm thresholds; every alarm notifies the encrypted alarm topic."""
+    """The service's alarm thresholds; every alarm notifies the environment's encrypted alarm topic."""
 
     enabled: bool = Field(True, description="Create the alarms below (False skips them all).")
     http_5xx_rate_percent: float = Field(5.0, gt=0, le=100, description="ALB + target 5xx as % of requests.")
     target_p99_seconds: float = Field(2.0, gt=0, description="p99 target response time.")
     cpu_percent: float = Field(80.0, gt=0, le=100, description="Service average CPU utilisation.")
     memory_percent: float = Field(80.0, gt=0, le=100, description="Service average memory utilisation.")
-    waf_blocked_requests: int = Field(
-        500, ge=1, description="WAF-blocked requests in 5 minutes that count as a spike."
+
+
+class ServiceSettings(ArgsModel):
+    """What a team chooses for one service: everything but the wiring. The stack file's
+    `rampart:services.<name>` section is this model (camelCase keys), plus where its image comes from."""
+
+    routing: RoutingSettings = Field(
+        default_factory=RoutingSettings, description="Hosts and paths the service answers on the shared listener."
     )
-
-
-class WebServiceArgs(ArgsModel):
-    """Everything a team sets to run one web service; only `image`, `image_repository_arn` and
-    a certificate (`load_balancer.certificate_arn` or `.domain`) are required."""
-
-    image: StrInput = Field(description="App image by digest (`registry/repo@sha256:...`), e.g. `Image.image_ref`.")
-    image_repository_arn: StrInput = Field(
-        description="ECR repository ARN of `image`: the only repository the execution role may pull from."
-    )
-    load_balancer: LoadBalancerSettings = Field(description="Certificate, TLS policy, access logs, health check.")
     ingress: Literal["alb", "nginx"] = Field(
         "alb", description="`alb`: ALB -> app; `nginx`: ALB -> Nginx TLS sidecar -> app on 127.0.0.1."
     )
-    proxy: Optional[ProxyConfig] = Field(
-        None, description="The Nginx sidecar's settings (ingress='nginx' only)."
+    health_check: HealthCheckSettings = Field(
+        default_factory=HealthCheckSettings,
+        description="The target group's health check (in `nginx` mode the ALB probes the sidecar's own path).",
     )
-    proxy_image: Optional[StrInput] = Field(None, description="Proxy image by digest (ingress='nginx' only).")
-    proxy_image_repository_arn: Optional[StrInput] = Field(
-        None, description="ECR repository ARN of `proxy_image` (ingress='nginx' only)."
+    deregistration_delay_seconds: int = Field(
+        30, ge=0, le=3600, description="Connection draining for deregistering targets (short for fast deploys)."
     )
     container_port: int = Field(DEFAULT_CONTAINER_PORT, ge=1024, le=65535, description="Port the app listens on.")
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384] = Field(256, description="Task CPU units.")
@@ -153,7 +151,9 @@ class WebServiceArgs(ArgsModel):
     readonly_root_filesystem: bool = Field(True, description="Mount the container's root filesystem read-only.")
     writable_paths: list[str] = Field(
         default_factory=lambda: ["/tmp"],
-        description="Paths given a task-scoped writable volume (Fargate has no tmpfs) under a read-only root.",
+        description="Paths given a task volume under a read-only root. On Fargate a task volume is an empty, "
+        "root-owned directory unless the image declares a `VOLUME` at that exact path: declare each one, "
+        "owned by the runtime user.",
     )
     environment: dict[str, str] = Field(
         default_factory=dict, description="Plain, non-secret environment; secret-looking names are refused."
@@ -177,8 +177,8 @@ class WebServiceArgs(ArgsModel):
     )
     enable_execute_command: bool = Field(
         False,
-        description="ECS Exec into tasks; when on, sessions are logged to an encrypted log group. Its agent "
-        "writes to the container's root filesystem, so it needs `readonly_root_filesystem=False`.",
+        description="ECS Exec into tasks; when on, sessions are logged to the environment's encrypted log group. Its "
+        "agent writes to the container's root filesystem, so it needs `readonly_root_filesystem=False`.",
     )
     steady_state_timeout_minutes: int = Field(
         20,
@@ -187,13 +187,7 @@ class WebServiceArgs(ArgsModel):
         description="`pulumi up` waits this long for the service to reach a steady state; a deployment the "
         "circuit breaker rolls back (or that never becomes healthy) fails the update instead of passing.",
     )
-    network: NetworkSettings = Field(default_factory=NetworkSettings, description="VPC: create (default) or existing.")
-    waf: Optional[WafSettings] = Field(
-        default_factory=WafSettings, description="WAFv2 web ACL settings; None skips the web ACL (explicit opt-out)."
-    )
-    monitoring: MonitoringArgs = Field(default_factory=MonitoringArgs, description="KMS key, alarm topic, retention.")
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
-    log_group_prefix: Optional[str] = Field(None, description="Log group name prefix; default `/rampart/<stack>/<name>`.")
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("user")
@@ -225,7 +219,7 @@ class WebServiceArgs(ArgsModel):
         return check_secret_refs(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "WebServiceArgs":
+    def _consistent(self) -> "ServiceSettings":
         if self.memory not in FARGATE_MEMORY[self.cpu]:
             raise ValueError(
                 f"memory={self.memory} is not offered with cpu={self.cpu}; "
@@ -245,35 +239,98 @@ class WebServiceArgs(ArgsModel):
         overlap = sorted(set(self.environment) & set(self.secrets))
         if overlap:
             raise ValueError(f"{', '.join(overlap)} is in both `environment` and `secrets`; keep it in `secrets` only")
+        return self
+
+
+class WebServiceArgs(ServiceSettings):
+    """A service's settings plus its wiring: the environment it attaches to and its images. Only
+    `environment`, `image` and `image_repository_arn` are required."""
+
+    environment_ref: EnvironmentRef = Field(description="The environment the service attaches to (`Environment.ref`).")
+    image: StrInput = Field(description="App image by digest (`registry/repo@sha256:...`), e.g. `Image.image_ref`.")
+    image_repository_arn: StrInput = Field(
+        description="ECR repository ARN of `image`: the only repository the execution role may pull from."
+    )
+    proxy: Optional[ProxyConfig] = Field(None, description="The Nginx sidecar's settings (ingress='nginx' only).")
+    proxy_image: Optional[StrInput] = Field(None, description="Proxy image by digest (ingress='nginx' only).")
+    proxy_image_repository_arn: Optional[StrInput] = Field(
+        None, description="ECR repository ARN of `proxy_image` (ingress='nginx' only)."
+    )
+
+    @model_validator(mode="after")
+    def _wiring(self) -> "WebServiceArgs":
+        self._check_proxy()
+        self._check_environment_supports()
+        return self
+
+    def _check_proxy(self) -> None:
         nginx_only = {
             "proxy": self.proxy,
             "proxy_image": self.proxy_image,
             "proxy_image_repository_arn": self.proxy_image_repository_arn,
         }
-        if self.ingress == "nginx":
-            missing = [k for k, v in nginx_only.items() if v is None]
-            if missing:
-                raise ValueError(f"ingress='nginx' needs {', '.join(missing)}")
-            assert self.proxy is not None
-            if self.proxy.listen_port == self.container_port:
-                raise ValueError(
-                    f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
-                    "app share the task's network namespace, so give them different ports"
-                )
-            upstream = self.proxy.upstream.port
-            if upstream is not None and upstream != self.container_port:
-                raise ValueError(
-                    f"proxy.upstream.port ({upstream}) differs from container_port ({self.container_port}); "
-                    "the proxy must forward to the app's port (leave upstream.port empty to follow container_port)"
-                )
-        else:
+        if self.ingress != "nginx":
             given = [k for k, v in nginx_only.items() if v is not None]
             if given:
                 raise ValueError(f"{', '.join(given)} apply only with ingress='nginx'; remove them or set ingress='nginx'")
-        return self
+            return
+        missing = [k for k, v in nginx_only.items() if v is None]
+        if missing:
+            raise ValueError(f"ingress='nginx' needs {', '.join(missing)}")
+        assert self.proxy is not None
+        if self.proxy.listen_port == self.container_port:
+            raise ValueError(
+                f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
+                "app share the task's network namespace, so give them different ports"
+            )
+        upstream = self.proxy.upstream.port
+        if upstream is not None and upstream != self.container_port:
+            raise ValueError(
+                f"proxy.upstream.port ({upstream}) differs from container_port ({self.container_port}); "
+                "the proxy must forward to the app's port (leave upstream.port empty to follow container_port)"
+            )
+        if not self.proxy.trusted_proxy_cidrs and self.environment_ref.alb_subnet_cidrs is None:
+            raise ValueError(
+                "ingress='nginx' needs proxy.trusted_proxy_cidrs: the environment's load balancer subnets are not "
+                "known to this program (an existing VPC without subnet CIDRs, or an environment in another stack), "
+                "and only they may set X-Forwarded-For"
+            )
+
+    def _check_environment_supports(self) -> None:
+        env = self.environment_ref
+        if self.enable_execute_command and env.execute_command_log_group_arn is None:
+            raise ValueError(
+                f"enable_execute_command=True needs an environment configured for ECS Exec; environment {env.name!r} "
+                "is not (set execute_command=True on the environment)"
+            )
+        if env.nat is False and env.interface_endpoints is not None:
+            missing = [e for e in endpoints_needed(self) if e not in env.interface_endpoints]
+            if missing:
+                raise ValueError(
+                    f"environment {env.name!r} has no NAT gateway and no {', '.join(missing)} endpoint, which this "
+                    f"service needs ({'SSM parameters in secrets' if 'ssm' in missing else 'ECS Exec'}); add "
+                    f"{', '.join(missing)} to the environment's extra_endpoints"
+                )
+
+    def effective_proxy(self) -> Optional[ProxyConfig]:
+        """The sidecar's settings as deployed: forwarding to the app's port, trusting X-Forwarded-For
+        from the environment's ALB subnets unless the settings name other CIDRs."""
+        if self.proxy is None:
+            return None
+        return sidecar_proxy(self.proxy, self.container_port, self.environment_ref.alb_subnet_cidrs)
 
 
-def endpoints_needed(args: WebServiceArgs) -> list[Literal["ssm", "ssmmessages", "kms"]]:
+def sidecar_proxy(proxy: ProxyConfig, container_port: int, alb_subnet_cidrs: Optional[list[str]]) -> ProxyConfig:
+    """The sidecar's settings for a service: the one place that fills in the upstream port and the
+    trusted CIDRs (the environment's ALB subnets unless the settings name others), used to render the
+    proxy image, to deploy the sidecar and by `rampart render-proxy`."""
+    updates: dict[str, object] = {"upstream": proxy.upstream.model_copy(update={"port": container_port})}
+    if not proxy.trusted_proxy_cidrs and alb_subnet_cidrs:
+        updates["trusted_proxy_cidrs"] = list(alb_subnet_cidrs)
+    return ProxyConfig.model_validate({**proxy.model_dump(), **updates})
+
+
+def endpoints_needed(args: ServiceSettings) -> list[Literal["ssm", "ssmmessages", "kms"]]:
     """Interface endpoints the tasks need beyond the network's base set: `ssm` for SSM parameters in
     `secrets`, `ssmmessages` and `kms` for ECS Exec. Without them, a VPC with no NAT gateway leaves the
     task unable to start (secrets) or the session unable to open (Exec)."""
@@ -360,298 +417,287 @@ def execution_role_policy(
 
 
 class WebService(pulumi.ComponentResource):
-    """A hardened ECS Fargate web service behind an ALB with TLS and WAF."""
+    """A hardened ECS Fargate service attached to an environment's load balancer by its own route."""
 
     url: pulumi.Output[str]
-    alb_dns_name: pulumi.Output[str]
-    cluster_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
+    target_group_arn: pulumi.Output[str]
     log_group_names: dict[str, pulumi.Output[str]]
-    web_acl_arn: Optional[pulumi.Output[str]]
 
     def __init__(self, name: str, args: WebServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         check_component_name(name)
         super().__init__("rampart:web_service:WebService", name, None, opts)
-        tags = merge_tags(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
-        ctx = AwsContext(pulumi.InvokeOptions(parent=self))
-        prefix = args.log_group_prefix or default_log_group_prefix(name)
-        nginx = args.ingress == "nginx"
+        self._name = name
+        self._args = args
+        self._env = args.environment_ref
+        self._tags = merge_tags(args.tags)
+        self._ctx = AwsContext(pulumi.InvokeOptions(parent=self))
+        self._proxy = args.effective_proxy()
+        self._env.attach_route(name, args.routing)  # refuses a route another service already claims
 
-        def with_tags(settings_tags: Mapping[str, str]) -> dict[str, str]:
-            return {**args.tags, **settings_tags}
+        self.log_groups = self._log_groups()
+        self.sidecar = self._sidecar() if self._proxy is not None else None
+        target_container, target_port = self._target()
+        self.route = self._route(target_port)
+        self.security_group = self._security_group(target_container, target_port)
+        execution_role, self.task_role = self._roles()
+        self.task_definition = self._task_definition(execution_role)
+        self.service = self._service(target_container, target_port)
+        self._scaling()
+        if args.alarms.enabled:
+            self._alarms()
 
-        # --- monitoring: key and alarm topic -------------------------------------------------
-        self.monitoring = Monitoring(
-            f"{name}-monitoring",
-            args.monitoring.model_copy(update={"tags": with_tags(args.monitoring.tags)}),
-            opts=child,
-        )
-        key_arn = self.monitoring.kms_key_arn
-        retention = args.monitoring.log_retention_days
-
-        # --- network ------------------------------------------------------------------------
-        self.network = Network(
-            f"{name}-network",
-            NetworkArgs(
-                **args.network.model_dump(exclude={"tags", "flow_log_retention_days"}),
-                extra_endpoints=endpoints_needed(args),
-                kms_key_arn=key_arn,
-                flow_log_retention_days=args.network.flow_log_retention_days or retention,
-                log_group_prefix=prefix,
-                tags=with_tags(args.network.tags),
-            ),
-            opts=child,
-        )
-
-        # --- the service's security group (rules added once the ALB's group exists) ---------
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-service-sg",
-            aws.ec2.SecurityGroupArgs(
-                vpc_id=self.network.vpc_id,
-                description=f"{name} tasks: only the ALB reaches the service port",
-                tags={**tags, "Name": f"{name}-service"},
-            ),
-            opts=child,
+        # --- outputs (no secrets) -----------------------------------------------------------
+        self.url = self._url()
+        self.service_name = self.service.name
+        self.target_group_arn = self.route.target_group.arn
+        self.log_group_names = {key: lg.name for key, lg in self.log_groups.items()}
+        self.register_outputs(
+            {
+                "url": self.url,
+                "service_name": self.service_name,
+                "target_group_arn": self.target_group_arn,
+                "log_group_names": self.log_group_names,
+            }
         )
 
-        # --- sidecar (nginx mode) -----------------------------------------------------------
-        app_log_group = encrypted_log_group(
-            f"{name}-app-logs",
-            log_group_name=f"{prefix}/app",
-            kms_key_arn=key_arn,
-            retention_days=retention,
-            tags=tags,
-            parent=self,
-        )
-        log_groups: dict[str, aws.cloudwatch.LogGroup] = {"app": app_log_group}
-        sidecar: Optional[ProxySidecar] = None
-        if nginx:
-            assert args.proxy_image is not None  # WebServiceArgs requires it with ingress='nginx'
-            proxy_log_group = encrypted_log_group(
-                f"{name}-proxy-logs",
-                log_group_name=f"{prefix}/proxy",
-                kms_key_arn=key_arn,
-                retention_days=retention,
-                tags=tags,
+    # --- pieces, in the order the constructor uses them -------------------------------------
+    def _child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self)
+
+    def _log_groups(self) -> dict[str, aws.cloudwatch.LogGroup]:
+        """One encrypted log group per container, under the environment's prefix and retention. The
+        service part carries the stack: services of two stacks on one environment may share a name."""
+        containers = [APP_CONTAINER] + (["proxy"] if self._proxy is not None else [])
+        service_part = physical_name(self._name, 128)
+        return {
+            container: encrypted_log_group(
+                f"{self._name}-{container}-logs",
+                log_group_name=pulumi.Output.concat(self._env.log_group_prefix, f"/{service_part}/{container}"),
+                kms_key_arn=self._env.kms_key_arn,
+                retention_days=self._env.log_retention_days,
+                tags=self._tags,
                 parent=self,
             )
-            log_groups["proxy"] = proxy_log_group
-            sidecar = ProxySidecar(
-                f"{name}-proxy",
-                ProxySidecarArgs(
-                    proxy=args.proxy,
-                    image=args.proxy_image,
-                    app_container_name=APP_CONTAINER,
-                    kms_key_arn=key_arn,
-                    log_group_name=proxy_log_group.name,
-                    region=ctx.region,
-                    cpu=PROXY_CPU_UNITS,
-                    memory_mib=PROXY_MEMORY_MIB,
-                    tags=tags,
-                ),
-                opts=child,
-            )
-            target_container: str = sidecar.container_name
-            target_port: int = sidecar.listen_port
-            health = args.load_balancer.health_check.model_copy(update={"path": sidecar.health_check_path})
-            lb_settings = args.load_balancer.model_copy(update={"health_check": health})
-        else:
-            target_container = APP_CONTAINER
-            target_port = args.container_port
-            lb_settings = args.load_balancer
+            for container in containers
+        }
 
-        # --- load balancer ------------------------------------------------------------------
-        self.load_balancer = LoadBalancer(
-            f"{name}-lb",
-            LoadBalancerArgs(
-                **{k: getattr(lb_settings, k) for k in LoadBalancerSettings.model_fields if k != "tags"},
-                tags=with_tags(lb_settings.tags),
-                vpc_id=self.network.vpc_id,
-                subnet_ids=list(self.network.public_subnet_ids),
-                target_port=target_port,
-                target_protocol="HTTPS" if nginx else "HTTP",
-                target_security_group_id=self.security_group.id,
+    def _sidecar(self) -> ProxySidecar:
+        assert self._args.proxy_image is not None  # WebServiceArgs requires it with ingress='nginx'
+        return ProxySidecar(
+            f"{self._name}-proxy",
+            ProxySidecarArgs(
+                proxy=self._proxy,
+                image=self._args.proxy_image,
+                app_container_name=APP_CONTAINER,
+                kms_key_arn=self._env.kms_key_arn,
+                log_group_name=self.log_groups["proxy"].name,
+                region=self._ctx.region,
+                cpu=PROXY_CPU_UNITS,
+                memory_mib=PROXY_MEMORY_MIB,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
+        )
+
+    def _target(self) -> tuple[str, int]:
+        """The container and port the load balancer sends requests to."""
+        if self.sidecar is not None:
+            return self.sidecar.container_name, self.sidecar.listen_port
+        return APP_CONTAINER, self._args.container_port
+
+    def _route(self, target_port: int) -> ServiceRoute:
+        health = self._args.health_check
+        if self.sidecar is not None:
+            # The ALB probes the sidecar, which answers its own health path.
+            health = health.model_copy(update={"path": self.sidecar.health_check_path, "matcher": "200"})
+        return ServiceRoute(
+            f"{self._name}-route",
+            routing=self._args.routing,
+            priority=effective_priority(self._name, self._args.routing),
+            listener_arn=self._env.https_listener_arn,
+            vpc_id=self._env.vpc_id,
+            port=target_port,
+            protocol="HTTPS" if self.sidecar is not None else "HTTP",
+            health_check=health,
+            deregistration_delay_seconds=self._args.deregistration_delay_seconds,
+            tags=self._tags,
+            opts=self._child(),
+        )
+
+    def _security_group(self, target_container: str, target_port: int) -> aws.ec2.SecurityGroup:
+        group = aws.ec2.SecurityGroup(
+            f"{self._name}-service-sg",
+            aws.ec2.SecurityGroupArgs(
+                vpc_id=self._env.vpc_id,
+                description=f"{self._name} tasks: only the ALB reaches the service port",
+                tags={**self._tags, "Name": f"{self._name}-service"},
+            ),
+            opts=self._child(),
         )
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-service-in-alb",
+            f"{self._name}-service-in-alb",
             aws.vpc.SecurityGroupIngressRuleArgs(
-                security_group_id=self.security_group.id,
+                security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=target_port,
                 to_port=target_port,
-                referenced_security_group_id=self.load_balancer.security_group.id,
+                referenced_security_group_id=self._env.alb_security_group_id,
                 description=f"From the ALB only, to the {target_container} container port {target_port}",
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
         )
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-service-out-https",
+            f"{self._name}-service-out-https",
             aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=self.security_group.id,
+                security_group_id=group.id,
                 ip_protocol="tcp",
                 from_port=443,
                 to_port=443,
                 cidr_ipv4="0.0.0.0/0",
                 description="HTTPS to AWS APIs (ECR, CloudWatch Logs, Secrets Manager) and HTTPS services",
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
         )
+        return group
 
-        # --- WAF ----------------------------------------------------------------------------
-        self.web_acl: Optional[WebAcl] = None
-        if args.waf is not None:
-            self.web_acl = WebAcl(
-                f"{name}-waf",
-                WebAclArgs(
-                    **{k: getattr(args.waf, k) for k in WafSettings.model_fields if k != "tags"},
-                    tags=with_tags(args.waf.tags),
-                    resource_arn=self.load_balancer.alb.arn,
-                    kms_key_arn=key_arn,
-                    log_retention_days=retention,
-                ),
-                opts=child,
-            )
-
-        # --- ECS Exec (off by default) ------------------------------------------------------
-        exec_log_group: Optional[aws.cloudwatch.LogGroup] = None
-        if args.enable_execute_command:
-            exec_log_group = encrypted_log_group(
-                f"{name}-exec-logs",
-                log_group_name=f"{prefix}/ecs-exec",
-                kms_key_arn=key_arn,
-                retention_days=retention,
-                tags=tags,
-                parent=self,
-            )
-            log_groups["exec"] = exec_log_group
-
-        # --- cluster ------------------------------------------------------------------------
-        self.cluster = aws.ecs.Cluster(
-            f"{name}-cluster",
-            aws.ecs.ClusterArgs(
-                settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enhanced")],
-                configuration=(
-                    aws.ecs.ClusterConfigurationArgs(
-                        execute_command_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(
-                            kms_key_id=key_arn,
-                            logging="OVERRIDE",
-                            log_configuration=aws.ecs.ClusterConfigurationExecuteCommandConfigurationLogConfigurationArgs(
-                                cloud_watch_log_group_name=exec_log_group.name,
-                                cloud_watch_encryption_enabled=True,
-                            ),
-                        )
-                    )
-                    if exec_log_group is not None
-                    else None
-                ),
-                tags=tags,
-            ),
-            opts=child,
-        )
-
-        # --- IAM: execution role (agent) and task role (app), never the same ----------------
+    def _roles(self) -> tuple[aws.iam.Role, aws.iam.Role]:
+        """The execution role (the ECS agent) and the task role (the app), never the same."""
+        name, args = self._name, self._args
         execution_role = aws.iam.Role(
             f"{name}-execution-role",
             aws.iam.RoleArgs(
                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
                 description=f"{name}: ECS agent pulls the image, writes logs, reads named secrets",
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
         )
         repositories: list[StrInput] = [args.image_repository_arn]
-        if nginx and args.proxy_image_repository_arn is not None:
+        if args.proxy_image_repository_arn is not None:
             repositories.append(args.proxy_image_repository_arn)
-        aws.iam.RolePolicy(
-            f"{name}-execution-policy",
-            aws.iam.RolePolicyArgs(
-                role=execution_role.id,
-                policy=execution_role_policy(
-                    repository_arns=repositories,
-                    log_group_arns=[lg.arn for key, lg in log_groups.items() if key != "exec"],
-                    secret_arns=list(args.secrets.values()),
-                    kms_key_arns=[key_arn, *args.secret_kms_key_arns],
-                    region=ctx.region,
-                ),
-            ),
-            opts=child,
-        )
-        if sidecar is not None:
+        self._execution_policies = [
             aws.iam.RolePolicy(
-                f"{name}-execution-proxy-policy",
-                aws.iam.RolePolicyArgs(role=execution_role.id, policy=sidecar.execution_role_policy()),
-                opts=child,
+                f"{name}-execution-policy",
+                aws.iam.RolePolicyArgs(
+                    role=execution_role.id,
+                    policy=execution_role_policy(
+                        repository_arns=repositories,
+                        log_group_arns=[lg.arn for lg in self.log_groups.values()],
+                        secret_arns=list(args.secrets.values()),
+                        kms_key_arns=[self._env.kms_key_arn, *args.secret_kms_key_arns],
+                        region=self._ctx.region,
+                    ),
+                ),
+                opts=self._child(),
+            )
+        ]
+        if self.sidecar is not None:
+            self._execution_policies.append(
+                aws.iam.RolePolicy(
+                    f"{name}-execution-proxy-policy",
+                    aws.iam.RolePolicyArgs(role=execution_role.id, policy=self.sidecar.execution_role_policy()),
+                    opts=self._child(),
+                )
             )
         task_role = aws.iam.Role(
             f"{name}-task-role",
             aws.iam.RoleArgs(
                 assume_role_policy=assume_role_policy("ecs-tasks.amazonaws.com"),
                 description=f"{name}: the application's own AWS permissions (none by default)",
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
         )
-        self.task_role = task_role
-        if exec_log_group is not None:
-            aws.iam.RolePolicy(
-                f"{name}-task-exec-policy",
-                aws.iam.RolePolicyArgs(
-                    role=task_role.id,
-                    policy=policy_json(
-                        [
-                            {
-                                "Sid": "EcsExecChannels",
-                                "Effect": "Allow",
-                                "Action": [
-                                    "ssmmessages:CreateControlChannel",
-                                    "ssmmessages:CreateDataChannel",
-                                    "ssmmessages:OpenControlChannel",
-                                    "ssmmessages:OpenDataChannel",
-                                ],
-                                "Resource": "*",
-                            },
-                            {
-                                "Sid": "EcsExecSessionLogs",
-                                "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                                "Resource": pulumi.Output.concat(exec_log_group.arn, ":*"),
-                            },
-                            {
-                                "Sid": "EcsExecDescribeLogGroups",
-                                "Effect": "Allow",
-                                "Action": "logs:DescribeLogGroups",
-                                "Resource": "*",
-                            },
-                            {
-                                "Sid": "EcsExecSessionEncryption",
-                                "Effect": "Allow",
-                                "Action": "kms:Decrypt",
-                                "Resource": key_arn,
-                            },
-                        ]
-                    ),
+        if args.enable_execute_command:
+            self._exec_policy(task_role)
+        return execution_role, task_role
+
+    def _exec_policy(self, task_role: aws.iam.Role) -> None:
+        log_group_arn = self._env.execute_command_log_group_arn
+        assert log_group_arn is not None  # WebServiceArgs requires an environment configured for ECS Exec
+        aws.iam.RolePolicy(
+            f"{self._name}-task-exec-policy",
+            aws.iam.RolePolicyArgs(
+                role=task_role.id,
+                policy=policy_json(
+                    [
+                        {
+                            "Sid": "EcsExecChannels",
+                            "Effect": "Allow",
+                            "Action": [
+                                "ssmmessages:CreateControlChannel",
+                                "ssmmessages:CreateDataChannel",
+                                "ssmmessages:OpenControlChannel",
+                                "ssmmessages:OpenDataChannel",
+                            ],
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "EcsExecSessionLogs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": pulumi.Output.concat(log_group_arn, ":*"),
+                        },
+                        {
+                            "Sid": "EcsExecDescribeLogGroups",
+                            "Effect": "Allow",
+                            "Action": "logs:DescribeLogGroups",
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "EcsExecSessionEncryption",
+                            "Effect": "Allow",
+                            "Action": "kms:Decrypt",
+                            "Resource": self._env.kms_key_arn,
+                        },
+                    ]
                 ),
-                opts=child,
-            )
+            ),
+            opts=self._child(),
+        )
 
-        # --- task definition ----------------------------------------------------------------
+    def _task_definition(self, execution_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
+        args = self._args
+        volumes: list[dict[str, Any]] = [{"name": _volume_name(path)} for path in args.writable_paths]
+        if self.sidecar is not None:
+            volumes.extend(self.sidecar.task_volumes())
+        definitions: list[pulumi.Output[dict[str, Any]]] = [self._app_container()]
+        if self.sidecar is not None:
+            definitions.append(self.sidecar.container_definition())
+        container_definitions = pulumi.Output.all(*definitions).apply(lambda defs: json.dumps(list(defs)))
+        return aws.ecs.TaskDefinition(
+            f"{self._name}-task",
+            aws.ecs.TaskDefinitionArgs(
+                # The family is account-wide: two stacks (or environments) must not share one.
+                family=physical_name(self._name, 255),
+                cpu=str(args.cpu),
+                memory=str(args.memory),
+                network_mode="awsvpc",
+                requires_compatibilities=["FARGATE"],
+                runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                    operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
+                ),
+                execution_role_arn=execution_role.arn,
+                task_role_arn=self.task_role.arn,
+                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=v["name"]) for v in volumes],
+                container_definitions=container_definitions,
+                tags=self._tags,
+            ),
+            opts=self._child(),
+        )
+
+    def _app_container(self) -> pulumi.Output[dict[str, Any]]:
+        args = self._args
+        nginx = self.sidecar is not None
         app_memory = args.memory - (PROXY_MEMORY_MIB if nginx else 0)
-        volumes: list[dict[str, Any]] = [
-            {"name": _volume_name(path)} for path in args.writable_paths
-        ]
-        if sidecar is not None:
-            volumes.extend(sidecar.task_volumes())
-
         environment = {"PORT": str(args.container_port), "HOST": "127.0.0.1" if nginx else "0.0.0.0"}
         environment.update(args.environment)
         hc = args.container_health_check
 
-        def app_container(values: list[Any]) -> dict[str, Any]:
+        def definition(values: list[Any]) -> dict[str, Any]:
             image, log_group_name, region, *secret_arns = values
             return {
                 "name": APP_CONTAINER,
@@ -664,9 +710,7 @@ class WebService(pulumi.ComponentResource):
                 "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
                 "memory": app_memory,
                 "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-                "secrets": [
-                    {"name": k, "valueFrom": arn} for k, arn in zip(args.secrets.keys(), secret_arns)
-                ],
+                "secrets": [{"name": k, "valueFrom": arn} for k, arn in zip(args.secrets.keys(), secret_arns)],
                 "mountPoints": [
                     {"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
                     for path in args.writable_paths
@@ -691,51 +735,29 @@ class WebService(pulumi.ComponentResource):
                 "stopTimeout": 30,
             }
 
-        app_definition = pulumi.Output.all(
-            args.image, app_log_group.name, ctx.region, *args.secrets.values()
-        ).apply(app_container)
-        definitions: list[pulumi.Output[dict[str, Any]]] = [app_definition]
-        if sidecar is not None:
-            definitions.append(sidecar.container_definition())
-        container_definitions = pulumi.Output.all(*definitions).apply(lambda defs: json.dumps(list(defs)))
+        return pulumi.Output.all(
+            args.image, self.log_groups[APP_CONTAINER].name, self._ctx.region, *args.secrets.values()
+        ).apply(definition)
 
-        self.task_definition = aws.ecs.TaskDefinition(
-            f"{name}-task",
-            aws.ecs.TaskDefinitionArgs(
-                family=name,
-                cpu=str(args.cpu),
-                memory=str(args.memory),
-                network_mode="awsvpc",
-                requires_compatibilities=["FARGATE"],
-                runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
-                    operating_system_family="LINUX", cpu_architecture=args.cpu_architecture
-                ),
-                execution_role_arn=execution_role.arn,
-                task_role_arn=task_role.arn,
-                volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=v["name"]) for v in volumes],
-                container_definitions=container_definitions,
-                tags=tags,
-            ),
-            opts=child,
-        )
-
-        # --- service ------------------------------------------------------------------------
-        self.service = aws.ecs.Service(
-            f"{name}-service",
+    def _service(self, target_container: str, target_port: int) -> aws.ecs.Service:
+        args = self._args
+        timeout = f"{args.steady_state_timeout_minutes}m"
+        return aws.ecs.Service(
+            f"{self._name}-service",
             aws.ecs.ServiceArgs(
-                cluster=self.cluster.arn,
+                cluster=self._env.cluster_arn,
                 task_definition=self.task_definition.arn,
                 desired_count=args.desired_count,
                 launch_type="FARGATE",
                 platform_version="LATEST",
                 network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
-                    subnets=list(self.network.private_subnet_ids),
+                    subnets=self._env.private_subnet_ids,
                     security_groups=[self.security_group.id],
                     assign_public_ip=False,
                 ),
                 load_balancers=[
                     aws.ecs.ServiceLoadBalancerArgs(
-                        target_group_arn=self.load_balancer.target_group.arn,
+                        target_group_arn=self.route.target_group.arn,
                         container_name=target_container,
                         container_port=target_port,
                     )
@@ -750,33 +772,33 @@ class WebService(pulumi.ComponentResource):
                 enable_execute_command=args.enable_execute_command,
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",
-                tags=tags,
+                tags=self._tags,
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.load_balancer.https_listener],
+                # The target group must be on the listener before ECS registers targets in it, and the
+                # agent's policies must exist before the first task pulls its image and secrets.
+                depends_on=[self.route.listener_rule, *self._execution_policies],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desiredCount"],
-                custom_timeouts=pulumi.CustomTimeouts(
-                    create=f"{args.steady_state_timeout_minutes}m",
-                    update=f"{args.steady_state_timeout_minutes}m",
-                ),
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
             ),
         )
 
-        # --- autoscaling --------------------------------------------------------------------
-        resource_id = pulumi.Output.concat("service/", self.cluster.name, "/", self.service.name)
+    def _scaling(self) -> None:
+        args = self._args
+        resource_id = pulumi.Output.concat("service/", self._env.cluster_name, "/", self.service.name)
         scaling_target = aws.appautoscaling.Target(
-            f"{name}-scaling-target",
+            f"{self._name}-scaling-target",
             aws.appautoscaling.TargetArgs(
                 service_namespace="ecs",
                 scalable_dimension="ecs:service:DesiredCount",
                 resource_id=resource_id,
                 min_capacity=args.min_count,
                 max_capacity=args.max_count,
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
         )
         scaling = [
             ("cpu", "ECSServiceAverageCPUUtilization", float(args.cpu_target_percent), None),
@@ -784,14 +806,12 @@ class WebService(pulumi.ComponentResource):
                 "requests",
                 "ALBRequestCountPerTarget",
                 float(args.requests_per_target),
-                pulumi.Output.concat(
-                    self.load_balancer.alb.arn_suffix, "/", self.load_balancer.target_group.arn_suffix
-                ),
+                pulumi.Output.concat(self._env.alb_arn_suffix, "/", self.route.target_group.arn_suffix),
             ),
         ]
         for suffix, metric, target, label in scaling:
             aws.appautoscaling.Policy(
-                f"{name}-scale-{suffix}",
+                f"{self._name}-scale-{suffix}",
                 aws.appautoscaling.PolicyArgs(
                     policy_type="TargetTrackingScaling",
                     service_namespace=scaling_target.service_namespace,
@@ -806,95 +826,66 @@ class WebService(pulumi.ComponentResource):
                         scale_out_cooldown=60,
                     ),
                 ),
-                opts=child,
+                opts=self._child(),
             )
 
-        # --- alarms -------------------------------------------------------------------------
-        if args.alarms.enabled:
-            self._alarms(name, args, tags)
+    def _alarms(self) -> None:
+        """Alarms on the service's own target group and tasks."""
+        name, topic, thresholds = self._name, self._env.alarm_topic_arn, self._args.alarms
+        target_dims: dict[str, StrInput] = {
+            "LoadBalancer": self._env.alb_arn_suffix,
+            "TargetGroup": self.route.target_group.arn_suffix,
+        }
 
-        # --- outputs (no secrets) -----------------------------------------------------------
-        self.url = self.load_balancer.url
-        self.alb_dns_name = self.load_balancer.alb.dns_name
-        self.cluster_name = self.cluster.name
-        self.service_name = self.service.name
-        self.log_group_names = {key: lg.name for key, lg in log_groups.items()}
-        if self.network.flow_log_group is not None:
-            self.log_group_names["vpc_flow"] = self.network.flow_log_group.name
-        if self.web_acl is not None and self.web_acl.log_group is not None:
-            self.log_group_names["waf"] = self.web_acl.log_group.name
-        self.web_acl_arn = self.web_acl.web_acl_arn if self.web_acl is not None else None
-        self.register_outputs(
-            {
-                "url": self.url,
-                "alb_dns_name": self.alb_dns_name,
-                "cluster_name": self.cluster_name,
-                "service_name": self.service_name,
-                "log_group_names": self.log_group_names,
-                "web_acl_arn": self.web_acl_arn,
-            }
-        )
-
-    def _alarms(self, name: str, args: WebServiceArgs, tags: dict[str, str]) -> None:
-        topic = self.monitoring.alarm_topic_arn
-        alb = self.load_balancer.alb
-        tg = self.load_balancer.target_group
-        thresholds = args.alarms
-
-        def alb_metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        def target_metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id=query_id,
                 return_data=False,
                 metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
                     namespace="AWS/ApplicationELB",
                     metric_name=metric_name,
-                    dimensions={"LoadBalancer": alb.arn_suffix},
+                    dimensions=target_dims,
                     period=60,
                     stat="Sum",
                 ),
             )
 
-        metric_alarm(
-            f"{name}-alarm-5xx-rate",
-            description=f"{name}: more than {thresholds.http_5xx_rate_percent}% of requests answered 5xx",
+        def alarm(suffix: str, **kwargs: Any) -> None:
+            metric_alarm(f"{name}-alarm-{suffix}", topic_arn=topic, tags=self._tags, parent=self, **kwargs)
+
+        alarm(
+            "5xx-rate",
+            description=f"{name}: more than {thresholds.http_5xx_rate_percent}% of its requests answered 5xx",
             metric_queries=[
-                alb_metric("target5xx", "HTTPCode_Target_5XX_Count"),
-                alb_metric("elb5xx", "HTTPCode_ELB_5XX_Count"),
-                alb_metric("requests", "RequestCount"),
+                target_metric("target5xx", "HTTPCode_Target_5XX_Count"),
+                target_metric("requests", "RequestCount"),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="rate",
                     label="5xx rate (%)",
-                    expression="100 * (FILL(target5xx, 0) + FILL(elb5xx, 0)) / requests",
+                    expression="100 * FILL(target5xx, 0) / requests",
                     return_data=True,
                 ),
             ],
             threshold=thresholds.http_5xx_rate_percent,
             evaluation_periods=5,
             datapoints_to_alarm=3,
-            topic_arn=topic,
-            tags=tags,
-            parent=self,
         )
-        alb_target_dims: dict[str, StrInput] = {"LoadBalancer": alb.arn_suffix, "TargetGroup": tg.arn_suffix}
-        metric_alarm(
-            f"{name}-alarm-unhealthy-targets",
+        alarm(
+            "unhealthy-targets",
             description=f"{name}: at least one target failed the load balancer health check",
             namespace="AWS/ApplicationELB",
             metric_name="UnHealthyHostCount",
-            dimensions=alb_target_dims,
+            dimensions=target_dims,
             statistic="Maximum",
             threshold=0,
             evaluation_periods=3,
-            topic_arn=topic,
-            tags=tags,
-            parent=self,
         )
-        metric_alarm(
-            f"{name}-alarm-no-healthy-targets",
+        alarm(
+            "no-healthy-targets",
             description=f"{name}: no target passes the load balancer health check, so the service is down",
             namespace="AWS/ApplicationELB",
             metric_name="HealthyHostCount",
-            dimensions=alb_target_dims,
+            dimensions=target_dims,
             statistic="Minimum",
             threshold=1,
             comparison_operator="LessThanThreshold",
@@ -902,31 +893,25 @@ class WebService(pulumi.ComponentResource):
             # With no target registered (every task stopped) the metric is not published at all: that
             # is the outage this alarm exists for, so missing data counts as breaching.
             treat_missing_data="breaching",
-            topic_arn=topic,
-            tags=tags,
-            parent=self,
         )
-        metric_alarm(
-            f"{name}-alarm-p99-latency",
+        alarm(
+            "p99-latency",
             description=f"{name}: p99 target response time above {thresholds.target_p99_seconds}s",
             namespace="AWS/ApplicationELB",
             metric_name="TargetResponseTime",
-            dimensions=alb_target_dims,
+            dimensions=target_dims,
             extended_statistic="p99",
             threshold=thresholds.target_p99_seconds,
             evaluation_periods=5,
             datapoints_to_alarm=3,
-            topic_arn=topic,
-            tags=tags,
-            parent=self,
         )
-        ecs_dims: dict[str, StrInput] = {"ClusterName": self.cluster.name, "ServiceName": self.service.name}
+        ecs_dims: dict[str, StrInput] = {"ClusterName": self._env.cluster_name, "ServiceName": self.service.name}
         for suffix, metric, threshold in (
             ("cpu", "CPUUtilization", thresholds.cpu_percent),
             ("memory", "MemoryUtilization", thresholds.memory_percent),
         ):
-            metric_alarm(
-                f"{name}-alarm-{suffix}",
+            alarm(
+                suffix,
                 description=f"{name}: service average {metric} above {threshold}%",
                 namespace="AWS/ECS",
                 metric_name=metric,
@@ -935,26 +920,15 @@ class WebService(pulumi.ComponentResource):
                 threshold=threshold,
                 evaluation_periods=5,
                 datapoints_to_alarm=3,
-                topic_arn=topic,
-                tags=tags,
-                parent=self,
             )
-        if self.web_acl is not None:
-            ctx_region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-            metric_alarm(
-                f"{name}-alarm-waf-blocked",
-                description=f"{name}: spike of WAF-blocked requests (more than {thresholds.waf_blocked_requests} in 5 minutes)",
-                namespace="AWS/WAFV2",
-                metric_name="BlockedRequests",
-                dimensions={"WebACL": self.web_acl.web_acl_metric_name, "Region": ctx_region, "Rule": "ALL"},
-                statistic="Sum",
-                period=300,
-                threshold=thresholds.waf_blocked_requests,
-                evaluation_periods=1,
-                topic_arn=topic,
-                tags=tags,
-                parent=self,
-            )
+
+    def _url(self) -> pulumi.Output[str]:
+        """Where the service answers: its first host (or the environment's URL) and its first path."""
+        routing = self._args.routing
+        path = routing.path_patterns()[0].rstrip("*") if routing.path_patterns() else "/"
+        host = next((h for h in routing.hosts if "*" not in h and "?" not in h), None)
+        base = pulumi.Output.from_input(f"https://{host}") if host else pulumi.Output.from_input(self._env.url)
+        return base.apply(lambda b: b.rstrip("/") + (path if path.startswith("/") else "/" + path))
 
 
 def _volume_name(path: str) -> str:

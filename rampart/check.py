@@ -160,7 +160,8 @@ class CheckResult:
         return bool(self.analysis.mandatory_violations())
 
 
-def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> CheckResult:
+def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
+                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
     """Plan `stack` and run the policy pack over it; the subcommand-free entry point."""
     from rampart.config import engine_config, read_stack_values
     from rampart.plan import plan_stack, project_info
@@ -173,7 +174,7 @@ def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> 
     pack_config = pack_config_for_stack(project_dir, stack, pack_dir)
     project, _ = project_info(project_dir)
     started = time.monotonic()
-    planned = plan_stack(project_dir, stack)
+    planned = plan_stack(project_dir, stack, stack_outputs)
     plan_seconds = time.monotonic() - started
     resources = to_analysis(planned)
     try:
@@ -236,6 +237,8 @@ def summary_lines(result: CheckResult) -> list[str]:
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
+    from rampart.plan import add_stack_outputs_option
+
     p = subparsers.add_parser("check", parents=[parent], help="run the SOC 2 policy pack over a stack's plan, offline",
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
@@ -244,6 +247,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--policy-pack", type=Path, metavar="DIR", help="policy pack directory (default: policy/soc2)")
     p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
                    help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
+    add_stack_outputs_option(p)
     p.set_defaults(func=run)
 
 
@@ -256,13 +260,15 @@ def parse_formats(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rampart.plan import read_stack_outputs
+
     formats = parse_formats(args.format)
     if args.emit_pack_config:
         config = pack_config_for_stack(Path(args.project_dir), args.stack, args.policy_pack)
         args.emit_pack_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.emit_pack_config} ({len(config)} policies configured)")
         return 0
-    result = check_stack(Path(args.project_dir), args.stack, args.policy_pack)
+    result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, read_stack_outputs(args.stack_outputs))
     print("\n".join(summary_lines(result)))
     if args.report:
         from rampart.report import write_reports

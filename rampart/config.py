@@ -1,8 +1,11 @@
 """The stack configuration model: what `stacks/Pulumi.<stack>.yaml` may say, typed and validated.
 
-A stack file holds one object per top-level key (`rampart:service`, `rampart:ingress`, ...) plus
-`aws:region`. Loading validates the whole file before the program registers any resource; an
-error names the key as written in the stack file (`rampart:service.cpu`), the bad value and what
+A stack file holds one object per top-level key plus `aws:region`: `rampart:environment` (the
+Environment component's own settings) or `rampart:environmentStack` (another stack's environment),
+`rampart:services` (a map from service name to the WebService component's own settings, plus its
+image), `rampart:tags` and `rampart:policy`. The sections are the components' models with camelCase
+keys, not copies of them: each setting has one owner. Loading validates the whole file before the program registers any resource; an
+error names the key as written in the stack file (`rampart:services.web.cpu`), the bad value and what
 is allowed.
 
 The same model is read two ways: from the stack file on disk (`load_stack_config`, used by the
@@ -18,19 +21,18 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.load_balancer import DEFAULT_TLS_POLICY, HealthCheckSettings, TlsPolicy
-from components.monitoring import ALLOWED_RETENTION_DAYS as LOG_RETENTION_DAYS
-from components.proxy_config import ProxyConfig
-from components.waf import DEFAULT_MANAGED_RULE_GROUPS, WafSettings
-from components.network import check_vpc_cidr
+from components.environment import EnvironmentSettings
+from components.waf import ScopedRateLimit
 from components.image import check_build_args
-from components.web_service import FARGATE_MEMORY, WebServiceArgs, check_environment, check_secret_refs
+from components.proxy_config import ProxyConfig
+from components.routing import check_routes
+from components.web_service import ServiceSettings, endpoints_needed
 from rampart.errors import UserError
 
 
@@ -38,9 +40,7 @@ NAMESPACE = "rampart"
 REGION_KEY = "aws:region"
 
 AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
-DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
+SERVICE_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 ECR_IMAGE_BY_DIGEST = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[a-z0-9._/-]+)@sha256:[a-f0-9]{64}$")
 POLICY_ID = re.compile(r"^aws-[a-z0-9-]+$|^docker-[a-z0-9-]+$")
 TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
@@ -56,72 +56,6 @@ class Model(BaseModel):
         frozen=True,
         validate_default=True,
     )
-
-
-# The service's defaults are the component's: a stack that omits a key gets what an app team gets.
-_SERVICE_DEFAULTS: dict[str, Any] = {
-    name: WebServiceArgs.model_fields[name].default
-    for name in ("container_port", "desired_count", "min_count", "max_count", "cpu", "memory", "cpu_target_percent", "requests_per_target", "steady_state_timeout_minutes")
-}
-
-
-class ServiceConfig(Model):
-    """The containerised application and how many copies of it run."""
-
-    name: Annotated[str, Field(description="Service name: lower-case DNS label, 1-32 characters; prefixes every resource name.")]
-    container_port: Annotated[int, Field(ge=1024, le=65535, description="Port the application listens on inside the task (unprivileged, 1024-65535).")] = _SERVICE_DEFAULTS["container_port"]
-    cpu: Annotated[Literal[256, 512, 1024, 2048, 4096, 8192, 16384], Field(description="Fargate task CPU units.")] = _SERVICE_DEFAULTS["cpu"]
-    memory: Annotated[int, Field(description="Fargate task memory in MiB; must be a size Fargate offers for the chosen cpu.")] = _SERVICE_DEFAULTS["memory"]
-    desired_count: Annotated[int, Field(ge=0, le=1000, description="Tasks to run after a deployment.")] = _SERVICE_DEFAULTS["desired_count"]
-    min_count: Annotated[int, Field(ge=0, le=1000, description="Autoscaling lower bound.")] = _SERVICE_DEFAULTS["min_count"]
-    max_count: Annotated[int, Field(ge=1, le=1000, description="Autoscaling upper bound.")] = _SERVICE_DEFAULTS["max_count"]
-    cpu_target_percent: Annotated[int, Field(ge=10, le=90, description="Target average CPU utilisation for autoscaling.")] = _SERVICE_DEFAULTS["cpu_target_percent"]
-    requests_per_target: Annotated[int, Field(ge=1, le=100000, description="Target ALB requests per task per minute for autoscaling.")] = _SERVICE_DEFAULTS["requests_per_target"]
-    environment: Annotated[dict[str, str], Field(description="Plain, non-secret environment variables for the app container. Secret-looking names are refused: use `secrets`.")] = {}
-    secrets: Annotated[dict[str, str], Field(description="Environment variable name -> Secrets Manager secret or SSM parameter ARN, injected by ECS at start.")] = {}
-    secret_kms_key_arns: Annotated[list[str], Field(description="Customer-managed KMS keys that encrypt the `secrets` (the execution role may decrypt with them).")] = []
-    enable_execute_command: Annotated[bool, Field(description="Allow ECS Exec into running tasks (sessions are logged and encrypted when on). Refused: its agent needs a writable root filesystem, which the service never gets.")] = False
-    steady_state_timeout_minutes: Annotated[int, Field(ge=5, le=180, description="Minutes `pulumi up` waits for the service to reach a steady state; a deployment the circuit breaker rolls back fails the update.")] = _SERVICE_DEFAULTS["steady_state_timeout_minutes"]
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not DNS_LABEL.match(v):
-            raise ValueError("must be a lower-case DNS label: letters, digits and '-', starting with a letter, at most 32 characters")
-        return v
-
-    @field_validator("environment")
-    @classmethod
-    def _environment(cls, v: dict[str, str]) -> dict[str, str]:
-        return check_environment(v)
-
-    @field_validator("enable_execute_command")
-    @classmethod
-    def _exec(cls, v: bool) -> bool:
-        if v:
-            raise ValueError(
-                "ECS Exec cannot work here: its agent writes to the container's root filesystem, which is "
-                "read-only in every Rampart stack. Remove enableExecuteCommand, or compose WebService yourself with readonly_root_filesystem=False and a waiver"
-            )
-        return v
-
-    @field_validator("secrets")
-    @classmethod
-    def _secrets(cls, v: dict[str, str]) -> dict[str, str]:
-        return check_secret_refs(v)
-
-    @model_validator(mode="after")
-    def _sizes(self) -> ServiceConfig:
-        allowed = FARGATE_MEMORY[self.cpu]
-        if self.memory not in allowed:
-            raise ValueError(
-                f"memory {self.memory} is not offered with cpu {self.cpu}; allowed: {_ranges(allowed)}"
-            )
-        if not self.min_count <= self.desired_count <= self.max_count:
-            raise ValueError(
-                f"task counts must satisfy minCount <= desiredCount <= maxCount; got {self.min_count} <= {self.desired_count} <= {self.max_count}"
-            )
-        return self
 
 
 class BuildConfig(Model):
@@ -175,128 +109,6 @@ class ImageConfig(Model):
         if (self.build is None) == (self.uri is None):
             raise ValueError("give either `build` or `uri`, not both and not neither")
         return self
-
-
-class HealthCheckConfig(HealthCheckSettings):
-    """Target group health check: the load balancer component's own settings, camelCase in the file."""
-
-    model_config = Model.model_config
-
-
-class IngressConfig(Model):
-    """How requests reach the service: ALB with TLS, then the app directly or through the Nginx sidecar."""
-
-    mode: Annotated[Literal["nginx", "alb"], Field(description="`nginx`: ALB -> Nginx sidecar (TLS) -> app; `alb`: ALB -> app.")] = "nginx"
-    domain: Annotated[str | None, Field(description="DNS name to serve; an ACM certificate is created and validated in `hostedZoneId`.")] = None
-    hosted_zone_id: Annotated[str | None, Field(pattern=r"^Z[A-Z0-9]{1,32}$", description="Route 53 hosted zone for `domain` (certificate validation and alias record).")] = None
-    certificate_arn: Annotated[str | None, Field(description="An existing ACM certificate ARN, instead of `domain`.")] = None
-    tls_policy: Annotated[TlsPolicy, Field(description="ALB TLS security policy; TLS 1.2+ policies only.")] = DEFAULT_TLS_POLICY
-    deletion_protection: Annotated[bool, Field(description="Refuse to delete the load balancer until this is turned off.")] = True
-    desync_mitigation: Annotated[Literal["defensive", "strictest"], Field(description="ALB HTTP desync mitigation mode.")] = "defensive"
-    idle_timeout_seconds: Annotated[int, Field(ge=1, le=4000, description="ALB idle connection timeout.")] = 60
-    access_log_expiry_days: Annotated[int, Field(ge=1, le=3653, description="Days the ALB access logs are kept in S3.")] = 365
-    deregistration_delay_seconds: Annotated[int, Field(ge=0, le=3600, description="Connection draining time for deregistering targets.")] = 30
-    health_check: Annotated[HealthCheckConfig, Field(description="Target group health check.")] = HealthCheckConfig()
-
-    @field_validator("domain")
-    @classmethod
-    def _domain(cls, v: str | None) -> str | None:
-        if v is not None and not DOMAIN.match(v):
-            raise ValueError(f"{v!r} is not a lower-case DNS name such as app.example.com")
-        return v
-
-    @field_validator("certificate_arn")
-    @classmethod
-    def _cert(cls, v: str | None) -> str | None:
-        if v is not None and not (ARN.match(v) and ":acm:" in v):
-            raise ValueError(f"{v!r} is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
-        return v
-
-    @model_validator(mode="after")
-    def _certificate(self) -> IngressConfig:
-        if (self.domain is None) == (self.certificate_arn is None):
-            raise ValueError("HTTPS needs a certificate: give either `domain` (with `hostedZoneId`) or `certificateArn`, not both")
-        if self.domain is not None and self.hosted_zone_id is None:
-            raise ValueError("`domain` needs `hostedZoneId`, the Route 53 zone where the certificate is validated")
-        return self
-
-
-class WafConfig(Model):
-    """WAFv2 web ACL in front of the ALB."""
-
-    rate_limit: Annotated[int, Field(ge=100, le=2_000_000_000, description="Requests per client IP per 5-minute window before WAF answers 429.")] = WafSettings.model_fields["rate_limit"].default
-    managed_rule_groups: Annotated[list[str], Field(min_length=1, description="AWS managed rule groups to apply, in priority order.")] = list(DEFAULT_MANAGED_RULE_GROUPS)
-    count_only_rules: Annotated[dict[str, list[str]], Field(description="Rule group -> rule names to set to COUNT instead of BLOCK (documented exceptions).")] = {}
-
-    @model_validator(mode="after")
-    def _component_rules(self) -> WafConfig:
-        # The web ACL component's own rules (group names, duplicates, overrides), reported here.
-        try:
-            self.settings()
-        except ValidationError as e:
-            raise ValueError("; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())) from None
-        return self
-
-    def settings(self, tags: dict[str, str] | None = None) -> WafSettings:
-        """The web ACL component's settings for this section."""
-        return WafSettings(
-            rate_limit=self.rate_limit,
-            managed_rule_groups=list(self.managed_rule_groups),
-            count_only_rules={group: list(rules) for group, rules in self.count_only_rules.items()},
-            tags=tags or {},
-        )
-
-
-class Subnet(Model):
-    """An existing subnet and the availability zone it lives in."""
-
-    id: Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="Subnet ID.")]
-    availability_zone: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$", description="Its availability zone, e.g. us-east-1a.")]
-
-
-class NetworkConfig(Model):
-    """Create a VPC, or use an existing one."""
-
-    mode: Annotated[Literal["create", "existing"], Field(description="`create` a VPC, or use an `existing` one.")] = "create"
-    cidr: Annotated[str, Field(description="CIDR of a created VPC (/16 to /24).")] = "10.0.0.0/16"
-    az_count: Annotated[int, Field(ge=2, le=6, description="Availability zones a created VPC spans.")] = 2
-    nat_gateways: Annotated[Literal["none", "single", "perAz"], Field(description="NAT gateways for private subnets; `none` relies on VPC endpoints only.")] = "single"
-    vpc_id: Annotated[str | None, Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="Existing VPC ID (existing mode).")] = None
-    public_subnets: Annotated[list[Subnet], Field(description="Existing public subnets for the ALB (existing mode).")] = []
-    private_subnets: Annotated[list[Subnet], Field(description="Existing private subnets for the tasks (existing mode).")] = []
-    flow_log_retention_days: Annotated[int | None, Field(description="Retention of VPC flow logs; defaults to logging.retentionDays.")] = None
-
-    @field_validator("cidr")
-    @classmethod
-    def _cidr(cls, v: str) -> str:
-        return check_vpc_cidr(v)
-
-    @model_validator(mode="after")
-    def _mode(self) -> NetworkConfig:
-        if self.mode == "existing":
-            if self.vpc_id is None:
-                raise ValueError("existing network mode needs `vpcId`")
-            for field_name, subnets in (("publicSubnets", self.public_subnets), ("privateSubnets", self.private_subnets)):
-                zones = {s.availability_zone for s in subnets}
-                if len(zones) < 2:
-                    raise ValueError(f"existing network mode needs `{field_name}` in at least two availability zones; got {sorted(zones) or 'none'}")
-        elif self.vpc_id or self.public_subnets or self.private_subnets:
-            raise ValueError("`vpcId`, `publicSubnets` and `privateSubnets` apply only with mode: existing; remove them or set mode: existing")
-        return self
-
-
-class LoggingConfig(Model):
-    """CloudWatch Logs and alarms."""
-
-    retention_days: Annotated[int, Field(description="Days log groups keep events.")] = 365
-    alarm_email: Annotated[str | None, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", description="Address subscribed to the alarm topic (confirmation needed).")] = None
-
-    @field_validator("retention_days")
-    @classmethod
-    def _retention(cls, v: int) -> int:
-        if v not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{v} is not a CloudWatch Logs retention period; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
-        return v
 
 
 class TagsConfig(Model):
@@ -362,17 +174,46 @@ class PolicySettings(Model):
         return v
 
 
+class ServiceConfig(ServiceSettings):
+    """One service of `rampart:services`: the WebService component's own settings (camelCase keys),
+    plus where its image comes from and, in `nginx` mode, the sidecar's settings."""
+
+    image: Annotated[ImageConfig, Field(description="Where the application image comes from.")]
+    proxy: Annotated[ProxyConfig | None, Field(description="The Nginx sidecar (ingress `nginx`); see docs/proxy.md. Defaults apply when omitted.")] = None
+    rate_limit: Annotated[int | None, Field(ge=10, le=2_000_000_000, description="Requests one client IP may send per WAF window to this service's hosts and paths: a rate-based rule in the environment's web ACL (this stack's environment only).")] = None
+
+    def scoped_rate_limit(self, name: str) -> ScopedRateLimit | None:
+        """This service's own WAF rate limit, scoped to its routes (path patterns by their literal prefix)."""
+        if self.rate_limit is None:
+            return None
+        prefixes = sorted({re.split(r"[*?]", p, maxsplit=1)[0] for p in self.routing.paths} - {"/"})
+        return ScopedRateLimit(name=name, limit=self.rate_limit, hosts=list(self.routing.hosts), path_prefixes=prefixes)
+
+    @model_validator(mode="after")
+    def _proxy_only_with_nginx(self) -> ServiceConfig:
+        if self.proxy is not None and self.ingress != "nginx":
+            raise ValueError("`proxy` applies only with `ingress: nginx`; remove it or set ingress: nginx")
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The component's settings, as WebServiceArgs takes them (nested models kept)."""
+        return {name: getattr(self, name) for name in ServiceSettings.model_fields}
+
+    def sidecar(self) -> ProxyConfig | None:
+        """The sidecar's settings before the environment fills in what it knows (nginx mode only)."""
+        if self.ingress != "nginx":
+            return None
+        return self.proxy or ProxyConfig()
+
+
 class StackConfig(Model):
-    """Everything one stack file configures."""
+    """Everything one stack file configures: an environment (or a reference to another stack's) and
+    the services attached to it."""
 
     region: Annotated[str, Field(alias=REGION_KEY, description="AWS region to deploy into (the `aws:region` key).")]
-    service: Annotated[ServiceConfig, Field(description="The application service.")]
-    image: Annotated[ImageConfig, Field(description="Where the application image comes from.")]
-    ingress: Annotated[IngressConfig, Field(description="Load balancer, TLS and the request path.")]
-    waf: Annotated[WafConfig, Field(description="WAFv2 rate limits and managed rules.")] = WafConfig()
-    network: Annotated[NetworkConfig, Field(description="VPC and subnets.")] = NetworkConfig()
-    logging: Annotated[LoggingConfig, Field(description="Log retention and alarms.")] = LoggingConfig()
-    proxy: Annotated[ProxyConfig, Field(description="The Nginx sidecar (ingress mode `nginx`); see docs/proxy.md.")] = ProxyConfig()
+    environment: Annotated[EnvironmentSettings | None, Field(description="The environment this stack creates: network, load balancer and TLS, web ACL, monitoring (the Environment component's settings).")] = None
+    environment_stack: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="Instead of `environment`: attach the services to the environment another stack exports (`org/project/stack`).")] = None
+    services: Annotated[dict[str, ServiceConfig], Field(description="Service name -> its settings (the WebService component's, plus `image` and `proxy`).")] = {}
     tags: Annotated[TagsConfig, Field(description="Tags on every taggable resource.")]
     policy: Annotated[PolicySettings, Field(description="SOC 2 policy pack settings for this stack.")] = PolicySettings()
 
@@ -383,14 +224,49 @@ class StackConfig(Model):
             raise ValueError(f"{v!r} is not an AWS region name such as us-east-1")
         return v
 
+    @field_validator("services")
+    @classmethod
+    def _service_names(cls, v: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
+        for name in v:
+            if not SERVICE_NAME.match(name):
+                raise ValueError(f"service name {name!r} must be a lower-case DNS label: letters, digits and '-', starting with a letter, at most 32 characters")
+        check_routes({name: service.routing for name, service in v.items()}, where="rampart:services")
+        return v
+
     @model_validator(mode="after")
-    def _cross(self) -> StackConfig:
-        if self.ingress.mode == "nginx" and self.network.mode == "existing" and not self.proxy.trusted_proxy_cidrs:
-            raise ValueError(
-                "ingress mode nginx in an existing VPC needs rampart:proxy.trustedProxyCidrs: the CIDRs of the "
-                "load balancer's subnets, whose X-Forwarded-For the sidecar may believe"
-            )
+    def _one_environment(self) -> StackConfig:
+        if (self.environment is None) == (self.environment_stack is None):
+            raise ValueError("give either rampart:environment (this stack creates it) or rampart:environmentStack (org/project/stack), not both and not neither")
+        if self.environment_stack is not None:
+            for name, service in self.services.items():
+                if service.rate_limit is not None:
+                    raise ValueError(
+                        f"rampart:services.{name}.rateLimit is a rule in the environment's web ACL, which another stack "
+                        f"owns; ask its owners to add it there (rampart:environment.waf.scopedRateLimits), or remove it"
+                    )
+                sidecar = service.sidecar()
+                if sidecar is not None and not sidecar.trusted_proxy_cidrs:
+                    raise ValueError(
+                        f"rampart:services.{name} uses ingress nginx with an environment from another stack: give its "
+                        "proxy.trustedProxyCidrs (the CIDRs of that environment's load balancer subnets, the only peers whose X-Forwarded-For the sidecar may believe)"
+                    )
         return self
+
+    def environment_settings(self) -> EnvironmentSettings:
+        """This stack's environment with what its services add: their endpoints and WAF rate limits."""
+        assert self.environment is not None
+        settings = self.environment
+        updates: dict[str, Any] = {"extra_endpoints": sorted({*settings.extra_endpoints, *self.needed_endpoints()})}
+        scoped = [limit for name, service in self.services.items() if (limit := service.scoped_rate_limit(name))]
+        if scoped and settings.waf is None:
+            raise ValueError("services set rateLimit, but rampart:environment.waf is off; a service's rate limit is a web ACL rule")
+        if settings.waf is not None and scoped:
+            updates["waf"] = settings.waf.model_copy(update={"scoped_rate_limits": [*settings.waf.scoped_rate_limits, *scoped]})
+        return settings.model_copy(update=updates)
+
+    def needed_endpoints(self) -> list[str]:
+        """Interface endpoints this stack's services need beyond the base set (SSM parameters, ECS Exec)."""
+        return sorted({e for service in self.services.values() for e in endpoints_needed(service)})
 
 
 # The keys a stack file may hold, as written there.
@@ -402,13 +278,6 @@ STACK_KEYS: dict[str, str] = {
 
 class ConfigError(UserError):
     """A stack file that does not validate; the message is ready to show a user."""
-
-
-def _ranges(values: tuple[int, ...]) -> str:
-    if len(values) <= 3:
-        return ", ".join(map(str, values))
-    step = values[1] - values[0]
-    return f"{values[0]}-{values[-1]} in steps of {step}"
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -429,11 +298,15 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 def _section_keys(loc: tuple[int | str, ...]) -> list[str]:
     """The keys the model at `loc` (the parent of an unknown key) accepts, as written in the file."""
     model: type[BaseModel] | None = StackConfig
+    map_key_next = False
     for part in loc:
-        if model is None or isinstance(part, int):
+        if model is None or isinstance(part, int) or map_key_next:
+            map_key_next = False
             continue
         field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
         model = _model_in(field.annotation) if field else None
+        # A map of models (rampart:services): the next part is the entry's name, not a field.
+        map_key_next = field is not None and get_origin(field.annotation) is dict
     return [f.alias or n for n, f in model.model_fields.items()] if model else []
 
 
@@ -469,7 +342,7 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 
 def validate_stack_config(values: Mapping[str, Any], source: str) -> StackConfig:
-    """Validate a mapping of stack-file keys (`rampart:service`, `aws:region`, ...) into a StackConfig."""
+    """Validate a mapping of stack-file keys (`rampart:services`, `aws:region`, ...) into a StackConfig."""
     data: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in values.items():
@@ -516,7 +389,7 @@ def read_stack_values(project_dir: Path, stack: str) -> tuple[Path, dict[str, An
         raise ConfigError(f"{path.name}: `config` must be a mapping of keys to values")
     for key, value in config.items():
         if isinstance(value, dict) and "secure" in value and len(value) == 1:
-            raise ConfigError(f"{path.name}: {key} is an encrypted `secure:` value; Rampart takes secrets only as Secrets Manager/SSM ARNs in rampart:service.secrets")
+            raise ConfigError(f"{path.name}: {key} is an encrypted `secure:` value; Rampart takes secrets only as Secrets Manager/SSM ARNs in a service's `secrets`")
     return path, config
 
 
@@ -544,7 +417,7 @@ def from_pulumi_config() -> StackConfig:
         if is_config_secret(key):
             raise ConfigError(
                 f"{key} holds an encrypted (secret) value; Rampart takes secrets only as Secrets Manager/SSM "
-                "ARNs in rampart:service.secrets, so no secret passes through stack config or state"
+                "ARNs in a service's `secrets`, so no secret passes through stack config or state"
             )
         try:
             values[key] = json.loads(raw)

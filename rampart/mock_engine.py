@@ -107,14 +107,24 @@ def _fake_id(type_: str, name: str) -> str:
     return f"{name}-{hashlib.sha256(f'{type_}/{name}'.encode()).hexdigest()[:8]}"
 
 
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
+
+class StackReferenceError(Exception):
+    """The program reads another stack whose outputs were not supplied."""
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers registrations with plausible outputs and common invokes with fixed facts."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.region = region
+        self.stack_references = dict(stack_references or {})
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         name = args.name
+        if args.typ == STACK_REFERENCE_TYPE:
+            return name, self._stack_reference(str(args.inputs.get("name") or name))
         rid = args.resource_id or _fake_id(args.typ, name)
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"
         arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
@@ -154,6 +164,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["privateKeyPem"] = "mock-private-key"
             outputs["certPem"] = "mock-certificate"
         return rid, {**args.inputs, **outputs}
+
+    def _stack_reference(self, stack_name: str) -> dict[str, Any]:
+        """Another stack's outputs, as `pulumi.StackReference` reads them, from what the caller supplied."""
+        if stack_name not in self.stack_references:
+            known = ", ".join(sorted(self.stack_references)) or "none"
+            raise StackReferenceError(
+                f"the program reads stack {stack_name!r}, whose outputs are not known offline (given: {known}); "
+                f"pass --stack-outputs {stack_name}=FILE with the JSON that `pulumi stack output --json` prints"
+            )
+        return {"name": stack_name, "outputs": dict(self.stack_references[stack_name]), "secretOutputNames": []}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         token = args.token
@@ -279,11 +299,13 @@ def run_program_full(
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
     region: str = "us-east-1",
+    stack_references: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
-    """Like :func:`run_program`, and also return the stack's exported outputs."""
+    """Like :func:`run_program`, and also return the stack's exported outputs. `stack_references`
+    maps `org/project/stack` names to the outputs a `pulumi.StackReference` to them reads."""
     full_config = {"aws:region": region, **(config or {})}
     pulumi.runtime.set_all_config(dict(full_config), secret_keys or [])
-    monitor = RecordingMonitor(RecordingMocks(region=region))
+    monitor = RecordingMonitor(RecordingMocks(region=region, stack_references=stack_references))
     pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     # set_mocks made a root stack for ad-hoc tests; run the program in a fresh one, as the CLI does,
     # so its exports are registered as the stack's outputs and nothing leaks between runs.

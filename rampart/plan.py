@@ -13,7 +13,7 @@ import os
 import runpy
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from rampart.config import engine_config, read_stack_values, validate_stack_config
 from rampart.errors import UserError
-from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, run_program_full
+from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
 
 
 def project_info(project_dir: Path) -> tuple[str, Path]:
@@ -51,10 +51,52 @@ def _in_project(project_dir: Path) -> Iterator[None]:
             sys.path.remove(str(project_dir))
 
 
-def run_stack(project_dir: Path, stack: str) -> ProgramRun:
+StackOutputs = Mapping[str, Mapping[str, Any]]
+
+
+def read_stack_outputs(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`--stack-outputs REF=FILE` pairs: each FILE is what `pulumi stack output --json` prints for REF."""
+    found: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        ref, sep, file = pair.partition("=")
+        if not sep or not ref or not file:
+            raise UserError(f"--stack-outputs {pair!r}: give ORG/PROJECT/STACK=FILE")
+        try:
+            outputs = json.loads(Path(file).read_text())
+        except json.JSONDecodeError as e:
+            raise UserError(f"--stack-outputs {ref}: {file} is not JSON ({e})") from None
+        if not isinstance(outputs, dict):
+            raise UserError(f"--stack-outputs {ref}: {file} must hold an object of outputs, as `pulumi stack output --json` prints")
+        found[ref] = outputs
+    return found
+
+
+def referenced_outputs(project_dir: Path, reference: str, given: StackOutputs, seen: tuple[str, ...]) -> StackOutputs:
+    """The outputs of the stacks a stack reads: given ones first, else another stack of this project,
+    planned offline first (as `pulumi up` on that stack would have exported them)."""
+    if reference in given:
+        return given
+    project, _ = project_info(project_dir)
+    _org, ref_project, ref_stack = reference.split("/")
+    if ref_project != project:
+        raise UserError(
+            f"the stack reads {reference!r}, another project's stack, whose outputs are not known offline; "
+            f"pass --stack-outputs {reference}=FILE with the JSON that `pulumi stack output --json` prints there"
+        )
+    if ref_stack in seen:
+        raise UserError(f"stacks reference each other in a cycle: {' -> '.join([*seen, ref_stack])}")
+    planned = run_stack(project_dir, ref_stack, given, (*seen, ref_stack))
+    return {**given, reference: planned.stack_outputs}
+
+
+def run_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None = None,
+              seen: tuple[str, ...] = ()) -> ProgramRun:
     """Validate the stack file, then run the program under the mock engine with its config."""
     path, values = read_stack_values(project_dir, stack)
     config = validate_stack_config(values, path.name)  # fails before any resource is registered
+    given: StackOutputs = dict(stack_outputs or {})
+    if config.environment_stack is not None:
+        given = referenced_outputs(project_dir, config.environment_stack, given, (*seen, stack) if not seen else seen)
     name, main = project_info(project_dir)
     with _in_project(project_dir):
         try:
@@ -64,6 +106,7 @@ def run_stack(project_dir: Path, stack: str) -> ProgramRun:
                 stack=stack,
                 config=engine_config(values),
                 region=config.region,
+                stack_references=given,
             )
         except ValidationError as e:
             # The stack file passed its own model but a component refused the values it maps to.
@@ -72,11 +115,13 @@ def run_stack(project_dir: Path, stack: str) -> ProgramRun:
                 for err in e.errors()
             )
             raise UserError(f"{path.name}: the components refuse these settings:\n{lines}") from None
+        except StackReferenceError as e:
+            raise UserError(f"{path.name}: {e}") from None
 
 
-def plan_stack(project_dir: Path, stack: str) -> list[RegisteredResource]:
+def plan_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None = None) -> list[RegisteredResource]:
     """The resources the program registers for `stack`."""
-    return run_stack(project_dir, stack).resources
+    return run_stack(project_dir, stack, stack_outputs).resources
 
 
 def to_json(resources: list[RegisteredResource]) -> list[dict[str, Any]]:
@@ -111,7 +156,7 @@ def render_counts(resources: list[RegisteredResource]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_stack(args.project_dir, args.stack)
+    result = run_stack(args.project_dir, args.stack, read_stack_outputs(args.stack_outputs))
     resources = [r for r in result.resources if r.type != STACK_TYPE]
     print(f"Plan of stack {args.stack!r} (mock engine; nothing was deployed)\n")
     print(render_tree(resources))
@@ -129,8 +174,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_stack_outputs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-outputs", action="append", default=[], metavar="REF=FILE",
+        help="outputs of a stack the program reads (org/project/stack), as `pulumi stack output --json` prints "
+        "them; a stack of this project is planned offline instead when not given",
+    )
+
+
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("plan", parents=[parent], help="show what a stack would create (offline, mock engine)")
     p.add_argument("--stack", "-s", required=True, help="stack name: stacks/Pulumi.<NAME>.yaml")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the resources as JSON (secrets redacted)")
+    add_stack_outputs_option(p)
     p.set_defaults(func=run)

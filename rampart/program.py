@@ -1,80 +1,50 @@
 """The program behind `__main__.py`: map a validated StackConfig onto the component library.
 
 This is the only place that knows both the stack file's shape and the components' args; the
-components know nothing of stacks. Kept importable (rather than inline in `__main__.py`) so
-tests and `rampart` can drive it.
+components know nothing of stacks. The stack file's sections are the components' own settings
+models, so this module wires them together (environment reference, images) and copies no field
+one by one. Kept importable (rather than inline in `__main__.py`) so tests and `rampart` can drive it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
+from components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
 from components.image import Image, ImageArgs
-from components.load_balancer import LoadBalancerSettings
-from components.monitoring import MonitoringArgs
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings, subnet_blocks
+from components.network import alb_subnet_cidrs
 from components.proxy_config import ProxyConfig, write_image_context
-from components.web_service import WebService, WebServiceArgs
-from rampart.config import StackConfig
+from components.web_service import WebService, WebServiceArgs, sidecar_proxy
+from rampart.config import ImageConfig, ServiceConfig, StackConfig
 
-#: Where the proxy image context is rendered for a build, relative to the project directory.
+#: Where each proxy image context is rendered for a build, relative to the project directory.
 BUILD_DIR = Path(".rampart") / "build"
 
 
-def proxy_settings(config: StackConfig) -> ProxyConfig:
-    """The sidecar's settings: the stack's, pointed at the app port and trusting the ALB's network."""
-    proxy = config.proxy
-    updates: dict[str, object] = {"upstream": proxy.upstream.model_copy(update={"port": config.service.container_port})}
-    if not proxy.trusted_proxy_cidrs and config.network.mode == "create":
-        # The ALB lives in the created VPC's public subnets; only peers there may set X-Forwarded-For.
-        updates["trusted_proxy_cidrs"] = subnet_blocks(network_settings(config, {}).create or CreateNetworkArgs())[0]
-    return ProxyConfig.model_validate({**proxy.model_dump(), **updates})
+def environment_name() -> str:
+    """The environment component's name: the project's (physical names add the stack)."""
+    return pulumi.get_project()
 
 
-def network_settings(config: StackConfig, tags: dict[str, str]) -> NetworkSettings:
-    net = config.network
-    if net.mode == "existing":
-        assert net.vpc_id is not None  # guaranteed by NetworkConfig
-        return NetworkSettings(
-            existing=ExistingNetworkArgs(
-                vpc_id=net.vpc_id,
-                public_subnet_ids=[s.id for s in net.public_subnets],
-                private_subnet_ids=[s.id for s in net.private_subnets],
-            ),
-            flow_log_retention_days=net.flow_log_retention_days,
-            tags=tags,
-        )
-    return NetworkSettings(
-        create=CreateNetworkArgs(cidr_block=net.cidr, az_count=net.az_count, nat_gateways=net.nat_gateways),
-        flow_log_retention_days=net.flow_log_retention_days,
-        tags=tags,
+def attach_environment(config: StackConfig, tags: dict[str, str]) -> tuple[EnvironmentRef, Environment | None]:
+    """This stack's environment (created here) or the one another stack exports."""
+    if config.environment_stack is not None:
+        return EnvironmentRef.from_stack_reference(config.environment_stack), None
+    settings = config.environment_settings()
+    environment = Environment(
+        environment_name(),
+        EnvironmentArgs(**{name: getattr(settings, name) for name in type(settings).model_fields}).model_copy(
+            update={"tags": {**tags, **settings.tags}}
+        ),
     )
+    return environment.ref, environment
 
 
-def load_balancer_settings(config: StackConfig) -> LoadBalancerSettings:
-    ingress = config.ingress
-    hc = ingress.health_check
-    if ingress.mode == "nginx":
-        # The ALB probes the sidecar, which answers /healthz itself.
-        hc = hc.model_copy(update={"path": "/healthz", "matcher": "200"})
-    return LoadBalancerSettings(
-        certificate_arn=ingress.certificate_arn,
-        domain=ingress.domain,
-        hosted_zone_id=ingress.hosted_zone_id,
-        tls_policy=ingress.tls_policy,
-        deletion_protection=ingress.deletion_protection,
-        desync_mitigation=ingress.desync_mitigation,
-        idle_timeout_seconds=ingress.idle_timeout_seconds,
-        access_log_expiry_days=ingress.access_log_expiry_days,
-        deregistration_delay_seconds=ingress.deregistration_delay_seconds,
-        health_check=hc,
-    )
-
-
-def build_image(name: str, config: StackConfig, tags: dict[str, str]) -> Image:
-    build = config.image.build
+def build_image(name: str, image: ImageConfig, tags: dict[str, str]) -> Image:
+    build = image.build
     assert build is not None
     context = Path(build.context).resolve()
     return Image(
@@ -84,95 +54,96 @@ def build_image(name: str, config: StackConfig, tags: dict[str, str]) -> Image:
             dockerfile=str(context / build.dockerfile),
             target=build.target,
             build_args=build.args,
-            keep_tagged_images=config.image.keep_images,
-            untagged_expiry_days=config.image.untagged_expiry_days,
+            keep_tagged_images=image.keep_images,
+            untagged_expiry_days=image.untagged_expiry_days,
             tags=tags,
         ),
     )
 
 
-def build_proxy_image(name: str, config: StackConfig, proxy: ProxyConfig, tags: dict[str, str]) -> Image:
-    context = (BUILD_DIR / pulumi.get_stack() / "proxy").resolve()
-    write_image_context(proxy, context, source_dir=Path("proxy").resolve(), upstream_port=config.service.container_port)
+def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
+    """Service `name`'s sidecar settings exactly as deployed (and as `rampart render-proxy` shows them)."""
+    service = config.services[name]
+    sidecar = service.sidecar()
+    if sidecar is None:
+        raise ValueError(f"service {name!r} has no sidecar (ingress is {service.ingress!r})")
+    known = alb_subnet_cidrs(config.environment.network) if config.environment is not None else None
+    return sidecar_proxy(sidecar, service.container_port, known)
+
+
+def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tags: dict[str, str]) -> Image:
+    """The sidecar's image, rendered with the settings the sidecar is deployed with."""
+    context = (BUILD_DIR / pulumi.get_stack() / name).resolve()
+    write_image_context(proxy, context, source_dir=Path("proxy").resolve(), upstream_port=service.container_port)
     return Image(
-        name,
+        f"{name}-proxy",
         ImageArgs(
             context=str(context),
             dockerfile=str(context / "Dockerfile"),
             target="runtime",
-            keep_tagged_images=config.image.keep_images,
-            untagged_expiry_days=config.image.untagged_expiry_days,
+            keep_tagged_images=service.image.keep_images,
+            untagged_expiry_days=service.image.untagged_expiry_days,
             tags=tags,
         ),
     )
 
 
-def deploy(config: StackConfig) -> WebService:
-    """Register the stack's resources and export its outputs."""
-    name = config.service.name
-    tags = config.tags.as_dict()
-
-    if config.image.build is not None:
-        app_image = build_image(f"{name}-app", config, tags)
+def deploy_service(config: StackConfig, name: str, environment: EnvironmentRef, tags: dict[str, str]) -> dict[str, Any]:
+    """One service: its images, then the WebService attached to the environment. Returns its outputs."""
+    service = config.services[name]
+    outputs: dict[str, Any] = {}
+    if service.image.build is not None:
+        app_image = build_image(f"{name}-app", service.image, tags)
         image_ref: pulumi.Input[str] = app_image.image_ref
         repository_arn: pulumi.Input[str] = app_image.repository.arn
-        pulumi.export("appRepositoryUrl", app_image.repository.repository_url)
+        outputs["appRepositoryUrl"] = app_image.repository.repository_url
     else:
-        assert config.image.uri is not None
-        image_ref = config.image.uri
-        repository_arn = config.image.repository_arn()
+        assert service.image.uri is not None
+        image_ref = service.image.uri
+        repository_arn = service.image.repository_arn()
 
-    proxy_kwargs: dict[str, object] = {}
-    if config.ingress.mode == "nginx":
-        proxy = proxy_settings(config)
-        proxy_image = build_proxy_image(f"{name}-proxy", config, proxy, tags)
-        proxy_kwargs = {
-            "proxy": proxy,
+    proxy_wiring: dict[str, Any] = {}
+    sidecar = service.sidecar()
+    if sidecar is not None:
+        proxy_image = build_proxy_image(name, service, proxy_settings(config, name), tags)
+        proxy_wiring = {
+            "proxy": sidecar,
             "proxy_image": proxy_image.image_ref,
             "proxy_image_repository_arn": proxy_image.repository.arn,
         }
-        pulumi.export("proxyRepositoryUrl", proxy_image.repository.repository_url)
-        pulumi.export("proxyImage", proxy_image.image_ref)
+        outputs["proxyImage"] = proxy_image.image_ref
 
-    service = WebService(
+    web = WebService(
         name,
         WebServiceArgs(
+            **service.settings(),
+            environment_ref=environment,
             image=image_ref,
             image_repository_arn=repository_arn,
-            ingress=config.ingress.mode,
-            load_balancer=load_balancer_settings(config),
-            container_port=config.service.container_port,
-            cpu=config.service.cpu,
-            memory=config.service.memory,
-            environment=dict(config.service.environment),
-            secrets=dict(config.service.secrets),
-            secret_kms_key_arns=list(config.service.secret_kms_key_arns),
-            desired_count=config.service.desired_count,
-            min_count=config.service.min_count,
-            max_count=config.service.max_count,
-            cpu_target_percent=config.service.cpu_target_percent,
-            requests_per_target=config.service.requests_per_target,
-            enable_execute_command=config.service.enable_execute_command,
-            steady_state_timeout_minutes=config.service.steady_state_timeout_minutes,
-            network=network_settings(config, tags),
-            waf=config.waf.settings(tags),
-            monitoring=MonitoringArgs(
-                log_retention_days=config.logging.retention_days,
-                alarm_email_endpoints=[config.logging.alarm_email] if config.logging.alarm_email else [],
-                tags=tags,
-            ),
-            tags=tags,
-            **proxy_kwargs,
-        ),
+            **proxy_wiring,
+        ).model_copy(update={"tags": {**tags, **service.tags}}),
     )
-
-    pulumi.export("url", service.url)
-    pulumi.export("albDnsName", service.alb_dns_name)
-    pulumi.export("appImage", image_ref)
-    pulumi.export("logGroups", service.log_group_names)
-    pulumi.export("webAclArn", service.web_acl_arn)
-    pulumi.export("clusterName", service.cluster_name)
-    pulumi.export("serviceName", service.service_name)
-    return service
+    outputs.update(
+        url=web.url,
+        serviceName=web.service_name,
+        appImage=image_ref,
+        logGroups=web.log_group_names,
+    )
+    return outputs
 
 
+def deploy(config: StackConfig) -> None:
+    """Register the stack's resources and export its outputs."""
+    tags = config.tags.as_dict()
+    environment, created = attach_environment(config, tags)
+    if created is not None:
+        pulumi.export(ENVIRONMENT_OUTPUT, environment.outputs())
+        pulumi.export("url", created.load_balancer.url)
+        pulumi.export("albDnsName", created.load_balancer.alb.dns_name)
+        pulumi.export("clusterName", created.cluster.name)
+        if created.web_acl is not None:
+            pulumi.export("webAclArn", created.web_acl.web_acl_arn)
+        pulumi.export("logGroups", created.log_group_names)
+    pulumi.export(
+        "services", {name: deploy_service(config, name, environment, tags) for name in config.services}
+    )

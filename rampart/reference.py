@@ -60,6 +60,14 @@ def _default(field: FieldInfo) -> str:
     return f"`{value}`"
 
 
+def _container_suffix(annotation: Any) -> str:
+    """How a nested model's keys continue: `[]` for a list, `.<name>` for a map (rampart:services)."""
+    while typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType"), typing.Annotated):
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    origin = typing.get_origin(annotation)
+    return "[]" if origin is list else ".<name>" if origin is dict else ""
+
+
 def _rows(model: type[BaseModel], prefix: str, out: list[str]) -> None:
     nested: list[tuple[str, type[BaseModel]]] = []
     for name, field in model.model_fields.items():
@@ -67,7 +75,7 @@ def _rows(model: type[BaseModel], prefix: str, out: list[str]) -> None:
         sub = _model_in(field.annotation)
         out.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {field.description or ''} |")
         if sub is not None:
-            nested.append((key + ("[]" if typing.get_origin(field.annotation) is list else ""), sub))
+            nested.append((key + _container_suffix(field.annotation), sub))
     for key, sub in nested:
         _rows(sub, key, out)
 
@@ -82,7 +90,7 @@ def markdown_reference() -> str:
             lines += [f"Type: {_type_name(field.annotation)}; {_default(field)}.", ""]
             continue
         lines += ["| key | type | default | description |", "|---|---|---|---|"]
-        _rows(sub, key, lines)
+        _rows(sub, key + _container_suffix(field.annotation), lines)
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
@@ -97,7 +105,7 @@ def pulumi_yaml_config() -> dict[str, dict[str, Any]]:
         field = StackConfig.model_fields[name]
         short = key.split(":", 1)[1]
         declarations[short] = {
-            "type": "object",
+            "type": "object" if _model_in(field.annotation) is not None else "string",
             "description": f"{field.description} {'Required.' if field.is_required() else 'Optional; secure defaults.'} See README.md, Configuration reference.",
         }
     return declarations

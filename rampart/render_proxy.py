@@ -1,11 +1,11 @@
 """`rampart render-proxy`: the Nginx sidecar's nginx.conf and image context, for review or a local run.
 
-    rampart render-proxy --stack dev --out proxy-out
+    rampart render-proxy --stack dev --service web --out proxy-out
         proxy-out/nginx.conf         the config the image runs (container paths)
         proxy-out/image/             the image context: proxy/ with that nginx.conf
         proxy-out/proxy-config.json  the effective settings (defaults filled in)
 
-    rampart render-proxy --stack dev --out proxy-local --local --upstream 127.0.0.1:8080
+    rampart render-proxy --stack dev --service web --out proxy-local --local --upstream 127.0.0.1:8080
         proxy-local/nginx.conf       the same settings, every path relative to the prefix
         proxy-local/tls/             --tls-dir's cert.pem/key.pem, or a fresh self-signed ECDSA pair
         run it:  nginx -p proxy-local -c nginx.conf -e logs/error.log
@@ -30,7 +30,7 @@ from components.proxy_config import (
     render_nginx_conf,
     write_image_context,
 )
-from rampart.config import load_stack_config
+from rampart.config import StackConfig, load_stack_config
 from rampart.errors import UserError
 
 
@@ -43,9 +43,10 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
+    p.add_argument("--service", help="the service whose sidecar to render (default: the stack's only nginx service)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
     p.add_argument("--local", action="store_true", help="write a config for a plain local nginx (nginx -p DIR)")
-    p.add_argument("--upstream", metavar="HOST:PORT", help="upstream app address (default: 127.0.0.1:<service.containerPort>)")
+    p.add_argument("--upstream", metavar="HOST:PORT", help="upstream app address (default: 127.0.0.1:<the service's containerPort>)")
     p.add_argument("--listen", type=int, metavar="PORT", help="port to listen on (default: the stack's proxy listenPort)")
     p.add_argument("--tls-dir", type=Path, metavar="DIR", help="with --local: directory holding cert.pem and key.pem")
     p.set_defaults(func=run)
@@ -58,12 +59,30 @@ def _parse_upstream(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _service(stack: StackConfig, args: argparse.Namespace) -> str:
+    """The service named with --service, or the stack's only one with a sidecar."""
+    with_sidecar = sorted(name for name, service in stack.services.items() if service.sidecar() is not None)
+    if args.service is not None:
+        if args.service not in with_sidecar:
+            raise UserError(
+                f"--service {args.service!r}: stack {args.stack!r} has no such service with ingress nginx; "
+                f"services with a sidecar: {', '.join(with_sidecar) or 'none'}"
+            )
+        return str(args.service)
+    if len(with_sidecar) != 1:
+        raise UserError(
+            f"stack {args.stack!r} has {len(with_sidecar)} services with a sidecar ({', '.join(with_sidecar) or 'none'}); "
+            "name one with --service"
+        )
+    return with_sidecar[0]
+
+
 def _effective_config(args: argparse.Namespace) -> tuple[ProxyConfig, list[str]]:
     """The stack's sidecar settings exactly as the deployment renders them, then --upstream/--listen."""
     from rampart.program import proxy_settings
 
     stack = load_stack_config(args.project_dir, args.stack)
-    proxy = proxy_settings(stack)
+    proxy = proxy_settings(stack, _service(stack, args))
     notes = [f"trusted proxies (X-Forwarded-For believed from): {', '.join(map(str, proxy.trusted_proxy_cidrs)) or 'none'}"]
     data = proxy.model_dump(mode="json", by_alias=True)
     if args.upstream:
@@ -76,7 +95,7 @@ def _effective_config(args: argparse.Namespace) -> tuple[ProxyConfig, list[str]]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"{where}: {first['msg']} (from --upstream/--listen or rampart:proxy)") from None
+        raise UserError(f"{where}: {first['msg']} (from --upstream/--listen or the service's proxy settings)") from None
 
 
 def write_self_signed_pair(tls_dir: Path, common_name: str = "localhost", days: int = 30) -> tuple[Path, Path]:

@@ -1,4 +1,5 @@
-"""Helpers for the component tests: build a WebService under the mock engine and query what it registered."""
+"""Helpers for the component tests: build an Environment and a WebService attached to it under the
+mock engine, and query what they registered."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import inspect
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 
+from components.environment import Environment, EnvironmentArgs, EnvironmentRef, EnvironmentSettings
 from components.load_balancer import LoadBalancerSettings
 from components.web_service import WebService, WebServiceArgs
 from rampart.mock_engine import RegisteredResource, run_program_full
@@ -23,15 +25,52 @@ CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f0e0d0c-1111-222
 TAGS = {"Owner": "payments-team", "Environment": "test", "CostCentre": "cc-42"}
 
 
-def minimal_args(**overrides: Any) -> WebServiceArgs:
-    """Only the required args (what an app team writes), plus any overrides."""
-    values: dict[str, Any] = {
-        "image": IMAGE,
-        "image_repository_arn": REPOSITORY_ARN,
-        "load_balancer": LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN),
-    }
-    values.update(overrides)
-    return WebServiceArgs(**values)
+#: Args that belong to the environment the service attaches to, not to the service. `alarms` and
+#: `tags` exist on both: `alarms` is the service's (the environment's are `environment_alarms`), and
+#: `tags` go to both, as `rampart.program` gives the stack's tags to the environment and every service.
+ENVIRONMENT_KEYS = frozenset(EnvironmentSettings.model_fields) - {"tags", "alarms"}
+
+
+@dataclass
+class ServiceCase:
+    """A service's args (validated) and the settings of the environment it attaches to."""
+
+    service: dict[str, Any]
+    environment: EnvironmentSettings
+
+    def args(self, environment: EnvironmentRef) -> WebServiceArgs:
+        return WebServiceArgs(environment_ref=environment, image=IMAGE, image_repository_arn=REPOSITORY_ARN, **self.service)
+
+
+def placeholder_ref(settings: EnvironmentSettings) -> EnvironmentRef:
+    """What a real Environment with these settings would report, before any resource exists: lets
+    `minimal_args` validate a service's args where a test calls it."""
+    create = settings.network.create
+    existing = settings.network.existing
+    return EnvironmentRef(
+        name="shop", vpc_id="vpc-1", private_subnet_ids=["subnet-1", "subnet-2"], cluster_arn="cluster",
+        cluster_name="cluster", https_listener_arn="listener", alb_arn_suffix="app/x/1", alb_security_group_id="sg-1",
+        kms_key_arn="key", alarm_topic_arn="topic", log_group_prefix="/rampart/test/shop", log_retention_days=365,
+        url="https://example.com",
+        alb_subnet_cidrs=existing.public_subnet_cidrs() if existing else ["10.0.0.0/20", "10.0.16.0/20"],
+        interface_endpoints=None if existing else list(settings.extra_endpoints),
+        nat=None if existing else (create is None or create.nat_gateways != "none"),
+        execute_command_log_group_arn="exec-logs" if settings.execute_command else None,
+    )
+
+
+def minimal_args(**overrides: Any) -> ServiceCase:
+    """Only the required args (what an app team writes), plus any overrides; environment settings
+    (load_balancer, network, waf, monitoring, ...) go to the environment the service attaches to."""
+    env_values: dict[str, Any] = {"load_balancer": LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN])}
+    env_values.update({k: overrides.pop(k) for k in list(overrides) if k in ENVIRONMENT_KEYS})
+    if "environment_alarms" in overrides:
+        env_values["alarms"] = overrides.pop("environment_alarms")
+    if "tags" in overrides:
+        env_values["tags"] = overrides["tags"]
+    case = ServiceCase(overrides, EnvironmentSettings(**env_values))
+    case.args(placeholder_ref(case.environment))  # refuse bad args here, as WebServiceArgs would
+    return case
 
 
 @dataclass
@@ -71,22 +110,55 @@ class Plan:
         return next(r for r in self.resources if r.urn == urn)
 
 
-def run_service(args: WebServiceArgs, name: str = "shop", *, extra: Optional[Callable[[], None]] = None) -> Plan:
-    """Register one WebService (and export its outputs as a stack would) under the mock engine."""
+def run_service(case: ServiceCase, name: str = "shop", *, extra: Optional[Callable[[], None]] = None) -> Plan:
+    """Register an Environment and one WebService attached to it (and export their outputs as a
+    stack would) under the mock engine."""
 
     def program() -> None:
-        service = WebService(name, args)
+        environment = Environment(name, EnvironmentArgs(**dict(case.environment)))
+        service = WebService(name, case.args(environment.ref))
+        pulumi.export("environment", environment.ref.outputs())
         pulumi.export("url", service.url)
-        pulumi.export("albDnsName", service.alb_dns_name)
-        pulumi.export("clusterName", service.cluster_name)
         pulumi.export("serviceName", service.service_name)
-        pulumi.export("logGroupNames", service.log_group_names)
-        pulumi.export("webAclArn", service.web_acl_arn)
+        pulumi.export("logGroupNames", {**environment.log_group_names, **service.log_group_names})
         if extra is not None:
             extra()
 
     run = run_program_full(program, region=REGION)
     return Plan(resources=run.resources, outputs=run.stack_outputs)
+
+
+def run_environment(
+    environment: EnvironmentSettings, services: Mapping[str, Mapping[str, Any]], name: str = "shop", *, stack: str = "test"
+) -> Plan:
+    """Register an Environment and one WebService per entry of `services` (name -> the service's own
+    args, as a component user writes them) attached to it, under the mock engine."""
+
+    def program() -> None:
+        env = Environment(name, EnvironmentArgs(**dict(environment)))
+        pulumi.export("environment", env.ref.outputs())
+        for service_name, args in services.items():
+            service = WebService(
+                service_name,
+                WebServiceArgs(environment_ref=env.ref, image=IMAGE, image_repository_arn=REPOSITORY_ARN, **args),
+            )
+            pulumi.export(f"{service_name}Url", service.url)
+
+    run = run_program_full(program, region=REGION, stack=stack)
+    return Plan(resources=run.resources, outputs=run.stack_outputs)
+
+
+def descendants(plan: Plan, root: RegisteredResource) -> list[RegisteredResource]:
+    """Every resource registered under `root`, at any depth."""
+    below: set[str] = {root.urn}
+    grew = True
+    while grew:
+        grew = False
+        for resource in plan.resources:
+            if resource.parent_urn in below and resource.urn not in below:
+                below.add(resource.urn)
+                grew = True
+    return [r for r in plan.resources if r.urn in below and r is not root]
 
 
 @lru_cache(maxsize=None)

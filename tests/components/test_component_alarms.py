@@ -28,11 +28,24 @@ def _alb_suffixes(plan: Plan) -> tuple[Any, Any]:
     return alb.outputs["arnSuffix"], tg.outputs["arnSuffix"]
 
 
+SERVICE_ALARMS = ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory")
+ENVIRONMENT_ALARMS = ("alb-5xx", "waf-blocked")
+
+
 def test_every_alarm_is_covered_here(plan: Plan) -> None:
+    """The service alarms on its own target group and tasks; the environment on what it shares."""
+    owners = {
+        "rampart:web_service:WebService": SERVICE_ALARMS,
+        "rampart:environment:Environment": ENVIRONMENT_ALARMS,
+    }
     assert sorted(a.name for a in plan.of_type(ALARM)) == sorted(
-        f"shop-alarm-{s}"
-        for s in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
+        f"shop-alarm-{s}" for s in (*SERVICE_ALARMS, *ENVIRONMENT_ALARMS)
     )
+    for token, suffixes in owners.items():
+        owner = plan.one(token)
+        for suffix in suffixes:
+            alarm = plan.named(f"shop-alarm-{suffix}")
+            assert alarm.parent_urn == owner.urn, f"{alarm.name} is not the {token.rsplit(':', 1)[-1]}'s"
 
 
 def test_waf_alarm_uses_the_acls_metric_name(plan: Plan) -> None:
@@ -46,14 +59,25 @@ def test_waf_alarm_uses_the_acls_metric_name(plan: Plan) -> None:
     assert alarm.inputs["namespace"] == "AWS/WAFV2" and alarm.inputs["metricName"] == "BlockedRequests"
 
 
-def test_5xx_rate_alarm_queries_the_load_balancer(plan: Plan) -> None:
-    alb_suffix, _ = _alb_suffixes(plan)
+def test_5xx_rate_alarm_queries_the_services_target_group(plan: Plan) -> None:
+    alb_suffix, tg_suffix = _alb_suffixes(plan)
     alarm = plan.named("shop-alarm-5xx-rate")
     metrics = [q["metric"] for q in alarm.inputs["metricQueries"] if "metric" in q]
-    assert {m["metricName"] for m in metrics} == {"HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "RequestCount"}
+    assert {m["metricName"] for m in metrics} == {"HTTPCode_Target_5XX_Count", "RequestCount"}
     for metric in metrics:
         assert metric["namespace"] == "AWS/ApplicationELB"
-        assert metric["dimensions"] == {"LoadBalancer": alb_suffix}, f"{alarm.name}: {metric['dimensions']}"
+        assert metric["dimensions"] == {"LoadBalancer": alb_suffix, "TargetGroup": tg_suffix}, (
+            f"{alarm.name}: {metric['dimensions']}"
+        )
+
+
+def test_load_balancer_5xx_alarm_is_the_environments(plan: Plan) -> None:
+    """5xx the ALB answers itself are published per load balancer only (no TargetGroup dimension)."""
+    alb_suffix, _ = _alb_suffixes(plan)
+    alarm = plan.named("shop-alarm-alb-5xx")
+    assert alarm.inputs["namespace"] == "AWS/ApplicationELB"
+    assert alarm.inputs["metricName"] == "HTTPCode_ELB_5XX_Count"
+    assert alarm.inputs["dimensions"] == {"LoadBalancer": alb_suffix}, f"{alarm.name}: {alarm.inputs['dimensions']}"
 
 
 @pytest.mark.parametrize("alarm_name", ["shop-alarm-unhealthy-targets", "shop-alarm-no-healthy-targets", "shop-alarm-p99-latency"])

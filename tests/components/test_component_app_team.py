@@ -1,6 +1,7 @@
-"""Acceptance: an application team's own Pulumi program that composes WebService with only the
-required args and the address its alarms go to passes the SOC 2 pack, run as the Pulumi CLI runs it (`rampart check`: the program
-under the mock engine, the pack as its own process over the Analyzer gRPC protocol).
+"""Acceptance: a component user's own Pulumi program that composes an Environment and two
+WebServices with only the required args (and the address the alarms go to) passes the SOC 2 pack,
+run as the Pulumi CLI runs it (`rampart check`: the program under the mock engine, the pack as its
+own process over the Analyzer gRPC protocol).
 
 The same program with two explicit opt-outs fails the check, so the pass is not vacuous.
 """
@@ -16,46 +17,57 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# The stack file `rampart check` validates and reads its pack settings from; the program below
+# ignores the `rampart:` sections and composes the components itself.
 STACK = """\
 config:
   aws:region: us-east-1
-  rampart:service:
-    name: shop
-  rampart:image:
-    uri: 123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:{digest}
-  rampart:ingress:
-    mode: alb
-    certificateArn: arn:aws:acm:us-east-1:123456789012:certificate/abc
+  rampart:environment:
+    loadBalancer:
+      certificateArns:
+        - arn:aws:acm:us-east-1:123456789012:certificate/abc
   rampart:tags:
     owner: shop-team
     environment: dev
     dataClassification: internal
-""".format(digest="a" * 64)
+"""
 
 PROGRAM = '''\
-"""An app team's program: WebService with only the required args."""
+"""A component user's program: one Environment and two WebServices with only the required args."""
 import pulumi
-from components import LoadBalancerSettings, MonitoringArgs, WebService, WebServiceArgs
+from components import Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs, WebService, WebServiceArgs
 
-service = WebService("shop", WebServiceArgs(
+environment = Environment("shop", EnvironmentArgs(
+    load_balancer=LoadBalancerSettings(certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/abc"]{lb_extra}),
+    {monitoring}{env_extra}
+))
+web = WebService("web", WebServiceArgs(
+    environment_ref=environment.ref,
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64,
     image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/shop",
-    load_balancer=LoadBalancerSettings(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc"{lb_extra}),
-    {monitoring}{ws_extra}
 ))
-pulumi.export("url", service.url)
+api = WebService("api", WebServiceArgs(
+    environment_ref=environment.ref,
+    image="123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64,
+    image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/shop",
+    routing={{"paths": ["/api/*"]}},
+))
+pulumi.export("url", web.url)
+pulumi.export("apiUrl", api.url)
 '''
 
 
 ON_CALL = 'monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),'
+#: Six alarms per service (its target group and tasks) and two of the environment's (ALB 5xx, WAF).
+ALARMS = 6 * 2 + 2
 
 
-def _project(tmp_path: Path, lb_extra: str = "", ws_extra: str = "", monitoring: str = ON_CALL) -> Path:
+def _project(tmp_path: Path, lb_extra: str = "", env_extra: str = "", monitoring: str = ON_CALL) -> Path:
     project = tmp_path / "app-team"
     (project / "stacks").mkdir(parents=True)
     shutil.copy2(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
     (project / "stacks" / "Pulumi.dev.yaml").write_text(STACK)
-    (project / "__main__.py").write_text(PROGRAM.format(lb_extra=lb_extra, ws_extra=ws_extra, monitoring=monitoring))
+    (project / "__main__.py").write_text(PROGRAM.format(lb_extra=lb_extra, env_extra=env_extra, monitoring=monitoring))
     return project
 
 
@@ -81,12 +93,12 @@ def test_alarms_that_notify_no_one_are_reported(tmp_path: Path) -> None:
     result = _check(_project(tmp_path, monitoring=""))
     # The stack is not a production stack, so the finding is advisory and the check passes.
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 mandatory violation(s), 7 advisory" in result.stdout, result.stdout
+    assert f"0 mandatory violation(s), {ALARMS} advisory" in result.stdout, result.stdout
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("aws-cloudwatch-metricalarm-require-subscribed-topic"))
     assert " fail " in line or "advisory" in line, line
 
 
 def test_explicit_opt_outs_fail_the_pack(tmp_path: Path) -> None:
-    result = _check(_project(tmp_path, lb_extra=", deletion_protection=False", ws_extra="\n    waf=None,"))
+    result = _check(_project(tmp_path, lb_extra=", deletion_protection=False", env_extra="\n    waf=None,"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "aws-lb-loadbalancer-require-waf-association" in result.stdout

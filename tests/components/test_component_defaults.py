@@ -1,5 +1,6 @@
-"""One test per secure default in docs/components.md: a WebService built from only the required
-args must carry each default; changing the default in the component turns its test red.
+"""One test per secure default in docs/components.md: an Environment and a WebService attached to
+it, both built from only the required args, must carry each default; changing the default in the
+component turns its test red.
 
 The ids of DEFAULT_CHECKS are the `Setting` column of the defaults tables; a test below keeps
 the two in step, so a documented default without a test (or a test for an undocumented one) fails.
@@ -87,9 +88,9 @@ def alarm_actions(plan: Plan) -> None:
     topic_arn = plan.one("aws:sns/topic:Topic").outputs["arn"]
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     names = sorted(a.name for a in alarms)
-    assert names == sorted(
-        f"shop-alarm-{s}" for s in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory", "waf-blocked")
-    ), names
+    service = ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory")
+    environment = ("alb-5xx", "waf-blocked")
+    assert names == sorted(f"shop-alarm-{s}" for s in (*service, *environment)), names
     for alarm in alarms:
         assert alarm.inputs.get("alarmActions") == [topic_arn], f"{alarm.name}: no action to the alarm topic"
         assert alarm.inputs.get("okActions") == [topic_arn], f"{alarm.name}: no OK action"
@@ -273,14 +274,18 @@ def alb_sg_ingress(plan: Plan) -> None:
 
 
 def alb_sg_egress(plan: Plan) -> None:
+    """The shared ALB reaches only the VPC, only on the unprivileged task ports; which task port is
+    open is each service's own group's decision (`web_service.security_group`)."""
     alb_sg = plan.named("shop-lb-alb-sg")
-    service_sg = plan.named("shop-service-sg")
     rules = [r for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
              if r.inputs["securityGroupId"] == alb_sg.outputs["id"]]
     assert len(rules) == 1, [r.name for r in rules]
     rule = rules[0]
-    assert rule.inputs["referencedSecurityGroupId"] == service_sg.outputs["id"], f"{rule.name}: not to the service"
-    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (8080, 8080) and "cidrIpv4" not in rule.inputs
+    vpc_cidr = plan.one("aws:ec2/vpc:Vpc").inputs["cidrBlock"]
+    assert rule.inputs.get("cidrIpv4") == vpc_cidr, f"{rule.name}: egress to {rule.inputs.get('cidrIpv4')}, not the VPC"
+    assert "referencedSecurityGroupId" not in rule.inputs and "cidrIpv6" not in rule.inputs, rule.inputs
+    assert rule.inputs["ipProtocol"] == "tcp", f"{rule.name}: protocol {rule.inputs['ipProtocol']}"
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (1024, 65535), f"{rule.name}: privileged ports open"
 
 
 # --- WAF ---------------------------------------------------------------------------------------
@@ -591,12 +596,23 @@ def test_defaults_tables_match_tests() -> None:
 
 
 def test_minimal_args_are_only_image_and_certificate() -> None:
-    """The required args are exactly the image, its repository and a certificate."""
+    """The required args are exactly the image, its repository and the environment it attaches to;
+    the environment's only requirement is a certificate (given ARNs or domains)."""
+    from pydantic import ValidationError
+
+    from components.environment import EnvironmentArgs
+    from components.load_balancer import LoadBalancerSettings
     from components.web_service import WebServiceArgs
 
     required = {name for name, field in WebServiceArgs.model_fields.items() if field.is_required()}
-    assert required == {"image", "image_repository_arn", "load_balancer"}, required
-    assert IMAGE and REPOSITORY_ARN
+    assert required == {"environment_ref", "image", "image_repository_arn"}, required
+    required = {name for name, field in EnvironmentArgs.model_fields.items() if field.is_required()}
+    assert required == {"load_balancer"}, required
+    required = {name for name, field in LoadBalancerSettings.model_fields.items() if field.is_required()}
+    assert required == set(), required
+    with pytest.raises(ValidationError, match="certificate"):
+        LoadBalancerSettings()
+    assert IMAGE and REPOSITORY_ARN and CERTIFICATE_ARN
 
 
 def test_outputs_hold_no_secret() -> None:
@@ -604,6 +620,7 @@ def test_outputs_hold_no_secret() -> None:
     plan = run_service(minimal_args(secrets={"DB_PASSWORD": secret}))
     dumped = json.dumps(plan.outputs)
     assert secret not in dumped and "db-password" not in dumped, plan.outputs
-    assert set(plan.outputs) == {"url", "albDnsName", "clusterName", "serviceName", "logGroupNames", "webAclArn"}
+    assert set(plan.outputs) == {"environment", "url", "serviceName", "logGroupNames"}
     assert plan.outputs["url"].startswith("https://")
+    assert plan.outputs["environment"]["url"].startswith("https://")
     assert set(plan.outputs["logGroupNames"]) == {"app", "vpc_flow", "waf"}

@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 
 from components.proxy_config import ProxyConfig
-from components.web_service import WebServiceArgs
-from components_support import REPOSITORY_ARN, TAGS, Plan, is_taggable, minimal_args, run_service
+from components_support import REPOSITORY_ARN, TAGS, Plan, ServiceCase, is_taggable, minimal_args, run_service
 
 PROXY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64
 PROXY_REPOSITORY_ARN = "arn:aws:ecr:us-east-1:123456789012:repository/proxy"
 
 
-def nginx_args(**overrides: Any) -> WebServiceArgs:
+def nginx_args(**overrides: Any) -> ServiceCase:
     return minimal_args(
         ingress="nginx",
         proxy=ProxyConfig(),
@@ -50,10 +49,12 @@ def test_app_port_is_not_reachable_from_the_alb(plan: Plan) -> None:
                for r in plan.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
                if r.inputs["securityGroupId"] == service_sg]
     assert ingress == [(8443, 8443, alb_sg)], ingress
-    egress = [(r.inputs["fromPort"], r.inputs["toPort"])
+    # The shared ALB may reach the VPC's unprivileged ports; the service's own group is what keeps
+    # the app port (3000 or 8080, inside that range) closed to it.
+    egress = [(r.inputs["fromPort"], r.inputs["toPort"], r.inputs.get("cidrIpv4"))
               for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
               if r.inputs["securityGroupId"] == alb_sg]
-    assert egress == [(8443, 8443)], egress
+    assert egress == [(1024, 65535, "10.0.0.0/16")], egress
     app = plan.container("app")
     assert {"name": "HOST", "value": "127.0.0.1"} in app["environment"], "app still listens on every interface"
 
@@ -101,7 +102,7 @@ def test_outputs_name_the_proxy_log_group_and_no_secret(plan: Plan) -> None:
 def test_structure_in_nginx_mode(plan: Plan) -> None:
     assert not [u for u, n in Counter(r.urn for r in plan.resources).items() if n > 1]
     sidecar = plan.one("rampart:sidecar:ProxySidecar")
-    assert sidecar.name == "shop-proxy" and plan.by_urn(sidecar.parent_urn or "").name == "shop"
+    assert sidecar.name == "shop-proxy" and sidecar.parent_urn == plan.one("rampart:web_service:WebService").urn
     for resource in plan.resources:
         if resource.custom and is_taggable(resource.type):
             tags = resource.inputs.get("tags") or {}

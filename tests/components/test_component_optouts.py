@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from components.load_balancer import LoadBalancerSettings
+from components.environment import EnvironmentAlarmSettings
+from components.load_balancer import DomainSettings, LoadBalancerSettings
 from components.monitoring import MonitoringArgs
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings
+from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings, Subnet
 from components.waf import WafSettings
 from components.web_service import AlarmSettings
 from components_support import REPOSITORY_ARN, Plan, minimal_args, run_service
@@ -17,15 +18,17 @@ CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
 
 
 def _lb(**overrides: object) -> LoadBalancerSettings:
-    return LoadBalancerSettings(**{"certificate_arn": CERT, **overrides})
+    return LoadBalancerSettings(**{"certificate_arns": [CERT], **overrides})
 
 
 def test_waf_opt_out_removes_acl_and_its_alarm() -> None:
     plan = run_service(minimal_args(waf=None))
     assert plan.of_type("aws:wafv2/webAcl:WebAcl") == []
     assert plan.of_type("aws:wafv2/webAclAssociation:WebAclAssociation") == []
-    assert "shop-alarm-waf-blocked" not in {a.name for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert plan.outputs.get("webAclArn") is None
+    alarms = {a.name for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert "shop-alarm-waf-blocked" not in alarms and "shop-alarm-alb-5xx" in alarms, alarms
+    assert "waf" not in plan.outputs["logGroupNames"], plan.outputs["logGroupNames"]
+    assert not [g for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup") if g.inputs["name"].startswith("aws-waf-logs-")]
 
 
 def test_waf_settings_reach_the_acl() -> None:
@@ -67,9 +70,9 @@ def test_load_balancer_choices() -> None:
                 deletion_protection=False,
                 desync_mitigation="strictest",
                 tls_policy="ELBSecurityPolicy-TLS13-1-3-2021-06",
-                deregistration_delay_seconds=5,
                 access_log_expiry_days=90,
-            )
+            ),
+            deregistration_delay_seconds=5,
         )
     )
     alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
@@ -82,25 +85,53 @@ def test_load_balancer_choices() -> None:
 
 
 def test_domain_creates_validated_certificate_and_alias() -> None:
-    plan = run_service(minimal_args(load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC")))
+    domain = DomainSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC")
+    plan = run_service(minimal_args(load_balancer=LoadBalancerSettings(domains=[domain])))
     cert = plan.one("aws:acm/certificate:Certificate")
     assert cert.inputs["domainName"] == "shop.example.com" and cert.inputs["validationMethod"] == "DNS"
-    validation_record = plan.named("shop-lb-cert-validation")
+    validation_record = plan.named("shop-lb-cert-shop.example.com-validation")
     assert validation_record.inputs["zoneId"] == "Z123456ABC" and validation_record.inputs["type"] == "CNAME"
     validated = plan.one("aws:acm/certificateValidation:CertificateValidation")
     assert validated.inputs["certificateArn"] == cert.outputs["arn"]
     https = plan.named("shop-lb-https")
     assert https.inputs["certificateArn"] == validated.outputs["certificateArn"] == cert.outputs["arn"]
-    alias = plan.named("shop-lb-dns")
+    assert plan.of_type("aws:lb/listenerCertificate:ListenerCertificate") == [], "one domain needs no SNI certificate"
+    alias = plan.named("shop-lb-dns-shop.example.com")
     assert alias.inputs["name"] == "shop.example.com" and alias.inputs["type"] == "A"
-    assert plan.outputs["url"] == "https://shop.example.com"
+    assert alias.inputs["zoneId"] == "Z123456ABC"
+    assert plan.outputs["environment"]["url"] == "https://shop.example.com"
+    assert plan.outputs["url"] == "https://shop.example.com/"
+
+
+def test_each_domain_gets_its_certificate_served_by_sni() -> None:
+    domains = [DomainSettings(domain=d, hosted_zone_id="Z123456ABC") for d in ("shop.example.com", "api.example.com")]
+    plan = run_service(minimal_args(load_balancer=LoadBalancerSettings(domains=domains)))
+    certs = {c.inputs["domainName"]: c for c in plan.of_type("aws:acm/certificate:Certificate")}
+    assert set(certs) == {"shop.example.com", "api.example.com"}, set(certs)
+    validated = {v.inputs["certificateArn"]: v.outputs["certificateArn"]
+                 for v in plan.of_type("aws:acm/certificateValidation:CertificateValidation")}
+    https = plan.named("shop-lb-https")
+    assert https.inputs["certificateArn"] == validated[certs["shop.example.com"].outputs["arn"]], "first domain is not the default"
+    (sni,) = plan.of_type("aws:lb/listenerCertificate:ListenerCertificate")
+    assert sni.inputs["listenerArn"] == https.outputs["arn"], f"{sni.name}: not on the HTTPS listener"
+    assert sni.inputs["certificateArn"] == validated[certs["api.example.com"].outputs["arn"]], f"{sni.name}: certificate"
+    aliases = {r.inputs["name"] for r in plan.of_type("aws:route53/record:Record") if r.inputs.get("type") == "A"}
+    assert aliases == {"shop.example.com", "api.example.com"}, aliases
+
+
+def test_domain_without_alias_record() -> None:
+    domain = DomainSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC", create_dns_record=False)
+    plan = run_service(minimal_args(load_balancer=LoadBalancerSettings(domains=[domain])))
+    assert [r.inputs["type"] for r in plan.of_type("aws:route53/record:Record")] == ["CNAME"], "alias created"
+    assert plan.one("aws:acm/certificate:Certificate").inputs["domainName"] == "shop.example.com"
 
 
 def test_existing_network_creates_no_vpc() -> None:
     existing = ExistingNetworkArgs(
         vpc_id="vpc-0123456789abcdef0",
-        public_subnet_ids=["subnet-0a", "subnet-0b"],
-        private_subnet_ids=["subnet-1a", "subnet-1b"],
+        vpc_cidr_block="10.40.0.0/16",
+        public_subnets=[Subnet(id="subnet-0a", cidr_block="10.40.0.0/24"), Subnet(id="subnet-0b", cidr_block="10.40.1.0/24")],
+        private_subnets=[Subnet(id="subnet-1a"), Subnet(id="subnet-1b")],
     )
     plan = run_service(minimal_args(network=NetworkSettings(existing=existing)))
     for type_token in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/vpcEndpoint:VpcEndpoint"):
@@ -109,6 +140,9 @@ def test_existing_network_creates_no_vpc() -> None:
     assert service.inputs["networkConfiguration"]["subnets"] == ["subnet-1a", "subnet-1b"]
     assert plan.one("aws:lb/loadBalancer:LoadBalancer").inputs["subnets"] == ["subnet-0a", "subnet-0b"]
     assert plan.one("aws:ec2/flowLog:FlowLog").inputs["vpcId"] == "vpc-0123456789abcdef0"
+    egress = plan.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "shop-lb-alb-out-tasks")
+    assert egress.inputs["cidrIpv4"] == "10.40.0.0/16", f"{egress.name}: ALB egress not limited to the existing VPC"
+    assert plan.outputs["environment"]["alb_subnet_cidrs"] == ["10.40.0.0/24", "10.40.1.0/24"]
 
 
 def test_nat_per_az_and_endpoints_only() -> None:
@@ -141,7 +175,7 @@ def test_execute_command_needs_a_writable_root() -> None:
 
 
 def test_execute_command_on_is_logged_and_encrypted() -> None:
-    plan = run_service(minimal_args(enable_execute_command=True, readonly_root_filesystem=False))
+    plan = run_service(minimal_args(execute_command=True, enable_execute_command=True, readonly_root_filesystem=False))
     assert plan.one("aws:ecs/service:Service").inputs["enableExecuteCommand"] is True
     cluster = plan.one("aws:ecs/cluster:Cluster")
     config = cluster.inputs["configuration"]["executeCommandConfiguration"]
@@ -154,23 +188,53 @@ def test_execute_command_on_is_logged_and_encrypted() -> None:
     actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "ssmmessages:CreateControlChannel" in actions and "kms:Decrypt" in actions
     assert plan.named("shop-task-exec-policy").inputs["role"] == plan.named("shop-task-role").outputs["id"]
+    logs = next(s for s in policy["Statement"] if s["Sid"] == "EcsExecSessionLogs")
+    assert logs["Resource"] == exec_group.outputs["arn"] + ":*", f"exec session logs go to {logs['Resource']}"
+    assert plan.outputs["logGroupNames"]["exec"] == exec_group.outputs["name"]
 
 
-def test_execute_command_adds_its_endpoints_without_nat() -> None:
+def test_execute_command_needs_an_environment_configured_for_it() -> None:
+    with pytest.raises(ValueError) as caught:
+        minimal_args(enable_execute_command=True, readonly_root_filesystem=False)
+    message = str(caught.value)
+    assert "enable_execute_command=True" in message and "execute_command=True" in message, message
+
+
+def test_environment_exec_alone_changes_no_service() -> None:
+    plan = run_service(minimal_args(execute_command=True))
+    assert plan.one("aws:ecs/service:Service").inputs["enableExecuteCommand"] is False
+    assert plan.of_type("aws:iam/rolePolicy:RolePolicy") and not [
+        p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == "shop-task-exec-policy"
+    ]
+
+
+def test_execute_command_needs_its_endpoints_without_nat() -> None:
+    """Without NAT, a service with ECS Exec is refused unless its environment has the ssmmessages and
+    kms endpoints; with them listed, the environment creates them (and nothing else it was not asked for)."""
     no_nat = NetworkSettings(create=CreateNetworkArgs(nat_gateways="none"))
     plain = run_service(minimal_args(network=no_nat))
     assert not _endpoint_services(plain) & {"ssm", "ssmmessages", "kms"}, "endpoints the service does not need cost money"
-    exec_on = run_service(minimal_args(network=no_nat, enable_execute_command=True, readonly_root_filesystem=False))
+    with pytest.raises(ValueError) as caught:
+        minimal_args(network=no_nat, execute_command=True, enable_execute_command=True, readonly_root_filesystem=False)
+    message = str(caught.value)
+    assert "ssmmessages" in message and "kms" in message and "extra_endpoints" in message, message
+    exec_on = run_service(minimal_args(network=no_nat, execute_command=True, extra_endpoints=["ssmmessages", "kms"],
+                                       enable_execute_command=True, readonly_root_filesystem=False))
     assert {"ssmmessages", "kms"} <= _endpoint_services(exec_on), _endpoint_services(exec_on)
     assert "ssm" not in _endpoint_services(exec_on)
 
 
-def test_ssm_secrets_add_the_ssm_endpoint_without_nat() -> None:
+def test_ssm_secrets_need_the_ssm_endpoint_without_nat() -> None:
     api = "arn:aws:ssm:us-east-1:123456789012:parameter/shop/api"
     sm = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
     no_nat = NetworkSettings(create=CreateNetworkArgs(nat_gateways="none"))
-    assert "ssm" in _endpoint_services(run_service(minimal_args(network=no_nat, secrets={"API": api})))
+    with pytest.raises(ValueError) as caught:
+        minimal_args(network=no_nat, secrets={"API": api})
+    assert "ssm" in str(caught.value) and "extra_endpoints" in str(caught.value), str(caught.value)
+    assert "ssm" in _endpoint_services(run_service(minimal_args(network=no_nat, extra_endpoints=["ssm"], secrets={"API": api})))
     assert "ssm" not in _endpoint_services(run_service(minimal_args(network=no_nat, secrets={"DB": sm})))
+    # With NAT the tasks reach SSM without an endpoint: nothing is refused.
+    assert minimal_args(secrets={"API": api}).service["secrets"] == {"API": api}
 
 
 def test_deploy_waits_for_a_steady_state() -> None:
@@ -184,7 +248,7 @@ def test_deploy_waits_for_a_steady_state() -> None:
 @pytest.mark.parametrize(("minutes", "ok"), [(4, False), (5, True), (180, True), (181, False)])
 def test_steady_state_timeout_bounds(minutes: int, ok: bool) -> None:
     if ok:
-        assert minimal_args(steady_state_timeout_minutes=minutes).steady_state_timeout_minutes == minutes
+        assert minimal_args(steady_state_timeout_minutes=minutes).service["steady_state_timeout_minutes"] == minutes
     else:
         with pytest.raises(ValueError, match="steady_state_timeout_minutes"):
             minimal_args(steady_state_timeout_minutes=minutes)
@@ -217,12 +281,18 @@ def test_readonly_root_opt_out_and_writable_paths() -> None:
 
 
 def test_alarms_opt_out_and_thresholds() -> None:
-    none = run_service(minimal_args(alarms=AlarmSettings(enabled=False)))
+    service_off = run_service(minimal_args(alarms=AlarmSettings(enabled=False)))
+    assert sorted(a.name for a in service_off.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == [
+        "shop-alarm-alb-5xx", "shop-alarm-waf-blocked"], "the service's opt-out reached the environment's alarms"
+    none = run_service(minimal_args(alarms=AlarmSettings(enabled=False), environment_alarms=EnvironmentAlarmSettings(enabled=False)))
     assert none.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") == []
-    tuned = run_service(minimal_args(alarms=AlarmSettings(cpu_percent=70, target_p99_seconds=0.5)))
+    tuned = run_service(minimal_args(alarms=AlarmSettings(cpu_percent=70, target_p99_seconds=0.5),
+                                     environment_alarms=EnvironmentAlarmSettings(alb_5xx_per_minute=10, waf_blocked_requests=100)))
     assert tuned.named("shop-alarm-cpu").inputs["threshold"] == 70
     p99 = tuned.named("shop-alarm-p99-latency")
     assert p99.inputs["threshold"] == 0.5 and p99.inputs["extendedStatistic"] == "p99"
+    assert tuned.named("shop-alarm-alb-5xx").inputs["threshold"] == 10
+    assert tuned.named("shop-alarm-waf-blocked").inputs["threshold"] == 100
 
 
 def test_existing_key_and_topic() -> None:

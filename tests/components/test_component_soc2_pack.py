@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from components.load_balancer import LoadBalancerSettings
+from components.load_balancer import DomainSettings, LoadBalancerSettings
 from components.monitoring import MonitoringArgs
 from components.network import CreateNetworkArgs, NetworkSettings
 from components.proxy_config import ProxyConfig
@@ -40,7 +40,10 @@ VARIANTS = {
         monitoring=ON_CALL,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
         environment={"LOG_LEVEL": "info"},
-        load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC"),
+        load_balancer=LoadBalancerSettings(
+            domains=[DomainSettings(domain=d, hosted_zone_id="Z123456ABC") for d in ("shop.example.com", "api.example.com")]
+        ),
+        routing={"hosts": ["shop.example.com"], "paths": ["/shop/*"]},
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
         min_count=2,
     ),
@@ -81,13 +84,14 @@ def test_required_args_alone_leave_only_the_unsubscribed_topic() -> None:
     """Without an address the alarms reach no one: the pack says so, and says nothing else."""
     found = findings(run_service(minimal_args()))
     policy = "aws-cloudwatch-metricalarm-require-subscribed-topic: "
-    assert len(found) == 7 and all(f.startswith(policy) and "shop-alarm-" in f for f in found), found
+    # Six on the service's target group and tasks, two on the environment (ALB 5xx, WAF blocks).
+    assert len(found) == 8 and all(f.startswith(policy) and "shop-alarm-" in f for f in found), found
 
 
 def test_pack_sees_an_opt_out() -> None:
     """Guard against a vacuous pass: an explicit opt-out is reported by the pack."""
     plan = run_service(minimal_args(waf=None, load_balancer=LoadBalancerSettings(
-        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/x", deletion_protection=False)))
+        certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/x"], deletion_protection=False)))
     found = findings(plan)
     assert any(f.startswith("aws-lb-loadbalancer-require-waf-association") for f in found), found
     assert any("deletion" in f for f in found), found

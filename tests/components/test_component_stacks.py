@@ -1,5 +1,6 @@
-"""The real program (`__main__.py` -> rampart.program) for the dev and prod stacks registers the
-whole service, and each stack file's choices reach the components' resources."""
+"""The real program (`__main__.py` -> rampart.program) for the dev and prod stacks registers one
+environment and every service the stack file lists, and each stack file's choices reach the
+components' resources; the services-only stack attaches to the environment of another stack."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from components_support import Plan, is_taggable
+from components_support import Plan, descendants, is_taggable
 from rampart.config import load_stack_config
+from rampart.mock_engine import RegisteredResource
 from rampart.plan import run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "rampart"  # Pulumi.yaml's name: the environment component's name
+SHARED = ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:wafv2/webAcl:WebAcl", "aws:ecs/cluster:Cluster")
+SERVICE_ALARMS = 6  # 5xx rate, unhealthy targets, no healthy target, p99 latency, CPU, memory
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -22,38 +27,115 @@ def stack(request: pytest.FixtureRequest) -> tuple[str, Plan]:
     return request.param, Plan(resources=run.resources, outputs=run.stack_outputs)
 
 
-def test_whole_service_is_registered(stack: tuple[str, Plan]) -> None:
+def _service(plan: Plan, name: str) -> list[RegisteredResource]:
+    return descendants(plan, plan.one("rampart:web_service:WebService", name))
+
+
+def test_whole_environment_and_every_service_are_registered(stack: tuple[str, Plan]) -> None:
     name, plan = stack
     config = load_stack_config(ROOT, name)
+    assert config.environment is not None
     components = Counter(r.type for r in plan.resources if not r.custom)
-    for token in ("rampart:web_service:WebService", "rampart:monitoring:Monitoring", "rampart:network:Network",
+    for token in ("rampart:environment:Environment", "rampart:monitoring:Monitoring", "rampart:network:Network",
                   "rampart:load_balancer:LoadBalancer", "rampart:waf:WebAcl"):
         assert components[token] == 1, f"{name}: {token} x{components[token]}"
-    assert (components["rampart:sidecar:ProxySidecar"] == 1) == (config.ingress.mode == "nginx")
+    assert sorted(r.name for r in plan.of_type("rampart:web_service:WebService")) == sorted(config.services)
+    assert components["rampart:routing:ServiceRoute"] == len(config.services), f"{name}: {components}"
+    nginx = [s for s, service in config.services.items() if service.ingress == "nginx"]
+    assert components["rampart:sidecar:ProxySidecar"] == len(nginx), f"{name}: sidecars {components}"
+    for token in SHARED[1:]:
+        assert len(plan.of_type(token)) == 1, f"{name}: {token} x{len(plan.of_type(token))}"
+    assert len(plan.of_type("aws:ecs/service:Service")) == len(config.services)
+    rules = plan.of_type("aws:lb/listenerRule:ListenerRule")
+    assert len(rules) == len(config.services), [r.name for r in rules]
+    assert len({r.inputs["priority"] for r in rules}) == len(rules), f"{name}: listener rule priorities collide"
     assert not [u for u, n in Counter(r.urn for r in plan.resources).items() if n > 1], f"{name}: duplicate URNs"
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert len(alarms) == 7, f"{name}: {len(alarms)} alarms"
+    environment_alarms = 1 + (config.environment.waf is not None)
+    assert len(alarms) == SERVICE_ALARMS * len(config.services) + environment_alarms, f"{name}: {len(alarms)} alarms"
 
 
 def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:
     name, plan = stack
     config = load_stack_config(ROOT, name)
+    environment = config.environment
+    assert environment is not None
     alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
-    assert alb.inputs["enableDeletionProtection"] is config.ingress.deletion_protection
-    assert alb.inputs["desyncMitigationMode"] == config.ingress.desync_mitigation
-    assert plan.named(f"{config.service.name}-lb-https").inputs["sslPolicy"] == config.ingress.tls_policy
+    assert alb.inputs["enableDeletionProtection"] is environment.load_balancer.deletion_protection
+    assert alb.inputs["desyncMitigationMode"] == environment.load_balancer.desync_mitigation
+    assert plan.named(f"{PROJECT}-lb-https").inputs["sslPolicy"] == environment.load_balancer.tls_policy
     for group in plan.of_type("aws:cloudwatch/logGroup:LogGroup"):
-        assert group.inputs["retentionInDays"] == config.logging.retention_days, group.name
-    target = plan.one("aws:appautoscaling/target:Target")
-    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (config.service.min_count, config.service.max_count)
-    task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
-    assert (task.inputs["cpu"], task.inputs["memory"]) == (str(config.service.cpu), str(config.service.memory))
-    app = next(c for c in json.loads(task.inputs["containerDefinitions"]) if c["name"] == "app")
-    assert [s["name"] for s in app["secrets"]] == list(config.service.secrets)
-    assert plan.one("aws:wafv2/webAcl:WebAcl").inputs["rules"][0]["statement"]["rateBasedStatement"]["limit"] == config.waf.rate_limit
-    assert (plan.of_type("aws:ec2/vpc:Vpc") != []) == (config.network.mode == "create")
+        assert group.inputs["retentionInDays"] == environment.monitoring.log_retention_days, group.name
+    assert environment.waf is not None
+    rate = plan.one("aws:wafv2/webAcl:WebAcl").inputs["rules"][0]["statement"]["rateBasedStatement"]["limit"]
+    assert rate == environment.waf.rate_limit
+    assert (plan.of_type("aws:ec2/vpc:Vpc") != []) == (environment.network.create is not None)
+    for service_name, service in config.services.items():
+        own = _service(plan, service_name)
+
+        def one(type_token: str) -> RegisteredResource:
+            found = [r for r in own if r.type == type_token]
+            assert len(found) == 1, f"{name}: {service_name} has {len(found)} {type_token}"
+            return found[0]
+
+        target = one("aws:appautoscaling/target:Target")
+        assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (service.min_count, service.max_count)
+        task = one("aws:ecs/taskDefinition:TaskDefinition")
+        assert (task.inputs["cpu"], task.inputs["memory"]) == (str(service.cpu), str(service.memory))
+        app = next(c for c in json.loads(task.inputs["containerDefinitions"]) if c["name"] == "app")
+        assert [s["name"] for s in app["secrets"]] == list(service.secrets)
+        assert {"name": "PORT", "value": str(service.container_port)} in app["environment"]
+        health = one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
+        assert health["interval"] == service.health_check.interval_seconds, f"{service_name}: {health}"
+        rule = one("aws:lb/listenerRule:ListenerRule")
+        paths = [c["pathPattern"]["values"] for c in rule.inputs["conditions"] if "pathPattern" in c]
+        assert paths == ([service.routing.path_patterns()] if service.routing.path_patterns() else []), paths
+        assert rule.inputs["listenerArn"] == plan.named(f"{PROJECT}-lb-https").outputs["arn"]
     tags = config.tags.as_dict()
     for resource in plan.resources:
         if resource.custom and is_taggable(resource.type):
             have = resource.inputs.get("tags") or {}
             assert all(have.get(k) == v for k, v in tags.items()), f"{name}: {resource.name} lacks the stack's tags"
+
+
+def test_dev_routes_api_before_the_catch_all() -> None:
+    plan = Plan(resources=(run := run_stack(ROOT, "dev")).resources, outputs=run.stack_outputs)
+    rules = {r.name: r.inputs["priority"] for r in plan.of_type("aws:lb/listenerRule:ListenerRule")}
+    assert rules["api-route-rule"] < rules["web-route-rule"], f"/* would shadow /api/*: {rules}"
+
+
+def test_services_only_stack_attaches_to_the_dev_environment() -> None:
+    """dev-reports creates no shared resource; its service joins dev's cluster, listener and network."""
+    dev = run_stack(ROOT, "dev")
+    run = run_stack(ROOT, "dev-reports")
+    plan = Plan(resources=run.resources, outputs=run.stack_outputs)
+    config = load_stack_config(ROOT, "dev-reports")
+    for token in (*SHARED, "rampart:environment:Environment", "rampart:monitoring:Monitoring", "rampart:network:Network",
+                  "rampart:load_balancer:LoadBalancer", "rampart:waf:WebAcl", "aws:lb/listener:Listener",
+                  "aws:sns/topic:Topic"):
+        assert plan.of_type(token) == [], f"the services-only stack created {token}"
+    images = {r.urn for r in plan.of_type("rampart:image:Image")}
+    for key in plan.of_type("aws:kms/key:Key"):
+        assert key.parent_urn in images, f"{key.name}: a key other than an image repository's"
+    assert sorted(r.name for r in plan.of_type("rampart:web_service:WebService")) == sorted(config.services)
+    env = dev.stack_outputs["environment"]
+    rule = plan.one("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["listenerArn"] == env["https_listener_arn"], "not on dev's HTTPS listener"
+    assert rule.inputs["priority"] == config.services["reports"].routing.priority
+    service = plan.one("aws:ecs/service:Service")
+    assert service.inputs["cluster"] == env["cluster_arn"], "not in dev's cluster"
+    assert service.inputs["networkConfiguration"]["subnets"] == env["private_subnet_ids"]
+    ingress = plan.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert ingress.inputs["referencedSecurityGroupId"] == env["alb_security_group_id"], "admits another group than dev's ALB"
+    tg = plan.one("aws:lb/targetGroup:TargetGroup")
+    assert tg.inputs["vpcId"] == env["vpc_id"]
+    for group in plan.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert group.inputs["kmsKeyId"] == env["kms_key_arn"], f"{group.name}: not dev's key"
+        assert group.inputs["name"].startswith(env["log_group_prefix"] + "/"), group.inputs["name"]
+    for alarm in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        assert alarm.inputs["alarmActions"] == [env["alarm_topic_arn"]], alarm.name
+    tags = config.tags.as_dict()
+    for resource in plan.resources:
+        if resource.custom and is_taggable(resource.type):
+            have = resource.inputs.get("tags") or {}
+            assert all(have.get(k) == v for k, v in tags.items()), f"{resource.name} lacks the stack's tags"

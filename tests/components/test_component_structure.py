@@ -7,18 +7,27 @@ from collections import Counter
 
 import pytest
 
-from components.load_balancer import LoadBalancerSettings
+from components.environment import Environment, EnvironmentArgs
+from components.load_balancer import DomainSettings, LoadBalancerSettings
 from components.network import CreateNetworkArgs, NetworkSettings
-from components_support import TAGS, Plan, is_taggable, minimal_args, run_service
+from components.web_service import WebService
+from components_support import TAGS, Plan, ServiceCase, is_taggable, minimal_args, run_service
 
 VARIANTS = {
     "defaults": lambda: minimal_args(tags=TAGS),
     "everything on": lambda: minimal_args(
         tags=TAGS,
+        execute_command=True,
         enable_execute_command=True,
         readonly_root_filesystem=False,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
-        load_balancer=LoadBalancerSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC", tags={"Tier": "edge"}),
+        load_balancer=LoadBalancerSettings(
+            domains=[
+                DomainSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC"),
+                DomainSettings(domain="www.example.com", hosted_zone_id="Z123456ABC"),
+            ],
+            tags={"Tier": "edge"},
+        ),
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
     ),
 }
@@ -44,11 +53,14 @@ def test_no_two_resources_share_a_urn(plan: Plan) -> None:
     assert duplicates == []
 
 
+ROOTS = {"rampart:environment:Environment", "rampart:web_service:WebService"}
+
+
 def test_children_are_parented_and_named_after_their_component(plan: Plan) -> None:
-    root = plan.one("rampart:web_service:WebService")
-    assert root.name == "shop"
+    roots = [r for r in plan.resources if r.type in ROOTS]
+    assert sorted((r.type, r.name) for r in roots) == sorted((t, "shop") for t in ROOTS), roots
     for resource in plan.resources:
-        if resource is root:
+        if resource in roots:
             continue
         assert resource.parent_urn, f"{resource.name} has no parent"
         parent = plan.by_urn(resource.parent_urn)
@@ -57,14 +69,22 @@ def test_children_are_parented_and_named_after_their_component(plan: Plan) -> No
 
 
 def test_component_type_tokens(plan: Plan) -> None:
-    components = {r.type: r.name for r in plan.resources if not r.custom}
-    assert components == {
-        "rampart:web_service:WebService": "shop",
-        "rampart:monitoring:Monitoring": "shop-monitoring",
-        "rampart:network:Network": "shop-network",
-        "rampart:load_balancer:LoadBalancer": "shop-lb",
-        "rampart:waf:WebAcl": "shop-waf",
-    }
+    components = sorted((r.type, r.name) for r in plan.resources if not r.custom)
+    assert components == sorted([
+        ("rampart:environment:Environment", "shop"),
+        ("rampart:monitoring:Monitoring", "shop-monitoring"),
+        ("rampart:network:Network", "shop-network"),
+        ("rampart:load_balancer:LoadBalancer", "shop-lb"),
+        ("rampart:waf:WebAcl", "shop-waf"),
+        ("rampart:web_service:WebService", "shop"),
+        ("rampart:routing:ServiceRoute", "shop-route"),
+    ]), components
+    env = plan.one("rampart:environment:Environment")
+    service = plan.one("rampart:web_service:WebService")
+    for token in ("rampart:monitoring:Monitoring", "rampart:network:Network", "rampart:load_balancer:LoadBalancer",
+                  "rampart:waf:WebAcl"):
+        assert plan.one(token).parent_urn == env.urn, f"{token} is not part of the environment"
+    assert plan.one("rampart:routing:ServiceRoute").parent_urn == service.urn, "the route is not the service's"
 
 
 def test_resource_set_is_complete(plan: Plan) -> None:
@@ -73,7 +93,7 @@ def test_resource_set_is_complete(plan: Plan) -> None:
     for required in (
         "aws:kms/key:Key", "aws:sns/topic:Topic", "aws:ec2/vpc:Vpc", "aws:ec2/flowLog:FlowLog",
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:lb/loadBalancer:LoadBalancer",
-        "aws:lb/listener:Listener", "aws:lb/targetGroup:TargetGroup", "aws:s3/bucket:Bucket",
+        "aws:lb/listener:Listener", "aws:lb/targetGroup:TargetGroup", "aws:lb/listenerRule:ListenerRule", "aws:s3/bucket:Bucket",
         "aws:s3/bucketPolicy:BucketPolicy", "aws:wafv2/webAcl:WebAcl", "aws:wafv2/webAclAssociation:WebAclAssociation",
         "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "aws:ecs/cluster:Cluster",
         "aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service", "aws:appautoscaling/target:Target",
@@ -85,15 +105,20 @@ def test_resource_set_is_complete(plan: Plan) -> None:
 def _physical_names(stack: str, name: str) -> dict[str, str]:
     from rampart.mock_engine import run_program
 
-    from components.web_service import WebService
+    case: ServiceCase = minimal_args()
 
-    resources = run_program(lambda: WebService(name, minimal_args()) and None, stack=stack)
+    def program() -> None:
+        environment = Environment(name, EnvironmentArgs(**dict(case.environment)))
+        WebService(name, case.args(environment.ref))
+
+    resources = run_program(program, stack=stack)
     by_type = {r.type: r for r in resources}
     groups = [r.inputs["name"] for r in resources if r.type == "aws:cloudwatch/logGroup:LogGroup"]
     return {
         "alb": by_type["aws:lb/loadBalancer:LoadBalancer"].inputs["name"],
         "alias": by_type["aws:kms/alias:Alias"].inputs["name"],
         "groups": ",".join(sorted(groups)),
+        "family": by_type["aws:ecs/taskDefinition:TaskDefinition"].inputs["family"],
     }
 
 

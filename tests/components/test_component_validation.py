@@ -3,51 +3,98 @@ message that names the field(s) and the fix."""
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import pytest
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
-from components.load_balancer import HealthCheckSettings, LoadBalancerArgs, LoadBalancerSettings
+from components.environment import Environment, EnvironmentArgs
+from components.load_balancer import DomainSettings, LoadBalancerArgs, LoadBalancerSettings
 from components.monitoring import MonitoringArgs
 from components.proxy_config import ProxyConfig
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkArgs, NetworkSettings
+from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkArgs, NetworkSettings, Subnet
+from components.routing import HealthCheckSettings
 from components.waf import WafSettings
 from components.web_service import ContainerHealthCheck, WebService
-from components_support import CERTIFICATE_ARN, minimal_args, run_service
+from components_support import CERTIFICATE_ARN, minimal_args, placeholder_ref, run_environment
 from rampart.mock_engine import run_program
 
-EXISTING = ExistingNetworkArgs(vpc_id="vpc-1", public_subnet_ids=["a", "b"], private_subnet_ids=["c", "d"])
+EXISTING = ExistingNetworkArgs(
+    vpc_id="vpc-1",
+    vpc_cidr_block="10.40.0.0/16",
+    public_subnets=[Subnet(id="a"), Subnet(id="b")],
+    private_subnets=[Subnet(id="c"), Subnet(id="d")],
+)
+ZONE = "Z1"
 
 CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
-    "certificate and domain": (
-        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, domain="a.example.com", hosted_zone_id="Z1"),
-        ["certificate_arn", "domain", "not both"],
+    "same domain twice": (
+        lambda: LoadBalancerSettings(
+            domains=[DomainSettings(domain="a.example.com", hosted_zone_id=ZONE)] * 2
+        ),
+        ["domains", "a.example.com", "twice"],
     ),
-    "no certificate": (lambda: LoadBalancerSettings(), ["certificate_arn", "domain"]),
-    "domain without zone": (lambda: LoadBalancerSettings(domain="a.example.com"), ["hosted_zone_id"]),
-    "bad domain": (lambda: LoadBalancerSettings(domain="Not A Domain", hosted_zone_id="Z1"), ["domain"]),
+    "no certificate": (lambda: LoadBalancerSettings(), ["certificate_arns", "domains"]),
+    "domain without zone": (lambda: DomainSettings(domain="a.example.com"), ["hosted_zone_id"]),
+    "bad domain": (lambda: DomainSettings(domain="Not A Domain", hosted_zone_id=ZONE), ["domain"]),
     "TLS 1.0 policy": (
-        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, tls_policy="ELBSecurityPolicy-2016-08"),
+        lambda: LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN], tls_policy="ELBSecurityPolicy-2016-08"),
         ["tls_policy"],
     ),
     "desync monitor": (
-        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, desync_mitigation="monitor"),
+        lambda: LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN], desync_mitigation="monitor"),
         ["desync_mitigation"],
     ),
     "bucket while logs off": (
-        lambda: LoadBalancerSettings(certificate_arn=CERTIFICATE_ARN, access_logs=False, access_log_bucket="b"),
+        lambda: LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN], access_logs=False, access_log_bucket="b"),
         ["access_log_bucket", "access_logs"],
     ),
     "health check timeout >= interval": (
         lambda: HealthCheckSettings(interval_seconds=5, timeout_seconds=5),
         ["timeout_seconds", "interval_seconds"],
     ),
+    "service health check timeout >= interval": (
+        lambda: minimal_args(health_check={"interval_seconds": 5, "timeout_seconds": 5}),
+        ["timeout_seconds", "interval_seconds"],
+    ),
     "one public subnet": (
         lambda: LoadBalancerArgs(
-            certificate_arn=CERTIFICATE_ARN, vpc_id="v", subnet_ids=["a"], target_port=80, target_security_group_id="sg"
+            certificate_arns=[CERTIFICATE_ARN], vpc_id="v", subnet_ids=["a"], target_cidr_block="10.0.0.0/16"
         ),
         ["subnet_ids"],
+    ),
+    "one existing public subnet": (
+        lambda: ExistingNetworkArgs(
+            vpc_id="vpc-1", vpc_cidr_block="10.40.0.0/16", public_subnets=[Subnet(id="a")],
+            private_subnets=[Subnet(id="c"), Subnet(id="d")],
+        ),
+        ["public_subnets"],
+    ),
+    "existing subnets in one AZ": (
+        lambda: ExistingNetworkArgs(
+            vpc_id="vpc-1", vpc_cidr_block="10.40.0.0/16",
+            public_subnets=[Subnet(id="a", availability_zone="eu-west-1a"), Subnet(id="b", availability_zone="eu-west-1a")],
+            private_subnets=[Subnet(id="c"), Subnet(id="d")],
+        ),
+        ["public_subnets", "two availability zones"],
+    ),
+    "existing VPC without CIDR": (
+        lambda: ExistingNetworkArgs(vpc_id="vpc-1", public_subnets=[Subnet(id="a"), Subnet(id="b")],
+                                    private_subnets=[Subnet(id="c"), Subnet(id="d")]),
+        ["vpc_cidr_block"],
+    ),
+    "exec without an exec environment": (
+        lambda: minimal_args(enable_execute_command=True, readonly_root_filesystem=False),
+        ["enable_execute_command", "execute_command=True"],
+    ),
+    "nginx without known ALB subnets": (
+        lambda: minimal_args(
+            network=NetworkSettings(existing=EXISTING),
+            ingress="nginx", proxy=ProxyConfig(), proxy_image="p", proxy_image_repository_arn="r",
+        ),
+        ["proxy.trusted_proxy_cidrs", "X-Forwarded-For"],
     ),
     "existing and create": (
         lambda: NetworkSettings(existing=EXISTING, create=CreateNetworkArgs()),
@@ -117,23 +164,30 @@ def test_invalid_args_fail_with_a_message_naming_the_fields(case: str) -> None:
         build()
     message = str(caught.value)
     for word in words:
-        assert word in message, f"{case}: message does not name {word!r}:\n{message}"
+        # A missing required field is reported under its camelCase alias (the stack file's spelling).
+        alias = to_camel(word) if re.fullmatch(r"[a-z]+(_[a-z0-9]+)+", word) else word
+        assert word in message or alias in message, f"{case}: message does not name {word!r}:\n{message}"
 
 
 def test_bad_component_name_fails_before_any_resource() -> None:
-    def program() -> None:
-        WebService("Shop_Service", minimal_args())
+    case = minimal_args()
 
-    with pytest.raises(Exception, match="lowercase"):
-        run_program(program)
+    def service() -> None:
+        WebService("Shop_Service", case.args(placeholder_ref(case.environment)))
+
+    def environment() -> None:
+        Environment("Shop_Env", EnvironmentArgs(**dict(case.environment)))
+
+    for program in (service, environment):
+        with pytest.raises(Exception, match="lowercase"):
+            run_program(program)
 
 
 def test_two_services_in_one_program_do_not_collide() -> None:
-    """Two components with different names register disjoint URNs (the engine refuses duplicates)."""
-    def second() -> None:
-        WebService("admin", minimal_args())
-
-    plan = run_service(minimal_args(), name="shop", extra=second)
+    """Two services with different names in one environment register disjoint URNs (the engine refuses duplicates)."""
+    case = minimal_args()
+    plan = run_environment(case.environment, {"shop": {}, "admin": {"routing": {"paths": ["/admin/*"]}}})
     urns = [r.urn for r in plan.resources]
     assert len(urns) == len(set(urns))
     assert any(r.name == "admin-service" for r in plan.resources)
+    assert any(r.name == "shop-service" for r in plan.resources)

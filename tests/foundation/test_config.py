@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from components.web_service import FARGATE_MEMORY
 from rampart.config import (
-    FARGATE_MEMORY,
     STACK_KEYS,
     ConfigError,
     StackConfig,
@@ -44,12 +44,26 @@ def test_every_stack_file_validates(stack: str) -> None:
 
 def test_prod_is_stricter_than_dev() -> None:
     dev, prod = load_stack_config(ROOT, "dev"), load_stack_config(ROOT, "prod")
-    assert prod.service.min_count >= 2 and prod.service.desired_count >= 2
-    assert prod.policy.min_task_count >= 2
-    assert prod.ingress.deletion_protection is True
-    assert prod.logging.retention_days >= 365
-    assert prod.logging.retention_days >= dev.logging.retention_days
+    assert prod.environment is not None and dev.environment is not None
+    for name, service in prod.services.items():
+        assert service.min_count >= 2 and service.desired_count >= 2, name
+    assert prod.policy.min_task_count is not None and prod.policy.min_task_count >= 2
+    assert prod.environment.load_balancer.deletion_protection is True
+    assert prod.environment.monitoring.log_retention_days >= 365
+    assert prod.environment.monitoring.log_retention_days >= dev.environment.monitoring.log_retention_days
     assert prod.tags.environment == "prod" and dev.tags.environment == "dev"
+
+
+def test_dev_runs_two_services_in_one_environment() -> None:
+    dev = load_stack_config(ROOT, "dev")
+    assert dev.environment is not None and dev.environment_stack is None
+    assert len(dev.services) == 2
+
+
+def test_a_services_only_stack_references_another_stacks_environment() -> None:
+    reports = load_stack_config(ROOT, "dev-reports")
+    assert reports.environment is None and reports.environment_stack == "organization/rampart/dev"
+    assert reports.services
 
 
 def set_in(values: dict[str, Any], key: str, value: Any) -> None:
@@ -66,24 +80,24 @@ def set_in(values: dict[str, Any], key: str, value: Any) -> None:
 
 def test_misspelled_key_is_named_with_a_suggestion() -> None:
     values = dev_values()
-    values["rampart:service"]["memroy"] = 512
+    values["rampart:services"]["web"]["memroy"] = 512
     message = errors_for(values)
-    assert "rampart:service.memroy: unknown key" in message
+    assert "rampart:services.web.memroy: unknown key" in message
     assert "Did you mean `memory`?" in message
 
 
 def test_misspelled_top_level_key() -> None:
     values = dev_values()
-    values["rampart:servce"] = values.pop("rampart:service")
+    values["rampart:servces"] = values.pop("rampart:services")
     message = errors_for(values)
-    assert "rampart:servce: unknown key. Did you mean `rampart:service`?" in message
+    assert "rampart:servces: unknown key. Did you mean `rampart:services`?" in message
 
 
 def test_cpu_300_names_key_value_and_allowed_values() -> None:
     values = dev_values()
-    values["rampart:service"]["cpu"] = 300
+    values["rampart:services"]["web"]["cpu"] = 300
     message = errors_for(values)
-    assert "rampart:service.cpu: 300 is not valid" in message
+    assert "rampart:services.web.cpu: 300 is not valid" in message
     for allowed in FARGATE_MEMORY:
         assert str(allowed) in message
 
@@ -91,19 +105,21 @@ def test_cpu_300_names_key_value_and_allowed_values() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("rampart:service.containerPort", "http", "rampart:service.containerPort: \"http\" is not valid"),
-        ("rampart:service.containerPort", 80, "rampart:service.containerPort: 80 is not valid"),
-        ("rampart:service.desiredCount", -1, "rampart:service.desiredCount: -1 is not valid"),
-        ("rampart:service.name", "Web_Service", "rampart:service.name"),
-        ("rampart:logging.retentionDays", 42, "rampart:logging.retentionDays: 42 is not valid"),
-        ("rampart:waf.rateLimit", 10, "rampart:waf.rateLimit: 10 is not valid"),
-        ("rampart:ingress.tlsPolicy", "ELBSecurityPolicy-2016-08", "rampart:ingress.tlsPolicy: \"ELBSecurityPolicy-2016-08\" is not valid: Input should be 'ELBSecurityPolicy-TLS13-1-2-2021-06'"),
-        ("rampart:ingress.mode", "haproxy", "rampart:ingress.mode"),
-        ("rampart:network.cidr", "8.8.0.0/16", "must be a private"),
+        ("rampart:services.web.containerPort", "http", "rampart:services.web.containerPort: \"http\" is not valid"),
+        ("rampart:services.web.containerPort", 80, "rampart:services.web.containerPort: 80 is not valid"),
+        ("rampart:services.web.desiredCount", -1, "rampart:services.web.desiredCount: -1 is not valid"),
+        ("rampart:services.web.steadyStateTimeoutMinutes", 4, "rampart:services.web.steadyStateTimeoutMinutes: 4 is not valid"),
+        ("rampart:services.web.routing.paths", ["/a", "/b", "/c", "/d"], "an ALB rule condition takes at most 3"),
+        ("rampart:environment.monitoring.logRetentionDays", 42, "rampart:environment.monitoring.logRetentionDays: 42 is not valid"),
+        ("rampart:environment.waf.rateLimit", 9, "rampart:environment.waf.rateLimit: 9 is not valid"),
+        ("rampart:environment.loadBalancer.tlsPolicy", "ELBSecurityPolicy-2016-08", "rampart:environment.loadBalancer.tlsPolicy: \"ELBSecurityPolicy-2016-08\" is not valid: Input should be 'ELBSecurityPolicy-TLS13-1-2-2021-06'"),
+        ("rampart:services.web.ingress", "haproxy", "rampart:services.web.ingress"),
+        ("rampart:environment.network.create.cidrBlock", "8.8.0.0/16", "must be a private"),
         ("rampart:tags.dataClassification", "secret", "rampart:tags.dataClassification"),
-        ("rampart:service.environment", {"DB_PASSWORD": "x"}, "looks like a secret"),
-        ("rampart:service.secrets", {"DB": "plaintext"}, "must be a Secrets Manager secret ARN"),
-        ("rampart:image.build.context", "../elsewhere", "inside the project directory"),
+        ("rampart:services.web.environment", {"DB_PASSWORD": "x"}, "looks like a secret"),
+        ("rampart:services.web.secrets", {"DB": "plaintext"}, "must be a Secrets Manager secret ARN"),
+        ("rampart:services.web.image.build.context", "../elsewhere", "inside the project directory"),
+        ("rampart:services.web.enableExecuteCommand", True, "enable_execute_command=True cannot work with readonly_root_filesystem=True"),
         ("aws:region", "mars-1", "aws:region: \"mars-1\" is not valid"),
         ("rampart:policy.waivers", [{"policy": "aws-x", "resource": "r", "reason": "because it is so", "expires": "soon"}], "rampart:policy.waivers[0].expires"),
     ],
@@ -117,19 +133,18 @@ def test_wrong_type_or_out_of_range_names_the_key(key: str, value: Any, expected
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"rampart:service.cpu": 256, "rampart:service.memory": 4096}, "memory 4096 is not offered with cpu 256; allowed: 512, 1024, 2048"),
-        ({"rampart:service.cpu": 1024, "rampart:service.memory": 1024}, "allowed: 2048-8192 in steps of 1024"),
-        ({"rampart:service.minCount": 3, "rampart:service.desiredCount": 2}, "minCount <= desiredCount <= maxCount"),
-        ({"rampart:service.desiredCount": 5, "rampart:service.maxCount": 4}, "minCount <= desiredCount <= maxCount"),
-        ({"rampart:ingress.certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc"}, "give either `domain`"),
-        ({"rampart:ingress.domain": None}, "HTTPS needs a certificate"),
-        ({"rampart:ingress.hostedZoneId": None}, "`domain` needs `hostedZoneId`"),
-        ({"rampart:ingress.healthCheck.timeoutSeconds": 20, "rampart:ingress.healthCheck.intervalSeconds": 15}, "rampart:ingress.healthCheck: health_check.timeout_seconds (20) must be less than"),
-        ({"rampart:network.mode": "existing"}, "existing network mode needs `vpcId`"),
-        ({"rampart:network.vpcId": "vpc-0123456789abcdef0"}, "apply only with mode: existing"),
-        ({"rampart:image.uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64}, "give either `build` or `uri`"),
-        ({"rampart:image.build": None}, "give either `build` or `uri`"),
-        ({"rampart:waf.managedRuleGroups": ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesCommonRuleSet"]}, "rampart:waf: managed_rule_groups lists a group twice"),
+        ({"rampart:services.web.cpu": 256, "rampart:services.web.memory": 4096}, "memory=4096 is not offered with cpu=256; allowed: 512, 1024, 2048"),
+        ({"rampart:services.web.cpu": 1024, "rampart:services.web.memory": 1024}, "allowed: 2048, 3072, 4096, 5120, 6144, 7168, 8192"),
+        ({"rampart:services.web.minCount": 3, "rampart:services.web.desiredCount": 2}, "min_count (3) <= desired_count (2) <= max_count (3) must hold"),
+        ({"rampart:services.web.desiredCount": 5, "rampart:services.web.maxCount": 4}, "min_count (1) <= desired_count (5) <= max_count (4) must hold"),
+        ({"rampart:environment.loadBalancer.domains": []}, "HTTPS needs a certificate"),
+        ({"rampart:services.web.healthCheck.timeoutSeconds": 20, "rampart:services.web.healthCheck.intervalSeconds": 15}, "rampart:services.web.healthCheck: health_check.timeout_seconds (20) must be less than"),
+        ({"rampart:environment.network.existing": {"vpcId": "vpc-0123456789abcdef0"}}, "rampart:environment.network.existing.vpcCidrBlock: required"),
+        ({"rampart:services.web.image.uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:" + "a" * 64}, "give either `build` or `uri`"),
+        ({"rampart:services.web.image.build": None}, "give either `build` or `uri`"),
+        ({"rampart:environment.waf.managedRuleGroups": ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesCommonRuleSet"]}, "managed_rule_groups lists a group twice"),
+        ({"rampart:environmentStack": "organization/rampart/prod"}, "give either rampart:environment (this stack creates it) or rampart:environmentStack"),
+        ({"rampart:services.web.proxy": {"listenPort": 9443}, "rampart:services.web.ingress": "alb"}, "`proxy` applies only with `ingress: nginx`"),
     ],
 )
 def test_cross_field_rules(changes: dict[str, Any], expected: str) -> None:
@@ -142,33 +157,61 @@ def test_cross_field_rules(changes: dict[str, Any], expected: str) -> None:
 def test_existing_network_needs_subnets_in_two_zones() -> None:
     values = copy.deepcopy(read_stack_values(ROOT, "prod")[1])
     validate_stack_config(values, "prod")  # the baseline is valid
-    for subnet in values["rampart:network"]["privateSubnets"]:
+    for subnet in values["rampart:environment"]["network"]["existing"]["privateSubnets"]:
         subnet["availabilityZone"] = "eu-west-1a"
     message = errors_for(values)
-    assert "`privateSubnets` in at least two availability zones; got ['eu-west-1a']" in message
+    assert "private_subnets must span at least two availability zones; got ['eu-west-1a']" in message
+
+
+def test_two_services_claiming_one_route_are_refused_naming_both() -> None:
+    values = dev_values()
+    values["rampart:services"]["api"]["routing"] = {"paths": ["/*"]}
+    message = errors_for(values)
+    assert "rampart:services.api.routing and rampart:services.web.routing both claim host '*' path '/*'" in message
+
+
+def test_duplicate_priorities_are_refused_naming_both() -> None:
+    values = dev_values()
+    values["rampart:services"]["web"]["routing"]["priority"] = 10
+    values["rampart:services"]["api"]["routing"]["priority"] = 10
+    message = errors_for(values)
+    assert "rampart:services.api.routing.priority and rampart:services.web.routing.priority are both 10" in message
+
+
+def test_nginx_service_on_another_stacks_environment_needs_trusted_cidrs() -> None:
+    values = copy.deepcopy(read_stack_values(ROOT, "dev-reports")[1])
+    validate_stack_config(values, "dev-reports")
+    del values["rampart:services"]["reports"]["proxy"]
+    assert "give its proxy.trustedProxyCidrs" in errors_for(values)
+
+
+def test_service_names_are_dns_labels() -> None:
+    values = dev_values()
+    values["rampart:services"]["Web_Service"] = values["rampart:services"].pop("api")
+    assert "service name 'Web_Service' must be a lower-case DNS label" in errors_for(values)
 
 
 def test_image_uri_must_be_an_ecr_image() -> None:
     values = dev_values()
-    values["rampart:image"] = {"uri": "ghcr.io/team/web@sha256:" + "a" * 64}
+    values["rampart:services"]["web"]["image"] = {"uri": "ghcr.io/team/web@sha256:" + "a" * 64}
     assert "must be an ECR image referenced by digest" in errors_for(values)
-    values["rampart:image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web@sha256:" + "a" * 64}
+    values["rampart:services"]["web"]["image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web@sha256:" + "a" * 64}
     config = validate_stack_config(values, "test")
-    assert config.image.repository_arn() == "arn:aws:ecr:eu-west-1:123456789012:repository/team/web"
+    assert config.services["web"].image.repository_arn() == "arn:aws:ecr:eu-west-1:123456789012:repository/team/web"
 
 
 def test_image_uri_must_be_pinned_by_digest() -> None:
     values = dev_values()
-    values["rampart:image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:latest"}
-    assert "rampart:image.uri" in errors_for(values) and "by digest" in errors_for(values)
+    values["rampart:services"]["web"]["image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:latest"}
+    assert "rampart:services.web.image.uri" in errors_for(values) and "by digest" in errors_for(values)
 
 
 def test_every_problem_is_reported_at_once() -> None:
     values = dev_values()
-    values["rampart:service"]["cpu"] = 300
-    values["rampart:waf"]["rateLimit"] = 1
+    values["rampart:services"]["web"]["cpu"] = 300
+    values["rampart:environment"]["waf"]["rateLimit"] = 1
     message = errors_for(values)
-    assert "rampart:service.cpu" in message and "rampart:waf.rateLimit" in message
+    assert "rampart:services.web.cpu" in message and "rampart:environment.waf.rateLimit" in message
 
 
 def test_unknown_stack_lists_the_stacks_there() -> None:
@@ -185,7 +228,7 @@ def test_encrypted_config_values_are_refused(tmp_path: Path) -> None:
 
 def test_stack_keys_cover_the_model() -> None:
     assert set(STACK_KEYS.values()) == set(StackConfig.model_fields)
-    assert "aws:region" in STACK_KEYS and "rampart:service" in STACK_KEYS
+    assert "aws:region" in STACK_KEYS and "rampart:services" in STACK_KEYS and "rampart:environment" in STACK_KEYS
 
 
 def test_every_policy_threshold_in_the_stack_file_reaches_the_pack() -> None:
@@ -214,8 +257,8 @@ def test_secret_config_is_refused_under_the_pulumi_engine_too() -> None:
     from rampart.mock_engine import run_program
 
     values = engine_config(dev_values())
-    with pytest.raises(ConfigError, match="rampart:service holds an encrypted"):
-        run_program(from_pulumi_config, config=values, secret_keys=["rampart:service"])
+    with pytest.raises(ConfigError, match="rampart:services holds an encrypted"):
+        run_program(from_pulumi_config, config=values, secret_keys=["rampart:services"])
     loaded: list[StackConfig] = []
     run_program(lambda: loaded.append(from_pulumi_config()), config=values)
-    assert loaded and loaded[0].service.name == "rampart-web"
+    assert loaded and set(loaded[0].services) == {"web", "api"}

@@ -65,15 +65,15 @@ def write_stack(project: Path, name: str, mutate: Any) -> None:
 
 def test_bad_stack_file_fails_with_the_message_and_no_traceback(project_copy: Path) -> None:
     def mutate(config: dict[str, Any]) -> None:
-        config["rampart:service"]["cpu"] = 300
-        config["rampart:service"]["memroy"] = 1024
+        config["rampart:services"]["web"]["cpu"] = 300
+        config["rampart:services"]["web"]["memroy"] = 1024
 
     write_stack(project_copy, "broken", mutate)
     result = rampart("plan", "-C", str(project_copy), "--stack", "broken")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert "rampart:service.cpu: 300 is not valid" in result.stderr
-    assert "rampart:service.memroy: unknown key. Did you mean `memory`?" in result.stderr
+    assert "rampart:services.web.cpu: 300 is not valid" in result.stderr
+    assert "rampart:services.web.memroy: unknown key. Did you mean `memory`?" in result.stderr
     assert result.stdout == "", "nothing may be planned from a bad stack file"
 
 
@@ -84,10 +84,10 @@ def test_unknown_stack_fails_cleanly() -> None:
 
 
 def test_plan_works_on_a_copy_of_the_project(project_copy: Path) -> None:
-    write_stack(project_copy, "copy", lambda config: config["rampart:service"].update(name="copied"))
+    write_stack(project_copy, "copy", lambda config: config["rampart:services"].update(copied=config["rampart:services"].pop("api")))
     result = rampart("plan", "-C", str(project_copy), "--stack", "copy")
     assert result.returncode == 0, result.stderr
-    assert "copied" in result.stdout
+    assert "copied-service" in result.stdout
 
 
 def test_unwritable_output_path_fails_cleanly(tmp_path: Path) -> None:
@@ -100,10 +100,10 @@ def test_unwritable_output_path_fails_cleanly(tmp_path: Path) -> None:
 
 def test_the_components_rules_are_reported_against_the_stack_key(project_copy: Path) -> None:
     def mutate(config: dict[str, Any]) -> None:
-        config["rampart:waf"]["countOnlyRules"] = {"AWSManagedRulesCommonRuleSet": ["bad rule name!"]}
+        config["rampart:environment"]["waf"]["countOnlyRules"] = {"AWSManagedRulesCommonRuleSet": ["bad rule name!"]}
 
     write_stack(project_copy, "refused", mutate)
     result = rampart("plan", "-C", str(project_copy), "--stack", "refused")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "pydantic.dev" not in result.stderr
-    assert "rampart:waf: count_only_rules[AWSManagedRulesCommonRuleSet]: 'bad rule name!' is not a WAF rule name" in result.stderr
+    assert "rampart:environment.waf: count_only_rules[AWSManagedRulesCommonRuleSet]: 'bad rule name!' is not a WAF rule name" in result.stderr

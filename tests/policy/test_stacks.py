@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rampart.config import load_stack_config
 from rampart.check import check_stack, main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +22,9 @@ def test_repository_stacks_have_no_mandatory_violation(stack: str) -> None:
     unknown = [(o.policy, o.urn) for o in result.analysis.outcomes if o.kind == "unknown"]
     assert unknown == [], f"stack {stack}: a resolved plan should leave nothing unknown: {unknown}"
     judged = {o.policy for o in result.analysis.outcomes if o.kind in ("compliant", "violation", "waived")}
-    assert len(judged) >= 40, f"stack {stack}: only {len(judged)} policies judged a resource"
+    # A services-only stack has no network, load balancer or web ACL of its own to judge.
+    minimum = 40 if load_stack_config(REPO, stack).environment is not None else 25
+    assert len(judged) >= minimum, f"stack {stack}: only {len(judged)} policies judged a resource"
 
 
 def test_root_user_in_the_app_dockerfile_fails_the_check(project_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
