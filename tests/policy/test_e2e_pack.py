@@ -203,3 +203,39 @@ def test_stack_file_policy_settings_reach_the_pack_through_pulumi_config(stack: 
                         stack_config={"rampart:policy": json.dumps(settings)},
                         policy_config={"aws-cloudwatch-loggroup-require-retention": {"minLogRetentionDays": 365}})
     assert [o.policy for o in analysis.mandatory_violations()] == ["aws-cloudwatch-loggroup-require-retention"]
+
+
+def grpc_violations(stack: Stack) -> set[tuple[str, str]]:
+    analysis = run_pack(PACK_DIR, to_analysis(stack), project="rampart", stack="prod",
+                        stack_config={"aws:region": "eu-west-1"})
+    return {(o.policy, o.urn.rsplit("::", 1)[-1]) for o in analysis.outcomes
+            if o.kind == "violation" and o.enforcement == "mandatory"}
+
+
+# One failing case per control added after the peer comparison (SOC2.md's last rows), all in one stack.
+PEER_CONTROL_CASES = {
+    "aws-sns-topic-require-kms-encryption": "aws-sns-topic-require-kms-encryption[no-key]",
+    "aws-ec2-vpc-require-flow-logs": "aws-ec2-vpc-require-flow-logs[no-flow-log]",
+    "aws-ec2-subnet-disallow-public-ip-on-launch": "aws-ec2-subnet-disallow-public-ip-on-launch[string-true]",
+    "aws-ec2-defaultsecuritygroup-require-no-rules": "aws-ec2-defaultsecuritygroup-require-no-rules[ingress]",
+    "aws-ecs-taskdefinition-require-awsvpc-network-mode": "aws-ecs-taskdefinition-require-awsvpc-network-mode[bridge]",
+    "aws-lb-loadbalancer-require-multiple-azs": "aws-lb-loadbalancer-require-multiple-azs[one-subnet]",
+    "aws-wafv2-webacl-disallow-empty": "aws-wafv2-webacl-disallow-empty[no-rules]",
+    "aws-s3-bucket-require-server-access-logging": "aws-s3-bucket-require-server-access-logging[none]",
+    "aws-iam-policy-disallow-privilege-escalation": "aws-iam-policy-disallow-privilege-escalation[pass-any-role]",
+    "aws-cloudwatch-logresourcepolicy-disallow-public": "aws-cloudwatch-logresourcepolicy-disallow-public[principal-star]",
+}
+
+
+def test_peer_controls_fire_over_grpc(stack: Stack) -> None:
+    """Each added control blocks its violation through the Analyzer protocol, exactly as the offline runner judges."""
+    from policy_fixtures import fired, run_all
+    from test_policies import CASES
+
+    cases = {f"{c.policy}[{c.name}]": c for c in CASES}
+    for key in PEER_CONTROL_CASES.values():
+        cases[key].mutate(stack)
+    got = grpc_violations(stack)
+    expected = {(cases[k].policy, cases[k].resource) for k in PEER_CONTROL_CASES.values()}
+    assert expected <= got, f"not blocked over gRPC: {sorted(expected - got)}"
+    assert got == fired(run_all(stack)), "the pack process and the offline runner disagree"
