@@ -57,10 +57,15 @@ _ROOT_USERS = {"root", "0"}
 
 
 def check_environment(value: dict[str, str]) -> dict[str, str]:
-    """Plain environment: valid names, none that looks like it holds a secret."""
-    for key in value:
+    """Plain environment: valid names, none that looks like it holds a secret by name or by value."""
+    from rampart_soc2.secret_values import secret_kind, secret_message
+
+    for key, item in value.items():
         if not _ENV_NAME.match(key):
             raise ValueError(f"environment: {key!r} is not a valid variable name")
+        kind = secret_kind(item)
+        if kind is not None:
+            raise ValueError(secret_message(f"environment: {key!r}", kind))
         if SECRET_LOOKING_NAME.search(key):
             raise ValueError(
                 f"environment: {key!r} looks like a secret; put it in `secrets` as a Secrets Manager "

@@ -176,9 +176,11 @@ def test_healthcheck_none_after_a_real_one_wins() -> None:
     "ENV API_KEY=x", "ENV apiKey=x", "ARG NPM_TOKEN", "ARG GITHUB_TOKEN=abc",
     "ENV AWS_SECRET_ACCESS_KEY=x", "ENV CLIENT_SECRET x", "ARG DB_PASSWORD",
     "ENV PRIVATE_KEY=x",
-    "ENV HARMLESS=AKIAIOSFODNN7EXAMPLE",
+    "ENV HARMLESS=AKIA" + "IOSFODNN7EXAMPLE",  # split: no key-looking text in git
     "ENV GH=ghp_" + "a" * 36,
     'ENV KEY_MATERIAL="-----BEGIN RSA ' + 'PRIVATE KEY-----"',  # split: no key-looking text in git
+    "ENV DATABASE_URL=postgres://user:" + "pass@db.internal/shop",  # a harmless name, a password in the value
+    "ARG UPSTREAM_HEADER=" + '"Bearer ' + "Zk9xR2tQbTN2WnQ4cUx3ZTJ5" + '"',
 ])
 def test_secret_looking_env_and_arg(line: str) -> None:
     text = GOOD.replace("ARG REVISION=unknown", f"ARG REVISION=unknown\n{line}")
@@ -188,6 +190,8 @@ def test_secret_looking_env_and_arg(line: str) -> None:
 @pytest.mark.parametrize("line", [
     "ENV PASSWORD_FILE=/run/secrets/pw", "ENV TOKEN_URL=https://auth.example.com/token",
     "ENV KEYBOARD=us", "ENV PORT=8080", "ARG NODE_VERSION=20", "ENV MONKEY=1",
+    "ENV DATABASE_URL=postgres://app:${DB_PASSWORD}@db.internal:5432/shop",
+    "ARG BASE=node:20-bookworm-slim@sha256:" + "c" * 64, "ENV REQUEST_ID=123e4567-e89b-12d3-a456-426614174000",
 ])
 def test_harmless_env_and_arg(line: str) -> None:
     text = GOOD.replace("ARG REVISION=unknown", f"ARG REVISION=unknown\n{line}")

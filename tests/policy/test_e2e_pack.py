@@ -239,3 +239,32 @@ def test_peer_controls_fire_over_grpc(stack: Stack) -> None:
     expected = {(cases[k].policy, cases[k].resource) for k in PEER_CONTROL_CASES.values()}
     assert expected <= got, f"not blocked over gRPC: {sorted(expected - got)}"
     assert got == fired(run_all(stack)), "the pack process and the offline runner disagree"
+
+
+# Items of issue 13 judged through the Analyzer protocol: (failing case of test_policies.CASES, or a near
+# miss of test_policies.STILL_COMPLIANT that must pass).
+GRPC_FAILING = [
+    "aws-ecs-taskdefinition-disallow-environment-secrets[password-in-url-under-a-harmless-name]",
+    "aws-ecs-taskdefinition-disallow-environment-secrets[jwt-value]",
+]
+GRPC_STILL_COMPLIANT = [
+    "aws-ecs-taskdefinition-disallow-environment-secrets[ordinary-values]",
+]
+
+
+@pytest.mark.parametrize("key", GRPC_FAILING)
+def test_case_blocks_over_grpc(stack: Stack, key: str) -> None:
+    from test_policies import CASES
+
+    case = {f"{c.policy}[{c.name}]": c for c in CASES}[key]
+    case.mutate(stack)
+    assert grpc_violations(stack) == {(p, case.resource) for p in {case.policy} | case.also}
+
+
+@pytest.mark.parametrize("key", GRPC_STILL_COMPLIANT)
+def test_near_miss_passes_over_grpc(stack: Stack, key: str) -> None:
+    from test_policies import STILL_COMPLIANT
+
+    [(policy, _, mutate, resource)] = [c for c in STILL_COMPLIANT if f"{c[0]}[{c[1]}]" == key]
+    mutate(stack)
+    assert grpc_violations(stack) == set(), f"{policy} on {resource}"

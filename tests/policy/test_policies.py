@@ -144,7 +144,11 @@ CASES = [
     Case("aws-ecs-taskdefinition-disallow-environment-secrets", "password-name",
          container(1, "environment", [{"name": "DB_PASSWORD", "value": "hunter2"}]), "task"),
     Case("aws-ecs-taskdefinition-disallow-environment-secrets", "access-key-value",
-         container(1, "environment", [{"name": "UPSTREAM", "value": "AKIAABCDEFGHIJKLMNOP"}]), "task"),
+         container(1, "environment", [{"name": "UPSTREAM", "value": "AKIA" + "ABCDEFGHIJKLMNOP"}]), "task"),
+    Case("aws-ecs-taskdefinition-disallow-environment-secrets", "password-in-url-under-a-harmless-name",
+         container(1, "environment", [{"name": "DATABASE_URL", "value": "postgres://user:" + "pass@host/db"}]), "task"),
+    Case("aws-ecs-taskdefinition-disallow-environment-secrets", "jwt-value",
+         container(0, "environment", [{"name": "UPSTREAM_HEADER", "value": "Bearer ey" + "JhbGciOiJIUzI1NiJ9.ey" + "JzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl"}]), "task"),
     Case("aws-ecs-taskdefinition-require-health-check", "no-health-check", container(1, "healthCheck", DELETE), "task"),
     Case("aws-ecs-taskdefinition-require-memory-limit", "no-memory", setp("task", "memory", DELETE), "task"),
     Case("aws-ecs-taskdefinition-require-separate-execution-role", "same-role", setp("task", "taskRoleArn", EXEC_ROLE_ARN), "task"),
@@ -282,6 +286,12 @@ STILL_COMPLIANT = [
      setp("logs-delivery", "policyDocument", doc({"Effect": "Allow", "Principal": "*", "Action": "logs:PutLogEvents", "Resource": "*",
                                                   "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})), "logs-delivery"),
     ("aws-s3-bucket-require-server-access-logging", "log-bucket-exempt", lambda s: None, "alb-logs-access"),
+    ("aws-ecs-taskdefinition-disallow-environment-secrets", "ordinary-values",
+     container(1, "environment", [{"name": "DATABASE_URL", "value": "postgres://app:${DB_PASSWORD}@db.internal:5432/shop"},
+                                  {"name": "API_BASE", "value": "https://api.example.com/v1"},
+                                  {"name": "SECRET_ARN", "value": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"},
+                                  {"name": "IMAGE", "value": "web@sha256:" + "c" * 64},
+                                  {"name": "REQUEST_ID", "value": "123e4567-e89b-12d3-a456-426614174000"}]), "task"),
 ]
 
 

@@ -3,7 +3,7 @@
 The Dockerfile is parsed by the ``dockerfile`` package, which binds BuildKit's own
 parser, so line continuations, JSON (exec) forms, heredocs and flags are read exactly
 as ``docker build`` reads them.  The checks then walk the parsed instructions stage by
-stage.  Only the standard library and ``dockerfile`` are imported: the policy pack
+stage.  Only the standard library, ``dockerfile`` and the pack's ``secret_values`` are imported: the policy pack
 imports this module inside its own process.
 
 Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
@@ -25,7 +25,8 @@ Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
     ``FROM <earlier stage>`` and ``scratch`` are not base images.
 ``no-secrets-in-env``
     no ENV or ARG has a secret-looking name (password, token, api key, ...) or a
-    secret-looking value (AWS access key id, private key block, well-known token prefixes).
+    secret-looking value (``rampart_soc2.secret_values``: a password in a URL, a private key, an AWS key,
+    a bearer token or JWT, a long random-looking string).
     Names ending in ``_FILE``, ``_PATH``, ``_DIR`` or ``_URL`` point at secrets and are allowed.
 ``no-add-url``
     ADD never fetches a remote URL or git repository (unverified downloads; use a
@@ -42,6 +43,8 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import dockerfile
+
+from .secret_values import secret_kind
 
 __all__ = ["DockerfileFinding", "RULES", "check_dockerfile", "main"]
 
@@ -174,15 +177,6 @@ _SECRET_PAIRS = frozenset({
     ("SESSION", "KEY"), ("MASTER", "KEY"), ("DB", "PASS"), ("AUTH", "TOKEN"),
 })
 _POINTER_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "URL"})
-_SECRET_VALUE_RES = (
-    re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),                       # AWS access key id
-    re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),          # PEM private key
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),                     # GitHub token
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),                  # Slack token
-    re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}"),                # Stripe live key
-    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),                          # npm token
-    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."),  # JWT
-)
 
 
 def _name_words(name: str) -> list[str]:
@@ -197,10 +191,6 @@ def _secret_name(name: str) -> bool:
     if any(w in _SECRET_WORDS for w in words):
         return True
     return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
-
-
-def _secret_value(value: str) -> bool:
-    return any(r.search(value) for r in _SECRET_VALUE_RES)
 
 
 _URL_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
@@ -383,10 +373,11 @@ def _check_secret(findings: list[DockerfileFinding], kind: str, name: str, value
             "no-secrets-in-env", line,
             f"{kind} {name} looks like a secret; {kind} values persist in the image and its "
             "history. Pass secrets at run time (Secrets Manager) or with `RUN --mount=type=secret`."))
-    elif _secret_value(value):
+    elif (what := secret_kind(value)) is not None:
         findings.append(DockerfileFinding(
             "no-secrets-in-env", line,
-            f"{kind} {name} has a value that looks like a credential; remove it and rotate the credential."))
+            f"{kind} {name} has a value that looks like {what}; {kind} values persist in the image and its "
+            "history: remove it, rotate the credential, and pass it at run time (the task's `secrets`)."))
 
 
 # --------------------------------------------------------------------------- CLI
