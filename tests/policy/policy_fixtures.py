@@ -52,6 +52,7 @@ def container(name: str, user: str, port: int) -> dict[str, Any]:
         "user": user,
         "readonlyRootFilesystem": True,
         "privileged": False,
+        "memory": 512,
         "portMappings": [{"containerPort": port, "protocol": "tcp"}],
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": name}},

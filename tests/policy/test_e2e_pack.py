@@ -246,9 +246,11 @@ def test_peer_controls_fire_over_grpc(stack: Stack) -> None:
 GRPC_FAILING = [
     "aws-ecs-taskdefinition-disallow-environment-secrets[password-in-url-under-a-harmless-name]",
     "aws-ecs-taskdefinition-disallow-environment-secrets[jwt-value]",
+    "aws-ecs-taskdefinition-require-memory-limit[reservation-only]",
 ]
 GRPC_STILL_COMPLIANT = [
     "aws-ecs-taskdefinition-disallow-environment-secrets[ordinary-values]",
+    "aws-ecs-taskdefinition-require-memory-limit[hard-and-soft-limit]",
 ]
 
 
