@@ -247,10 +247,13 @@ GRPC_FAILING = [
     "aws-ecs-taskdefinition-disallow-environment-secrets[password-in-url-under-a-harmless-name]",
     "aws-ecs-taskdefinition-disallow-environment-secrets[jwt-value]",
     "aws-ecs-taskdefinition-require-memory-limit[reservation-only]",
+    "docker-image-require-dockerfile-controls[target-stage-without-user]",
+    "docker-image-require-dockerfile-controls[trailing-stage-built-without-target]",
 ]
 GRPC_STILL_COMPLIANT = [
     "aws-ecs-taskdefinition-disallow-environment-secrets[ordinary-values]",
     "aws-ecs-taskdefinition-require-memory-limit[hard-and-soft-limit]",
+    "docker-image-require-dockerfile-controls[unreached-trailing-stage]",
 ]
 
 

@@ -236,9 +236,12 @@ def test_dockerfile_wrapper_with_fake_checker(stack: Stack, monkeypatch: pytest.
         def __init__(self, rule: str, line: int | None, message: str) -> None:
             self.rule, self.line, self.message = rule, line, message
 
-    def fake(text: str, build_args: Any = None) -> list[Any]:
+    passed_targets: list[Any] = []
+
+    def fake(text: str, build_args: Any = None, target: Any = None) -> list[Any]:
         calls.append(text)
         passed_args.append(build_args)
+        passed_targets.append(target)
         return [FakeFinding("healthcheck", 7, "no HEALTHCHECK."), FakeFinding("multi-stage", None, "one stage")]
 
     monkeypatch.setattr(checks, "check_dockerfile", fake)
@@ -248,6 +251,7 @@ def test_dockerfile_wrapper_with_fake_checker(stack: Stack, monkeypatch: pytest.
     assert res.kind == "violation"
     assert "healthcheck@7: no HEALTHCHECK" in res.message and "multi-stage: one stage" in res.message  # type: ignore[union-attr]
     assert calls and "HEALTHCHECK CMD" in calls[0], "the wrapper did not pass the Dockerfile's text"
+    assert passed_targets == ["runtime"], "the wrapper did not pass the build's target stage"
     assert passed_args == [{str(k): str(v) for k, v in (img["props"]["build"].get("args") or {}).items()}]
 
 

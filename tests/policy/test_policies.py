@@ -91,6 +91,13 @@ def single_stage_dockerfile(stack: Stack) -> None:
     find(stack, "image")["props"]["build"]["dockerfile"] = "Dockerfile.single"
 
 
+def trailing_test_stage(stack: Stack) -> None:
+    """A stage after the target that the build never runs: unpinned, root, no health check, ADD of a URL."""
+    ctx = Path(find(stack, "image")["props"]["build"]["context"])
+    text = (ctx / "Dockerfile").read_text()
+    (ctx / "Dockerfile").write_text(text + "FROM node:latest AS test\nADD https://example.com/f.tgz /f/\nUSER root\n")
+
+
 def root_dockerfile(stack: Stack) -> None:
     ctx = Path(find(stack, "image")["props"]["build"]["context"])
     text = (ctx / "Dockerfile").read_text().replace("USER 10001:10001", "USER root")
@@ -268,6 +275,9 @@ CASES = [
     # ---- image
     Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
     Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),
+    Case("docker-image-require-dockerfile-controls", "target-stage-without-user", setp("image", "build.target", "build"), "image"),
+    Case("docker-image-require-dockerfile-controls", "trailing-stage-built-without-target",
+         both(trailing_test_stage, setp("image", "build.target", DELETE)), "image"),
 ]
 
 
@@ -289,6 +299,7 @@ STILL_COMPLIANT = [
      setp("logs-delivery", "policyDocument", doc({"Effect": "Allow", "Principal": "*", "Action": "logs:PutLogEvents", "Resource": "*",
                                                   "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})), "logs-delivery"),
     ("aws-s3-bucket-require-server-access-logging", "log-bucket-exempt", lambda s: None, "alb-logs-access"),
+    ("docker-image-require-dockerfile-controls", "unreached-trailing-stage", trailing_test_stage, "image"),
     ("aws-ecs-taskdefinition-require-memory-limit", "hard-and-soft-limit", container(0, "memoryReservation", 256), "task"),
     ("aws-ecs-taskdefinition-disallow-environment-secrets", "ordinary-values",
      container(1, "environment", [{"name": "DATABASE_URL", "value": "postgres://app:${DB_PASSWORD}@db.internal:5432/shop"},
