@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rampart_soc2.model import parse_waivers
+
 if TYPE_CHECKING:
     from rampart.check import CheckResult
 
@@ -123,12 +125,15 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
     today = now.date()
     for pid, cfg in sorted(result.pack_config.items()):
         for w in cfg.get("waivers", []) if isinstance(cfg, dict) else []:
-            try:
-                expired = dt.date.fromisoformat(str(w["expires"])[:10]) < today
-            except ValueError:
-                expired = True
-            hit = any(p == pid and (urn == w["resource"] or urn.endswith("::" + w["resource"])) for p, urn in applied)
-            waivers.append({**w, "status": "expired" if expired else ("applied" if hit else "unused")})
+            # The pack's own reading of a waiver (one implementation): malformed ones never apply.
+            parsed = parse_waivers([w], pid)
+            if not parsed:
+                waivers.append({**w, "status": "invalid (never applies)"})
+                continue
+            waiver = parsed[0]
+            hit = any(p == pid and waiver.covers(pid, urn, urn.rsplit("::", 1)[-1]) for p, urn in applied)
+            status = "applied" if hit else ("unused" if waiver.active(today) else "expired")
+            waivers.append({**w, "status": status})
 
     overrides = [{"policy": pid, "default": a.policies[pid].enforcement, "effective": level}
                  for pid, level in sorted(a.enforcement.items()) if level != a.policies[pid].enforcement]
