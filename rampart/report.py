@@ -164,7 +164,8 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
                        for pid, cfg in sorted(result.pack_config.items())
                        if isinstance(cfg, dict) and set(cfg) - {"waivers", "enforcementLevel"}},
         "violations": [{"policy": o.policy, "urn": o.urn, "enforcement": o.enforcement,
-                        "criteria": list(a.policies[o.policy].criteria), "message": o.message}
+                        "criteria": list(a.policies[o.policy].criteria), "message": o.message,
+                        **({"inYourStack": hint} if (hint := result.stack_hint(o.policy)) else {})}
                        for o in a.outcomes if o.kind == "violation"],
         "unknowns": [{"policy": o.policy, "urn": o.urn, "message": o.message}
                      for o in a.outcomes if o.kind == "unknown"],
@@ -252,7 +253,7 @@ def render_md(report: dict[str, Any]) -> str:
     lines += ["", "## Violations", ""]
     if r["violations"]:
         lines += ["| policy | enforcement | resource | criteria | finding |", "|---|---|---|---|---|",
-                  *[f"| `{v['policy']}` | {v['enforcement']} | `{v['urn']}` | {', '.join(v['criteria'])} | {_md_cell(v['message'])} |"
+                  *[f"| `{v['policy']}` | {v['enforcement']} | `{v['urn']}` | {', '.join(v['criteria'])} | {_md_cell(v['message'] + (' ' + v['inYourStack'] if v.get('inYourStack') else ''))} |"
                     for v in r["violations"]]]
     else:
         lines.append("None.")
@@ -348,7 +349,8 @@ def render_html(report: dict[str, Any]) -> str:
     parts += ["<h2>Violations</h2>",
               _table(["policy", "enforcement", "resource", "criteria", "finding"],
                      [[f"<code>{_e(v['policy'])}</code>", _e(v["enforcement"]), f"<code>{_e(v['urn'])}</code>",
-                       _e(", ".join(v["criteria"])), _e(v["message"])] for v in r["violations"]])
+                       _e(", ".join(v["criteria"])), _e(v["message"] + (" " + v["inYourStack"] if v.get("inYourStack") else ""))]
+                      for v in r["violations"]])
               if r["violations"] else "<p>None.</p>",
               "<h2>Unknown during preview</h2>",
               _table(["policy", "resource", "not known"],
