@@ -58,7 +58,7 @@ _ROOT_USERS = {"root", "0"}
 
 def check_environment(value: dict[str, str]) -> dict[str, str]:
     """Plain environment: valid names, none that looks like it holds a secret by name or by value."""
-    from rampart_soc2.secret_values import secret_kind, secret_message
+    from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 
     for key, item in value.items():
         if not _ENV_NAME.match(key):
@@ -66,7 +66,7 @@ def check_environment(value: dict[str, str]) -> dict[str, str]:
         kind = secret_kind(item)
         if kind is not None:
             raise ValueError(secret_message(f"environment: {key!r}", kind))
-        if SECRET_LOOKING_NAME.search(key):
+        if secret_name(key):
             raise ValueError(
                 f"environment: {key!r} looks like a secret; put it in `secrets` as a Secrets Manager "
                 "or SSM parameter ARN so it is never stored in plain text"

@@ -109,3 +109,19 @@ def test_redact_walks_containers_and_json_strings() -> None:
     assert out["tags"] == {"a": REDACTED} and out["family"] == "web"
     untouched = {"containerDefinitions": json.dumps([{"name": "app", "environment": [{"name": "A", "value": "b"}]}])}
     assert redact(untouched) == untouched, "JSON without secrets is kept byte for byte"
+
+
+@pytest.mark.parametrize("name", ["DB_PASSWORD", "apiKey", "STRIPE_API_KEY", "CLIENT_SECRET", "NPM_TOKEN",
+                                  "AWS_SECRET_ACCESS_KEY", "PRIVATE_KEY", "AUTHORIZATION", "githubAuthToken"])
+def test_secret_looking_names(name: str) -> None:
+    from rampart_soc2.secret_values import secret_name
+
+    assert secret_name(name), name
+
+
+@pytest.mark.parametrize("name", ["DB_SECRET_ARN", "TOKEN_FILE", "PASSWORD_PATH", "TOKEN_URL", "SECRETS_DIR",
+                                  "KEYBOARD", "MONKEY", "LOG_LEVEL", "AUTH_MODE", "DATABASE_URL", "TOKENIZER_MODEL_X"])
+def test_names_that_point_at_secrets_or_hold_none(name: str) -> None:
+    from rampart_soc2.secret_values import secret_name
+
+    assert not secret_name(name), name

@@ -46,7 +46,7 @@ from typing import Mapping, Sequence
 
 import dockerfile
 
-from .secret_values import secret_kind
+from .secret_values import secret_kind, secret_name
 
 __all__ = ["DockerfileFinding", "RULES", "check_dockerfile", "main"]
 
@@ -167,32 +167,6 @@ def _pin_problem(ref: str) -> str | None:
     if digest is not None and not _DIGEST_RE.match(digest):
         return f"base image {ref!r} has a malformed digest; use @sha256:<64 hex digits>"
     return None
-
-
-_SECRET_WORDS = frozenset({
-    "PASSWORD", "PASSWD", "PWORD", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN", "TOKENS",
-    "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY",
-})
-_SECRET_PAIRS = frozenset({
-    ("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"),
-    ("AUTH", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"), ("CLIENT", "SECRET"),
-    ("SESSION", "KEY"), ("MASTER", "KEY"), ("DB", "PASS"), ("AUTH", "TOKEN"),
-})
-_POINTER_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "URL"})
-
-
-def _name_words(name: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.upper()) if w]
-
-
-def _secret_name(name: str) -> bool:
-    words = _name_words(name)
-    if not words or words[-1] in _POINTER_SUFFIXES:
-        return False
-    if any(w in _SECRET_WORDS for w in words):
-        return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
 
 
 _URL_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
@@ -442,7 +416,7 @@ def _from_stage(cmd: "dockerfile.Command", stages: list[_Stage],
 
 def _check_secret(findings: list[DockerfileFinding], kind: str, name: str, value: str,
                   line: int) -> None:
-    if _secret_name(name):
+    if secret_name(name):
         findings.append(DockerfileFinding(
             "no-secrets-in-env", line,
             f"{kind} {name} looks like a secret; {kind} values persist in the image and its "

@@ -1,8 +1,9 @@
-"""Credentials found by their value, whatever the variable holding them is called.
+"""Credentials found by their value, whatever the variable holding them is called (and by name).
 
 The one detector for plain values: the pack uses it on container `environment` and Dockerfile
 ENV/ARG, the stack-file and component validation on `environment`, and `rampart plan --json` to
 redact. `secret_kind(value)` names what the value looks like (never echoes it) or returns None.
+`secret_name(name)` is the one reading of variable names that say they hold a secret.
 
 What counts: a password in a URL (`scheme://user:password@host`), a PEM private key, an AWS access
 key id or secret access key, a bearer token or JWT, a well-known token prefix (GitHub, Slack,
@@ -121,3 +122,32 @@ def redact(value: Any) -> Any:
         if secret_kind(value) is not None:
             return REDACTED
     return value
+
+
+_SECRET_WORDS = frozenset({
+    "PASSWORD", "PASSWD", "PWORD", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN", "TOKENS",
+    "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY", "AUTHORIZATION",
+})
+_SECRET_PAIRS = frozenset({
+    ("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"),
+    ("AUTH", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"), ("CLIENT", "SECRET"),
+    ("SESSION", "KEY"), ("MASTER", "KEY"), ("DB", "PASS"), ("AUTH", "TOKEN"),
+})
+#: A last word that says the variable points at a secret instead of holding it.
+_POINTER_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "URL", "ARN", "ARNS", "REF", "NAME"})
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.upper()) if w]
+
+
+def secret_name(name: str) -> bool:
+    """Does the variable's name say it holds a secret (DB_PASSWORD, apiKey, CLIENT_SECRET)? Names whose
+    last word points at one (TOKEN_FILE, DB_SECRET_ARN, PASSWORD_PATH) do not."""
+    words = _name_words(name)
+    if not words or words[-1] in _POINTER_SUFFIXES:
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))

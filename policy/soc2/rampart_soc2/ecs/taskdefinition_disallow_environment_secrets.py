@@ -2,17 +2,10 @@
 whatever the name) and by name."""
 from __future__ import annotations
 
-import re
-
 from ..common import TASK_DEFINITION, items
 from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
-from ..secret_values import secret_kind
+from ..secret_values import secret_kind, secret_name
 from ._containers import cname, containers
-
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY)",
-                         re.IGNORECASE)
-# Names that point at a secret rather than hold one.
-REFERENCE_SUFFIX = re.compile(r"_(ARN|ARNS|NAME|ID|PATH|FILE|REF|URL)$", re.IGNORECASE)
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -24,7 +17,7 @@ def check(r: Resource, ctx: Context) -> Outcome:
             kind = secret_kind(value)
             if kind is not None:
                 found.append(f"{cname(c, i)}:{name} (its value looks like {kind})")
-            elif SECRET_NAME.search(name) and not REFERENCE_SUFFIX.search(name):
+            elif secret_name(name):
                 found.append(f"{cname(c, i)}:{name} (its name)")
     if found:
         return Violation(f"secret-looking plain environment variables, which belong in `secrets`: {', '.join(found)}")
