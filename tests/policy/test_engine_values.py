@@ -107,6 +107,19 @@ UNKNOWN_CASES = [
     ("repo-lifecycle", "repository", "aws-ecr-repository-require-lifecycle-policy"),
     ("task-role-policy", "policy", "aws-iam-policy-disallow-admin-access"),
     ("svc", "desiredCount", "aws-ecs-service-require-min-task-count"),
+    ("alerts", "kmsMasterKeyId", "aws-sns-topic-require-kms-encryption"),
+    ("flow-log", "vpcId", "aws-ec2-vpc-require-flow-logs"),
+    ("subnet-a", "mapPublicIpOnLaunch", "aws-ec2-subnet-disallow-public-ip-on-launch"),
+    ("default-sg", "vpcId", "aws-ec2-defaultsecuritygroup-require-no-rules"),
+    ("default-sg", "ingress", "aws-ec2-defaultsecuritygroup-require-no-rules"),
+    ("task", "networkMode", "aws-ecs-taskdefinition-require-awsvpc-network-mode"),
+    ("alb", "subnets", "aws-lb-loadbalancer-require-multiple-azs"),
+    ("waf", "rules", "aws-wafv2-webacl-disallow-empty"),
+    ("alb-logs-server-access", "bucket", "aws-s3-bucket-require-server-access-logging"),
+    ("alb", "accessLogs", "aws-s3-bucket-require-server-access-logging"),
+    ("alb-logs-server-access", "targetBucket", "aws-s3-bucket-require-server-access-logging"),
+    ("exec-policy", "policy", "aws-iam-policy-disallow-privilege-escalation"),
+    ("logs-delivery", "policyDocument", "aws-cloudwatch-logresourcepolicy-disallow-public"),
 ]
 
 
@@ -280,3 +293,35 @@ def test_unexpected_shapes_fail_closed(stack: Stack, resource: str, prop: str, v
     find(stack, resource)["props"][prop] = value
     results = run_all(stack)
     assert (policy, resource if policy != "aws-ecs-service-require-min-task-count" else "svc-scaling") in fired(results)
+
+
+def test_new_stack_policies_match_by_property_dependency_during_preview(stack: Stack) -> None:
+    """What `pulumi preview` sends for a new VPC and log bucket: ids unknown, the engine names the dependency."""
+    from rampart_soc2.model import evaluate_stack
+
+    urn = lambda n: f"urn:pulumi:test::rampart::{find(stack, n)['type']}::{n}"  # noqa: E731
+    for name, prop in (("vpc", "id"), ("flow-log", "vpcId"), ("default-sg", "vpcId"), ("alb-logs", "id"),
+                       ("alb-logs", "bucket"), ("alb-logs-access", "id"), ("alb-logs-access", "bucket"),
+                       ("alb-logs-server-access", "bucket"), ("alb-logs-server-access", "targetBucket")):
+        find(stack, name)["props"][prop] = UNKNOWN_STRING
+    deps = {"flow-log": {"vpcId": [urn("vpc")]}, "default-sg": {"vpcId": [urn("vpc")]},
+            "alb-logs-server-access": {"bucket": [urn("alb-logs")], "targetBucket": [urn("alb-logs-access")]},
+            "alb": {"accessLogs": [urn("alb-logs")]}}
+    policies = ("aws-ec2-vpc-require-flow-logs", "aws-ec2-defaultsecuritygroup-require-no-rules",
+                "aws-s3-bucket-require-server-access-logging")
+
+    def kinds(with_deps: bool) -> dict[tuple[str, str], str]:
+        resources = [make_resource(r["type"], r["name"], r["props"],
+                                   property_dependencies=deps.get(r["name"]) if with_deps else None) for r in stack]
+        names = {r.urn: r.name for r in resources}
+        return {(pid, names[u]): res.kind for pid in policies
+                for u, res in evaluate_stack(POLICIES[pid], resources, context_from_config(pid, None))}
+
+    with_deps = kinds(True)
+    assert "violation" not in with_deps.values(), with_deps
+    assert with_deps[("aws-ec2-vpc-require-flow-logs", "vpc")] == "compliant"
+    assert with_deps[("aws-ec2-defaultsecuritygroup-require-no-rules", "vpc")] == "compliant"
+    assert with_deps[("aws-s3-bucket-require-server-access-logging", "alb-logs")] == "compliant"
+    without = kinds(False)
+    assert "violation" not in without.values(), without
+    assert without[("aws-ec2-vpc-require-flow-logs", "vpc")] == "unknown"

@@ -70,13 +70,27 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
                 return True
         return None if maybe else False
 
+    def target_bucket(config: Resource) -> Resource | str | Any:
+        """Where a BucketLogging sends the logs: a bucket of the stack (by dependency or name), an
+        outside bucket's name, or UNKNOWN."""
+        for b in buckets:
+            if b.urn in config.property_dependencies.get("targetBucket", ()):
+                return b
+        name = _bucket_of(raw_get(config, "targetBucket"))
+        if name is UNKNOWN or not isinstance(name, str):
+            return UNKNOWN
+        return next((b for b in buckets if name in _names(b)), name)
+
     def log_targets(bucket: Resource) -> tuple[list[Any], bool]:
-        """Target bucket names of the bucket's server access logging, and whether some config might apply."""
+        """The targets of the bucket's server access logging, and whether some config might apply."""
         legacy = raw_get(bucket, "logging")
-        targets = [legacy.get("targetBucket")] if isinstance(legacy, dict) and legacy.get("targetBucket") else []
+        targets: list[Any] = []
+        if isinstance(legacy, dict) and legacy.get("targetBucket"):
+            name = _bucket_of(legacy.get("targetBucket"))
+            targets.append(next((b for b in buckets if isinstance(name, str) and name in _names(b)), name))
         configs, maybe = settings_for(bucket, resources, BUCKET_LOGGING)
-        targets += [raw_get(c, "targetBucket") for c in configs]
-        return [_bucket_of(t) for t in targets], maybe
+        targets += [target_bucket(c) for c in configs]
+        return targets, maybe
 
     def judge(bucket: Resource) -> Outcome:
         audit = holds_audit_logs(bucket)
@@ -92,12 +106,11 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
             return Unknown("bucketLogging.targetBucket")
         problems = []
         for t in targets:
-            if t in _names(bucket):
+            if t is bucket:
                 problems.append("server access logs go into the bucket itself (each log write is logged again)")
-                continue
-            others = [b for b in buckets if t in _names(b)]
-            if any(holds_audit_logs(b) is True for b in others):
-                problems.append(f"server access logs go to '{t}', which also holds audit logs; use a dedicated log bucket")
+            elif isinstance(t, Resource) and holds_audit_logs(t) is True:
+                problems.append(f"server access logs go to '{t.name}', which also holds audit logs; "
+                                "use a dedicated log bucket")
         if problems:
             return Violation("; ".join(problems))
         return COMPLIANT
