@@ -127,7 +127,12 @@ STRING_BOOLEANS = [
     ("alb", "accessLogs.enabled", "aws-lb-loadbalancer-enable-access-logs"),
     ("alarm-5xx", "actionsEnabled", "aws-cloudwatch-metricalarm-require-actions"),
     ("svc", "deploymentCircuitBreaker.rollback", "aws-ecs-service-require-circuit-breaker-rollback"),
+    ("svc", "deploymentCircuitBreaker.enable", "aws-ecs-service-require-circuit-breaker-rollback"),
+    ("tg", "healthCheck.enabled", "aws-lb-targetgroup-require-health-check"),
+    ("alb-logs-pab", "restrictPublicBuckets", "aws-s3-bucket-require-public-access-block"),
 ]
+#: where a settings resource's value is judged on another resource (the bucket it configures)
+JUDGED_ON = {"alb-logs-pab": "alb-logs"}
 STRING_BOOLEANS_INVERTED = [
     # properties where true is the violation
     ("svc", "networkConfiguration.assignPublicIp", "aws-ecs-service-disallow-public-ip"),
@@ -147,14 +152,14 @@ def _set(stack: Stack, name: str, path: str, value: Any) -> None:
 @pytest.mark.parametrize("text", ["true", "True", " TRUE "])
 def test_string_true_counts_as_on(stack: Stack, name: str, path: str, policy: str, text: str) -> None:
     _set(stack, name, path, text)
-    assert run_all(stack)[(policy, name)].kind == "compliant", f"{name}.{path} = {text!r}"
+    assert run_all(stack)[(policy, JUDGED_ON.get(name, name))].kind == "compliant", f"{name}.{path} = {text!r}"
 
 
 @pytest.mark.parametrize("name,path,policy", STRING_BOOLEANS, ids=[p for _, p, _ in STRING_BOOLEANS])
 @pytest.mark.parametrize("text", ["false", "False", "", "yes"])
 def test_string_false_counts_as_off(stack: Stack, name: str, path: str, policy: str, text: str) -> None:
     _set(stack, name, path, text)
-    assert run_all(stack)[(policy, name)].kind == "violation", f"{name}.{path} = {text!r}"
+    assert run_all(stack)[(policy, JUDGED_ON.get(name, name))].kind == "violation", f"{name}.{path} = {text!r}"
 
 
 @pytest.mark.parametrize("name,path,policy", STRING_BOOLEANS_INVERTED, ids=[p for _, p, _ in STRING_BOOLEANS_INVERTED])
