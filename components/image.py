@@ -24,7 +24,8 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 from pydantic import Field, field_validator, model_validator
 
-from components._util import SECRET_LOOKING_NAME, ArgsModel, StrInput, merge_tags, physical_name, Tags
+from components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
+from rampart_soc2.secret_values import secret_kind, secret_name
 
 #: Platforms Fargate runs (x86_64 and Graviton).
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -35,12 +36,14 @@ _STAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def check_build_args(value: dict[str, str]) -> dict[str, str]:
-    """Build args are recorded in the image history: none may look like a secret."""
-    for key in value:
-        if SECRET_LOOKING_NAME.search(key):
+    """Build args are recorded in the image history: none may look like a secret, by name or by value."""
+    for key, item in value.items():
+        kind = secret_kind(item)
+        if secret_name(key) or kind is not None:
+            why = f"holds what looks like {kind}" if kind is not None else "looks like a secret"
             raise ValueError(
-                f"build_args: {key!r} looks like a secret; build args are stored in the image history. "
-                "Give secrets to the task at run time instead."
+                f"build_args: {key!r} {why}; build args are stored in the image history. "
+                "Give secrets to the task at run time instead (`secrets`)."
             )
     return value
 

@@ -10,7 +10,7 @@ answers 404: a request reaches a service only through that service's own listene
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, get_args
+from typing import Any, Callable, Literal, Optional, get_args
 
 import pulumi
 import pulumi_aws as aws
@@ -342,14 +342,81 @@ class LoadBalancer(pulumi.ComponentResource):
         ctx: AwsContext,
         prefix: str,
     ) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        """The ALB's access-log bucket, with S3 server access logging into a dedicated bucket.
+
+        The dedicated bucket (`<name>-alb-logs-access`) is the end of the chain: it holds only the
+        server access logs of the ALB log bucket, is locked down the same way (SSE-S3, which is what
+        S3 log delivery accepts, public access block, TLS-only policy, versioning, lifecycle) and
+        logs nowhere itself: logging a bucket into itself loops, and into a third bucket never ends.
+        """
+        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOptions(parent=self))
+        bucket, policy = self._locked_bucket(
+            f"{name}-alb-logs",
+            args,
+            tags,
+            lambda arn: [
+                {
+                    "Sid": "RegionalElbLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": elb_account.arn},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(arn, f"/{prefix}/AWSLogs/", ctx.account_id, "/*"),
+                },
+                {
+                    "Sid": "ElbLogDeliveryService",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(arn, f"/{prefix}/AWSLogs/", ctx.account_id, "/*"),
+                },
+            ],
+        )
+        access_prefix = "s3-access/"
+        access_bucket, access_policy = self._locked_bucket(
+            f"{name}-alb-logs-access",
+            args,
+            tags,
+            lambda arn: [
+                {
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(arn, f"/{access_prefix}*"),
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": bucket.arn},
+                        "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                    },
+                }
+            ],
+        )
+        aws.s3.BucketLogging(
+            f"{name}-alb-logs-server-access-logging",
+            aws.s3.BucketLoggingInitArgs(
+                bucket=bucket.id, target_bucket=access_bucket.id, target_prefix=access_prefix
+            ),
+            # Log delivery is admitted by the target's policy, which must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access_policy]),
+        )
+        return bucket, policy
+
+    def _locked_bucket(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        tags: dict[str, str],
+        writers: "Callable[[pulumi.Output[str]], list[dict[str, Any]]]",
+    ) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        """A private log bucket: ACLs off, public access blocked, SSE-S3, versioned, expiring, TLS only;
+        `writers` gives the policy statements of the log delivery services allowed to write to it."""
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
-            f"{name}-alb-logs",
+            name,
             aws.s3.BucketArgs(force_destroy=args.access_log_force_destroy, tags=tags),
             opts=child,
         )
         aws.s3.BucketOwnershipControls(
-            f"{name}-alb-logs-ownership",
+            f"{name}-ownership",
             aws.s3.BucketOwnershipControlsArgs(
                 bucket=bucket.id,
                 rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
@@ -357,7 +424,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-alb-logs-public-access",
+            f"{name}-public-access",
             aws.s3.BucketPublicAccessBlockArgs(
                 bucket=bucket.id,
                 block_public_acls=True,
@@ -367,9 +434,9 @@ class LoadBalancer(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        # ALB access logs support SSE-S3 only (SSE-KMS is refused by the log delivery service).
+        # ALB access logs and S3 server access logs support SSE-S3 only (SSE-KMS is refused).
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-alb-logs-encryption",
+            f"{name}-encryption",
             aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
                 bucket=bucket.id,
                 rules=[
@@ -383,7 +450,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         versioning = aws.s3.BucketVersioning(
-            f"{name}-alb-logs-versioning",
+            f"{name}-versioning",
             aws.s3.BucketVersioningInitArgs(
                 bucket=bucket.id,
                 versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
@@ -391,7 +458,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-alb-logs-lifecycle",
+            f"{name}-lifecycle",
             aws.s3.BucketLifecycleConfigurationArgs(
                 bucket=bucket.id,
                 rules=[
@@ -413,10 +480,8 @@ class LoadBalancer(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
-        elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOptions(parent=self))
-        log_objects = pulumi.Output.concat(bucket.arn, f"/{prefix}/AWSLogs/", ctx.account_id, "/*")
         policy = aws.s3.BucketPolicy(
-            f"{name}-alb-logs-policy",
+            f"{name}-policy",
             aws.s3.BucketPolicyArgs(
                 bucket=bucket.id,
                 policy=policy_json(
@@ -429,20 +494,7 @@ class LoadBalancer(pulumi.ComponentResource):
                             "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
                             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                         },
-                        {
-                            "Sid": "RegionalElbLogDelivery",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": elb_account.arn},
-                            "Action": "s3:PutObject",
-                            "Resource": log_objects,
-                        },
-                        {
-                            "Sid": "ElbLogDeliveryService",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": log_objects,
-                        },
+                        *writers(bucket.arn),
                     ]
                 ),
             ),

@@ -24,7 +24,6 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from components._util import (
-    SECRET_LOOKING_NAME,
     ArgsModel,
     AwsContext,
     StrInput,
@@ -36,6 +35,7 @@ from components._util import (
     Tags,
 )
 from components.environment import EnvironmentRef
+from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from components.monitoring import encrypted_log_group, metric_alarm
 from components.proxy_config import ProxyConfig
 from components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
@@ -60,11 +60,14 @@ _ROOT_USERS = {"root", "0"}
 
 
 def check_environment(value: dict[str, str]) -> dict[str, str]:
-    """Plain environment: valid names, none that looks like it holds a secret."""
-    for key in value:
+    """Plain environment: valid names, none that looks like it holds a secret by name or by value."""
+    for key, item in value.items():
         if not _ENV_NAME.match(key):
             raise ValueError(f"environment: {key!r} is not a valid variable name")
-        if SECRET_LOOKING_NAME.search(key):
+        kind = secret_kind(item)
+        if kind is not None:
+            raise ValueError(secret_message(f"environment: {key!r}", kind))
+        if secret_name(key):
             raise ValueError(
                 f"environment: {key!r} looks like a secret; put it in `secrets` as a Secrets Manager "
                 "or SSM parameter ARN so it is never stored in plain text"

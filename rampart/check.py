@@ -21,6 +21,7 @@ from typing import Any
 
 from rampart.analyzer import Analysis, AnalysisResource, AnalyzerError, Outcome, run_pack
 from rampart.errors import UserError
+from rampart.stack_keys import stack_hint
 
 PACK_DIR_NAME = Path("policy") / "soc2"
 FORMATS = ("md", "json", "html")
@@ -154,6 +155,15 @@ class CheckResult:
     pack_config: dict[str, Any]
     plan_seconds: float
     check_seconds: float
+    stack_file: str = ""
+    """The stack file, relative to the project (where the user changes a finding's setting)."""
+
+    def stack_hint(self, policy_id: str) -> str | None:
+        """The stack key(s) that control what `policy_id` judged, in the user's words (None if none)."""
+        if not self.stack_file:
+            return None
+        spec = _registry(self.pack_dir).get(policy_id)
+        return stack_hint(policy_id, tuple(getattr(spec, "thresholds", ()) or ()), self.stack_file)
 
     @property
     def failed(self) -> bool:
@@ -170,7 +180,7 @@ def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
     pack_dir = (pack_dir or project_dir / PACK_DIR_NAME).resolve()
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise UserError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
-    _, values = read_stack_values(project_dir, stack)
+    stack_path, values = read_stack_values(project_dir, stack)
     pack_config = pack_config_for_stack(project_dir, stack, pack_dir)
     project, _ = project_info(project_dir)
     started = time.monotonic()
@@ -183,8 +193,9 @@ def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
                             extra_env={"RAMPART_PROJECT_DIR": str(project_dir)})
     except AnalyzerError as e:
         raise UserError(str(e)) from None
+    shown = stack_path.relative_to(project_dir) if stack_path.is_relative_to(project_dir) else stack_path
     return CheckResult(stack, project, project_dir, pack_dir, analysis, resources, pack_config,
-                       plan_seconds, time.monotonic() - started)
+                       plan_seconds, time.monotonic() - started, str(shown))
 
 
 def _short(urn: str) -> str:
@@ -227,6 +238,9 @@ def summary_lines(result: CheckResult) -> list[str]:
         for o in violations:
             meta = a.policies[o.policy]
             lines.append(f"- [{o.enforcement}] {o.policy} on {o.urn or '(stack)'} ({', '.join(meta.criteria)}): {o.message}")
+            hint = result.stack_hint(o.policy)
+            if hint:
+                lines.append(f"  {hint}")
     mandatory = a.mandatory_violations()
     unknown = sum(1 for o in a.outcomes if o.kind == "unknown")
     lines += ["", f"{len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory, "

@@ -1,7 +1,8 @@
 """`rampart plan`: run the project's real Pulumi program under the mock engine with a stack's config.
 
 No cloud account, no Pulumi CLI and no provider plugins: the program's resources are recorded as
-the engine would receive them, printed as a tree, and optionally written as JSON (secrets redacted).
+the engine would receive them, printed as a tree, and optionally written as JSON (secrets redacted:
+those marked secret, and any value that looks like a credential).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from rampart.config import engine_config, read_stack_values, validate_stack_config
 from rampart.errors import UserError
 from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
+from rampart_soc2.secret_values import redact
 
 
 def project_info(project_dir: Path) -> tuple[str, Path]:
@@ -125,8 +127,10 @@ def plan_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None
 
 
 def to_json(resources: list[RegisteredResource]) -> list[dict[str, Any]]:
+    """Resources as JSON: values the program marked secret, and values that look like credentials
+    whatever they are called (the pack's secret-value detector), are redacted."""
     return [
-        {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent_urn, "inputs": r.redacted_inputs()}
+        {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent_urn, "inputs": redact(r.redacted_inputs())}
         for r in resources
     ]
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rampart_soc2.model import parse_waivers
+
 if TYPE_CHECKING:
     from rampart.check import CheckResult
 
@@ -123,12 +125,15 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
     today = now.date()
     for pid, cfg in sorted(result.pack_config.items()):
         for w in cfg.get("waivers", []) if isinstance(cfg, dict) else []:
-            try:
-                expired = dt.date.fromisoformat(str(w["expires"])[:10]) < today
-            except ValueError:
-                expired = True
-            hit = any(p == pid and (urn == w["resource"] or urn.endswith("::" + w["resource"])) for p, urn in applied)
-            waivers.append({**w, "status": "expired" if expired else ("applied" if hit else "unused")})
+            # The pack's own reading of a waiver (one implementation): malformed ones never apply.
+            parsed = parse_waivers([w], pid)
+            if not parsed:
+                waivers.append({**w, "status": "invalid (never applies)"})
+                continue
+            waiver = parsed[0]
+            hit = any(p == pid and waiver.covers(pid, urn, urn.rsplit("::", 1)[-1]) for p, urn in applied)
+            status = "applied" if hit else ("unused" if waiver.active(today) else "expired")
+            waivers.append({**w, "status": status})
 
     overrides = [{"policy": pid, "default": a.policies[pid].enforcement, "effective": level}
                  for pid, level in sorted(a.enforcement.items()) if level != a.policies[pid].enforcement]
@@ -159,7 +164,8 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
                        for pid, cfg in sorted(result.pack_config.items())
                        if isinstance(cfg, dict) and set(cfg) - {"waivers", "enforcementLevel"}},
         "violations": [{"policy": o.policy, "urn": o.urn, "enforcement": o.enforcement,
-                        "criteria": list(a.policies[o.policy].criteria), "message": o.message}
+                        "criteria": list(a.policies[o.policy].criteria), "message": o.message,
+                        **({"inYourStack": hint} if (hint := result.stack_hint(o.policy)) else {})}
                        for o in a.outcomes if o.kind == "violation"],
         "unknowns": [{"policy": o.policy, "urn": o.urn, "message": o.message}
                      for o in a.outcomes if o.kind == "unknown"],
@@ -247,7 +253,7 @@ def render_md(report: dict[str, Any]) -> str:
     lines += ["", "## Violations", ""]
     if r["violations"]:
         lines += ["| policy | enforcement | resource | criteria | finding |", "|---|---|---|---|---|",
-                  *[f"| `{v['policy']}` | {v['enforcement']} | `{v['urn']}` | {', '.join(v['criteria'])} | {_md_cell(v['message'])} |"
+                  *[f"| `{v['policy']}` | {v['enforcement']} | `{v['urn']}` | {', '.join(v['criteria'])} | {_md_cell(v['message'] + (' ' + v['inYourStack'] if v.get('inYourStack') else ''))} |"
                     for v in r["violations"]]]
     else:
         lines.append("None.")
@@ -343,7 +349,8 @@ def render_html(report: dict[str, Any]) -> str:
     parts += ["<h2>Violations</h2>",
               _table(["policy", "enforcement", "resource", "criteria", "finding"],
                      [[f"<code>{_e(v['policy'])}</code>", _e(v["enforcement"]), f"<code>{_e(v['urn'])}</code>",
-                       _e(", ".join(v["criteria"])), _e(v["message"])] for v in r["violations"]])
+                       _e(", ".join(v["criteria"])), _e(v["message"] + (" " + v["inYourStack"] if v.get("inYourStack") else ""))]
+                      for v in r["violations"]])
               if r["violations"] else "<p>None.</p>",
               "<h2>Unknown during preview</h2>",
               _table(["policy", "resource", "not known"],

@@ -185,41 +185,59 @@ def alb_idle_timeout(plan: Plan) -> None:
     assert alb.inputs.get("idleTimeout") == 60, f"{alb.name}: idle timeout"
 
 
+LOG_BUCKET = "shop-lb-alb-logs"
+#: The dedicated bucket that receives the ALB log bucket's S3 server access logs.
+ACCESS_LOG_BUCKET = "shop-lb-alb-logs-access"
+LOG_BUCKETS = (LOG_BUCKET, ACCESS_LOG_BUCKET)
+
+
+def _bucket_part(plan: Plan, type_token: str, bucket: str, suffix: str) -> Any:
+    """The settings resource of one created bucket, checked to point at that bucket."""
+    part = plan.one(type_token, f"{bucket}{suffix}")
+    assert part.inputs["bucket"] == plan.named(bucket).outputs["id"], f"{part.name}: not on bucket {bucket}"
+    return part
+
+
 def alb_access_logs(plan: Plan) -> None:
     alb = plan.one("aws:lb/loadBalancer:LoadBalancer")
-    bucket = plan.one("aws:s3/bucket:Bucket")
+    bucket = plan.named(LOG_BUCKET)
     logs = alb.inputs["accessLogs"]
     assert logs["enabled"] is True and logs["prefix"] == "alb", f"{alb.name}: access logs {logs}"
     assert logs.get("bucket") == bucket.outputs["id"], f"{alb.name}: access logs go to {logs.get('bucket')}"
 
 
 def bucket_encryption(plan: Plan) -> None:
-    sse = plan.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
-    rule = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-    assert rule["sseAlgorithm"] == "AES256", f"{sse.name}: {rule}"
+    for name in LOG_BUCKETS:
+        sse = _bucket_part(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                           name, "-encryption")
+        rule = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert rule["sseAlgorithm"] == "AES256", f"{sse.name}: {rule}"
 
 
 def bucket_versioning(plan: Plan) -> None:
-    versioning = plan.one("aws:s3/bucketVersioning:BucketVersioning")
-    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled", f"{versioning.name}: off"
+    for name in LOG_BUCKETS:
+        versioning = _bucket_part(plan, "aws:s3/bucketVersioning:BucketVersioning", name, "-versioning")
+        assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled", f"{versioning.name}: off"
 
 
 def bucket_public_access_block(plan: Plan) -> None:
-    block = plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
-    for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
-        assert block.inputs.get(flag) is True, f"{block.name}: {flag} is not true"
+    for name in LOG_BUCKETS:
+        block = _bucket_part(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name, "-public-access")
+        for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+            assert block.inputs.get(flag) is True, f"{block.name}: {flag} is not true"
 
 
 def bucket_tls_only(plan: Plan) -> None:
-    policy = plan.one("aws:s3/bucketPolicy:BucketPolicy")
-    deny = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Deny"]
-    assert deny and deny[0]["Action"] == "s3:*" and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, (
-        f"{policy.name}: no deny of non-TLS requests"
-    )
+    for name in LOG_BUCKETS:
+        policy = _bucket_part(plan, "aws:s3/bucketPolicy:BucketPolicy", name, "-policy")
+        deny = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Deny"]
+        assert deny and deny[0]["Action"] == "s3:*" and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, (
+            f"{policy.name}: no deny of non-TLS requests"
+        )
 
 
 def bucket_elb_delivery(plan: Plan) -> None:
-    policy = plan.one("aws:s3/bucketPolicy:BucketPolicy")
+    policy = _bucket_part(plan, "aws:s3/bucketPolicy:BucketPolicy", LOG_BUCKET, "-policy")
     allows = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Allow"]
     principals = [s["Principal"] for s in allows]
     assert {"AWS": "arn:aws:iam::127311923021:root"} in principals, f"{policy.name}: regional ELB account missing"
@@ -228,20 +246,48 @@ def bucket_elb_delivery(plan: Plan) -> None:
         assert statement["Resource"].endswith("/alb/AWSLogs/123456789012/*"), statement["Resource"]
 
 
+def bucket_server_access_logging(plan: Plan) -> None:
+    """The ALB log bucket logs its own access into the dedicated bucket; that bucket logs nowhere."""
+    loggings = plan.of_type("aws:s3/bucketLogging:BucketLogging")
+    source, target = plan.named(LOG_BUCKET).outputs["id"], plan.named(ACCESS_LOG_BUCKET).outputs["id"]
+    assert [(l.inputs["bucket"], l.inputs["targetBucket"]) for l in loggings] == [(source, target)], (
+        f"{LOG_BUCKET}: server access logging {[(l.name, l.inputs) for l in loggings]}"
+    )
+    assert loggings[0].inputs["targetPrefix"] == "s3-access/", f"{loggings[0].name}: prefix"
+
+
+def access_log_bucket_delivery(plan: Plan) -> None:
+    """Only S3 log delivery may write to the dedicated bucket, only for the ALB log bucket of this account."""
+    policy = _bucket_part(plan, "aws:s3/bucketPolicy:BucketPolicy", ACCESS_LOG_BUCKET, "-policy")
+    allows = [s for s in _statements(plan.policy(policy)) if s["Effect"] == "Allow"]
+    assert [s["Principal"] for s in allows] == [{"Service": "logging.s3.amazonaws.com"}], f"{policy.name}: {allows}"
+    (statement,) = allows
+    assert statement["Action"] == "s3:PutObject" and statement["Resource"].endswith("/s3-access/*"), statement
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:SourceArn": plan.named(LOG_BUCKET).outputs["arn"]},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }, f"{policy.name}: delivery not limited to the ALB log bucket: {statement['Condition']}"
+
+
 def bucket_lifecycle(plan: Plan) -> None:
-    lifecycle = plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
-    (rule,) = lifecycle.inputs["rules"]
-    assert rule["status"] == "Enabled" and rule["expiration"]["days"] == 365, f"{lifecycle.name}: {rule}"
+    for name in LOG_BUCKETS:
+        lifecycle = _bucket_part(plan, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                                 name, "-lifecycle")
+        (rule,) = lifecycle.inputs["rules"]
+        assert rule["status"] == "Enabled" and rule["expiration"]["days"] == 365, f"{lifecycle.name}: {rule}"
 
 
 def bucket_ownership(plan: Plan) -> None:
-    ownership = plan.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
-    assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced", f"{ownership.name}: ACLs enabled"
+    for name in LOG_BUCKETS:
+        ownership = _bucket_part(plan, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", name, "-ownership")
+        assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced", f"{ownership.name}: ACLs enabled"
 
 
 def bucket_force_destroy(plan: Plan) -> None:
-    bucket = plan.one("aws:s3/bucket:Bucket")
-    assert bucket.inputs.get("forceDestroy") is False, f"{bucket.name}: force_destroy on"
+    buckets = plan.of_type("aws:s3/bucket:Bucket")
+    assert sorted(b.name for b in buckets) == sorted(LOG_BUCKETS), [b.name for b in buckets]
+    for bucket in buckets:
+        assert bucket.inputs.get("forceDestroy") is False, f"{bucket.name}: force_destroy on"
 
 
 def target_group_health_check(plan: Plan) -> None:
@@ -541,6 +587,8 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "load_balancer.log_bucket_public_access_block": bucket_public_access_block,
     "load_balancer.log_bucket_tls_only": bucket_tls_only,
     "load_balancer.log_bucket_elb_delivery": bucket_elb_delivery,
+    "load_balancer.log_bucket_server_access_logging": bucket_server_access_logging,
+    "load_balancer.access_log_bucket_delivery": access_log_bucket_delivery,
     "load_balancer.access_log_expiry_days": bucket_lifecycle,
     "load_balancer.log_bucket_ownership": bucket_ownership,
     "load_balancer.access_log_force_destroy": bucket_force_destroy,

@@ -73,6 +73,8 @@ def test_task_has_the_proxy_container(plan: Plan) -> None:
     task = plan.one("aws:ecs/taskDefinition:TaskDefinition")
     assert [v["name"] for v in task.inputs["volumes"]] == ["writable-tmp", "proxy-run", "proxy-cache"]
     app = plan.container("app")
+    for container in (app, proxy):  # hard limits (ECS_TASK_DEFINITION_MEMORY_HARD_LIMIT), not only reservations
+        assert isinstance(container.get("memory"), int) and container["memory"] > 0, f"{container['name']}: no hard memory limit"
     assert app["memory"] + proxy["memory"] <= int(task.inputs["memory"]), "containers exceed the task memory"
 
 

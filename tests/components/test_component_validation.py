@@ -120,6 +120,14 @@ CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
         ["DB_PASSWORD", "secrets"],
     ),
     "api key in environment": (lambda: minimal_args(environment={"STRIPE_API_KEY": "x"}), ["STRIPE_API_KEY"]),
+    "password in a URL under a harmless name": (
+        lambda: minimal_args(environment={"DATABASE_URL": "postgres://user:" + "pass@host/db"}),
+        ["DATABASE_URL", "password in a URL", "secrets"],
+    ),
+    "private key under a harmless name": (
+        lambda: minimal_args(environment={"TLS_MATERIAL": "-----BEGIN " + "PRIVATE KEY-----\nMIIE"}),
+        ["TLS_MATERIAL", "PEM private key", "secrets"],
+    ),
     "plain value as secret": (lambda: minimal_args(secrets={"DB_PASSWORD": "hunter2"}), ["DB_PASSWORD", "ARN"]),
     "same name in env and secrets": (
         lambda: minimal_args(

@@ -191,6 +191,8 @@ def test_content_tag_follows_the_build_inputs(tmp_path: Path) -> None:
     ({"tag": "has space"}, "is not a Docker tag"),
     ({"platform": "windows/amd64"}, "platform 'windows/amd64'"),
     ({"build_args": {"NPM_TOKEN": "x"}}, "build_args: 'NPM_TOKEN' looks like a secret"),
+    ({"build_args": {"REGISTRY": "https://ci:" + "pw123@npm.example.com/"}},
+     "build_args: 'REGISTRY' holds what looks like a password in a URL"),
     ({"context": "/nonexistent/ctx"}, "context '/nonexistent/ctx' is not a directory"),
     ({"dockerfile": "Nope.Dockerfile"}, "does not exist"),
     ({"keep_tagged_images": 0}, "keep_tagged_images"),

@@ -176,9 +176,11 @@ def test_healthcheck_none_after_a_real_one_wins() -> None:
     "ENV API_KEY=x", "ENV apiKey=x", "ARG NPM_TOKEN", "ARG GITHUB_TOKEN=abc",
     "ENV AWS_SECRET_ACCESS_KEY=x", "ENV CLIENT_SECRET x", "ARG DB_PASSWORD",
     "ENV PRIVATE_KEY=x",
-    "ENV HARMLESS=AKIAIOSFODNN7EXAMPLE",
+    "ENV HARMLESS=AKIA" + "IOSFODNN7EXAMPLE",  # split: no key-looking text in git
     "ENV GH=ghp_" + "a" * 36,
     'ENV KEY_MATERIAL="-----BEGIN RSA ' + 'PRIVATE KEY-----"',  # split: no key-looking text in git
+    "ENV DATABASE_URL=postgres://user:" + "pass@db.internal/shop",  # a harmless name, a password in the value
+    "ARG UPSTREAM_HEADER=" + '"Bearer ' + "Zk9xR2tQbTN2WnQ4cUx3ZTJ5" + '"',
 ])
 def test_secret_looking_env_and_arg(line: str) -> None:
     text = GOOD.replace("ARG REVISION=unknown", f"ARG REVISION=unknown\n{line}")
@@ -188,6 +190,8 @@ def test_secret_looking_env_and_arg(line: str) -> None:
 @pytest.mark.parametrize("line", [
     "ENV PASSWORD_FILE=/run/secrets/pw", "ENV TOKEN_URL=https://auth.example.com/token",
     "ENV KEYBOARD=us", "ENV PORT=8080", "ARG NODE_VERSION=20", "ENV MONKEY=1",
+    "ENV DATABASE_URL=postgres://app:${DB_PASSWORD}@db.internal:5432/shop",
+    "ARG BASE=node:20-bookworm-slim@sha256:" + "c" * 64, "ENV REQUEST_ID=123e4567-e89b-12d3-a456-426614174000",
 ])
 def test_harmless_env_and_arg(line: str) -> None:
     text = GOOD.replace("ARG REVISION=unknown", f"ARG REVISION=unknown\n{line}")
@@ -276,3 +280,81 @@ def test_build_args_override_arg_defaults_as_in_a_real_build() -> None:
     assert check_dockerfile(GOOD, {"NODE_IMAGE": "node:latest"})[0].rule == "pinned-base-image"
     assert check_dockerfile(GOOD, {"NODE_IMAGE": f"node:22@{DIGEST}"}) == []
     assert check_dockerfile(GOOD, {"UNRELATED": "node:latest"}) == []
+
+
+# --- what the build builds: the target stage and the stages it reaches --------------------
+
+# A stage the runtime never uses, after it: what `docker build --target runtime` skips.
+TEST_STAGE = f"""
+FROM node:latest AS test
+ENV CI_PASSWORD=x
+ADD https://example.com/fixtures.tgz /fixtures/
+USER root
+HEALTHCHECK NONE
+RUN sudo npm test
+"""
+
+
+def test_unreached_trailing_stage_is_not_judged() -> None:
+    assert check_dockerfile(GOOD + TEST_STAGE, target="runtime") == []
+
+
+def test_without_a_target_the_last_stage_is_what_is_built() -> None:
+    assert sorted(set(rules(GOOD + TEST_STAGE))) == sorted(
+        ["pinned-base-image", "no-secrets-in-env", "no-add-url", "non-root-user", "healthcheck", "no-sudo"])
+
+
+def test_target_stage_user_and_healthcheck_are_the_images() -> None:
+    # `build` has no USER and no HEALTHCHECK of its own: building it yields a root image without a probe.
+    assert sorted(f.rule for f in check_dockerfile(GOOD, target="build")) == ["healthcheck", "non-root-user"]
+    # the stage names are matched as BuildKit matches them (case-insensitively)
+    assert check_dockerfile(GOOD, target="RUNTIME") == []
+
+
+@pytest.mark.parametrize("how", ["from-chain", "copy-from", "copy-from-index", "mount-from"])
+def test_stages_the_target_depends_on_are_judged(how: str) -> None:
+    helper = f"FROM node:20-bookworm-slim@{DIGEST} AS assets\nADD https://example.com/a.tgz /a/\n"
+    use = {
+        "from-chain": None,
+        "copy-from": "COPY --from=assets /a /app/a",
+        "copy-from-index": "COPY --from=0 /a /app/a",
+        "mount-from": "RUN --mount=type=bind,from=assets,target=/mnt true",
+    }[how]
+    first_from = GOOD.index("FROM ")  # after the global ARGs: the helper becomes stage 0
+
+    def with_helper(text: str) -> str:
+        return text[:first_from] + helper + text[first_from:]
+
+    if how == "from-chain":
+        text = GOOD.replace("FROM build AS prod-deps", "FROM build AS prod-deps\nADD https://example.com/a.tgz /a/")
+    else:
+        text = with_helper(GOOD.replace("USER 10001:10001", f"{use}\nUSER 10001:10001"))
+    assert rules(text) == ["no-add-url"], how
+    # the same helper stage, unused, is not judged
+    if how != "from-chain":
+        assert check_dockerfile(with_helper(GOOD), target="runtime") == [], how
+
+
+def test_an_image_copied_from_must_be_pinned() -> None:
+    text = GOOD.replace("USER 10001:10001", "COPY --from=busybox:latest /bin/sh /bin/sh\nUSER 10001:10001")
+    assert rules(text) == ["pinned-base-image"]
+    pinned = GOOD.replace("USER 10001:10001", f"COPY --from=busybox:1.36@{DIGEST} /bin/true /bin/true\nUSER 10001:10001")
+    assert rules(pinned) == []
+
+
+def test_unknown_target_is_a_finding() -> None:
+    assert rules_of(check_dockerfile(GOOD, target="nope")) == ["parse-error"]
+
+
+def rules_of(findings: list[DockerfileFinding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def test_cli_takes_the_target(tmp_path: Path) -> None:
+    path = tmp_path / "Dockerfile"
+    path.write_text(GOOD + TEST_STAGE)
+    run = lambda *p: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "rampart_soc2.dockerfile_checks", *map(str, p)],
+        capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "policy" / "soc2")}, check=False)
+    assert run("--target", "runtime", path).returncode == 0
+    assert run(path).returncode == 1

@@ -57,6 +57,28 @@ def test_plan_json_redacts_secrets(planned: tuple[str, subprocess.CompletedProce
         assert marker not in text
 
 
+def test_plan_json_redacts_credential_values_whatever_they_are_called(project_copy: Path, tmp_path: Path) -> None:
+    """A credential that reaches a resource input outside the validated stack keys (here a program
+    edit) is still redacted in the JSON, inside JSON-string inputs too; ordinary values are kept."""
+    password_url = "postgres://user:" + "pass@db.internal/shop"
+    with (project_copy / "__main__.py").open("a") as program:
+        program.write(
+            "\nimport json as _json\nimport pulumi_aws as _aws\n"
+            f"_aws.sns.Topic('leak', tags={{'conn': {password_url!r}, 'docs': 'https://example.com/docs'}})\n"
+            "_aws.ecs.TaskDefinition('leak-task', family='leak', container_definitions=_json.dumps("
+            f"[{{'name': 'a', 'environment': [{{'name': 'DATABASE_URL', 'value': {password_url!r}}}]}}]))\n"
+        )
+    out = tmp_path / "plan.json"
+    result = rampart("plan", "--stack", "dev", "--json", str(out), cwd=project_copy)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "pass@" not in text, "a password in a URL reached the plan JSON"
+    leak = next(r for r in json.loads(text) if r["name"] == "leak")
+    assert leak["inputs"]["tags"]["conn"].startswith("[redacted") and leak["inputs"]["tags"]["docs"] == "https://example.com/docs"
+    task = next(r for r in json.loads(text) if r["name"] == "leak-task")
+    assert json.loads(task["inputs"]["containerDefinitions"])[0]["environment"][0]["value"].startswith("[redacted")
+
+
 def write_stack(project: Path, name: str, mutate: Any) -> None:
     doc = yaml.safe_load((project / "stacks" / "Pulumi.dev.yaml").read_text())
     mutate(doc["config"])

@@ -52,6 +52,7 @@ def container(name: str, user: str, port: int) -> dict[str, Any]:
         "user": user,
         "readonlyRootFilesystem": True,
         "privileged": False,
+        "memory": 512,
         "portMappings": [{"containerPort": port, "protocol": "tcp"}],
         "logConfiguration": {"logDriver": "awslogs", "options": {
             "awslogs-group": "/ecs/web", "awslogs-region": REGION, "awslogs-stream-prefix": name}},
@@ -70,6 +71,10 @@ TLS_DENY = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", 
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
 ELB_WRITE = {"Sid": "ElbWrite", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::156460612806:root"},
              "Action": "s3:PutObject", "Resource": "arn:aws:s3:::web-alb-logs/*"}
+
+S3_LOG_WRITE = {"Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject", "Resource": "arn:aws:s3:::web-alb-logs-access/s3-access/*",
+                "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::web-alb-logs"}}}
 
 
 def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
@@ -95,6 +100,32 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
         R("aws:s3/bucketPolicy:BucketPolicy", "alb-logs-policy", bucket="web-alb-logs", policy=doc(TLS_DENY, ELB_WRITE)),
         R("aws:s3/bucketVersioning:BucketVersioning", "alb-logs-versioning", bucket="web-alb-logs",
           versioningConfiguration={"status": "Enabled"}),
+        # The dedicated bucket that receives the ALB log bucket's server access logs (logs nowhere itself).
+        R("aws:s3/bucket:Bucket", "alb-logs-access", bucket="web-alb-logs-access", id="web-alb-logs-access",
+          arn="arn:aws:s3:::web-alb-logs-access"),
+        R("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "alb-logs-access-sse",
+          bucket="web-alb-logs-access", rules=[{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]),
+        R("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "alb-logs-access-pab", bucket="web-alb-logs-access",
+          blockPublicAcls=True, blockPublicPolicy=True, ignorePublicAcls=True, restrictPublicBuckets=True),
+        R("aws:s3/bucketPolicy:BucketPolicy", "alb-logs-access-policy", bucket="web-alb-logs-access",
+          policy=doc(TLS_DENY, S3_LOG_WRITE)),
+        R("aws:s3/bucketVersioning:BucketVersioning", "alb-logs-access-versioning", bucket="web-alb-logs-access",
+          versioningConfiguration={"status": "Enabled"}),
+        R("aws:s3/bucketLogging:BucketLogging", "alb-logs-server-access", bucket="web-alb-logs",
+          targetBucket="web-alb-logs-access", targetPrefix="s3-access/"),
+        R("aws:ec2/vpc:Vpc", "vpc", cidrBlock="10.0.0.0/16", id="vpc-1"),
+        R("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg", vpcId="vpc-1", ingress=[], egress=[]),
+        R("aws:ec2/flowLog:FlowLog", "flow-log", vpcId="vpc-1", trafficType="ALL", logDestinationType="cloud-watch-logs",
+          logDestination=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/vpc/flow"),
+        R("aws:ec2/subnet:Subnet", "subnet-a", vpcId="vpc-1", cidrBlock="10.0.0.0/20", id="subnet-a",
+          availabilityZone=f"{REGION}a", mapPublicIpOnLaunch=False),
+        R("aws:ec2/subnet:Subnet", "subnet-b", vpcId="vpc-1", cidrBlock="10.0.16.0/20", id="subnet-b",
+          availabilityZone=f"{REGION}b"),
+        R("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "logs-delivery", policyName="delivery",
+          policyDocument=doc({"Sid": "Delivery", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+                              "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                              "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:aws-waf-logs-web:*",
+                              "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}})),
         R("aws:ec2/securityGroup:SecurityGroup", "alb-sg", id="sg-alb", description="ALB",
           ingress=[{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"],
                     "ipv6CidrBlocks": ["::/0"], "description": "HTTPS from the internet"},

@@ -224,3 +224,73 @@ def test_stack_file_policy_settings_reach_the_pack_through_pulumi_config(stack: 
                         stack_config={"rampart:policy": json.dumps(settings)},
                         policy_config={"aws-cloudwatch-loggroup-require-retention": {"minLogRetentionDays": 365}})
     assert [o.policy for o in analysis.mandatory_violations()] == ["aws-cloudwatch-loggroup-require-retention"]
+
+
+def grpc_violations(stack: Stack) -> set[tuple[str, str]]:
+    analysis = run_pack(PACK_DIR, to_analysis(stack), project="rampart", stack="prod",
+                        stack_config={"aws:region": "eu-west-1"})
+    return {(o.policy, o.urn.rsplit("::", 1)[-1]) for o in analysis.outcomes
+            if o.kind == "violation" and o.enforcement == "mandatory"}
+
+
+# One failing case per control added after the peer comparison (SOC2.md's last rows), all in one stack.
+PEER_CONTROL_CASES = {
+    "aws-sns-topic-require-kms-encryption": "aws-sns-topic-require-kms-encryption[no-key]",
+    "aws-ec2-vpc-require-flow-logs": "aws-ec2-vpc-require-flow-logs[no-flow-log]",
+    "aws-ec2-subnet-disallow-public-ip-on-launch": "aws-ec2-subnet-disallow-public-ip-on-launch[string-true]",
+    "aws-ec2-defaultsecuritygroup-require-no-rules": "aws-ec2-defaultsecuritygroup-require-no-rules[ingress]",
+    "aws-ecs-taskdefinition-require-awsvpc-network-mode": "aws-ecs-taskdefinition-require-awsvpc-network-mode[bridge]",
+    "aws-lb-loadbalancer-require-multiple-azs": "aws-lb-loadbalancer-require-multiple-azs[one-subnet]",
+    "aws-wafv2-webacl-disallow-empty": "aws-wafv2-webacl-disallow-empty[no-rules]",
+    "aws-s3-bucket-require-server-access-logging": "aws-s3-bucket-require-server-access-logging[none]",
+    "aws-iam-policy-disallow-privilege-escalation": "aws-iam-policy-disallow-privilege-escalation[pass-any-role]",
+    "aws-cloudwatch-logresourcepolicy-disallow-public": "aws-cloudwatch-logresourcepolicy-disallow-public[principal-star]",
+}
+
+
+def test_peer_controls_fire_over_grpc(stack: Stack) -> None:
+    """Each added control blocks its violation through the Analyzer protocol, exactly as the offline runner judges."""
+    from policy_fixtures import fired, run_all
+    from test_policies import CASES
+
+    cases = {f"{c.policy}[{c.name}]": c for c in CASES}
+    for key in PEER_CONTROL_CASES.values():
+        cases[key].mutate(stack)
+    got = grpc_violations(stack)
+    expected = {(cases[k].policy, cases[k].resource) for k in PEER_CONTROL_CASES.values()}
+    assert expected <= got, f"not blocked over gRPC: {sorted(expected - got)}"
+    assert got == fired(run_all(stack)), "the pack process and the offline runner disagree"
+
+
+# Items of issue 13 judged through the Analyzer protocol: (failing case of test_policies.CASES, or a near
+# miss of test_policies.STILL_COMPLIANT that must pass).
+GRPC_FAILING = [
+    "aws-ecs-taskdefinition-disallow-environment-secrets[password-in-url-under-a-harmless-name]",
+    "aws-ecs-taskdefinition-disallow-environment-secrets[jwt-value]",
+    "aws-ecs-taskdefinition-require-memory-limit[reservation-only]",
+    "docker-image-require-dockerfile-controls[target-stage-without-user]",
+    "docker-image-require-dockerfile-controls[trailing-stage-built-without-target]",
+]
+GRPC_STILL_COMPLIANT = [
+    "aws-ecs-taskdefinition-disallow-environment-secrets[ordinary-values]",
+    "aws-ecs-taskdefinition-require-memory-limit[hard-and-soft-limit]",
+    "docker-image-require-dockerfile-controls[unreached-trailing-stage]",
+]
+
+
+@pytest.mark.parametrize("key", GRPC_FAILING)
+def test_case_blocks_over_grpc(stack: Stack, key: str) -> None:
+    from test_policies import CASES
+
+    case = {f"{c.policy}[{c.name}]": c for c in CASES}[key]
+    case.mutate(stack)
+    assert grpc_violations(stack) == {(p, case.resource) for p in {case.policy} | case.also}
+
+
+@pytest.mark.parametrize("key", GRPC_STILL_COMPLIANT)
+def test_near_miss_passes_over_grpc(stack: Stack, key: str) -> None:
+    from test_policies import STILL_COMPLIANT
+
+    [(policy, _, mutate, resource)] = [c for c in STILL_COMPLIANT if f"{c[0]}[{c[1]}]" == key]
+    mutate(stack)
+    assert grpc_violations(stack) == set(), f"{policy} on {resource}"

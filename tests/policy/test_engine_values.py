@@ -17,10 +17,14 @@ Stack = list[dict[str, Any]]
 EXPECTED_IDS = [
     "aws-cloudwatch-loggroup-require-kms-encryption",
     "aws-cloudwatch-loggroup-require-retention",
+    "aws-cloudwatch-logresourcepolicy-disallow-public",
     "aws-cloudwatch-metricalarm-require-actions",
     "aws-cloudwatch-metricalarm-require-subscribed-topic",
+    "aws-ec2-defaultsecuritygroup-require-no-rules",
     "aws-ec2-securitygroup-disallow-public-ingress",
     "aws-ec2-securitygroup-require-rule-descriptions",
+    "aws-ec2-subnet-disallow-public-ip-on-launch",
+    "aws-ec2-vpc-require-flow-logs",
     "aws-ecr-repository-require-immutable-tags",
     "aws-ecr-repository-require-kms-encryption",
     "aws-ecr-repository-require-lifecycle-policy",
@@ -33,6 +37,7 @@ EXPECTED_IDS = [
     "aws-ecs-service-require-min-task-count",
     "aws-ecs-taskdefinition-disallow-environment-secrets",
     "aws-ecs-taskdefinition-disallow-privileged",
+    "aws-ecs-taskdefinition-require-awsvpc-network-mode",
     "aws-ecs-taskdefinition-require-encrypted-log-group",
     "aws-ecs-taskdefinition-require-health-check",
     "aws-ecs-taskdefinition-require-log-configuration",
@@ -41,6 +46,7 @@ EXPECTED_IDS = [
     "aws-ecs-taskdefinition-require-read-only-root-filesystem",
     "aws-ecs-taskdefinition-require-separate-execution-role",
     "aws-iam-policy-disallow-admin-access",
+    "aws-iam-policy-disallow-privilege-escalation",
     "aws-kms-key-enable-rotation",
     "aws-lb-listener-require-certificate",
     "aws-lb-listener-require-https-redirect",
@@ -49,13 +55,17 @@ EXPECTED_IDS = [
     "aws-lb-loadbalancer-enable-access-logs",
     "aws-lb-loadbalancer-enable-deletion-protection",
     "aws-lb-loadbalancer-enable-drop-invalid-headers",
+    "aws-lb-loadbalancer-require-multiple-azs",
     "aws-lb-loadbalancer-require-waf-association",
     "aws-lb-targetgroup-require-health-check",
     "aws-s3-bucket-enable-versioning",
     "aws-s3-bucket-require-encryption",
     "aws-s3-bucket-require-public-access-block",
+    "aws-s3-bucket-require-server-access-logging",
     "aws-s3-bucket-require-tls-requests-only",
     "aws-secretsmanager-secret-require-cmk",
+    "aws-sns-topic-require-kms-encryption",
+    "aws-wafv2-webacl-disallow-empty",
     "aws-wafv2-webacl-enable-cloudwatch-metrics",
     "aws-wafv2-webacl-require-logging",
     "aws-wafv2-webacl-require-managed-rule-groups",
@@ -98,6 +108,19 @@ UNKNOWN_CASES = [
     ("repo-lifecycle", "repository", "aws-ecr-repository-require-lifecycle-policy"),
     ("task-role-policy", "policy", "aws-iam-policy-disallow-admin-access"),
     ("svc", "desiredCount", "aws-ecs-service-require-min-task-count"),
+    ("alerts", "kmsMasterKeyId", "aws-sns-topic-require-kms-encryption"),
+    ("flow-log", "vpcId", "aws-ec2-vpc-require-flow-logs"),
+    ("subnet-a", "mapPublicIpOnLaunch", "aws-ec2-subnet-disallow-public-ip-on-launch"),
+    ("default-sg", "vpcId", "aws-ec2-defaultsecuritygroup-require-no-rules"),
+    ("default-sg", "ingress", "aws-ec2-defaultsecuritygroup-require-no-rules"),
+    ("task", "networkMode", "aws-ecs-taskdefinition-require-awsvpc-network-mode"),
+    ("alb", "subnets", "aws-lb-loadbalancer-require-multiple-azs"),
+    ("waf", "rules", "aws-wafv2-webacl-disallow-empty"),
+    ("alb-logs-server-access", "bucket", "aws-s3-bucket-require-server-access-logging"),
+    ("alb", "accessLogs", "aws-s3-bucket-require-server-access-logging"),
+    ("alb-logs-server-access", "targetBucket", "aws-s3-bucket-require-server-access-logging"),
+    ("exec-policy", "policy", "aws-iam-policy-disallow-privilege-escalation"),
+    ("logs-delivery", "policyDocument", "aws-cloudwatch-logresourcepolicy-disallow-public"),
 ]
 
 
@@ -227,9 +250,12 @@ def test_dockerfile_wrapper_with_fake_checker(stack: Stack, monkeypatch: pytest.
         def __init__(self, rule: str, line: int | None, message: str) -> None:
             self.rule, self.line, self.message = rule, line, message
 
-    def fake(text: str, build_args: Any = None) -> list[Any]:
+    passed_targets: list[Any] = []
+
+    def fake(text: str, build_args: Any = None, target: Any = None) -> list[Any]:
         calls.append(text)
         passed_args.append(build_args)
+        passed_targets.append(target)
         return [FakeFinding("healthcheck", 7, "no HEALTHCHECK."), FakeFinding("multi-stage", None, "one stage")]
 
     monkeypatch.setattr(checks, "check_dockerfile", fake)
@@ -239,6 +265,7 @@ def test_dockerfile_wrapper_with_fake_checker(stack: Stack, monkeypatch: pytest.
     assert res.kind == "violation"
     assert "healthcheck@7: no HEALTHCHECK" in res.message and "multi-stage: one stage" in res.message  # type: ignore[union-attr]
     assert calls and "HEALTHCHECK CMD" in calls[0], "the wrapper did not pass the Dockerfile's text"
+    assert passed_targets == ["runtime"], "the wrapper did not pass the build's target stage"
     assert passed_args == [{str(k): str(v) for k, v in (img["props"]["build"].get("args") or {}).items()}]
 
 
@@ -267,3 +294,35 @@ def test_unexpected_shapes_fail_closed(stack: Stack, resource: str, prop: str, v
     find(stack, resource)["props"][prop] = value
     results = run_all(stack)
     assert (policy, resource if policy != "aws-ecs-service-require-min-task-count" else "svc-scaling") in fired(results)
+
+
+def test_new_stack_policies_match_by_property_dependency_during_preview(stack: Stack) -> None:
+    """What `pulumi preview` sends for a new VPC and log bucket: ids unknown, the engine names the dependency."""
+    from rampart_soc2.model import evaluate_stack
+
+    urn = lambda n: f"urn:pulumi:test::rampart::{find(stack, n)['type']}::{n}"  # noqa: E731
+    for name, prop in (("vpc", "id"), ("flow-log", "vpcId"), ("default-sg", "vpcId"), ("alb-logs", "id"),
+                       ("alb-logs", "bucket"), ("alb-logs-access", "id"), ("alb-logs-access", "bucket"),
+                       ("alb-logs-server-access", "bucket"), ("alb-logs-server-access", "targetBucket")):
+        find(stack, name)["props"][prop] = UNKNOWN_STRING
+    deps = {"flow-log": {"vpcId": [urn("vpc")]}, "default-sg": {"vpcId": [urn("vpc")]},
+            "alb-logs-server-access": {"bucket": [urn("alb-logs")], "targetBucket": [urn("alb-logs-access")]},
+            "alb": {"accessLogs": [urn("alb-logs")]}}
+    policies = ("aws-ec2-vpc-require-flow-logs", "aws-ec2-defaultsecuritygroup-require-no-rules",
+                "aws-s3-bucket-require-server-access-logging")
+
+    def kinds(with_deps: bool) -> dict[tuple[str, str], str]:
+        resources = [make_resource(r["type"], r["name"], r["props"],
+                                   property_dependencies=deps.get(r["name"]) if with_deps else None) for r in stack]
+        names = {r.urn: r.name for r in resources}
+        return {(pid, names[u]): res.kind for pid in policies
+                for u, res in evaluate_stack(POLICIES[pid], resources, context_from_config(pid, None))}
+
+    with_deps = kinds(True)
+    assert "violation" not in with_deps.values(), with_deps
+    assert with_deps[("aws-ec2-vpc-require-flow-logs", "vpc")] == "compliant"
+    assert with_deps[("aws-ec2-defaultsecuritygroup-require-no-rules", "vpc")] == "compliant"
+    assert with_deps[("aws-s3-bucket-require-server-access-logging", "alb-logs")] == "compliant"
+    without = kinds(False)
+    assert "violation" not in without.values(), without
+    assert without[("aws-ec2-vpc-require-flow-logs", "vpc")] == "unknown"

@@ -11,6 +11,7 @@ import pytest
 from policy_fixtures import (
     ALB_ARN,
     EXEC_ROLE_ARN,
+    TASK_ROLE_ARN,
     TLS_DENY,
     doc,
     edit_containers,
@@ -90,6 +91,13 @@ def single_stage_dockerfile(stack: Stack) -> None:
     find(stack, "image")["props"]["build"]["dockerfile"] = "Dockerfile.single"
 
 
+def trailing_test_stage(stack: Stack) -> None:
+    """A stage after the target that the build never runs: unpinned, root, no health check, ADD of a URL."""
+    ctx = Path(find(stack, "image")["props"]["build"]["context"])
+    text = (ctx / "Dockerfile").read_text()
+    (ctx / "Dockerfile").write_text(text + "FROM node:latest AS test\nADD https://example.com/f.tgz /f/\nUSER root\n")
+
+
 def root_dockerfile(stack: Stack) -> None:
     ctx = Path(find(stack, "image")["props"]["build"]["context"])
     text = (ctx / "Dockerfile").read_text().replace("USER 10001:10001", "USER root")
@@ -143,9 +151,16 @@ CASES = [
     Case("aws-ecs-taskdefinition-disallow-environment-secrets", "password-name",
          container(1, "environment", [{"name": "DB_PASSWORD", "value": "hunter2"}]), "task"),
     Case("aws-ecs-taskdefinition-disallow-environment-secrets", "access-key-value",
-         container(1, "environment", [{"name": "UPSTREAM", "value": "AKIAABCDEFGHIJKLMNOP"}]), "task"),
+         container(1, "environment", [{"name": "UPSTREAM", "value": "AKIA" + "ABCDEFGHIJKLMNOP"}]), "task"),
+    Case("aws-ecs-taskdefinition-disallow-environment-secrets", "password-in-url-under-a-harmless-name",
+         container(1, "environment", [{"name": "DATABASE_URL", "value": "postgres://user:" + "pass@host/db"}]), "task"),
+    Case("aws-ecs-taskdefinition-disallow-environment-secrets", "jwt-value",
+         container(0, "environment", [{"name": "UPSTREAM_HEADER", "value": "Bearer ey" + "JhbGciOiJIUzI1NiJ9.ey" + "JzdWIiOiIxIn0.c2lnbmF0dXJlLXZhbHVl"}]), "task"),
     Case("aws-ecs-taskdefinition-require-health-check", "no-health-check", container(1, "healthCheck", DELETE), "task"),
-    Case("aws-ecs-taskdefinition-require-memory-limit", "no-memory", setp("task", "memory", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-require-memory-limit", "container-without-memory", container(1, "memory", DELETE), "task"),
+    Case("aws-ecs-taskdefinition-require-memory-limit", "reservation-only",
+         both(container(0, "memory", DELETE), container(0, "memoryReservation", 256)), "task"),
+    Case("aws-ecs-taskdefinition-require-memory-limit", "zero", container(1, "memory", 0), "task"),
     Case("aws-ecs-taskdefinition-require-separate-execution-role", "same-role", setp("task", "taskRoleArn", EXEC_ROLE_ARN), "task"),
     Case("aws-ecs-taskdefinition-require-encrypted-log-group", "unmanaged-group",
          container(1, "logConfiguration", {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/elsewhere"}}), "task"),
@@ -218,10 +233,93 @@ CASES = [
          setp("exec-role-managed", "policyArn", "arn:aws:iam::aws:policy/AdministratorAccess"), "exec-role-managed"),
     Case("aws-iam-policy-disallow-admin-access", "admin-managed-arn",
          setp("task-role", "managedPolicyArns", ["arn:aws:iam::aws:policy/AdministratorAccess"]), "task-role"),
+    # ---- controls peers check (SOC2.md's added rows)
+    Case("aws-sns-topic-require-kms-encryption", "no-key", setp("alerts", "kmsMasterKeyId", DELETE), "alerts"),
+    Case("aws-sns-topic-require-kms-encryption", "empty-key", setp("alerts", "kmsMasterKeyId", ""), "alerts"),
+    Case("aws-ec2-vpc-require-flow-logs", "no-flow-log", remove("flow-log"), "vpc"),
+    Case("aws-ec2-vpc-require-flow-logs", "flow-log-on-another-vpc", setp("flow-log", "vpcId", "vpc-other"), "vpc"),
+    Case("aws-ec2-subnet-disallow-public-ip-on-launch", "true", setp("subnet-a", "mapPublicIpOnLaunch", True), "subnet-a"),
+    Case("aws-ec2-subnet-disallow-public-ip-on-launch", "string-true", setp("subnet-b", "mapPublicIpOnLaunch", "true"), "subnet-b"),
+    Case("aws-ec2-defaultsecuritygroup-require-no-rules", "ingress",
+         setp("default-sg", "ingress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}]), "default-sg"),
+    Case("aws-ec2-defaultsecuritygroup-require-no-rules", "egress",
+         setp("default-sg", "egress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]), "default-sg"),
+    Case("aws-ec2-defaultsecuritygroup-require-no-rules", "not-adopted", remove("default-sg"), "vpc"),
+    Case("aws-ecs-taskdefinition-require-awsvpc-network-mode", "bridge", setp("task", "networkMode", "bridge"), "task"),
+    Case("aws-ecs-taskdefinition-require-awsvpc-network-mode", "unset", setp("task", "networkMode", DELETE), "task"),
+    Case("aws-lb-loadbalancer-require-multiple-azs", "one-subnet", setp("alb", "subnets", ["subnet-a"]), "alb"),
+    Case("aws-lb-loadbalancer-require-multiple-azs", "same-subnet-twice", setp("alb", "subnets", ["subnet-a", "subnet-a"]), "alb"),
+    Case("aws-lb-loadbalancer-require-multiple-azs", "one-mapping",
+         both(setp("alb", "subnets", DELETE), setp("alb", "subnetMappings", [{"subnetId": "subnet-a"}])), "alb"),
+    Case("aws-wafv2-webacl-disallow-empty", "no-rules", setp("waf", "rules", []), "waf",
+         also={"aws-wafv2-webacl-require-rate-based-rule", "aws-wafv2-webacl-require-managed-rule-groups"}),
+    Case("aws-s3-bucket-require-server-access-logging", "none", remove("alb-logs-server-access"), "alb-logs"),
+    Case("aws-s3-bucket-require-server-access-logging", "into-itself",
+         setp("alb-logs-server-access", "targetBucket", "web-alb-logs"), "alb-logs"),
+    Case("aws-s3-bucket-require-server-access-logging", "into-another-audit-bucket",
+         # the log bucket also receives WAF logs: no longer dedicated (and now itself an unlogged audit bucket)
+         add({"type": "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration", "name": "waf-s3-logging",
+              "props": {"resourceArn": "arn:other-acl", "logDestinationConfigs": ["arn:aws:s3:::web-alb-logs-access"]}}),
+         "alb-logs"),
+    Case("aws-s3-bucket-enable-versioning", "dedicated-log-bucket", remove("alb-logs-access-versioning"), "alb-logs-access"),
+    Case("aws-iam-policy-disallow-privilege-escalation", "pass-any-role",
+         setp("task-role-policy", "policy", doc({"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})), "task-role-policy"),
+    Case("aws-iam-policy-disallow-privilege-escalation", "attach-wildcard-managed",
+         setp("exec-policy", "policy", doc({"Effect": "Allow", "Action": ["iam:Attach*"], "Resource": ["*"]})), "exec-policy"),
+    Case("aws-iam-policy-disallow-privilege-escalation", "inline-not-action",
+         setp("exec-role", "inlinePolicies.0.policy", doc({"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"})), "exec-role"),
+    Case("aws-cloudwatch-logresourcepolicy-disallow-public", "principal-star",
+         setp("logs-delivery", "policyDocument", doc({"Effect": "Allow", "Principal": "*", "Action": "logs:*", "Resource": "*"})),
+         "logs-delivery"),
+    Case("aws-cloudwatch-logresourcepolicy-disallow-public", "aws-star-with-unscoped-condition",
+         setp("logs-delivery", "policyDocument", doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "logs:GetLogEvents",
+                                                      "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}})),
+         "logs-delivery"),
     # ---- image
     Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
     Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),
+    Case("docker-image-require-dockerfile-controls", "target-stage-without-user", setp("image", "build.target", "build"), "image"),
+    Case("docker-image-require-dockerfile-controls", "trailing-stage-built-without-target",
+         both(trailing_test_stage, setp("image", "build.target", DELETE)), "image"),
 ]
+
+
+# Variants that must stay compliant: the near misses of the cases above.
+STILL_COMPLIANT = [
+    ("aws-sns-topic-require-kms-encryption", "aws-managed-key", setp("alerts", "kmsMasterKeyId", "alias/aws/sns"), "alerts"),
+    ("aws-ec2-subnet-disallow-public-ip-on-launch", "string-false", setp("subnet-a", "mapPublicIpOnLaunch", "false"), "subnet-a"),
+    ("aws-ec2-defaultsecuritygroup-require-no-rules", "rules-unset",
+     both(setp("default-sg", "ingress", DELETE), setp("default-sg", "egress", DELETE)), "default-sg"),
+    ("aws-lb-loadbalancer-require-multiple-azs", "two-mappings",
+     both(setp("alb", "subnets", DELETE), setp("alb", "subnetMappings", [{"subnetId": "subnet-a"}, {"subnetId": "subnet-b"}])), "alb"),
+    ("aws-iam-policy-disallow-privilege-escalation", "pass-one-role",
+     setp("task-role-policy", "policy", doc({"Effect": "Allow", "Action": "iam:PassRole", "Resource": TASK_ROLE_ARN})), "task-role-policy"),
+    ("aws-iam-policy-disallow-privilege-escalation", "read-only-iam-on-star",
+     setp("exec-policy", "policy", doc({"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"})), "exec-policy"),
+    ("aws-iam-policy-disallow-privilege-escalation", "deny-statement",
+     setp("exec-policy", "policy", doc({"Effect": "Deny", "Action": "iam:PassRole", "Resource": "*"})), "exec-policy"),
+    ("aws-cloudwatch-logresourcepolicy-disallow-public", "star-limited-to-account",
+     setp("logs-delivery", "policyDocument", doc({"Effect": "Allow", "Principal": "*", "Action": "logs:PutLogEvents", "Resource": "*",
+                                                  "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}})), "logs-delivery"),
+    ("aws-s3-bucket-require-server-access-logging", "log-bucket-exempt", lambda s: None, "alb-logs-access"),
+    ("docker-image-require-dockerfile-controls", "unreached-trailing-stage", trailing_test_stage, "image"),
+    ("aws-ecs-taskdefinition-require-memory-limit", "hard-and-soft-limit", container(0, "memoryReservation", 256), "task"),
+    ("aws-ecs-taskdefinition-disallow-environment-secrets", "ordinary-values",
+     container(1, "environment", [{"name": "DATABASE_URL", "value": "postgres://app:${DB_PASSWORD}@db.internal:5432/shop"},
+                                  {"name": "API_BASE", "value": "https://api.example.com/v1"},
+                                  {"name": "SECRET_ARN", "value": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"},
+                                  {"name": "IMAGE", "value": "web@sha256:" + "c" * 64},
+                                  {"name": "REQUEST_ID", "value": "123e4567-e89b-12d3-a456-426614174000"}]), "task"),
+]
+
+
+@pytest.mark.parametrize("policy,name,mutate,resource", STILL_COMPLIANT, ids=[f"{c[0]}[{c[1]}]" for c in STILL_COMPLIANT])
+def test_near_miss_stays_compliant(stack: Stack, policy: str, name: str, mutate: Callable[[Stack], None],
+                                   resource: str) -> None:
+    mutate(stack)
+    results = run_all(stack)
+    assert fired(results) == set(), f"{policy}[{name}]: {sorted(fired(results))}"
+    assert results[(policy, resource)].kind in ("compliant", "not-applicable"), results[(policy, resource)]
 
 
 def test_baseline_is_compliant(stack: Stack) -> None:

@@ -300,3 +300,54 @@ def test_values_with_directive_breaking_characters_are_rejected(value: str) -> N
             continue  # ';' is legal inside the quoted header values (CSP needs it)
         with pytest.raises(ValidationError):
             ProxyConfig.model_validate(build(value))
+
+
+# ----------------------------------------------------------------------------------------------
+# boundaries pinned (issue 13): each test fails when the renderer drops the behaviour it guards
+# ----------------------------------------------------------------------------------------------
+
+
+def _cached_locations(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [loc for loc in find(tree, "location") if find(loc["block"], "proxy_cache")]
+
+
+@pytest.mark.parametrize("paths", [["/static/"], ["/static/", "/assets/"], ["/"]])
+def test_every_cached_location_bypasses_and_never_stores_credentialed_traffic(paths: list[str]) -> None:
+    """A request with Authorization is never answered from the cache nor stored, and a response that
+    sets a cookie is never stored, in every location that caches."""
+    cfg = ProxyConfig.model_validate({"cache": {"enabled": True, "paths": paths}, "rateLimit": {"enabled": False}})
+    cached = _cached_locations(parse(render_nginx_conf(cfg, LOCAL)))
+    assert cached, f"no cached location rendered for {paths}"
+    for loc in cached:
+        block = {d["directive"]: d["args"] for d in loc["block"]}
+        where = f"location {loc['args']}"
+        assert "$http_authorization" in block.get("proxy_cache_bypass", []), f"{where}: serves cached answers to Authorization requests"
+        no_cache = block.get("proxy_no_cache", [])
+        assert "$http_authorization" in no_cache, f"{where}: stores answers to Authorization requests"
+        assert "$upstream_http_set_cookie" in no_cache, f"{where}: stores responses that set cookies"
+
+
+def test_cache_directives_only_where_caching_is_on() -> None:
+    cfg = ProxyConfig.model_validate({"cache": {"enabled": False}})
+    assert _cached_locations(parse(render_nginx_conf(cfg, LOCAL))) == []
+
+
+# What would end the quoted nginx string or be expanded: each must be refused at emission too.
+_BAD_HEADER_VALUES = ['x" always; return 200 "owned', "a$request_uri", "a\\\"b", "a{b}", "a\nadd_header X y"]
+
+
+@pytest.mark.parametrize("field,label", [
+    ("content_security_policy", "headers.contentSecurityPolicy"),
+    ("permissions_policy", "headers.permissionsPolicy"),
+    ("frame_options", "headers.frameOptions"),
+    ("referrer_policy", "headers.referrerPolicy"),
+    ("cross_origin_opener_policy", "headers.crossOriginOpenerPolicy"),
+])
+@pytest.mark.parametrize("value", _BAD_HEADER_VALUES)
+def test_header_value_that_bypassed_validation_is_refused_by_the_renderer(field: str, label: str, value: str) -> None:
+    from components.proxy_config import SecurityHeaders
+
+    headers = SecurityHeaders.model_construct(**{**SecurityHeaders().model_dump(), field: value})
+    cfg = ProxyConfig().model_copy(update={"headers": headers})
+    with pytest.raises(RenderError, match=label.replace(".", r"\.")):
+        render_nginx_conf(cfg, LOCAL)

@@ -23,7 +23,7 @@ def rampart(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 def test_local_writes_a_self_contained_prefix_with_a_fresh_key(tmp_path: Path) -> None:
     out = tmp_path / "proxy-local"
-    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--out", str(out), "--local",
+    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web", "--out", str(out), "--local",
                    "--upstream", "127.0.0.1:8080")
     assert done.returncode == 0, done.stderr
     conf = (out / "nginx.conf").read_text()
@@ -37,7 +37,7 @@ def test_local_writes_a_self_contained_prefix_with_a_fresh_key(tmp_path: Path) -
     assert "PRIVATE" not in (out / "proxy-config.json").read_text()
     # a second run makes a different key (fresh pair each time)
     out2 = tmp_path / "again"
-    assert rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--out", str(out2), "--local").returncode == 0
+    assert rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web", "--out", str(out2), "--local").returncode == 0
     assert (out2 / "tls" / "key.pem").read_bytes() != key.read_bytes()
     assert "server 127.0.0.1:3000;" in (out2 / "nginx.conf").read_text(), "default upstream = service.containerPort"
 
@@ -47,7 +47,7 @@ def test_local_output_passes_nginx_t_with_given_tls_dir(tmp_path: Path) -> None:
     tls = tmp_path / "mytls"
     cert, _ = make_tls_pair(tls)
     out = tmp_path / "o"
-    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--out", str(out), "--local",
+    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web", "--out", str(out), "--local",
                    "--tls-dir", str(tls), "--listen", "9443")
     assert done.returncode == 0, done.stderr
     assert (out / "tls" / "cert.pem").read_bytes() == cert.read_bytes()
@@ -67,7 +67,7 @@ def test_local_output_passes_nginx_t_with_given_tls_dir(tmp_path: Path) -> None:
     ],
 )
 def test_user_errors_exit_nonzero_with_one_message(tmp_path: Path, args: list[str], message: str) -> None:
-    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--out", str(tmp_path / "o"), *args)
+    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web", "--out", str(tmp_path / "o"), *args)
     assert done.returncode != 0
     assert message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
@@ -88,5 +88,13 @@ def test_image_context_mode(tmp_path: Path) -> None:
     assert "daemon off;" in conf and "ssl_certificate /run/proxy/tls/cert.pem;" in conf
     assert not (out / "tls").exists(), "no key is made for the image context"
     assert "set_real_ip_from 10.40.0.0/24;" in conf and "set_real_ip_from 10.40.1.0/24;" in conf, (
-        "prod's rampart:proxy trustedProxyCidrs must reach the realip config"
+        "prod's load balancer subnets (its existing VPC's public subnet CIDRs) must reach the realip config"
     )
+
+
+def test_a_stack_with_several_sidecars_needs_service(tmp_path: Path) -> None:
+    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--out", str(tmp_path / "o"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "has 2 services with a sidecar (api, web); name one with --service" in done.stderr, done.stderr
+    done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "nope", "--out", str(tmp_path / "o"))
+    assert done.returncode == 2 and "services with a sidecar: api, web" in done.stderr, done.stderr

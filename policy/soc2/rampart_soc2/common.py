@@ -42,6 +42,14 @@ ROLE_POLICY = ("aws:iam/rolePolicy:RolePolicy",)
 IAM_POLICY = ("aws:iam/policy:Policy",)
 ROLE_POLICY_ATTACHMENT = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment",)
 DOCKER_IMAGE = ("docker:index/image:Image",)
+SNS_TOPIC = ("aws:sns/topic:Topic",)
+VPC = ("aws:ec2/vpc:Vpc",)
+SUBNET = ("aws:ec2/subnet:Subnet",)
+FLOW_LOG = ("aws:ec2/flowLog:FlowLog",)
+DEFAULT_SECURITY_GROUP = ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",)
+BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
+LOG_RESOURCE_POLICY = ("aws:cloudwatch/logResourcePolicy:LogResourcePolicy",)
+CLOUDTRAIL = ("aws:cloudtrail/trail:Trail",)
 
 AWS_DOCS = "https://docs.aws.amazon.com"
 CONFIG_RULE = AWS_DOCS + "/config/latest/developerguide/{}.html"

@@ -3,7 +3,8 @@
 The Dockerfile is parsed by the ``dockerfile`` package, which binds BuildKit's own
 parser, so line continuations, JSON (exec) forms, heredocs and flags are read exactly
 as ``docker build`` reads them.  The checks then walk the parsed instructions stage by
-stage.  Only the standard library and ``dockerfile`` are imported: the policy pack
+stage, judging what the build builds: the target stage (``--target``, else the last) and the stages it
+depends on; stages it does not reach are not judged.  Only the standard library, ``dockerfile`` and the pack's ``secret_values`` are imported: the policy pack
 imports this module inside its own process.
 
 Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
@@ -13,19 +14,21 @@ Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
 ``multi-stage``
     the Dockerfile has at least two stages, so build tools stay out of the final image.
 ``non-root-user``
-    the final stage runs as an explicit non-root USER (inherited through stage
+    the target stage runs as an explicit non-root USER (inherited through stage
     references); a missing USER, ``root`` or UID ``0`` is a violation.
 ``healthcheck``
-    the final stage has a HEALTHCHECK with a command (``HEALTHCHECK NONE`` is a violation).
+    the target stage has a HEALTHCHECK with a command (``HEALTHCHECK NONE`` is a violation).
 ``pinned-base-image``
     every external base image is pinned by a version tag or a digest (``name:tag``,
     ``name:tag@sha256:...`` or ``name@sha256:...``), as SOC2.md's image control says;
     ``latest``, untagged and unresolvable references are violations. A digest is the stronger
     pin (Rampart's own Dockerfiles carry tag and digest); a tag alone is accepted.  ``FROM ${ARG}`` resolves the ARG's default declared before the first FROM;
-    ``FROM <earlier stage>`` and ``scratch`` are not base images.
+    ``FROM <earlier stage>`` and ``scratch`` are not base images; an image named by
+    ``COPY --from`` or ``RUN --mount=...,from=`` in a reached stage is judged the same way.
 ``no-secrets-in-env``
     no ENV or ARG has a secret-looking name (password, token, api key, ...) or a
-    secret-looking value (AWS access key id, private key block, well-known token prefixes).
+    secret-looking value (``rampart_soc2.secret_values``: a password in a URL, a private key, an AWS key,
+    a bearer token or JWT, a long random-looking string).
     Names ending in ``_FILE``, ``_PATH``, ``_DIR`` or ``_URL`` point at secrets and are allowed.
 ``no-add-url``
     ADD never fetches a remote URL or git repository (unverified downloads; use a
@@ -42,6 +45,8 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import dockerfile
+
+from .secret_values import secret_kind, secret_name
 
 __all__ = ["DockerfileFinding", "RULES", "check_dockerfile", "main"]
 
@@ -164,45 +169,6 @@ def _pin_problem(ref: str) -> str | None:
     return None
 
 
-_SECRET_WORDS = frozenset({
-    "PASSWORD", "PASSWD", "PWORD", "PASSPHRASE", "SECRET", "SECRETS", "TOKEN", "TOKENS",
-    "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATEKEY", "ACCESSKEY", "SECRETKEY",
-})
-_SECRET_PAIRS = frozenset({
-    ("API", "KEY"), ("PRIVATE", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"),
-    ("AUTH", "KEY"), ("SIGNING", "KEY"), ("ENCRYPTION", "KEY"), ("CLIENT", "SECRET"),
-    ("SESSION", "KEY"), ("MASTER", "KEY"), ("DB", "PASS"), ("AUTH", "TOKEN"),
-})
-_POINTER_SUFFIXES = frozenset({"FILE", "PATH", "DIR", "URL"})
-_SECRET_VALUE_RES = (
-    re.compile(r"(?:AKIA|ASIA)[0-9A-Z]{16}"),                       # AWS access key id
-    re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),          # PEM private key
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),                     # GitHub token
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),                  # Slack token
-    re.compile(r"\b(?:sk|rk)_live_[A-Za-z0-9]{16,}"),                # Stripe live key
-    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),                          # npm token
-    re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."),  # JWT
-)
-
-
-def _name_words(name: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.upper()) if w]
-
-
-def _secret_name(name: str) -> bool:
-    words = _name_words(name)
-    if not words or words[-1] in _POINTER_SUFFIXES:
-        return False
-    if any(w in _SECRET_WORDS for w in words):
-        return True
-    return any(pair in _SECRET_PAIRS for pair in zip(words, words[1:]))
-
-
-def _secret_value(value: str) -> bool:
-    return any(r.search(value) for r in _SECRET_VALUE_RES)
-
-
 _URL_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://|git@)")
 _SUDO_RE = re.compile(r"(?:^|[\s;&|()`'\"])sudo(?=$|[\s;&|()`'\"])")
 
@@ -223,14 +189,67 @@ class _Stage:
     args: dict[str, str | None] = field(default_factory=dict)
     user: tuple[str, int] | None = None            # (raw USER value, line)
     healthcheck: tuple[bool, int] | None = None    # (has command, line)
+    uses: list[str] = field(default_factory=list)  # COPY --from / RUN --mount from= references
+    findings: list[DockerfileFinding] = field(default_factory=list)
 
 
-def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> list[DockerfileFinding]:
-    """Check one Dockerfile's text; return every finding (empty list = compliant).
+_MOUNT_FROM_RE = re.compile(r"(?:^|,)from=([^,]+)")
+
+
+def _stage_refs(cmd: "dockerfile.Command") -> list[str]:
+    """Stages (or images) an instruction reads from: COPY --from=X, RUN --mount=...,from=X."""
+    out = []
+    for flag in cmd.flags:
+        if flag.startswith("--from="):
+            out.append(_unquote(flag.split("=", 1)[1]))
+        elif flag.startswith("--mount="):
+            out += [m.group(1) for m in _MOUNT_FROM_RE.finditer(flag.split("=", 1)[1])]
+    return out
+
+
+def _reached(stages: list[_Stage], target: _Stage) -> tuple[set[int], list[DockerfileFinding]]:
+    """Indexes of the stages the target's build runs (itself, its FROM chain, every stage it copies or
+    mounts from, transitively), and findings for external images it copies from."""
+    by_name = {s.name.lower(): s.index for s in stages if s.name}
+    seen: set[int] = set()
+    findings: list[DockerfileFinding] = []
+    todo = [target.index]
+    while todo:
+        index = todo.pop()
+        if index in seen:
+            continue
+        seen.add(index)
+        stage = stages[index]
+        if stage.parent_stage is not None:
+            todo.append(stage.parent_stage)
+        for ref in stage.uses:
+            if ref.lower() in by_name and by_name[ref.lower()] < index:
+                todo.append(by_name[ref.lower()])
+            elif ref.isdigit() and int(ref) < index:
+                todo.append(int(ref))
+            else:
+                try:
+                    image = _expand(ref, stage.args)
+                except _Unresolved:
+                    image = ref
+                problem = _pin_problem(image)
+                if problem:
+                    findings.append(DockerfileFinding(
+                        "pinned-base-image", stage.line,
+                        f"stage {stage.name or stage.index} copies from {problem}."))
+    return seen, findings
+
+
+def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None,
+                     target: str | None = None) -> list[DockerfileFinding]:
+    """Check one Dockerfile's text as the build builds it; return every finding (empty list = compliant).
 
     `build_args` are the values the build passes (`--build-arg`): as in a real build, each
     overrides the default of the ARG it names, so `FROM ${NODE_IMAGE}` is judged by the image
-    that will actually be used.
+    that will actually be used. `target` is the stage the build selects (`--target`; the last
+    stage when None): its USER and HEALTHCHECK are the image's, and it and every stage it depends
+    on (FROM chain, COPY --from, RUN --mount from=) are judged for pinning, secrets and ADD of
+    URLs. Stages the target does not reach (a trailing test stage, say) are not judged.
     """
     overrides = dict(build_args or {})
     try:
@@ -238,7 +257,7 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
     except dockerfile.GoParseError as exc:
         return [DockerfileFinding("parse-error", None, f"Dockerfile does not parse: {exc}.")]
 
-    findings: list[DockerfileFinding] = []
+    findings: list[DockerfileFinding] = []   # global (before the first FROM)
     global_args: dict[str, str | None] = {}
     stages: list[_Stage] = []
 
@@ -246,6 +265,7 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
         kind = cmd.cmd.upper()
         line = cmd.start_line
         stage = stages[-1] if stages else None
+        scoped = stage.findings if stage is not None else findings
 
         if kind == "ARG":
             for name, declared in _arg_pairs(cmd.value):
@@ -260,14 +280,15 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
                     stage.args[name] = global_args[name]     # re-declared global ARG
                 else:
                     stage.args[name] = default
-                _check_secret(findings, "ARG", name, declared or "", line)
+                _check_secret(scoped, "ARG", name, declared or "", line)
 
         elif kind == "FROM":
-            findings.extend(_from_stage(cmd, stages, global_args))
+            pin = _from_stage(cmd, stages, global_args)
+            stages[-1].findings.extend(pin)
 
         elif kind == "ENV":
             for name, value in _env_pairs(cmd.value):
-                _check_secret(findings, "ENV", name, value, line)
+                _check_secret(scoped, "ENV", name, value, line)
 
         elif kind == "USER" and stage is not None:
             stage.user = (cmd.value[0] if cmd.value else "", line)
@@ -279,7 +300,7 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
         elif kind == "ADD":
             for src in cmd.value[:-1]:
                 if _URL_RE.match(src):
-                    findings.append(DockerfileFinding(
+                    scoped.append(DockerfileFinding(
                         "no-add-url", line,
                         f"ADD fetches {src!r} from the network without verification; "
                         "download it in a build stage with a checksum check, or COPY a vendored file."))
@@ -287,13 +308,31 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
         elif kind == "RUN":
             bodies = list(cmd.value) + [h.content for h in cmd.heredocs]
             if any(_SUDO_RE.search(b) for b in bodies):
-                findings.append(DockerfileFinding(
+                scoped.append(DockerfileFinding(
                     "no-sudo", line,
                     "RUN uses or installs sudo; build steps already run as the build user "
                     "and the image must not carry a privilege-escalation tool."))
 
+        if kind in ("COPY", "ADD", "RUN") and stage is not None:
+            stage.uses += _stage_refs(cmd)
+
     if not stages:
         return findings + [DockerfileFinding("parse-error", None, "Dockerfile has no FROM instruction.")]
+
+    if target is None:
+        final = stages[-1]
+    else:
+        named = [s for s in stages if s.name and s.name.lower() == target.lower()]
+        if not named:
+            return findings + [DockerfileFinding(
+                "parse-error", None, f"the build's target stage {target!r} is not a stage of this Dockerfile.")]
+        final = named[0]
+    reached, copied_from = _reached(stages, final)
+    for stage in stages:
+        if stage.index in reached:
+            findings.extend(stage.findings)
+    findings.extend(copied_from)
+    what = f"target stage {final.name!r}" if target is not None else "final stage"
 
     if len(stages) < 2:
         findings.append(DockerfileFinding(
@@ -301,12 +340,11 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
             "Dockerfile has a single stage; build in one stage and copy only the runtime "
             "artifacts into a minimal final stage."))
 
-    final = stages[-1]
     user = _inherited(stages, final, "user")
     if user is None:
         findings.append(DockerfileFinding(
             "non-root-user", final.line,
-            "final stage sets no USER, so it runs as the base image's user (root by default); "
+            f"{what} sets no USER, so it runs as the base image's user (root by default); "
             "add `USER <uid>:<gid>` with a non-zero numeric id."))
     else:
         raw, uline = str(user[0]), user[1]
@@ -315,25 +353,25 @@ def check_dockerfile(text: str, build_args: Mapping[str, str] | None = None) -> 
         except _Unresolved as exc:
             findings.append(DockerfileFinding(
                 "non-root-user", uline,
-                f"final USER {raw!r} uses ${exc.name}, which has no default, so the user cannot "
+                f"{what}'s USER {raw!r} uses ${exc.name}, which has no default, so the user cannot "
                 "be verified; use a literal non-root uid."))
         else:
             if not resolved.strip() or _is_root(resolved):
                 findings.append(DockerfileFinding(
                     "non-root-user", uline,
-                    f"final stage runs as root (USER {raw!r}); use a non-zero numeric uid such as 10001."))
+                    f"{what} runs as root (USER {raw!r}); use a non-zero numeric uid such as 10001."))
 
     hc = _inherited(stages, final, "healthcheck")
     if hc is None:
         findings.append(DockerfileFinding(
             "healthcheck", final.line,
-            "final stage has no HEALTHCHECK; add an exec-form `HEALTHCHECK CMD [...]` probing the service."))
+            f"{what} has no HEALTHCHECK; add an exec-form `HEALTHCHECK CMD [...]` probing the service."))
     elif not hc[0]:
         findings.append(DockerfileFinding(
             "healthcheck", hc[1],
-            "final stage disables its health check (HEALTHCHECK NONE); declare a probing command instead."))
+            f"{what} disables its health check (HEALTHCHECK NONE); declare a probing command instead."))
 
-    return findings
+    return sorted(findings, key=lambda f: (f.line or 0, f.rule))
 
 
 def _inherited(stages: list[_Stage], stage: _Stage, attr: str) -> tuple[object, int] | None:
@@ -378,25 +416,29 @@ def _from_stage(cmd: "dockerfile.Command", stages: list[_Stage],
 
 def _check_secret(findings: list[DockerfileFinding], kind: str, name: str, value: str,
                   line: int) -> None:
-    if _secret_name(name):
+    if secret_name(name):
         findings.append(DockerfileFinding(
             "no-secrets-in-env", line,
             f"{kind} {name} looks like a secret; {kind} values persist in the image and its "
             "history. Pass secrets at run time (Secrets Manager) or with `RUN --mount=type=secret`."))
-    elif _secret_value(value):
+    elif (what := secret_kind(value)) is not None:
         findings.append(DockerfileFinding(
             "no-secrets-in-env", line,
-            f"{kind} {name} has a value that looks like a credential; remove it and rotate the credential."))
+            f"{kind} {name} has a value that looks like {what}; {kind} values persist in the image and its "
+            "history: remove it, rotate the credential, and pass it at run time (the task's `secrets`)."))
 
 
 # --------------------------------------------------------------------------- CLI
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rampart_soc2.dockerfile_checks FILE...``: print findings as
+    """``python -m rampart_soc2.dockerfile_checks [--target STAGE] FILE...``: print findings as
     ``FILE:LINE: rule: message``; exit 1 when any file has a finding, 2 on an unreadable file."""
     paths = list(sys.argv[1:] if argv is None else argv)
+    target = None
+    if len(paths) >= 2 and paths[0] == "--target":
+        target, paths = paths[1], paths[2:]
     if not paths or paths[0] in ("-h", "--help"):
-        print("usage: python -m rampart_soc2.dockerfile_checks DOCKERFILE...", file=sys.stderr)
+        print("usage: python -m rampart_soc2.dockerfile_checks [--target STAGE] DOCKERFILE...", file=sys.stderr)
         print("rules: " + ", ".join(RULES), file=sys.stderr)
         return 0 if paths else 2
     status = 0
@@ -407,7 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
             return 2
-        for f in check_dockerfile(text):
+        for f in check_dockerfile(text, target=target):
             where = f"{path}:{f.line}" if f.line is not None else path
             print(f"{where}: {f.rule}: {f.message}")
             status = 1

@@ -15,8 +15,8 @@ from .registry import POLICIES, SERVICES
 
 SERVICE_TITLES = {
     "lb": "Load balancing (ALB)", "wafv2": "WAFv2", "ecs": "ECS", "ecr": "ECR", "cloudwatch": "CloudWatch",
-    "s3": "S3", "kms": "KMS", "ec2": "Network (security groups)", "secretsmanager": "Secrets Manager",
-    "iam": "IAM", "docker": "Container images",
+    "s3": "S3", "kms": "KMS", "ec2": "Network (VPC, subnets, security groups)", "secretsmanager": "Secrets Manager",
+    "iam": "IAM", "sns": "SNS", "docker": "Container images",
 }
 
 

@@ -103,7 +103,7 @@ THRESHOLD_SCHEMAS: dict[str, dict[str, Any]] = {
     "minLogRetentionDays": {"type": "integer", "minimum": 1, "description": "minimum CloudWatch log retention in days"},
     "allowedTlsPolicies": {"type": "array", "items": {"type": "string"}, "description": "ELB security policies HTTPS listeners may use"},
     "minTaskCount": {"type": "integer", "minimum": 1, "description": "minimum running tasks for services in production stacks"},
-    "productionStacks": {"type": "array", "items": {"type": "string"}, "description": "stack names treated as production"},
+    "productionStacks": {"type": "array", "items": {"type": "string"}, "description": "stack names treated as production (pack-wide, set in the pack config; a stack file sets minTaskCount instead)"},
     "rateLimitMin": {"type": "integer", "minimum": 10, "description": "lowest allowed WAF rate-based limit (requests per window per key)"},
     "rateLimitMax": {"type": "integer", "minimum": 10, "description": "highest allowed WAF rate-based limit"},
     "requiredManagedRuleGroups": {"type": "array", "items": {"type": "string"}, "description": "AWS managed rule groups every web ACL must use"},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .model import PolicySpec
 
-SERVICES = ("lb", "wafv2", "ecs", "ecr", "cloudwatch", "s3", "kms", "ec2", "secretsmanager", "iam", "docker")
+SERVICES = ("lb", "wafv2", "ecs", "ecr", "cloudwatch", "s3", "kms", "ec2", "secretsmanager", "iam", "sns", "docker")
 
 
 def _discover() -> dict[str, PolicySpec]:

@@ -1,14 +1,15 @@
 """Alarms have actions."""
 from __future__ import annotations
 
-from ..common import CONFIG_RULE, METRIC_ALARM, items
+from ..common import CONFIG_RULE, METRIC_ALARM, items, truthy
 from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
     enabled = r.props.get("actionsEnabled")
-    if enabled is False or str(enabled).lower() == "false":
-        return Violation("alarm actions are disabled (actionsEnabled is false)")
+    # Unset means enabled (AWS's default); a value that is not true ("false", "", ...) is not.
+    if enabled is not None and not truthy(enabled):
+        return Violation(f"alarm actions are disabled (actionsEnabled is {enabled!r}, not true)")
     if not items(r.props.get("alarmActions")):
         return Violation("alarm notifies no one (alarmActions is empty)")
     return COMPLIANT

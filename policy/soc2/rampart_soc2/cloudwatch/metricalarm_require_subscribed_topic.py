@@ -49,7 +49,7 @@ POLICY = PolicySpec(
     enforcement="mandatory",
     non_production_enforcement="advisory",
     criteria=("CC7.2", "CC7.3", "CC7.4"),
-    remediation="Subscribe the on-call address or paging system to the alarm topic (rampart:logging.alarmEmail, "
+    remediation="Subscribe the on-call address or paging system to the alarm topic (rampart:environment.monitoring.alarmEmailEndpoints, "
                 "or MonitoringArgs.alarm_email_endpoints); if another system subscribes outside this stack, "
                 "record it as a waiver.",
     reference="https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html",

@@ -54,7 +54,8 @@ def check(r: Resource, ctx: Context) -> Outcome:
     if text is None:
         return Unknown(f"build.dockerfile ({dockerfile or 'Dockerfile'} in {context}) could not be read")
     build_args = {str(k): str(v) for k, v in dict(build.get("args") or {}).items()}
-    findings = check_dockerfile(text, build_args)
+    target = build.get("target")
+    findings = check_dockerfile(text, build_args, str(target) if target else None)
     if findings:
         parts = [f"{f.rule}{'@' + str(f.line) if f.line else ''}: {f.message.rstrip('.')}" for f in findings]
         shown = dockerfile if dockerfile and Path(str(dockerfile)).is_absolute() else f"{context}/{dockerfile or 'Dockerfile'}"
@@ -64,14 +65,15 @@ def check(r: Resource, ctx: Context) -> Outcome:
 
 POLICY = PolicySpec(
     id="docker-image-require-dockerfile-controls",
-    description="The Dockerfile behind every docker.Image is multi-stage, ends as a non-root USER, has a "
-                "HEALTHCHECK, pins its base images (never latest), keeps secrets out of ENV/ARG and does "
-                "not ADD URLs.",
+    description="The Dockerfile behind every docker.Image is multi-stage; the stage the build targets runs as "
+                "a non-root USER with a HEALTHCHECK; it and every stage it depends on pin their base images "
+                "(never latest), keep secrets out of ENV/ARG and do not ADD URLs (stages the target does "
+                "not reach are not judged).",
     severity="high",
     enforcement="mandatory",
     criteria=("CC6.1", "CC6.8", "CC8.1"),
     remediation="Fix the Dockerfile as each finding says; run `python -m rampart_soc2.dockerfile_checks "
-                "<Dockerfile>` to check it locally.",
+                "--target <stage> <Dockerfile>` to check it locally.",
     reference="https://docs.docker.com/build/building/best-practices/",
     resource_types=DOCKER_IMAGE,
     check=check,

@@ -1,19 +1,11 @@
-"""No secret-looking values in container `environment` (use `secrets`)."""
+"""No secret-looking values in container `environment` (use `secrets`): by value (rampart_soc2.secret_values,
+whatever the name) and by name."""
 from __future__ import annotations
-
-import re
 
 from ..common import TASK_DEFINITION, items
 from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
+from ..secret_values import secret_kind, secret_name
 from ._containers import cname, containers
-
-SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH_?KEY)",
-                         re.IGNORECASE)
-# Names that point at a secret rather than hold one.
-REFERENCE_SUFFIX = re.compile(r"_(ARN|ARNS|NAME|ID|PATH|FILE|REF|URL)$", re.IGNORECASE)
-SECRET_VALUE = re.compile(
-    r"(AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY-----|ghp_[A-Za-z0-9]{20,}"
-    r"|xox[abpr]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{10,})")
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -22,12 +14,13 @@ def check(r: Resource, ctx: Context) -> Outcome:
         for var in items(c.get("environment")):
             name = str(var.get("name") or "")
             value = var.get("value")
-            by_name = bool(SECRET_NAME.search(name)) and not REFERENCE_SUFFIX.search(name)
-            by_value = isinstance(value, str) and bool(SECRET_VALUE.search(value))
-            if by_name or by_value:
-                found.append(f"{cname(c, i)}:{name}")
+            kind = secret_kind(value)
+            if kind is not None:
+                found.append(f"{cname(c, i)}:{name} (its value looks like {kind})")
+            elif secret_name(name):
+                found.append(f"{cname(c, i)}:{name} (its name)")
     if found:
-        return Violation(f"secret-looking plain environment variables: {', '.join(found)}")
+        return Violation(f"secret-looking plain environment variables, which belong in `secrets`: {', '.join(found)}")
     return COMPLIANT
 
 

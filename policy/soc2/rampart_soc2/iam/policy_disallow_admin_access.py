@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..common import IAM_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT, items
 from ..iam_documents import admin_statements
 from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
-from ..props import json_document
+from ._documents import policy_documents
 
 
 ADMIN_POLICY_SUFFIXES = (":policy/AdministratorAccess", ":policy/PowerUserAccess", ":policy/IAMFullAccess")
@@ -20,20 +20,11 @@ def check(r: Resource, ctx: Context) -> Outcome:
         if bad_arns:
             return Violation(f"role is given the AWS managed admin policy {bad_arns[0]}")
         return COMPLIANT
-    docs = []
     if r.type in ROLE:
         bad_arns = _admin_arns(items(r.props.get("managedPolicyArns")))
         if bad_arns:
             return Violation(f"role is given the AWS managed admin policy {bad_arns[0]}")
-        for i, inline in enumerate(items(r.props.get("inlinePolicies"))):
-            raw = inline.raw().get("policy") if hasattr(inline, "raw") else None
-            if raw is not None:
-                docs.append((str(inline.get("name") or f"inline #{i}"), json_document(raw, f"inlinePolicies[{i}].policy")))
-    else:
-        raw = r.props.raw().get("policy")
-        if raw is not None:
-            docs.append(("policy", json_document(raw, "policy")))
-    bad = [f"{label} ({', '.join(sts)})" for label, doc in docs if (sts := admin_statements(doc))]
+    bad = [f"{label} ({', '.join(sts)})" for label, doc in policy_documents(r) if (sts := admin_statements(doc))]
     if bad:
         return Violation(f"policy allows every action on every resource: {'; '.join(bad)}")
     return COMPLIANT

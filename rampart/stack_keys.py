@@ -1,0 +1,57 @@
+"""Remediation in the user's words: which key of this project's stack file controls what a policy judges.
+
+One table, policy id -> the stack keys (as written in `stacks/Pulumi.<stack>.yaml`) that set the
+judged property through Rampart's components. A policy's thresholds are not listed here: the
+registry owns them, and each is `rampart:policy.<threshold>`. tests/policy/test_stack_keys.py
+resolves every key against the stack-file model, so a renamed key fails the build here.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+#: policy id -> stack keys that control the judged setting (policies not listed: secure by default,
+#: with no stack key to change; fix the program, or waive with rampart:policy.waivers).
+STACK_KEYS: dict[str, tuple[str, ...]] = {
+    "aws-cloudwatch-loggroup-require-retention": ("rampart:environment.monitoring.logRetentionDays", "rampart:environment.network.flowLogRetentionDays"),
+    "aws-cloudwatch-metricalarm-require-subscribed-topic": ("rampart:environment.monitoring.alarmEmailEndpoints",),
+    "aws-lb-loadbalancer-enable-deletion-protection": ("rampart:environment.loadBalancer.deletionProtection",),
+    "aws-lb-loadbalancer-configure-desync-mitigation": ("rampart:environment.loadBalancer.desyncMitigation",),
+    "aws-lb-listener-require-tls-policy": ("rampart:environment.loadBalancer.tlsPolicy",),
+    "aws-lb-listener-require-certificate": ("rampart:environment.loadBalancer.certificateArns", "rampart:environment.loadBalancer.domains"),
+    "aws-lb-targetgroup-require-health-check": ("rampart:services.<name>.healthCheck",),
+    "aws-wafv2-webacl-require-rate-based-rule": ("rampart:environment.waf.rateLimit", "rampart:services.<name>.rateLimit"),
+    "aws-wafv2-webacl-require-managed-rule-groups": ("rampart:environment.waf.managedRuleGroups", "rampart:environment.waf.countOnlyRules"),
+    "aws-ecs-service-require-min-task-count": ("rampart:services.<name>.desiredCount", "rampart:services.<name>.minCount"),
+    "aws-ecs-taskdefinition-disallow-environment-secrets": ("rampart:services.<name>.environment", "rampart:services.<name>.secrets"),
+    "aws-ecs-taskdefinition-require-memory-limit": ("rampart:services.<name>.memory",),
+    "aws-ecs-taskdefinition-require-read-only-root-filesystem": ("rampart:services.<name>.readonlyRootFilesystem",),
+    "aws-ecs-taskdefinition-require-non-root-user": ("rampart:services.<name>.user",),
+    "docker-image-require-dockerfile-controls": ("rampart:services.<name>.image.build.dockerfile", "rampart:services.<name>.image.build.target"),
+}
+
+
+def _threshold_keys(thresholds: Sequence[str]) -> list[str]:
+    """`rampart:policy.<threshold>` for the thresholds the stack file's `rampart:policy` accepts."""
+    from rampart.config import PolicySettings
+
+    settable = {f.alias or name for name, f in PolicySettings.model_fields.items()}
+    return [f"rampart:policy.{t}" for t in thresholds if t in settable]
+
+
+def stack_keys(policy_id: str, thresholds: Sequence[str] = ()) -> list[str]:
+    """The stack keys behind a policy's finding: its settings, then its thresholds."""
+    return [*STACK_KEYS.get(policy_id, ()), *_threshold_keys(thresholds)]
+
+
+def stack_hint(policy_id: str, thresholds: Sequence[str], stack_file: str) -> str | None:
+    """'In stacks/Pulumi.dev.yaml: rampart:environment.monitoring.logRetentionDays (...)' or None when no key controls it."""
+    settings = list(STACK_KEYS.get(policy_id, ()))
+    limits = _threshold_keys(thresholds)
+    if not settings and not limits:
+        return None
+    parts = []
+    if settings:
+        parts.append("set " + " / ".join(f"`{k}`" for k in settings))
+    if limits:
+        parts.append("the policy's threshold is " + " / ".join(f"`{k}`" for k in limits))
+    return f"In your stack file {stack_file}: " + "; ".join(parts) + "."
