@@ -19,13 +19,6 @@ from pydantic.alias_generators import to_camel
 #: A string that may be known now or only after deployment (another resource's output).
 StrInput = Union[str, pulumi.Output[str]]
 
-#: Superseded by rampart_soc2.secret_values.secret_name (the one reading of secret-looking names, used
-#: by the pack, the environment and build-arg checks). Unused; kept only because components/web_service.py
-#: still imports it: remove both together.
-SECRET_LOOKING_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|ACCESS_?KEY|AUTH)", re.IGNORECASE
-)
-
 #: Tag every Rampart resource carries, in addition to the caller's `tags`.
 MANAGED_BY_TAG: dict[str, str] = {"managed-by": "rampart"}
 
