@@ -45,6 +45,8 @@ EXPECTED_IDS = [
     "aws-lb-listener-require-certificate",
     "aws-lb-listener-require-https-redirect",
     "aws-lb-listener-require-tls-policy",
+    "aws-lb-listenerrule-disallow-http-forwarding",
+    "aws-lb-listenerrule-require-unique-priority",
     "aws-lb-loadbalancer-configure-desync-mitigation",
     "aws-lb-loadbalancer-enable-access-logs",
     "aws-lb-loadbalancer-enable-deletion-protection",
@@ -98,6 +100,8 @@ UNKNOWN_CASES = [
     ("repo-lifecycle", "repository", "aws-ecr-repository-require-lifecycle-policy"),
     ("task-role-policy", "policy", "aws-iam-policy-disallow-admin-access"),
     ("svc", "desiredCount", "aws-ecs-service-require-min-task-count"),
+    ("web-rule", "listenerArn", "aws-lb-listenerrule-disallow-http-forwarding"),
+    ("web-rule", "priority", "aws-lb-listenerrule-require-unique-priority"),
 ]
 
 
