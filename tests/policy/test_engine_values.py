@@ -30,6 +30,7 @@ EXPECTED_IDS = [
     "aws-ecs-service-configure-fargate-platform-version",
     "aws-ecs-service-disallow-public-ip",
     "aws-ecs-service-require-circuit-breaker-rollback",
+    "aws-ecs-service-require-load-balancer-only-ingress",
     "aws-ecs-service-require-min-task-count",
     "aws-ecs-taskdefinition-disallow-environment-secrets",
     "aws-ecs-taskdefinition-disallow-privileged",
@@ -102,6 +103,8 @@ UNKNOWN_CASES = [
     ("svc", "desiredCount", "aws-ecs-service-require-min-task-count"),
     ("web-rule", "listenerArn", "aws-lb-listenerrule-disallow-http-forwarding"),
     ("web-rule", "priority", "aws-lb-listenerrule-require-unique-priority"),
+    ("app-from-alb", "referencedSecurityGroupId", "aws-ecs-service-require-load-balancer-only-ingress"),
+    ("app-from-alb", "securityGroupId", "aws-ecs-service-require-load-balancer-only-ingress"),
 ]
 
 

@@ -171,6 +171,20 @@ CASES = [
     Case("aws-ecs-service-configure-fargate-platform-version", "old", setp("svc", "platformVersion", "1.3.0"), "svc"),
     Case("aws-ecs-cluster-enable-container-insights", "disabled", setp("cluster", "settings.0.value", "disabled"), "cluster"),
     Case("aws-ecs-cluster-enable-container-insights", "unset", setp("cluster", "settings", DELETE), "cluster"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "cidr-source",
+         both(setp("app-from-alb", "referencedSecurityGroupId", DELETE), setp("app-from-alb", "cidrIpv4", "10.0.0.0/16")), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "other-group",
+         setp("app-from-alb", "referencedSecurityGroupId", "sg-endpoints"), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "inline-prefix-list",
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "description": "office",
+                                     "prefixListIds": ["pl-0123"]}]), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "inline-self",
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "self": True,
+                                     "description": "task to task"}]), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "security-group-rule-from-other-group",
+         add({"type": "aws:ec2/securityGroupRule:SecurityGroupRule", "name": "app-from-endpoints",
+              "props": {"type": "ingress", "securityGroupId": "sg-app", "sourceSecurityGroupId": "sg-endpoints",
+                        "protocol": "tcp", "fromPort": 8443, "toPort": 8443, "description": "from endpoints"}}), "svc"),
     Case("aws-ecs-service-require-min-task-count", "one-task", setp("svc", "desiredCount", 1), "svc"),
     Case("aws-ecs-service-require-min-task-count", "scales-to-one", setp("svc-scaling", "minCapacity", 1), "svc-scaling"),
     Case("aws-ecs-service-require-min-task-count", "configured-dev-minimum", lambda s: None, "svc",
@@ -209,9 +223,11 @@ CASES = [
     # ---- KMS, network, secrets, IAM
     Case("aws-kms-key-enable-rotation", "off", setp("kms", "enableKeyRotation", False), "kms"),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "ssh-open",
-         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "description": "ssh"}]), "app-sg"),
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "description": "ssh"}]), "app-sg",
+         also={"aws-ecs-service-require-load-balancer-only-ingress"}),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "https-open-on-task-group",
-         setp("app-from-alb", "cidrIpv4", "0.0.0.0/0"), "app-from-alb"),
+         setp("app-from-alb", "cidrIpv4", "0.0.0.0/0"), "app-from-alb",
+         also={"aws-ecs-service-require-load-balancer-only-ingress"}),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "alb-extra-port",
          setp("alb-sg", "ingress.1.fromPort", 8080), "alb-sg"),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "alb-open-8080",
@@ -324,7 +340,7 @@ def test_alb_association_matched_by_property_dependency_when_arn_unknown(stack: 
     assert [r.kind for r in results.values()] == ["unknown"]
 
 
-# ---- listener rules: relationships as preview sends them, and what the stack cannot show
+# ---- listener rules and service groups: relationships as preview sends them, and what the stack cannot show
 
 LISTENER_URN = "urn:pulumi:test::rampart::aws:lb/listener:Listener::{}"
 
@@ -393,6 +409,37 @@ def test_rule_without_priority_never_collides(stack: Stack) -> None:
     del find(stack, "api-rule")["props"]["priority"]
     got = _judge(stack, "aws-lb-listenerrule-require-unique-priority")
     assert got == {"web-rule": "compliant", "api-rule": "not-applicable", "http-rule": "compliant"}
+
+
+def test_service_group_sources_outside_the_stack_are_unknown(stack: Stack) -> None:
+    pid = "aws-ecs-service-require-load-balancer-only-ingress"
+    # the source group is another stack's (say, the shared environment's ALB group given by id)
+    find(stack, "app-from-alb")["props"]["referencedSecurityGroupId"] = "sg-0123456789abcdef0"
+    assert _judge(stack, pid) == {"svc": "unknown"}
+    # and a service group that is not in the stack cannot be read
+    find(stack, "app-from-alb")["props"]["referencedSecurityGroupId"] = "sg-alb"
+    find(stack, "svc")["props"]["networkConfiguration"]["securityGroups"] = ["sg-app", "sg-elsewhere"]
+    assert _judge(stack, pid) == {"svc": "unknown"}
+
+
+def test_service_group_matched_by_property_dependency_when_ids_unknown(stack: Stack) -> None:
+    from policy_fixtures import UNKNOWN_STRING
+
+    sg = "urn:pulumi:test::rampart::aws:ec2/securityGroup:SecurityGroup::{}"
+    find(stack, "svc")["props"]["networkConfiguration"]["securityGroups"] = [UNKNOWN_STRING]
+    for name in ("app-sg", "alb-sg", "endpoints-sg"):
+        find(stack, name)["props"]["id"] = UNKNOWN_STRING
+    find(stack, "alb")["props"]["securityGroups"] = [UNKNOWN_STRING]
+    rule = find(stack, "app-from-alb")["props"]
+    rule["securityGroupId"] = rule["referencedSecurityGroupId"] = UNKNOWN_STRING
+    deps = {"svc": {"networkConfiguration": [sg.format("app-sg"), "urn:pulumi:test::rampart::aws:ec2/subnet:Subnet::c"]},
+            "alb": {"securityGroups": [sg.format("alb-sg")]},
+            "app-from-alb": {"securityGroupId": [sg.format("app-sg")], "referencedSecurityGroupId": [sg.format("alb-sg")]}}
+    pid = "aws-ecs-service-require-load-balancer-only-ingress"
+    assert _judge(stack, pid, deps) == {"svc": "compliant"}
+    deps["app-from-alb"]["referencedSecurityGroupId"] = [sg.format("endpoints-sg")]
+    assert _judge(stack, pid, deps) == {"svc": "violation"}
+    assert _judge(stack, pid) == {"svc": "unknown"}
 
 
 def test_unknown_listener_arn_is_not_reported_as_another_stacks_listener(stack: Stack) -> None:
