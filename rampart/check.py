@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,8 @@ class CheckResult:
     pack_config: dict[str, Any]
     plan_seconds: float
     check_seconds: float
+    tree: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Every planned resource, components included: URN -> (type, parent URN), for the per-service report."""
 
     @property
     def failed(self) -> bool:
@@ -183,7 +185,8 @@ def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> 
     except AnalyzerError as e:
         raise UserError(str(e)) from None
     return CheckResult(stack, project, project_dir, pack_dir, analysis, resources, pack_config,
-                       plan_seconds, time.monotonic() - started)
+                       plan_seconds, time.monotonic() - started,
+                       tree={r.urn: (r.type, r.parent_urn) for r in planned})
 
 
 def _short(urn: str) -> str:

@@ -60,3 +60,8 @@ def test_evidence_report_shows_the_stack_file_overrides(stack: str, tmp_path: Pa
     only_na = {o.urn for o in result.analysis.outcomes} - {o.urn for o in result.analysis.outcomes if o.kind != "not-applicable"}
     assert judged <= subjects and subjects - judged <= only_na, (
         f"resources a control applies to but missing from the evidence: {sorted(subjects - judged - only_na)}")
+    # each WebService of the plan has its section: the controls that judged the resources under it
+    planned_services = {u for u, (t, _) in result.tree.items() if t == "rampart:web_service:WebService"}
+    assert planned_services and {s["urn"] for s in report["services"]} == planned_services
+    for s in report["services"]:
+        assert any(p["policy"] == "aws-ecs-service-require-load-balancer-only-ingress" for p in s["policies"]), s["name"]
