@@ -1,7 +1,7 @@
 """Fixed monthly cost of a planned stack at AWS list prices: what is billed whatever the traffic.
 
-    .venv/bin/python -m rampart plan --stack dev --json /tmp/dev.json
-    .venv/bin/python benchmarks/cost/cost.py /tmp/dev.json [/tmp/more.json ...]
+    .venv/bin/python -m rampart plan --stack dev --json out/plans/dev.json
+    .venv/bin/python benchmarks/cost/cost.py out/plans/dev.json [out/plans/more.json ...]
 
 Reads the plan JSON `rampart plan --json` writes (a list of {urn, type, name, parent, inputs}) and
 prices the resources billed by the hour or the month: NAT gateways, public IPv4 addresses (Elastic
