@@ -15,7 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,8 @@ class CheckResult:
     check_seconds: float
     stack_file: str = ""
     """The stack file, relative to the project (where the user changes a finding's setting)."""
+    tree: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Every planned resource, components included: URN -> (type, parent URN), for the per-service report."""
 
     def stack_hint(self, policy_id: str) -> str | None:
         """The stack key(s) that control what `policy_id` judged, in the user's words (None if none)."""
@@ -195,7 +197,8 @@ def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
         raise UserError(str(e)) from None
     shown = stack_path.relative_to(project_dir) if stack_path.is_relative_to(project_dir) else stack_path
     return CheckResult(stack, project, project_dir, pack_dir, analysis, resources, pack_config,
-                       plan_seconds, time.monotonic() - started, str(shown))
+                       plan_seconds, time.monotonic() - started, str(shown),
+                       tree={r.urn: (r.type, r.parent_urn) for r in planned})
 
 
 def _short(urn: str) -> str:

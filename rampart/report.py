@@ -1,7 +1,8 @@
 """The SOC 2 evidence report `rampart check --report DIR` writes: Markdown, JSON and one HTML file.
 
 Per SOC 2 criterion: the controls (policies) that support it and every resource (URN) each control
-judged, with its outcome. Also: waivers with reasons and expiry, enforcement overrides, unknowns,
+judged, with its outcome; per service (WebService component) the controls that judged the resources
+under it. Also: waivers with reasons and expiry, enforcement overrides, unknowns,
 the stack, git commit, time, tool and pack versions. Each file ends with the SHA-256 of its body so
 an auditor can see it was not edited; `verify_report(path)` recomputes it.
 """
@@ -16,7 +17,7 @@ import platform
 import subprocess
 import tomllib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +90,47 @@ def _aggregate(kinds: set[str]) -> str:
         if k in kinds:
             return k
     return "not-applicable"
+
+
+SERVICE_TYPE = "rampart:web_service:WebService"
+
+
+def service_sections(outcomes: Sequence[Any], tree: Mapping[str, tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """Per WebService component: the policies that judged its descendant resources, and their outcomes.
+
+    `tree` maps every planned URN (components included) to (type, parent URN); a resource belongs to
+    the nearest WebService above it. Stack-wide outcomes and not-applicable ones are left out.
+    """
+    def service_of(urn: str) -> str | None:
+        seen: set[str] = set()
+        at: str | None = tree[urn][1] if urn in tree else None
+        while at and at in tree and at not in seen:
+            seen.add(at)
+            if tree[at][0] == SERVICE_TYPE:
+                return at
+            at = tree[at][1]
+        return None
+
+    services = sorted(u for u, (t, _) in tree.items() if t == SERVICE_TYPE)
+    judged: dict[str, dict[str, list[Any]]] = {u: {} for u in services}
+    for o in outcomes:
+        if o.kind == "not-applicable":
+            continue
+        svc = service_of(o.urn)
+        if svc is not None:
+            judged[svc].setdefault(o.policy, []).append(o)
+    members = Counter(s for s in (service_of(u) for u in tree) if s is not None)
+    out = []
+    for svc in services:
+        policies: list[dict[str, Any]] = []
+        for pid, outs in sorted(judged[svc].items()):
+            findings = [{"urn": o.urn, "outcome": o.kind, **({"message": o.message} if o.message else {})}
+                        for o in sorted(outs, key=lambda o: (ORDER.index(o.kind), o.urn)) if o.kind != "compliant"]
+            policies.append({"policy": pid, "outcome": _aggregate({o.kind for o in outs}),
+                             "resourcesJudged": len({o.urn for o in outs}), "findings": findings})
+        out.append({"urn": svc, "name": svc.rsplit("::", 1)[-1], "resources": members.get(svc, 0),
+                    "outcome": _aggregate({str(p["outcome"]) for p in policies}), "policies": policies})
+    return out
 
 
 def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[str, Any]:
@@ -170,6 +212,7 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
         "unknowns": [{"policy": o.policy, "urn": o.urn, "message": o.message}
                      for o in a.outcomes if o.kind == "unknown"],
         "criteria": criteria,
+        "services": service_sections(a.outcomes, getattr(result, "tree", {}) or {}),
         "controls": list(controls.values()),
     }
 
@@ -271,6 +314,23 @@ def render_md(report: dict[str, Any]) -> str:
             ctl = controls[pid]
             lines += [f"- `{pid}` ({ctl['severity']}, {ctl['enforcement']}): {ctl['description']} "
                       f"**{ctl['outcome']}** on {len(ctl['resources'])} resource(s)"]
+    lines += ["", "## Services", ""]
+    if r.get("services"):
+        lines += ["What was checked on each service: the policies that judged resources under its "
+                  "`rampart:web_service:WebService` component, with every finding that is not compliant.", ""]
+        for svc in r["services"]:
+            lines += [f"### Service `{svc['name']}` ({svc['outcome']})", "",
+                      f"`{svc['urn']}`: {svc['resources']} resource(s) and component(s) under it, "
+                      f"judged by {len(svc['policies'])} control(s).", ""]
+            if svc["policies"]:
+                lines += ["| policy | outcome | resources judged | findings |", "|---|---|---|---|",
+                          *[f"| `{p['policy']}` | {p['outcome']} | {p['resourcesJudged']} | "
+                            + _md_cell("; ".join(f"{f['outcome']}: `{f['urn'].rsplit('::', 1)[-1]}` {f.get('message', '')}".strip()
+                                                 for f in p["findings"]) or "none")
+                            + " |" for p in svc["policies"]]]
+            lines.append("")
+    else:
+        lines.append("No `rampart:web_service:WebService` component in this stack.")
     lines += ["", "## Resources checked per control", ""]
     for ctl in r["controls"]:
         lines += [f"### `{ctl['policy']}`", "",
@@ -372,6 +432,21 @@ def render_html(report: dict[str, Any]) -> str:
                    else "<p class='muted'>No resource of the types this control checks is in the stack.</p>")
                 + "</details>")
         parts.append(f"<h3>{_badge(c['outcome'])} {_e(c['id'])}: {_e(c['name'])}</h3>" + "".join(inner))
+    parts.append("<h2>Services</h2>")
+    if r.get("services"):
+        for svc in r["services"]:
+            rows = [[f"<code>{_e(p['policy'])}</code>", _badge(p["outcome"]), str(p["resourcesJudged"]),
+                     "<br>".join(f"{_badge(f['outcome'])} <code>{_e(f['urn'].rsplit('::', 1)[-1])}</code> {_e(f.get('message', ''))}"
+                                 for f in p["findings"]) or "none"] for p in svc["policies"]]
+            parts.append(
+                f"<details><summary>{_badge(svc['outcome'])} service <code>{_e(svc['name'])}</code> "
+                f"<span class='muted'>({svc['resources']} resource(s) and component(s), {len(rows)} control(s))</span></summary>"
+                f"<p><code>{_e(svc['urn'])}</code></p>"
+                + (_table(["policy", "outcome", "resources judged", "findings"], rows) if rows
+                   else "<p class='muted'>No control judged a resource of this service.</p>")
+                + "</details>")
+    else:
+        parts.append("<p>No <code>rampart:web_service:WebService</code> component in this stack.</p>")
     body = "\n".join(parts)
     digest = _sha(body)
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

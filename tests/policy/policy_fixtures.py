@@ -26,6 +26,8 @@ SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44
 KMS_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ALB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/web/50dc6c495c0c9188"
 TG_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/web/73e2d6bc24d8a067"
+HTTP_LISTENER_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/web/50dc6c495c0c9188/80aa"
+HTTPS_LISTENER_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/app/web/50dc6c495c0c9188/443b"
 WAF_ARN = f"arn:aws:wafv2:{REGION}:{ACCOUNT}:regional/webacl/web/a1b2c3d4"
 EXEC_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/web-execution"
 TASK_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/web-task"
@@ -136,6 +138,9 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
         R("aws:ec2/securityGroup:SecurityGroup", "app-sg", id="sg-app", description="tasks",
           egress=[{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"],
                    "description": "AWS APIs over HTTPS"}]),
+        R("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg", id="sg-endpoints", description="VPC endpoints",
+          ingress=[{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["10.0.0.0/16"],
+                    "description": "HTTPS to AWS APIs from the VPC"}]),
         R("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "app-from-alb", securityGroupId="sg-app",
           referencedSecurityGroupId="sg-alb", ipProtocol="tcp", fromPort=8443, toPort=8443,
           description="HTTPS from the ALB only"),
@@ -143,12 +148,22 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
           securityGroups=["sg-alb"], subnets=["subnet-a", "subnet-b"], dropInvalidHeaderFields=True,
           accessLogs={"bucket": "web-alb-logs", "enabled": True, "prefix": "alb"}, enableDeletionProtection=True,
           desyncMitigationMode="defensive", arn=ALB_ARN, id=ALB_ARN),
-        R("aws:lb/listener:Listener", "http", loadBalancerArn=ALB_ARN, port=80, protocol="HTTP",
+        R("aws:lb/listener:Listener", "http", loadBalancerArn=ALB_ARN, port=80, protocol="HTTP", arn=HTTP_LISTENER_ARN,
           defaultActions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]),
-        R("aws:lb/listener:Listener", "https", loadBalancerArn=ALB_ARN, port=443, protocol="HTTPS",
+        R("aws:lb/listener:Listener", "https", loadBalancerArn=ALB_ARN, port=443, protocol="HTTPS", arn=HTTPS_LISTENER_ARN,
           sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
           certificateArn=f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/abc",
           defaultActions=[{"type": "forward", "targetGroupArn": TG_ARN}]),
+        # one service's routes on the HTTPS listener; the same priority on the HTTP listener is another slot
+        R("aws:lb/listenerRule:ListenerRule", "web-rule", listenerArn=HTTPS_LISTENER_ARN, priority=10,
+          actions=[{"type": "forward", "targetGroupArn": TG_ARN}],
+          conditions=[{"hostHeader": {"values": ["app.example.com"]}}, {"pathPattern": {"values": ["/*"]}}]),
+        R("aws:lb/listenerRule:ListenerRule", "api-rule", listenerArn=HTTPS_LISTENER_ARN, priority=20,
+          actions=[{"type": "forward", "targetGroupArn": TG_ARN}],
+          conditions=[{"hostHeader": {"values": ["app.example.com"]}}, {"pathPattern": {"values": ["/api/*"]}}]),
+        R("aws:lb/listenerRule:ListenerRule", "http-rule", listenerArn=HTTP_LISTENER_ARN, priority=10,
+          actions=[{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}],
+          conditions=[{"hostHeader": {"values": ["app.example.com"]}}]),
         R("aws:lb/targetGroup:TargetGroup", "tg", port=8443, protocol="HTTPS", targetType="ip", arn=TG_ARN,
           healthCheck={"enabled": True, "path": "/healthz", "protocol": "HTTPS", "matcher": "200"}),
         R("aws:wafv2/webAcl:WebAcl", "waf", scope="REGIONAL", arn=WAF_ARN, defaultAction={"allow": {}},

@@ -34,6 +34,7 @@ EXPECTED_IDS = [
     "aws-ecs-service-configure-fargate-platform-version",
     "aws-ecs-service-disallow-public-ip",
     "aws-ecs-service-require-circuit-breaker-rollback",
+    "aws-ecs-service-require-load-balancer-only-ingress",
     "aws-ecs-service-require-min-task-count",
     "aws-ecs-taskdefinition-disallow-environment-secrets",
     "aws-ecs-taskdefinition-disallow-privileged",
@@ -51,6 +52,8 @@ EXPECTED_IDS = [
     "aws-lb-listener-require-certificate",
     "aws-lb-listener-require-https-redirect",
     "aws-lb-listener-require-tls-policy",
+    "aws-lb-listenerrule-disallow-http-forwarding",
+    "aws-lb-listenerrule-require-unique-priority",
     "aws-lb-loadbalancer-configure-desync-mitigation",
     "aws-lb-loadbalancer-enable-access-logs",
     "aws-lb-loadbalancer-enable-deletion-protection",
@@ -121,6 +124,10 @@ UNKNOWN_CASES = [
     ("alb-logs-server-access", "targetBucket", "aws-s3-bucket-require-server-access-logging"),
     ("exec-policy", "policy", "aws-iam-policy-disallow-privilege-escalation"),
     ("logs-delivery", "policyDocument", "aws-cloudwatch-logresourcepolicy-disallow-public"),
+    ("web-rule", "listenerArn", "aws-lb-listenerrule-disallow-http-forwarding"),
+    ("web-rule", "priority", "aws-lb-listenerrule-require-unique-priority"),
+    ("app-from-alb", "referencedSecurityGroupId", "aws-ecs-service-require-load-balancer-only-ingress"),
+    ("app-from-alb", "securityGroupId", "aws-ecs-service-require-load-balancer-only-ingress"),
 ]
 
 

@@ -12,6 +12,7 @@ from policy_fixtures import (
     ALB_ARN,
     EXEC_ROLE_ARN,
     TASK_ROLE_ARN,
+    TG_ARN,
     TLS_DENY,
     doc,
     edit_containers,
@@ -127,6 +128,19 @@ CASES = [
     Case("aws-lb-targetgroup-require-health-check", "disabled", setp("tg", "healthCheck.enabled", False), "tg"),
     Case("aws-lb-targetgroup-require-health-check", "unset", setp("tg", "healthCheck", DELETE), "tg"),
     Case("aws-lb-targetgroup-require-health-check", "no-path", setp("tg", "healthCheck.path", DELETE), "tg"),
+    Case("aws-lb-listenerrule-disallow-http-forwarding", "forward-on-http",
+         setp("http-rule", "actions", [{"type": "forward", "targetGroupArn": TG_ARN}]), "http-rule"),
+    Case("aws-lb-listenerrule-disallow-http-forwarding", "redirect-stays-http",
+         setp("http-rule", "actions.0.redirect.protocol", DELETE), "http-rule"),
+    Case("aws-lb-listenerrule-disallow-http-forwarding", "fixed-response-on-http",
+         setp("http-rule", "actions", [{"type": "fixed-response", "fixedResponse": {"contentType": "text/plain",
+                                                                                   "statusCode": "200"}}]), "http-rule"),
+    Case("aws-lb-listenerrule-disallow-http-forwarding", "https-redirects-down-to-http",
+         setp("api-rule", "actions", [{"type": "redirect", "redirect": {"protocol": "HTTP", "statusCode": "HTTP_302"}}]),
+         "api-rule"),
+    Case("aws-lb-listenerrule-disallow-http-forwarding", "no-action", setp("web-rule", "actions", []), "web-rule"),
+    Case("aws-lb-listenerrule-require-unique-priority", "same-priority-same-listener",
+         setp("api-rule", "priority", 10), "api-rule"),
     # ---- WAF
     Case("aws-wafv2-webacl-require-rate-based-rule", "no-rate-rule", setp("waf", "rules.0", DELETE), "waf"),
     Case("aws-wafv2-webacl-require-rate-based-rule", "limit-too-low", setp("waf", "rules.0.statement.rateBasedStatement.limit", 20), "waf"),
@@ -172,6 +186,20 @@ CASES = [
     Case("aws-ecs-service-configure-fargate-platform-version", "old", setp("svc", "platformVersion", "1.3.0"), "svc"),
     Case("aws-ecs-cluster-enable-container-insights", "disabled", setp("cluster", "settings.0.value", "disabled"), "cluster"),
     Case("aws-ecs-cluster-enable-container-insights", "unset", setp("cluster", "settings", DELETE), "cluster"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "cidr-source",
+         both(setp("app-from-alb", "referencedSecurityGroupId", DELETE), setp("app-from-alb", "cidrIpv4", "10.0.0.0/16")), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "other-group",
+         setp("app-from-alb", "referencedSecurityGroupId", "sg-endpoints"), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "inline-prefix-list",
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "description": "office",
+                                     "prefixListIds": ["pl-0123"]}]), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "inline-self",
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "self": True,
+                                     "description": "task to task"}]), "svc"),
+    Case("aws-ecs-service-require-load-balancer-only-ingress", "security-group-rule-from-other-group",
+         add({"type": "aws:ec2/securityGroupRule:SecurityGroupRule", "name": "app-from-endpoints",
+              "props": {"type": "ingress", "securityGroupId": "sg-app", "sourceSecurityGroupId": "sg-endpoints",
+                        "protocol": "tcp", "fromPort": 8443, "toPort": 8443, "description": "from endpoints"}}), "svc"),
     Case("aws-ecs-service-require-min-task-count", "one-task", setp("svc", "desiredCount", 1), "svc"),
     Case("aws-ecs-service-require-min-task-count", "scales-to-one", setp("svc-scaling", "minCapacity", 1), "svc-scaling"),
     Case("aws-ecs-service-require-min-task-count", "configured-dev-minimum", lambda s: None, "svc",
@@ -210,9 +238,11 @@ CASES = [
     # ---- KMS, network, secrets, IAM
     Case("aws-kms-key-enable-rotation", "off", setp("kms", "enableKeyRotation", False), "kms"),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "ssh-open",
-         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "description": "ssh"}]), "app-sg"),
+         setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "description": "ssh"}]), "app-sg",
+         also={"aws-ecs-service-require-load-balancer-only-ingress"}),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "https-open-on-task-group",
-         setp("app-from-alb", "cidrIpv4", "0.0.0.0/0"), "app-from-alb"),
+         setp("app-from-alb", "cidrIpv4", "0.0.0.0/0"), "app-from-alb",
+         also={"aws-ecs-service-require-load-balancer-only-ingress"}),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "alb-extra-port",
          setp("alb-sg", "ingress.1.fromPort", 8080), "alb-sg"),
     Case("aws-ec2-securitygroup-disallow-public-ingress", "alb-open-8080",
@@ -406,3 +436,117 @@ def test_alb_association_matched_by_property_dependency_when_arn_unknown(stack: 
     resources = [make_resource(r["type"], r["name"], r["props"]) for r in stack]
     results = dict(evaluate_stack(spec, resources, context_from_config(spec.id, None)))
     assert [r.kind for r in results.values()] == ["unknown"]
+
+
+# ---- listener rules and service groups: relationships as preview sends them, and what the stack cannot show
+
+LISTENER_URN = "urn:pulumi:test::rampart::aws:lb/listener:Listener::{}"
+
+
+def _judge(stack: Stack, policy: str, deps: dict[str, dict[str, list[str]]] | None = None) -> dict[str, str]:
+    """{resource name: outcome kind} of one stack policy, with property dependencies per resource name."""
+    from rampart_soc2.model import context_from_config, evaluate_stack, make_resource
+
+    resources = [make_resource(r["type"], r["name"], r["props"], property_dependencies=(deps or {}).get(r["name"]))
+                 for r in stack]
+    names = {r.urn: r.name for r in resources}
+    spec = POLICIES[policy]
+    return {names[urn]: res.kind for urn, res in evaluate_stack(spec, resources, context_from_config(spec.id, None))}
+
+
+def test_listener_rule_matched_by_property_dependency_when_arns_unknown(stack: Stack) -> None:
+    """At preview the listener's ARN is unknown; the engine names the listener in the rule's dependencies."""
+    from policy_fixtures import UNKNOWN_STRING
+
+    for name in ("http", "https", "web-rule", "api-rule", "http-rule"):
+        find(stack, name)["props"]["arn" if name in ("http", "https") else "listenerArn"] = UNKNOWN_STRING
+    pid = "aws-lb-listenerrule-disallow-http-forwarding"
+    on = {"web-rule": {"listenerArn": [LISTENER_URN.format("https")]},
+          "api-rule": {"listenerArn": [LISTENER_URN.format("https")]},
+          "http-rule": {"listenerArn": [LISTENER_URN.format("http")]}}
+    assert _judge(stack, pid, on) == {"web-rule": "compliant", "api-rule": "compliant", "http-rule": "compliant"}
+    # the same forwarding rule, attached by its dependency to the HTTP listener, is a violation
+    moved = {**on, "web-rule": {"listenerArn": [LISTENER_URN.format("http")]}}
+    assert _judge(stack, pid, moved)["web-rule"] == "violation"
+    # without dependencies nothing can be told: unknown, never compliant
+    assert set(_judge(stack, pid).values()) == {"unknown"}
+    # priorities: web-rule (10) and http-rule (10) sit on different listeners; on one listener they collide
+    uniq = "aws-lb-listenerrule-require-unique-priority"
+    assert set(_judge(stack, uniq, on).values()) == {"compliant"}
+    assert _judge(stack, uniq, moved) == {"web-rule": "violation", "api-rule": "compliant", "http-rule": "violation"}
+    assert set(_judge(stack, uniq).values()) == {"unknown"}
+
+
+def test_listener_of_another_stack(stack: Stack) -> None:
+    """A services-only stack: the listener lives in the environment's stack."""
+    elsewhere = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shared/1/443"
+    for name in ("web-rule", "api-rule"):
+        find(stack, name)["props"]["listenerArn"] = elsewhere
+    # its protocol cannot be read here: unknown, not a pass
+    assert _judge(stack, "aws-lb-listenerrule-disallow-http-forwarding")["web-rule"] == "unknown"
+    # but two rules on it with one priority still collide, named by the ARN
+    find(stack, "api-rule")["props"]["priority"] = 10
+    from rampart_soc2.model import context_from_config, evaluate_stack, make_resource
+
+    spec = POLICIES["aws-lb-listenerrule-require-unique-priority"]
+    results = dict(evaluate_stack(spec, [make_resource(r["type"], r["name"], r["props"]) for r in stack],
+                                  context_from_config(spec.id, None)))
+    message = results["urn:pulumi:test::rampart::aws:lb/listenerRule:ListenerRule::web-rule"].message  # type: ignore[union-attr]
+    assert "'web-rule' and 'api-rule'" in message and elsewhere in message, message
+
+
+def test_unknown_priority_elsewhere_on_the_listener_is_unknown_not_compliant(stack: Stack) -> None:
+    from policy_fixtures import UNKNOWN_STRING
+
+    find(stack, "api-rule")["props"]["priority"] = UNKNOWN_STRING
+    got = _judge(stack, "aws-lb-listenerrule-require-unique-priority")
+    assert got == {"web-rule": "unknown", "api-rule": "unknown", "http-rule": "compliant"}
+
+
+def test_rule_without_priority_never_collides(stack: Stack) -> None:
+    del find(stack, "api-rule")["props"]["priority"]
+    got = _judge(stack, "aws-lb-listenerrule-require-unique-priority")
+    assert got == {"web-rule": "compliant", "api-rule": "not-applicable", "http-rule": "compliant"}
+
+
+def test_service_group_sources_outside_the_stack_are_unknown(stack: Stack) -> None:
+    pid = "aws-ecs-service-require-load-balancer-only-ingress"
+    # the source group is another stack's (say, the shared environment's ALB group given by id)
+    find(stack, "app-from-alb")["props"]["referencedSecurityGroupId"] = "sg-0123456789abcdef0"
+    assert _judge(stack, pid) == {"svc": "unknown"}
+    # and a service group that is not in the stack cannot be read
+    find(stack, "app-from-alb")["props"]["referencedSecurityGroupId"] = "sg-alb"
+    find(stack, "svc")["props"]["networkConfiguration"]["securityGroups"] = ["sg-app", "sg-elsewhere"]
+    assert _judge(stack, pid) == {"svc": "unknown"}
+
+
+def test_service_group_matched_by_property_dependency_when_ids_unknown(stack: Stack) -> None:
+    from policy_fixtures import UNKNOWN_STRING
+
+    sg = "urn:pulumi:test::rampart::aws:ec2/securityGroup:SecurityGroup::{}"
+    find(stack, "svc")["props"]["networkConfiguration"]["securityGroups"] = [UNKNOWN_STRING]
+    for name in ("app-sg", "alb-sg", "endpoints-sg"):
+        find(stack, name)["props"]["id"] = UNKNOWN_STRING
+    find(stack, "alb")["props"]["securityGroups"] = [UNKNOWN_STRING]
+    rule = find(stack, "app-from-alb")["props"]
+    rule["securityGroupId"] = rule["referencedSecurityGroupId"] = UNKNOWN_STRING
+    deps = {"svc": {"networkConfiguration": [sg.format("app-sg"), "urn:pulumi:test::rampart::aws:ec2/subnet:Subnet::c"]},
+            "alb": {"securityGroups": [sg.format("alb-sg")]},
+            "app-from-alb": {"securityGroupId": [sg.format("app-sg")], "referencedSecurityGroupId": [sg.format("alb-sg")]}}
+    pid = "aws-ecs-service-require-load-balancer-only-ingress"
+    assert _judge(stack, pid, deps) == {"svc": "compliant"}
+    deps["app-from-alb"]["referencedSecurityGroupId"] = [sg.format("endpoints-sg")]
+    assert _judge(stack, pid, deps) == {"svc": "violation"}
+    assert _judge(stack, pid) == {"svc": "unknown"}
+
+
+def test_unknown_listener_arn_is_not_reported_as_another_stacks_listener(stack: Stack) -> None:
+    from policy_fixtures import UNKNOWN_STRING
+    from rampart_soc2.model import context_from_config, evaluate_stack, make_resource
+
+    find(stack, "web-rule")["props"]["listenerArn"] = UNKNOWN_STRING
+    spec = POLICIES["aws-lb-listenerrule-disallow-http-forwarding"]
+    results = dict(evaluate_stack(spec, [make_resource(r["type"], r["name"], r["props"]) for r in stack],
+                                  context_from_config(spec.id, None)))
+    unknown = results["urn:pulumi:test::rampart::aws:lb/listenerRule:ListenerRule::web-rule"]
+    assert unknown.kind == "unknown" and unknown.path == "listenerArn", unknown  # type: ignore[union-attr]

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from .model import Resource
-from .props import UNKNOWN, ListView, View, as_list
+from .props import UNKNOWN, ListView, UnknownValue, View, as_list
 
 LB = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENER = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LISTENER_RULE = ("aws:lb/listenerRule:ListenerRule", "aws:alb/listenerRule:ListenerRule")
 TARGET_GROUP = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 WEB_ACL = ("aws:wafv2/webAcl:WebAcl",)
 WEB_ACL_ASSOCIATION = ("aws:wafv2/webAclAssociation:WebAclAssociation",)
@@ -108,6 +109,25 @@ def any_refers(sources: Iterable[Resource], prop: str, target: Resource,
         if r is None:
             maybe = True
     return None if maybe else False
+
+
+def referent(src: Resource, prop: str, targets: Iterable[Resource],
+             target_keys: Sequence[str] = ("arn", "id")) -> Resource | None:
+    """The one target `src.<prop>` points at; None when none does.
+
+    Raises UnknownValue(prop) when no target is known to match but one might (an unknown value at
+    preview without a property dependency that settles it), so a check never passes silently.
+    """
+    maybe = False
+    for t in targets:
+        r = refers_to(src, prop, t, target_keys)
+        if r is True:
+            return t
+        if r is None:
+            maybe = True
+    if maybe:
+        raise UnknownValue(prop)
+    return None
 
 
 def items(value: Any) -> list[Any]:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
-from ..common import SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE, items
+from ..common import LB, SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE, items, of_type, raw_get
 from ..model import Resource
+from ..props import UNKNOWN
 
 OPEN = ("0.0.0.0/0", "::/0")
 
@@ -49,3 +50,39 @@ def ingress_entries(r: Resource) -> list[Ingress]:
 
 def is_web_port(e: Ingress) -> bool:
     return e.protocol in ("tcp", "6") and e.from_port == e.to_port and e.from_port in (80, 443)
+
+
+@dataclass(frozen=True)
+class LoadBalancerGroups:
+    """The security groups load balancers in the stack use: by id (values) and URN (dependencies)."""
+
+    ids: frozenset[str]
+    urns: frozenset[str]
+    unknown: bool
+    """Some load balancer's groups are unknown and no dependency names them."""
+
+    def owns_id(self, group_id: Any) -> bool:
+        return isinstance(group_id, str) and group_id in self.ids
+
+    def owns_urn(self, urn: str) -> bool:
+        return urn in self.urns
+
+
+def load_balancer_groups(resources: Iterable[Resource]) -> LoadBalancerGroups:
+    ids: set[str] = set()
+    urns: set[str] = set()
+    unknown = False
+    resources = list(resources)
+    for lb in of_type(resources, LB):
+        deps = lb.property_dependencies.get("securityGroups", ())
+        urns.update(deps)
+        groups = raw_get(lb, "securityGroups")
+        for g in groups if isinstance(groups, list) else [groups]:
+            if g is UNKNOWN:
+                unknown = unknown or not deps
+            elif isinstance(g, str):
+                ids.add(g)
+    for sg in of_type(resources, SECURITY_GROUP):
+        if raw_get(sg, "id") in ids:
+            urns.add(sg.urn)
+    return LoadBalancerGroups(frozenset(ids), frozenset(urns), unknown)

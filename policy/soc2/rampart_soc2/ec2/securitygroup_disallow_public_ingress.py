@@ -3,40 +3,29 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..common import CONFIG_RULE, LB, SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE, of_type, raw_get
+from ..common import CONFIG_RULE, SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE, of_type, raw_get
 from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 from ..props import UNKNOWN
-from ._groups import OPEN, ingress_entries, is_web_port
+from ._groups import OPEN, ingress_entries, is_web_port, load_balancer_groups
 
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
-    lbs = of_type(resources, LB)
-    lb_group_ids: set[str] = set()
-    lb_group_urns: set[str] = set()
-    lb_groups_unknown = False
-    for lb in lbs:
-        lb_group_urns.update(lb.property_dependencies.get("securityGroups", ()))
-        groups = raw_get(lb, "securityGroups")
-        for g in groups if isinstance(groups, list) else [groups]:
-            if g is UNKNOWN:
-                lb_groups_unknown = True
-            elif isinstance(g, str):
-                lb_group_ids.add(g)
+    lb_groups = load_balancer_groups(resources)
 
     def lb_owned(r: Resource) -> bool | None:
         if r.type in SECURITY_GROUP:
-            if r.urn in lb_group_urns:
+            if lb_groups.owns_urn(r.urn):
                 return True
             gid = raw_get(r, "id")
-            if isinstance(gid, str) and gid in lb_group_ids:
+            if lb_groups.owns_id(gid):
                 return True
-            return None if (gid is UNKNOWN or lb_groups_unknown) else False
-        if lb_group_urns & set(r.property_dependencies.get("securityGroupId", ())):
+            return None if (gid is UNKNOWN or lb_groups.unknown) else False
+        if lb_groups.urns & set(r.property_dependencies.get("securityGroupId", ())):
             return True
         gid = raw_get(r, "securityGroupId")
-        if isinstance(gid, str) and gid in lb_group_ids:
+        if lb_groups.owns_id(gid):
             return True
-        return None if (gid is UNKNOWN or lb_groups_unknown) else False
+        return None if (gid is UNKNOWN or lb_groups.unknown) else False
 
     def judge(r: Resource) -> Outcome:
         bad = []
