@@ -95,11 +95,18 @@ def assume_role_policy(service: str) -> str:
 def physical_name(name: str, max_length: int) -> str:
     """A name for an AWS resource that must be unique per account and region: the component name
     plus the stack (two stacks of one program in one account must not collide), shortened with a
-    stable hash when the service limit requires it. Only the stack's name is used, never its config."""
-    full = f"{name}-{pulumi.get_stack()}"
-    if len(full) <= max_length:
+    stable hash when the service limit requires it. Only the stack's name is used, never its config.
+
+    Pulumi stack names may hold upper-case letters, `_` and `.`, which ALB names, KMS aliases, ECR
+    repositories and task families refuse: the stack part is lower-cased with every other character
+    turned into `-`, and then the hash of the real stack name is always added, so `dev.eu` and
+    `dev-eu` still get different names."""
+    stack = pulumi.get_stack()
+    safe = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
+    full = f"{name}-{safe}"
+    if safe == stack and len(full) <= max_length:
         return full
-    digest = hashlib.sha256(f"{pulumi.get_project()}/{full}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(f"{pulumi.get_project()}/{name}-{stack}".encode()).hexdigest()[:8]
     return f"{full[: max_length - 9].rstrip('-')}-{digest}"
 
 

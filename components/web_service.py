@@ -28,6 +28,7 @@ from components._util import (
     check_component_name,
     log_group_prefix as default_log_group_prefix,
     merge_tags,
+    physical_name,
     policy_json,
     Tags,
 )
@@ -674,7 +675,7 @@ class WebService(pulumi.ComponentResource):
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             aws.ecs.TaskDefinitionArgs(
-                family=name,
+                family=physical_name(name, 255),  # one family per stack: a shared one mixes stacks' revisions
                 cpu=str(args.cpu),
                 memory=str(args.memory),
                 network_mode="awsvpc",
