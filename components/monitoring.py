@@ -239,7 +239,7 @@ class Monitoring(pulumi.ComponentResource):
                 aws.sns.TopicArgs(kms_master_key_id=self.kms_key_arn, tags=tags),
                 opts=child,
             )
-            aws.sns.TopicPolicy(
+            topic_policy = aws.sns.TopicPolicy(
                 f"{name}-alarms-policy",
                 aws.sns.TopicPolicyArgs(
                     arn=self.topic.arn,
@@ -272,7 +272,8 @@ class Monitoring(pulumi.ComponentResource):
                     aws.sns.TopicSubscriptionArgs(topic=self.topic.arn, protocol="email", endpoint=address),
                     opts=child,
                 )
-            self.alarm_topic_arn = self.topic.arn
+            # The topic's ARN as the policy reports it: alarms wait until CloudWatch may publish.
+            self.alarm_topic_arn = topic_policy.arn
         else:
             self.alarm_topic_arn = pulumi.Output.from_input(args.alarm_topic_arn)
 

@@ -186,7 +186,7 @@ class Network(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            aws.iam.RolePolicy(
+            role_policy = aws.iam.RolePolicy(
                 f"{name}-flow-logs-policy",
                 aws.iam.RolePolicyArgs(
                     role=role.id,
@@ -221,7 +221,8 @@ class Network(pulumi.ComponentResource):
                     max_aggregation_interval=60,
                     tags=tags,
                 ),
-                opts=child,
+                # The role may write to the group only once its policy is attached.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
             )
 
         self.register_outputs(

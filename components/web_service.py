@@ -540,7 +540,8 @@ class WebService(pulumi.ComponentResource):
         repositories: list[StrInput] = [args.image_repository_arn]
         if nginx and args.proxy_image_repository_arn is not None:
             repositories.append(args.proxy_image_repository_arn)
-        aws.iam.RolePolicy(
+        role_policies: list[pulumi.Resource] = []  # the service waits for these (see below)
+        role_policies.append(aws.iam.RolePolicy(
             f"{name}-execution-policy",
             aws.iam.RolePolicyArgs(
                 role=execution_role.id,
@@ -553,13 +554,13 @@ class WebService(pulumi.ComponentResource):
                 ),
             ),
             opts=child,
-        )
+        ))
         if sidecar is not None:
-            aws.iam.RolePolicy(
+            role_policies.append(aws.iam.RolePolicy(
                 f"{name}-execution-proxy-policy",
                 aws.iam.RolePolicyArgs(role=execution_role.id, policy=sidecar.execution_role_policy()),
                 opts=child,
-            )
+            ))
         task_role = aws.iam.Role(
             f"{name}-task-role",
             aws.iam.RoleArgs(
@@ -571,7 +572,7 @@ class WebService(pulumi.ComponentResource):
         )
         self.task_role = task_role
         if exec_log_group is not None:
-            aws.iam.RolePolicy(
+            role_policies.append(aws.iam.RolePolicy(
                 f"{name}-task-exec-policy",
                 aws.iam.RolePolicyArgs(
                     role=task_role.id,
@@ -610,7 +611,7 @@ class WebService(pulumi.ComponentResource):
                     ),
                 ),
                 opts=child,
-            )
+            ))
 
         # --- task definition ----------------------------------------------------------------
         app_memory = args.memory - (PROXY_MEMORY_MIB if nginx else 0)
@@ -724,7 +725,9 @@ class WebService(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.load_balancer.https_listener],
+                # Tasks start at once: the roles' policies and the private subnets' way out (routes,
+                # endpoints: the network's children) must exist, or the first tasks fail to start.
+                depends_on=[self.load_balancer.https_listener, *role_policies, self.network],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desiredCount"],
             ),

@@ -165,7 +165,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         physical = names[0].value if names else None
         rid = args.resource_id or (physical if args.typ in _ID_IS_NAME and physical else _fake_id(args.typ, name))
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"
-        arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
+        # An `arn` input names the resource the new one is about (a topic policy's topic): the
+        # provider reports that ARN back, as AWS does.
+        arn = args.inputs.get("arn") or f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
         # A physical name is the resource's name output too, as with a real provider (policy checks
         # match e.g. a task's awslogs-group against the log group's name).
         outputs: dict[str, Any] = {"id": rid, "arn": arn, "name": args.inputs.get("name") or name}
