@@ -110,9 +110,15 @@ def physical_name(name: str, max_length: int) -> str:
     return f"{full[: max_length - 9].rstrip('-')}-{digest}"
 
 
+def project_namespace() -> str:
+    """The Pulumi project as a name space for fixed names (log groups, KMS aliases), so two programs
+    deployed into one account keep apart; `.` (allowed in project names) becomes `-`."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", pulumi.get_project())
+
+
 def log_group_prefix(name: str) -> str:
-    """Default log group name prefix of a component: `/rampart/<stack>/<name>`."""
-    return f"/rampart/{pulumi.get_stack()}/{name}"
+    """Default log group name prefix of a component: `/<project>/<stack>/<name>`."""
+    return f"/{project_namespace()}/{pulumi.get_stack()}/{name}"
 
 
 _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

@@ -14,7 +14,16 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
-from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
+from components._util import (
+    ArgsModel,
+    AwsContext,
+    StrInput,
+    merge_tags,
+    physical_name,
+    policy_json,
+    project_namespace,
+    Tags,
+)
 
 #: Retention values CloudWatch Logs accepts (days).
 ALLOWED_RETENTION_DAYS: tuple[int, ...] = (
@@ -225,7 +234,7 @@ class Monitoring(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
-                aws.kms.AliasArgs(name=f"alias/rampart/{physical_name(name, 200)}", target_key_id=self.key.key_id),
+                aws.kms.AliasArgs(name=f"alias/{project_namespace()}/{physical_name(name, 200)}", target_key_id=self.key.key_id),
                 opts=child,
             )
             self.kms_key_arn = self.key.arn

@@ -155,3 +155,21 @@ def test_export_reads_generated_names() -> None:
 
     run = run_program_full(program, stack="dev")
     assert run.stack_outputs["cluster"] == _one(run.resources, "aws:ecs/cluster:Cluster").physical_name
+
+
+def test_two_programs_in_one_account_clash_only_where_documented() -> None:
+    # Two teams' Pulumi projects with the same service name and stack name, in one account. Log
+    # groups and KMS aliases carry the project; the ALB name (32 characters), the task family and
+    # the WAF log group do not (docs/aws-behaviour.md): services need distinct names per account.
+    from rampart.mock_engine import cross_stack_clashes, run_program_full
+
+    runs = {
+        project: run_program_full(lambda: WebService("shop", minimal_args()) and None, project=project, stack="dev")
+        for project in ("shop-api", "shop.web")
+    }
+    clashes = {c.type for c in cross_stack_clashes(runs)}
+    assert clashes <= {
+        "aws:lb/loadBalancer:LoadBalancer", "aws:ecs/taskDefinition:TaskDefinition", "aws:cloudwatch/logGroup:LogGroup",
+    }, clashes
+    groups = {r.physical_name for run in runs.values() for r in run.resources if r.type == "aws:cloudwatch/logGroup:LogGroup"}
+    assert {g for g in groups if g and not g.startswith("aws-waf-logs-")} >= {"/shop-api/dev/shop/app", "/shop-web/dev/shop/app"}
