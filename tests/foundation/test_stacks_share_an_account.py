@@ -46,3 +46,22 @@ def test_one_stack_file_under_two_stack_names_clashes_only_on_its_own_domain(pro
     runs = {stack: run_stack(project_copy, stack) for stack in ("dev", "dev-2")}
     clashes = cross_stack_clashes(runs)
     assert {c.type for c in clashes} <= {"aws:route53/record:Record"}, "\n".join(str(c) for c in clashes)
+
+
+def test_rampart_plan_reports_a_name_aws_would_refuse_without_a_traceback(project_copy: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    main = project_copy / "__main__.py"
+    main.write_text(main.read_text() + '\nimport pulumi_aws as aws\naws.lb.LoadBalancer("extra-alb", name="internal-extra")\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "rampart", "plan", "-C", str(project_copy), "--stack", "dev"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "rampart plan: AWS would refuse 1 physical name(s)" in result.stderr, result.stderr
+    assert "aws:lb/loadBalancer:LoadBalancer 'extra-alb': name 'internal-extra'" in result.stderr
+    assert "must not begin with `internal-`" in result.stderr and "Fix:" in result.stderr
