@@ -8,8 +8,9 @@ overwrites them) and answers the handful of provider invokes the components use.
 It also names resources as AWS and the provider would (`rampart.aws_names`): a physical name left
 unset is auto-generated (logical name, `-`, 7 hex characters, deterministic per stack), every
 physical name is checked against AWS's limits for its type, and two resources claiming one name in
-one scope are refused; a run with any such finding raises :class:`AwsRefusal`, naming the resource,
-the name, the limit and the fix.
+one scope are refused, as are the relationships the ECS API checks at create (`rampart.aws_checks`);
+a run with any such finding raises :class:`AwsRefusal`, naming the resource, the value, the limit
+and the fix.
 
 Used by `rampart plan`, `rampart check` and every component test:
 
@@ -34,7 +35,7 @@ from pulumi.runtime import settings as _settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from rampart import aws_names
+from rampart import aws_checks, aws_names
 from rampart.errors import UserError
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -54,12 +55,13 @@ class DuplicateUrnError(RuntimeError):
 
 
 class AwsRefusal(UserError):
-    """The plan names a resource in a way AWS (or the provider, at preview) would refuse."""
+    """The plan holds something AWS (or the provider, at preview) would refuse: a physical name
+    outside AWS's limits or claimed twice, or a relationship the ECS API checks (`rampart.aws_checks`)."""
 
     def __init__(self, findings: list[str]) -> None:
         self.findings = findings
         lines = "\n".join(f"  - {f}" for f in findings)
-        super().__init__(f"AWS would refuse {len(findings)} physical name(s) in this plan:\n{lines}")
+        super().__init__(f"AWS would refuse this plan ({len(findings)} finding(s)):\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -357,7 +359,7 @@ def run_program_full(
         secret_outputs=frozenset(monitor.secret_outputs),
         region=region,
     )
-    refusals = monitor.name_findings + [str(c) for c in name_clashes(run)]
+    refusals = monitor.name_findings + [str(c) for c in name_clashes(run)] + aws_checks.refusals(run.resources)
     if refusals:
         raise AwsRefusal(refusals)
     return run

@@ -62,6 +62,6 @@ def test_rampart_plan_reports_a_name_aws_would_refuse_without_a_traceback(projec
     )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert "rampart plan: AWS would refuse 1 physical name(s)" in result.stderr, result.stderr
+    assert "rampart plan: AWS would refuse this plan (1 finding(s))" in result.stderr, result.stderr
     assert "aws:lb/loadBalancer:LoadBalancer 'extra-alb': name 'internal-extra'" in result.stderr
     assert "must not begin with `internal-`" in result.stderr and "Fix:" in result.stderr
