@@ -47,6 +47,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 REDACTED = "[secret]"
 
 ACCOUNT_ID = "123456789012"
+#: The region's Elastic Load Balancing account (us-east-1's), as aws.elb.get_service_account answers.
+ELB_ACCOUNT_ARN = "arn:aws:iam::127311923021:root"
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -148,6 +150,19 @@ _ID_IS_NAME = frozenset(
 )
 
 
+def _arn(type_: str, region: str, physical: str | None) -> str | None:
+    """The ARN AWS gives the resources whose ARN the checks and policies read, in AWS's format."""
+    if physical is None:
+        return None
+    if type_ == "aws:s3/bucket:Bucket":
+        return f"arn:aws:s3:::{physical}"
+    if type_ == "aws:cloudwatch/logGroup:LogGroup":
+        return f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
+    if type_ == "aws:iam/role:Role":
+        return f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}"
+    return None
+
+
 def name_seed(type_: str, name: str) -> str:
     """Seed of a resource's auto-name: the project, stack, type and logical name (deterministic in
     tests; different per stack, as the provider's random suffix would be)."""
@@ -169,7 +184,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"
         # An `arn` input names the resource the new one is about (a topic policy's topic): the
         # provider reports that ARN back, as AWS does.
-        arn = args.inputs.get("arn") or f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
+        arn = args.inputs.get("arn") or _arn(args.typ, self.region, physical) or f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
         # A physical name is the resource's name output too, as with a real provider (policy checks
         # match e.g. a task's awslogs-group against the log group's name).
         outputs: dict[str, Any] = {"id": rid, "arn": arn, "name": args.inputs.get("name") or name}
@@ -223,7 +238,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(_policy_document(args.args)), "id": "policy"}
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
+            return {"arn": ELB_ACCOUNT_ARN, "id": ELB_ACCOUNT_ARN.split(":")[4]}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "userName": "AWS",
@@ -359,7 +374,7 @@ def run_program_full(
         secret_outputs=frozenset(monitor.secret_outputs),
         region=region,
     )
-    refusals = monitor.name_findings + [str(c) for c in name_clashes(run)] + aws_checks.refusals(run.resources)
+    refusals = monitor.name_findings + [str(c) for c in name_clashes(run)] + aws_checks.refusals(run.resources, ACCOUNT_ID, ELB_ACCOUNT_ARN)
     if refusals:
         raise AwsRefusal(refusals)
     return run

@@ -1,4 +1,4 @@
-"""What the ECS API refuses when a task definition or service is created (`rampart/aws_checks.py`).
+"""What AWS refuses when a resource is created, from its relationships (`rampart/aws_checks.py`).
 
 The mock engine applies these checks to every run, so every component test also proves the
 components' task definitions and services pass them; here each refusal is shown once on a small
@@ -78,3 +78,69 @@ def test_the_checks_read_the_components_wiring(ingress: str) -> None:
     broken = [dataclasses.replace(r, inputs={**r.inputs, "loadBalancers": moved}) if r is service else r for r in resources]
     found = aws_checks.refusals(broken)
     assert len(found) == 1 and "targets port 1 of container" in found[0], found
+
+
+# --- an ALB's access-log bucket and a WAF logging destination ----------------------------------
+
+
+def _alb_with_logs(*, policy: bool = True, algorithm: str = "AES256", prefix: str = "alb") -> None:
+    bucket = aws.s3.Bucket("logs")
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        "logs-encryption", bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": algorithm}}],
+    )
+    if policy:
+        aws.s3.BucketPolicy("logs-policy", bucket=bucket.id, policy=bucket.arn.apply(lambda arn: json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                "Action": "s3:PutObject", "Resource": f"{arn}/alb/AWSLogs/123456789012/*",
+            }],
+        })))
+    aws.lb.LoadBalancer("alb", name="shop-dev", access_logs={"bucket": bucket.id, "prefix": prefix, "enabled": True})
+
+
+def test_alb_access_logs_into_a_bucket_the_delivery_may_write_pass() -> None:
+    run_program(lambda: _alb_with_logs())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"policy": False}, "whose policy does not let the log delivery put"),
+        ({"prefix": "logs/alb"}, "logs/alb/AWSLogs/123456789012/ELBAccessLogTestFile"),
+        ({"algorithm": "aws:kms"}, "ALB access logs support SSE-S3 (AES256) only"),
+    ],
+)
+def test_alb_access_logs_aws_would_refuse_fail_the_plan(kwargs: dict[str, Any], expected: str) -> None:
+    with pytest.raises(AwsRefusal) as refused:
+        run_program(lambda: _alb_with_logs(**kwargs))
+    assert expected in str(refused.value), str(refused.value)
+
+
+def test_waf_logging_into_a_group_not_named_aws_waf_logs_fails_the_plan() -> None:
+    def program() -> None:
+        group = aws.cloudwatch.LogGroup("waf", name="/shop/dev/waf")
+        aws.wafv2.WebAclLoggingConfiguration("logging", resource_arn="arn:aws:wafv2:x", log_destination_configs=[group.arn])
+
+    with pytest.raises(AwsRefusal, match="destination log group '/shop/dev/waf' does not start with `aws-waf-logs-`"):
+        run_program(program)
+
+
+def test_the_access_log_and_waf_checks_read_the_components_wiring() -> None:
+    resources = run_program(lambda: WebService("shop", minimal_args()) and None)
+    assert aws_checks.refusals(resources) == []
+    no_grants = [
+        dataclasses.replace(r, inputs={**r.inputs, "policy": json.dumps({"Statement": [
+            s for s in json.loads(r.inputs["policy"])["Statement"] if s["Effect"] == "Deny"]})})
+        if r.type == aws_checks.BUCKET_POLICY else r
+        for r in resources
+    ]
+    found = aws_checks.refusals(no_grants)
+    assert len(found) == 1 and "does not let the log delivery put" in found[0], found
+    renamed = [
+        dataclasses.replace(r, outputs={**r.outputs, "name": "/shop/test/waf"}) if r.name == "shop-waf-logs" else r
+        for r in resources
+    ]
+    found = aws_checks.refusals(renamed)
+    assert len(found) == 1 and "does not start with `aws-waf-logs-`" in found[0], found
