@@ -163,10 +163,11 @@ def _arn(type_: str, region: str, physical: str | None) -> str | None:
     return None
 
 
-def name_seed(type_: str, name: str) -> str:
-    """Seed of a resource's auto-name: the project, stack, type and logical name (deterministic in
-    tests; different per stack, as the provider's random suffix would be)."""
-    return f"{pulumi.get_project()}/{pulumi.get_stack()}/{type_}/{name}"
+def name_seed(urn: str) -> str:
+    """Seed of a resource's auto-name: its URN (project, stack, parent types, type, name), so names
+    are deterministic in tests, differ per stack, and two resources with one logical name under
+    parents of different types get different names, as the provider's random suffix would give them."""
+    return urn
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -174,10 +175,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
+        #: The URN of the registration in progress on this thread (set by the monitor).
+        self.current = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         name = args.name
-        names, _ = aws_names.resolve(args.typ, name, args.inputs, name_seed(args.typ, name))
+        seed = getattr(self.current, "urn", None) or f"{pulumi.get_project()}/{pulumi.get_stack()}/{args.typ}/{name}"
+        names, _ = aws_names.resolve(args.typ, name, args.inputs, name_seed(seed))
         # The physical name AWS would know the resource by: given, from a prefix, or auto-generated.
         physical = names[0].value if names else None
         rid = args.resource_id or (physical if args.typ in _ID_IS_NAME and physical else _fake_id(args.typ, name))
@@ -274,6 +278,7 @@ class RecordingMonitor(_mocks.MockMonitor):
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
+        self.recording_mocks = mocks
         self.recorded: list[RegisteredResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
@@ -295,14 +300,18 @@ class RecordingMonitor(_mocks.MockMonitor):
         with self._lock:
             if any(r.urn == urn for r in self.recorded):
                 raise DuplicateUrnError(f"duplicate URN {urn}: two resources of type {request.type} are named {request.name!r}")
-        response = super().RegisterResource(request)
+        self.recording_mocks.current.urn = urn  # new_resource, called below on this thread, seeds auto-names with it
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            self.recording_mocks.current.urn = None
         if request.type == STACK_TYPE:
             return response
         secrets: set[str] = set()
         inputs = _plain(json_format.MessageToDict(request.object), "", secrets)
         out_secrets: set[str] = set()
         outputs = _plain(json_format.MessageToDict(response.object), "", out_secrets) if response.object else {}
-        names, findings = aws_names.resolve(request.type, request.name, inputs, name_seed(request.type, request.name))
+        names, findings = aws_names.resolve(request.type, request.name, inputs, name_seed(urn))
         dependencies = set(request.dependencies)
         for deps in request.propertyDependencies.values():
             dependencies.update(deps.urns)

@@ -173,3 +173,16 @@ def test_two_programs_in_one_account_clash_only_where_documented() -> None:
     }, clashes
     groups = {r.physical_name for run in runs.values() for r in run.resources if r.type == "aws:cloudwatch/logGroup:LogGroup"}
     assert {g for g in groups if g and not g.startswith("aws-waf-logs-")} >= {"/shop-api/dev/shop/app", "/shop-web/dev/shop/app"}
+
+
+def test_one_logical_name_under_two_parents_gets_two_auto_names() -> None:
+    # Distinct URNs (the parents' types differ) with one type and logical name: the provider's random
+    # suffixes differ, so AWS sees two names, and the mock must not report a clash.
+    class Part(pulumi.ComponentResource):
+        def __init__(self, token: str) -> None:
+            super().__init__(token, "part")
+            aws.ecs.Cluster("cluster", opts=pulumi.ResourceOptions(parent=self))
+
+    resources = run_program(lambda: (Part("test:index:Front"), Part("test:index:Back")) and None)
+    names = [r.physical_name for r in resources if r.type == "aws:ecs/cluster:Cluster"]
+    assert len(names) == 2 and names[0] != names[1], names
