@@ -197,7 +197,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 from_port=args.target_port,
                 to_port=args.target_port,
                 referenced_security_group_id=args.target_security_group_id,
-                description=f"To the service's tasks on port {args.target_port}",
+                description=f"To the service tasks on port {args.target_port}",  # EC2 refuses apostrophes here
                 tags=tags,
             ),
             opts=child,

@@ -71,7 +71,13 @@ class NameRule:
     """(regular expression, reason): forms AWS refuses even within the character set."""
     on_clash: str = 'the second create fails with "already exists"'
     """What AWS does when a second resource claims the name in its scope."""
+    kind: Literal["name", "text"] = "name"
+    """`name`: a physical name; `text`: another string AWS restricts (a description)."""
 
+
+#: The characters EC2 allows in security group and rule descriptions (no apostrophe, no quotes).
+_EC2_TEXT = r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*"
+_EC2_TEXT_WORDS = "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (no apostrophes or quotes)"
 
 NAME_RULES: tuple[NameRule, ...] = (
     NameRule(
@@ -189,6 +195,32 @@ NAME_RULES: tuple[NameRule, ...] = (
         "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html",
         scope="parent", scope_props=("vpcId",), auto_max=255, prefix_prop="namePrefix",
         reserved=((r"^sg-", "must not begin with `sg-`"),),
+    ),
+    NameRule(
+        "aws:ec2/securityGroup:SecurityGroup", "description", 255, _EC2_TEXT, _EC2_TEXT_WORDS,
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSecurityGroup.html",
+        scope="none", kind="text",
+    ),
+    NameRule(
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "description", 255, _EC2_TEXT, _EC2_TEXT_WORDS,
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html",
+        scope="none", kind="text",
+    ),
+    NameRule(
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "description", 255, _EC2_TEXT, _EC2_TEXT_WORDS,
+        "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html",
+        scope="none", kind="text",
+    ),
+    NameRule(
+        "aws:wafv2/webAcl:WebAcl", "description", 256, r"[\w+=:#@/\-,.][\w+=:#@/\-,.\s]+[\w+=:#@/\-,.]",
+        "letters, digits, spaces and + = : # @ / - , . _",
+        "https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateWebACL.html",
+        scope="none", kind="text",
+    ),
+    NameRule(
+        "aws:iam/role:Role", "description", 1000, r"[\t\n\r\x20-\x7e\xa1-\xff]*", "printable Latin-1 characters",
+        "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html",
+        min_len=0, scope="none", kind="text",
     ),
     NameRule(
         "aws:appautoscaling/policy:Policy", "name", 256, r"[\x20-\x7e]+", "printable characters",
@@ -322,6 +354,8 @@ def check(type_: str, logical_name: str, name: PhysicalName) -> list[NameFinding
                f"{AUTO_NAME_RANDOM_CHARS} random characters), or set `{rule.prop}` explicitly")
     elif name.origin == "prefix":
         fix = f"change `{rule.prefix_prop}`"
+    elif rule.kind == "text":
+        fix = f"rewrite the `{where}` with the allowed characters"
     else:
         fix = f"change the `{where}` the program gives (it must fit AWS's rule for every stack name)"
     problems: list[str] = []

@@ -83,12 +83,14 @@ class RegisteredResource:
     """URNs the engine waits for before creating this resource: `depends_on` and the resources
     whose outputs feed its inputs (a component in `depends_on` stands for all its children)."""
     physical_names: tuple[aws_names.PhysicalName, ...] = ()
-    """Every physical name the provider would send to AWS (explicit, from a prefix, or auto-named)."""
+    """Every physical name the provider would send to AWS (explicit, from a prefix, or auto-named),
+    then the other strings AWS restricts (descriptions), as `rampart.aws_names` resolves them."""
 
     @property
     def physical_name(self) -> str | None:
         """The resource's own physical name (its first name rule), if it has one."""
-        return self.physical_names[0].value if self.physical_names else None
+        own = [n for n in self.physical_names if n.rule.kind == "name"]
+        return own[0].value if own else None
 
     def redacted_inputs(self) -> dict[str, Any]:
         """The inputs with every secret value replaced by ``[secret]``."""
@@ -183,6 +185,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         seed = getattr(self.current, "urn", None) or f"{pulumi.get_project()}/{pulumi.get_stack()}/{args.typ}/{name}"
         names, _ = aws_names.resolve(args.typ, name, args.inputs, name_seed(seed))
         # The physical name AWS would know the resource by: given, from a prefix, or auto-generated.
+        names = [n for n in names if n.rule.kind == "name"]
         physical = names[0].value if names else None
         rid = args.resource_id or (physical if args.typ in _ID_IS_NAME and physical else _fake_id(args.typ, name))
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"

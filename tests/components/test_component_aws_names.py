@@ -74,6 +74,12 @@ def test_s3_bucket_auto_name_is_lower_case_and_is_its_id() -> None:
         (lambda: aws.iam.Role("r" * 60, assume_role_policy="{}"), ["plus 7 random characters", "maximum of 64", "`pulumi preview` fails"]),
         (lambda: aws.s3.Bucket("b" * 60), ["plus 7 random characters", "maximum of 63"]),
         (
+            lambda: aws.vpc.SecurityGroupEgressRule("out", security_group_id="sg-1", ip_protocol="tcp", from_port=443,
+                                                    to_port=443, cidr_ipv4="10.0.0.0/8", description="To the service's tasks"),
+            ["description \"To the service's tasks\"", "no apostrophes", "API_IpRange"],
+        ),
+        (lambda: aws.ec2.SecurityGroup("sg", vpc_id="vpc-1", description="Web tier — public"), ["description 'Web tier — public'"]),
+        (
             lambda: aws.wafv2.WebAcl(
                 "acl", scope="REGIONAL", default_action={"allow": {}},
                 visibility_config={"cloudwatch_metrics_enabled": True, "metric_name": "shop acl", "sampled_requests_enabled": True},
