@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -72,6 +73,11 @@ def task_definition_refusals(task: Resource) -> list[str]:
         return [f"{where}: containerDefinitions is not a JSON list of containers ({_REGISTER})"]
     out: list[str] = []
     names = [str(c.get("name")) for c in containers]
+    for bad in (n for n in names if not re.fullmatch(r"[A-Za-z0-9_-]{1,255}", n)):
+        out.append(
+            f"{where}: container name {bad!r} is not 1-255 letters, digits, hyphens and underscores. Fix: rename "
+            f"the container ({_CONTAINER})"
+        )
     for dup in sorted({n for n in names if names.count(n) > 1}):
         out.append(f"{where}: two containers are named {dup!r}; names must be unique in a task definition ({_CONTAINER})")
     volumes = {v.get("name") for v in task.inputs.get("volumes") or [] if isinstance(v, dict)}

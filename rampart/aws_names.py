@@ -111,6 +111,12 @@ NAME_RULES: tuple[NameRule, ...] = (
         "whichever stack deployed last; a destroy deregisters revisions the other stack's history lists)",
     ),
     NameRule(
+        "aws:ecs/taskDefinition:TaskDefinition", "volumes[].name", 255, r"[A-Za-z0-9_-]+",
+        "letters, digits, hyphens and underscores",
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Volume.html",
+        scope="none",
+    ),
+    NameRule(
         "aws:ecs/cluster:Cluster", "name", 255, r"[A-Za-z0-9_-]+", "letters, digits, hyphens and underscores",
         "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html",
         auto_max=255,

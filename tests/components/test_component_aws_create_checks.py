@@ -59,6 +59,7 @@ def test_a_correct_service_passes() -> None:
         ),
         ({"containers": [{**APP, "portMappings": [{"containerPort": 8080, "hostPort": 80}]}]}, "in awsvpc mode they must be equal"),
         ({"containers": [APP, {**APP, "memory": 128}]}, "two containers are named 'app'"),
+        ({"containers": [{**APP, "name": "app.web"}], "container": "app.web"}, "container name 'app.web' is not 1-255 letters"),
     ],
 )
 def test_what_ecs_refuses_at_create_fails_the_plan(kwargs: dict[str, Any], expected: str) -> None:

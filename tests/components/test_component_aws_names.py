@@ -68,6 +68,7 @@ def test_s3_bucket_auto_name_is_lower_case_and_is_its_id() -> None:
         (lambda: aws.lb.LoadBalancer("alb", name="shop-dev.eu"), ["characters AWS does not allow", "letters, digits and hyphens"]),
         (lambda: aws.lb.TargetGroup("tg", name_prefix="shop-tg", port=80, protocol="HTTP", vpc_id="vpc-1"), ["namePrefix 'shop-tg'", "longer than 6"]),
         (lambda: aws.ecs.TaskDefinition("task", family="shop.dev", container_definitions="[]"), ["family 'shop.dev'", "hyphens and underscores"]),
+        (lambda: aws.ecs.TaskDefinition("task", family="shop-dev", container_definitions="[]", volumes=[{"name": "run/proxy"}]), ["volumes.0.name 'run/proxy'", "API_Volume"]),
         (lambda: aws.cloudwatch.LogGroup("logs", name="/shop/dev app"), ["'/shop/dev app'", "API_CreateLogGroup"]),
         (lambda: aws.ecr.Repository("repo", name="Shop-App"), ["'Shop-App'", "lower-case"]),
         (lambda: aws.kms.Alias("alias", name="alias/shop.dev", target_key_id="k"), ["'alias/shop.dev'"]),
