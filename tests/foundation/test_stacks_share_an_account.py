@@ -65,3 +65,17 @@ def test_rampart_plan_reports_a_name_aws_would_refuse_without_a_traceback(projec
     assert "rampart plan: AWS would refuse this plan (1 finding(s))" in result.stderr, result.stderr
     assert "aws:lb/loadBalancer:LoadBalancer 'extra-alb': name 'internal-extra'" in result.stderr
     assert "must not begin with `internal-`" in result.stderr and "Fix:" in result.stderr
+
+
+def test_rampart_plan_shows_the_name_aws_will_know_each_resource_by() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "rampart", "plan", "--stack", "prod"], cwd=ROOT,
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "aws:ecs/taskDefinition:TaskDefinition  rampart-web-task  [rampart-web-prod]" in result.stdout, result.stdout
+    assert "aws:lb/loadBalancer:LoadBalancer  rampart-web-lb-alb  [rampart-web-lb-prod]" in result.stdout
+    assert "aws:ecs/cluster:Cluster  rampart-web-cluster  [rampart-web-cluster-" in result.stdout, "auto-names shown too"
