@@ -100,17 +100,30 @@ def assume_role_policy(service: str) -> str:
 def physical_name(name: str, max_length: int) -> str:
     """A name for an AWS resource that must be unique per account and region: the component name
     plus the stack (two stacks of one program in one account must not collide), shortened with a
-    stable hash when the service limit requires it. Only the stack's name is used, never its config."""
-    full = f"{name}-{pulumi.get_stack()}"
-    if len(full) <= max_length:
+    stable hash when the service limit requires it. Only the stack's name is used, never its config.
+
+    Pulumi stack names may hold upper-case letters, `_` and `.`, which ALB names, KMS aliases, ECR
+    repositories and task families refuse: the stack part is lower-cased with every other character
+    turned into `-`, and then the hash of the real stack name is always added, so `dev.eu` and
+    `dev-eu` still get different names."""
+    stack = pulumi.get_stack()
+    safe = re.sub(r"[^a-z0-9-]+", "-", stack.lower()).strip("-") or "stack"
+    full = f"{name}-{safe}"
+    if safe == stack and len(full) <= max_length:
         return full
-    digest = hashlib.sha256(f"{pulumi.get_project()}/{full}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(f"{pulumi.get_project()}/{name}-{stack}".encode()).hexdigest()[:8]
     return f"{full[: max_length - 9].rstrip('-')}-{digest}"
 
 
+def project_namespace() -> str:
+    """The Pulumi project as a name space for fixed names (log groups, KMS aliases), so two programs
+    deployed into one account keep apart; `.` (allowed in project names) becomes `-`."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", pulumi.get_project())
+
+
 def log_group_prefix(name: str) -> str:
-    """Default log group name prefix of a component: `/rampart/<stack>/<name>`."""
-    return f"/rampart/{pulumi.get_stack()}/{name}"
+    """Default log group name prefix of a component: `/<project>/<stack>/<name>`."""
+    return f"/{project_namespace()}/{pulumi.get_stack()}/{name}"
 
 
 _RESOURCE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

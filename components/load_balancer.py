@@ -169,7 +169,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 from_port=TARGET_PORTS[0],
                 to_port=TARGET_PORTS[1],
                 cidr_ipv4=args.target_cidr_block,
-                description="To the services' tasks in this VPC (each task's group admits only this ALB, on its port)",
+                description="To the service tasks in this VPC (each task group admits only this ALB, on its own port)",
                 tags=tags,
             ),
             opts=child,

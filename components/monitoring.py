@@ -14,7 +14,16 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
-from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
+from components._util import (
+    ArgsModel,
+    AwsContext,
+    StrInput,
+    merge_tags,
+    physical_name,
+    policy_json,
+    project_namespace,
+    Tags,
+)
 
 #: Retention values CloudWatch Logs accepts (days).
 ALLOWED_RETENTION_DAYS: tuple[int, ...] = (
@@ -225,7 +234,7 @@ class Monitoring(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
-                aws.kms.AliasArgs(name=f"alias/rampart/{physical_name(name, 200)}", target_key_id=self.key.key_id),
+                aws.kms.AliasArgs(name=f"alias/{project_namespace()}/{physical_name(name, 200)}", target_key_id=self.key.key_id),
                 opts=child,
             )
             self.kms_key_arn = self.key.arn
@@ -239,7 +248,7 @@ class Monitoring(pulumi.ComponentResource):
                 aws.sns.TopicArgs(kms_master_key_id=self.kms_key_arn, tags=tags),
                 opts=child,
             )
-            aws.sns.TopicPolicy(
+            topic_policy = aws.sns.TopicPolicy(
                 f"{name}-alarms-policy",
                 aws.sns.TopicPolicyArgs(
                     arn=self.topic.arn,
@@ -272,7 +281,8 @@ class Monitoring(pulumi.ComponentResource):
                     aws.sns.TopicSubscriptionArgs(topic=self.topic.arn, protocol="email", endpoint=address),
                     opts=child,
                 )
-            self.alarm_topic_arn = self.topic.arn
+            # The topic's ARN as the policy reports it: alarms wait until CloudWatch may publish.
+            self.alarm_topic_arn = topic_policy.arn
         else:
             self.alarm_topic_arn = pulumi.Output.from_input(args.alarm_topic_arn)
 

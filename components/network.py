@@ -240,13 +240,17 @@ class Network(pulumi.ComponentResource):
             role = aws.iam.Role(
                 f"{name}-flow-logs-role",
                 aws.iam.RoleArgs(
+                    # IAM role names are at most 64 characters; the provider's auto-name (logical name
+                    # plus 8) would not fit a long component name. A prefix of at most 38 plus the
+                    # provider's 26 unique characters always does, and stays unique per stack.
+                    name_prefix=f"{name[:27].rstrip('-')}-flow-logs-",
                     assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
                     description="VPC flow logs delivery into one log group",
                     tags=tags,
                 ),
                 opts=child,
             )
-            aws.iam.RolePolicy(
+            role_policy = aws.iam.RolePolicy(
                 f"{name}-flow-logs-policy",
                 aws.iam.RolePolicyArgs(
                     role=role.id,
@@ -281,7 +285,8 @@ class Network(pulumi.ComponentResource):
                     max_aggregation_interval=60,
                     tags=tags,
                 ),
-                opts=child,
+                # The role may write to the group only once its policy is attached.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
             )
 
         self.register_outputs(

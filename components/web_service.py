@@ -621,7 +621,7 @@ class WebService(pulumi.ComponentResource):
     def _exec_policy(self, task_role: aws.iam.Role) -> None:
         log_group_arn = self._env.execute_command_log_group_arn
         assert log_group_arn is not None  # WebServiceArgs requires an environment configured for ECS Exec
-        aws.iam.RolePolicy(
+        self._execution_policies.append(aws.iam.RolePolicy(
             f"{self._name}-task-exec-policy",
             aws.iam.RolePolicyArgs(
                 role=task_role.id,
@@ -660,7 +660,7 @@ class WebService(pulumi.ComponentResource):
                 ),
             ),
             opts=self._child(),
-        )
+        ))
 
     def _task_definition(self, execution_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
         args = self._args
@@ -780,7 +780,9 @@ class WebService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The target group must be on the listener before ECS registers targets in it, and the
-                # agent's policies must exist before the first task pulls its image and secrets.
+                # roles' policies must exist before the first task pulls its image, reads its secrets
+                # or opens an ECS Exec session. (The environment's routes and endpoints come first
+                # too: a program that creates both passes the environment in `depends_on`.)
                 depends_on=[self.route.listener_rule, *self._execution_policies],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desiredCount"],

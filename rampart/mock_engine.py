@@ -2,8 +2,15 @@
 
 This is the one stand-in the project accepts: no cloud, no Pulumi CLI, no provider plugins.
 The recording monitor sees each registration exactly as the engine would (type, name, parent,
-camelCase inputs, secret markers), rejects duplicate URNs (the stock mock silently overwrites
-them) and answers the handful of provider invokes the components use.
+camelCase inputs, secret markers, dependencies), rejects duplicate URNs (the stock mock silently
+overwrites them) and answers the handful of provider invokes the components use.
+
+It also names resources as AWS and the provider would (`rampart.aws_names`): a physical name left
+unset is auto-generated (logical name, `-`, 7 hex characters, deterministic per stack), every
+physical name is checked against AWS's limits for its type, and two resources claiming one name in
+one scope are refused, as are the relationships the ECS API checks at create (`rampart.aws_checks`);
+a run with any such finding raises :class:`AwsRefusal`, naming the resource, the value, the limit
+and the fix.
 
 Used by `rampart plan`, `rampart check` and every component test:
 
@@ -28,6 +35,9 @@ from pulumi.runtime import settings as _settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
+from rampart import aws_checks, aws_names
+from rampart.errors import UserError
+
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
@@ -37,11 +47,23 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 REDACTED = "[secret]"
 
 ACCOUNT_ID = "123456789012"
+#: The region's Elastic Load Balancing account (us-east-1's), as aws.elb.get_service_account answers.
+ELB_ACCOUNT_ARN = "arn:aws:iam::127311923021:root"
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 class DuplicateUrnError(RuntimeError):
     """Two resources were registered with the same URN; a real engine would refuse the update."""
+
+
+class AwsRefusal(UserError):
+    """The plan holds something AWS (or the provider, at preview) would refuse: a physical name
+    outside AWS's limits or claimed twice, or a relationship the ECS API checks (`rampart.aws_checks`)."""
+
+    def __init__(self, findings: list[str]) -> None:
+        self.findings = findings
+        lines = "\n".join(f"  - {f}" for f in findings)
+        super().__init__(f"AWS would refuse this plan ({len(findings)} finding(s)):\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,18 @@ class RegisteredResource:
     """Dotted paths (``a.b.0.c``) of input values the program marked secret."""
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     """The resource's `customTimeouts` option (``create``/``update``/``delete``), as the engine gets it."""
+    dependencies: frozenset[str] = field(default_factory=frozenset)
+    """URNs the engine waits for before creating this resource: `depends_on` and the resources
+    whose outputs feed its inputs (a component in `depends_on` stands for all its children)."""
+    physical_names: tuple[aws_names.PhysicalName, ...] = ()
+    """Every physical name the provider would send to AWS (explicit, from a prefix, or auto-named),
+    then the other strings AWS restricts (descriptions), as `rampart.aws_names` resolves them."""
+
+    @property
+    def physical_name(self) -> str | None:
+        """The resource's own physical name (its first name rule), if it has one."""
+        own = [n for n in self.physical_names if n.rule.kind == "name"]
+        return own[0].value if own else None
 
     def redacted_inputs(self) -> dict[str, Any]:
         """The inputs with every secret value replaced by ``[secret]``."""
@@ -72,6 +106,7 @@ class ProgramRun:
     resources: list[RegisteredResource]
     stack_outputs: dict[str, Any]
     secret_outputs: frozenset[str]
+    region: str = "us-east-1"
 
 
 def _redact(value: Any, secret_paths: frozenset[str], path: str) -> Any:
@@ -114,32 +149,75 @@ class StackReferenceError(Exception):
     """The program reads another stack whose outputs were not supplied."""
 
 
+#: Types whose provider id is their physical name (as pulumi-aws reports them).
+_ID_IS_NAME = frozenset(
+    {
+        "aws:s3/bucket:Bucket",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:iam/role:Role",
+        "aws:ecr/repository:Repository",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+    }
+)
+
+
+def _arn(type_: str, region: str, physical: str | None) -> str | None:
+    """The ARN AWS gives the resources whose ARN the checks and policies read, in AWS's format."""
+    if physical is None:
+        return None
+    if type_ == "aws:s3/bucket:Bucket":
+        return f"arn:aws:s3:::{physical}"
+    if type_ == "aws:cloudwatch/logGroup:LogGroup":
+        return f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
+    if type_ == "aws:iam/role:Role":
+        return f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}"
+    return None
+
+
+def name_seed(urn: str) -> str:
+    """Seed of a resource's auto-name: its URN (project, stack, parent types, type, name), so names
+    are deterministic in tests, differ per stack, and two resources with one logical name under
+    parents of different types get different names, as the provider's random suffix would give them."""
+    return urn
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers registrations with plausible outputs and common invokes with fixed facts."""
 
     def __init__(self, region: str = "us-east-1", stack_references: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.region = region
         self.stack_references = dict(stack_references or {})
+        #: The URN of the registration in progress on this thread (set by the monitor).
+        self.current = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         name = args.name
         if args.typ == STACK_REFERENCE_TYPE:
             return name, self._stack_reference(str(args.inputs.get("name") or name))
-        rid = args.resource_id or _fake_id(args.typ, name)
+        seed = getattr(self.current, "urn", None) or f"{pulumi.get_project()}/{pulumi.get_stack()}/{args.typ}/{name}"
+        names, _ = aws_names.resolve(args.typ, name, args.inputs, name_seed(seed))
+        # The physical name AWS would know the resource by: given, from a prefix, or auto-generated.
+        names = [n for n in names if n.rule.kind == "name"]
+        physical = names[0].value if names else None
+        rid = args.resource_id or (physical if args.typ in _ID_IS_NAME and physical else _fake_id(args.typ, name))
         service = args.typ.split(":")[1].split("/")[0] if args.typ.count(":") >= 2 else "x"
-        arn = f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
-        # A physical name given as an input is the resource's name output too, as with a real provider
-        # (policy checks match e.g. a task's awslogs-group against the log group's name).
+        # An `arn` input names the resource the new one is about (a topic policy's topic): the
+        # provider reports that ARN back, as AWS does.
+        arn = args.inputs.get("arn") or _arn(args.typ, self.region, physical) or f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{name}"
+        # A physical name is the resource's name output too, as with a real provider (policy checks
+        # match e.g. a task's awslogs-group against the log group's name).
         outputs: dict[str, Any] = {"id": rid, "arn": arn, "name": args.inputs.get("name") or name}
+        if names and names[0].where == names[0].rule.prop:
+            outputs[names[0].rule.prop] = physical
         if args.typ == "aws:ecr/repository:Repository":
-            outputs["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{args.inputs.get('name', name)}"
+            outputs["repositoryUrl"] = f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{physical or name}"
             outputs["registryId"] = ACCOUNT_ID
         elif args.typ == "aws:lb/loadBalancer:LoadBalancer":
-            outputs["dnsName"] = f"{name}-1234567890.{self.region}.elb.amazonaws.com"
+            outputs["dnsName"] = f"{physical or name}-1234567890.{self.region}.elb.amazonaws.com"
             outputs["zoneId"] = "Z35SXDOTRQ7X7K"
-            outputs["arnSuffix"] = f"app/{name}/0123456789abcdef"
+            outputs["arnSuffix"] = f"app/{physical or name}/0123456789abcdef"
         elif args.typ == "aws:lb/targetGroup:TargetGroup":
-            outputs["arnSuffix"] = f"targetgroup/{name}/0123456789abcdef"
+            outputs["arnSuffix"] = f"targetgroup/{physical or name}/0123456789abcdef"
         elif args.typ == "docker:index/image:Image":
             digest = hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()
             image_name = str(args.inputs.get("imageName", name)).split(":")[0]
@@ -189,7 +267,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(_policy_document(args.args)), "id": "policy"}
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}
+            return {"arn": ELB_ACCOUNT_ARN, "id": ELB_ACCOUNT_ARN.split(":")[4]}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "userName": "AWS",
@@ -225,9 +303,11 @@ class RecordingMonitor(_mocks.MockMonitor):
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
+        self.recording_mocks = mocks
         self.recorded: list[RegisteredResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.secret_outputs: set[str] = set()
+        self.name_findings: list[str] = []
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -245,14 +325,23 @@ class RecordingMonitor(_mocks.MockMonitor):
         with self._lock:
             if any(r.urn == urn for r in self.recorded):
                 raise DuplicateUrnError(f"duplicate URN {urn}: two resources of type {request.type} are named {request.name!r}")
-        response = super().RegisterResource(request)
+        self.recording_mocks.current.urn = urn  # new_resource, called below on this thread, seeds auto-names with it
+        try:
+            response = super().RegisterResource(request)
+        finally:
+            self.recording_mocks.current.urn = None
         if request.type == STACK_TYPE:
             return response
         secrets: set[str] = set()
         inputs = _plain(json_format.MessageToDict(request.object), "", secrets)
         out_secrets: set[str] = set()
         outputs = _plain(json_format.MessageToDict(response.object), "", out_secrets) if response.object else {}
+        names, findings = aws_names.resolve(request.type, request.name, inputs, name_seed(urn))
+        dependencies = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            dependencies.update(deps.urns)
         with self._lock:
+            self.name_findings.extend(str(f) for f in findings)
             self.recorded.append(
                 RegisteredResource(
                     urn=urn,
@@ -266,6 +355,8 @@ class RecordingMonitor(_mocks.MockMonitor):
                     custom_timeouts={
                         k: v for k, v in json_format.MessageToDict(request.customTimeouts).items() if v
                     },
+                    dependencies=frozenset(dependencies),
+                    physical_names=tuple(names),
                 )
             )
         return response
@@ -316,8 +407,74 @@ def run_program_full(
         _sync_await(run_in_stack(fn))
     finally:
         _settings.ROOT.set(None)
-    return ProgramRun(
+    run = ProgramRun(
         resources=list(monitor.recorded),
         stack_outputs=monitor.stack_outputs,
         secret_outputs=frozenset(monitor.secret_outputs),
+        region=region,
     )
+    refusals = monitor.name_findings + [str(c) for c in name_clashes(run)] + aws_checks.refusals(run.resources, ACCOUNT_ID, ELB_ACCOUNT_ARN)
+    if refusals:
+        raise AwsRefusal(refusals)
+    return run
+
+
+@dataclass(frozen=True)
+class NameClash:
+    """Resources that would claim one physical name where AWS keeps names unique."""
+
+    name: str
+    type: str
+    scope: str
+    resources: tuple[str, ...]
+    """URNs (or `stack: URN`) of the claimants."""
+    consequence: str = 'the second create fails with "already exists"'
+
+    def __str__(self) -> str:
+        return (
+            f"{self.type}: {len(self.resources)} resources claim the name {self.name!r}, unique per {self.scope} "
+            f"({', '.join(self.resources)}); {self.consequence}. Fix: derive the "
+            f"name from the component's name and the stack (`components._util.physical_name`), or leave it to auto-naming"
+        )
+
+
+_SCOPE_WORDS = {"global": "all of AWS", "account": "account", "region": "account and region",
+                "parent": "parent resource", "zone": "hosted zone and record type"}
+
+
+def _named(run: ProgramRun) -> list[tuple[str, aws_names.NamedResource]]:
+    return [
+        (r.urn, aws_names.NamedResource(r.urn, r.type, n, r.inputs))
+        for r in run.resources
+        for n in r.physical_names
+        if n.rule.scope != "none"
+    ]
+
+
+def name_clashes(run: ProgramRun) -> list[NameClash]:
+    """Physical names two resources of one plan would both claim in the same scope."""
+    named = [n for _, n in _named(run)]
+    return [
+        NameClash(rs[0].name.value, rs[0].type, _SCOPE_WORDS[rs[0].name.rule.scope], tuple(r.urn for r in rs), rs[0].name.rule.on_clash)
+        for _, rs in aws_names.duplicates(named, run.region)
+    ]
+
+
+def cross_stack_clashes(runs: Mapping[str, ProgramRun]) -> list[NameClash]:
+    """Physical names that two stacks deployed into one account would both claim.
+
+    Only names unique across the account (all of AWS, the account, the account and region, a hosted
+    zone) are compared: names unique inside a parent (a security group in its VPC) cannot collide
+    between stacks whose parents differ.
+    """
+    named: list[aws_names.NamedResource] = []
+    for stack, run in runs.items():
+        for urn, n in _named(run):
+            if n.name.rule.scope in ("global", "account", "region", "zone"):
+                named.append(aws_names.NamedResource(f"{stack}: {urn}", n.type, n.name, n.inputs))
+    region = next(iter(runs.values())).region if runs else "us-east-1"
+    out = []
+    for _, rs in aws_names.duplicates(named, region):
+        if len({r.urn.split(":", 1)[0] for r in rs}) > 1:
+            out.append(NameClash(rs[0].name.value, rs[0].type, _SCOPE_WORDS[rs[0].name.rule.scope], tuple(r.urn for r in rs), rs[0].name.rule.on_clash))
+    return out

@@ -145,7 +145,9 @@ def render_tree(resources: list[RegisteredResource]) -> str:
 
     def walk(parent: str | None, depth: int) -> None:
         for r in children.get(parent, []):
-            lines.append(f"{'  ' * depth}{r.type}  {r.name}")
+            # The name AWS will know it by, when it has one (given, from a prefix, or auto-generated).
+            aws_name = f"  [{r.physical_name}]" if r.physical_name and r.physical_name != r.name else ""
+            lines.append(f"{'  ' * depth}{r.type}  {r.name}{aws_name}")
             walk(r.urn, depth + 1)
 
     walk(None, 0)

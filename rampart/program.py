@@ -88,7 +88,9 @@ def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tag
     )
 
 
-def deploy_service(config: StackConfig, name: str, environment: EnvironmentRef, tags: dict[str, str]) -> dict[str, Any]:
+def deploy_service(
+    config: StackConfig, name: str, environment: EnvironmentRef, tags: dict[str, str], after: list[pulumi.Resource]
+) -> dict[str, Any]:
     """One service: its images, then the WebService attached to the environment. Returns its outputs."""
     service = config.services[name]
     outputs: dict[str, Any] = {}
@@ -122,6 +124,8 @@ def deploy_service(config: StackConfig, name: str, environment: EnvironmentRef, 
             image_repository_arn=repository_arn,
             **proxy_wiring,
         ).model_copy(update={"tags": {**tags, **service.tags}}),
+        # The first tasks start at once: the environment's routes, endpoints and listener come first.
+        opts=pulumi.ResourceOptions(depends_on=after),
     )
     outputs.update(
         url=web.url,
@@ -145,5 +149,6 @@ def deploy(config: StackConfig) -> None:
             pulumi.export("webAclArn", created.web_acl.web_acl_arn)
         pulumi.export("logGroups", created.log_group_names)
     pulumi.export(
-        "services", {name: deploy_service(config, name, environment, tags) for name in config.services}
+        "services",
+        {name: deploy_service(config, name, environment, tags, [created] if created else []) for name in config.services},
     )
