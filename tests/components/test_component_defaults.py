@@ -557,6 +557,23 @@ def autoscaling_policies(plan: Plan) -> None:
     assert re.match(r"^app/.+/targetgroup/.+$", requests["predefinedMetricSpecification"]["resourceLabel"])
 
 
+def https_default_404(plan: Plan) -> None:
+    https = next(l for l in plan.of_type("aws:lb/listener:Listener") if l.inputs["protocol"] == "HTTPS")
+    (action,) = https.inputs["defaultActions"]
+    assert action["type"] == "fixed-response" and action["fixedResponse"]["statusCode"] == "404", (
+        f"{https.name}: unrouted requests reach {action}"
+    )
+
+
+def service_routing(plan: Plan) -> None:
+    (rule,) = plan.of_type("aws:lb/listenerRule:ListenerRule")
+    assert rule.inputs["conditions"] == [{"pathPattern": {"values": ["/*"]}}], f"{rule.name}: {rule.inputs['conditions']}"
+    assert 41_000 <= rule.inputs["priority"] < 49_000, f"{rule.name}: a catch-all route is tried last ({rule.inputs['priority']})"
+    (action,) = rule.inputs["actions"]
+    tg = plan.one("aws:lb/targetGroup:TargetGroup")
+    assert action == {"type": "forward", "targetGroupArn": tg.outputs["arn"]}, f"{rule.name}: {action}"
+
+
 DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "monitoring.key_rotation": key_rotation,
     "monitoring.key_deletion_window_days": key_deletion_window,
@@ -619,6 +636,8 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "web_service.security_group": service_sg_from_alb_only,
     "web_service.circuit_breaker": service_circuit_breaker,
     "web_service.wait_for_steady_state": service_steady_state,
+    "web_service.routing": service_routing,
+    "load_balancer.default_action": https_default_404,
     "web_service.deployment_percent": service_deployment_percentages,
     "web_service.health_check_grace_period_seconds": service_grace_period,
     "web_service.platform_version": service_platform_latest,
