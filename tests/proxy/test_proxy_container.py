@@ -1,6 +1,8 @@
 """The proxy image built from proxy/ (through `rampart render-proxy`) on a real Docker engine, and
-run the way ECS runs it: read-only root, no capabilities, tmpfs for /run/proxy and
-/var/cache/proxy, the TLS pair in PROXY_TLS_CERT / PROXY_TLS_KEY.
+run the way its ECS task runs it on Fargate: the task definition's user, read-only root, no
+capabilities, the TLS pair in PROXY_TLS_CERT / PROXY_TLS_KEY, and exactly the sidecar's task
+volumes (components/sidecar.py MOUNT_PATHS) mounted as Fargate mounts them: the image's content
+and owner where the image declares the path as a VOLUME, else an empty root-owned 0755 directory.
 
 Uses the image engineer's engine and base-image fixtures (tests/image/conftest.py). The proxy's
 base is made at test time from their Debian base plus Debian's nginx and curl (never committed)."""
@@ -17,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from components.sidecar import MOUNT_PATHS, PROXY_USER
 from proxy_harness import make_tls_pair
-from tests.image.conftest import Docker, base_images, buildkit, docker  # noqa: F401  (fixtures)
+from tests.image.conftest import Docker, FargateVolumes, base_images, buildkit, docker  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
 DEBIAN_BASE = "rampart/debian:bookworm"
-TMPFS = ("--tmpfs", "/run/proxy:uid=10101,gid=10101,mode=0700",
-         "--tmpfs", "/var/cache/proxy:uid=10101,gid=10101,mode=0700")
+TASK_MOUNT_PATHS = sorted(MOUNT_PATHS.values())
 HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--network", "none")
 
 
@@ -77,22 +79,49 @@ def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return cert.read_text(), key.read_text()
 
 
-def run(docker: Docker, image: str, env: dict[str, str], *flags: str) -> str:
-    name = f"rampart-test-proxy-{uuid.uuid4().hex[:10]}"
-    env_flags = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
-    docker.run("run", "-d", "--name", name, *HARDENED, *TMPFS, "--health-interval", "1s",
-               "--health-start-period", "0s", *env_flags, *flags, image)
-    return name
+class ProxyTask:
+    """One proxy container as its Fargate task runs it; `remove` drops it and its task volumes."""
+
+    def __init__(self, docker: Docker, image: str, env: dict[str, str]) -> None:
+        self.docker = docker
+        self.name = f"rampart-test-proxy-{uuid.uuid4().hex[:10]}"
+        self.volumes = FargateVolumes(docker, image, TASK_MOUNT_PATHS)
+        env_flags = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+        try:
+            docker.run("run", "-d", "--name", self.name, *HARDENED, "--user", PROXY_USER, *self.volumes.flags,
+                       "--health-interval", "1s", "--health-start-period", "0s", *env_flags, image)
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        self.docker.run("rm", "-f", self.name, check=False, timeout=60)
+        self.volumes.remove()
+
+
+def run(docker: Docker, image: str, env: dict[str, str]) -> ProxyTask:
+    return ProxyTask(docker, image, env)
 
 
 @pytest.fixture
 def proxy_container(docker: Docker, proxy_image: str, tls_pair: tuple[str, str]) -> Iterator[str]:
     cert, key = tls_pair
-    name = run(docker, proxy_image, {"PROXY_TLS_CERT": cert, "PROXY_TLS_KEY": key})
+    task = run(docker, proxy_image, {"PROXY_TLS_CERT": cert, "PROXY_TLS_KEY": key})
     try:
-        yield name
+        yield task.name
     finally:
-        docker.run("rm", "-f", name, check=False, timeout=60)
+        task.remove()
+
+
+def wait_stopped(docker: Docker, name: str, timeout: float = 20) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    state: dict = {}  # type: ignore[type-arg]
+    while time.monotonic() < deadline:
+        state = json.loads(docker.run("inspect", name).stdout)[0]["State"]
+        if not state["Running"]:
+            break
+        time.sleep(0.2)
+    return state
 
 
 def wait_healthy(docker: Docker, name: str, timeout: float = 30) -> dict:  # type: ignore[type-arg]
@@ -106,12 +135,47 @@ def wait_healthy(docker: Docker, name: str, timeout: float = 30) -> dict:  # typ
     return state
 
 
-def test_runs_healthy_unprivileged_on_a_read_only_root(docker: Docker, proxy_container: str) -> None:
+def test_runs_healthy_unprivileged_on_a_read_only_root_with_the_tasks_exact_volumes(
+        docker: Docker, proxy_container: str, proxy_image: str) -> None:
     state = wait_healthy(docker, proxy_container)
     assert state["Running"] and state["Health"]["Status"] == "healthy", json.dumps(state, indent=1)
+    info = json.loads(docker.run("inspect", proxy_container).stdout)[0]
+    assert info["HostConfig"]["ReadonlyRootfs"] is True and info["Config"]["User"] == PROXY_USER
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert sorted(mounts) == TASK_MOUNT_PATHS, f"mounted {sorted(mounts)}, the task mounts {TASK_MOUNT_PATHS}"
+    assert all(m["Type"] == "volume" and m["RW"] for m in mounts.values()), mounts
+    declared = json.loads(docker.run("image", "inspect", proxy_image).stdout)[0]["Config"]["Volumes"] or {}
+    assert sorted(declared) == TASK_MOUNT_PATHS, "the image declares exactly the task's mount paths as VOLUMEs"
     assert docker.run("exec", proxy_container, "id", "-u").stdout.strip() == "10101"
+    owners = docker.run("exec", proxy_container, "stat", "-c", "%n %u %a", *TASK_MOUNT_PATHS).stdout.splitlines()
+    assert owners == [f"{p} 10101 700" for p in TASK_MOUNT_PATHS], owners
     ro = docker.run("exec", proxy_container, "touch", "/etc/x", check=False)
     assert ro.returncode != 0 and "Read-only file system" in ro.stderr
+
+
+def test_without_volume_declarations_the_sidecar_cannot_start_on_fargate(
+        docker: Docker, nginx_base: str, tls_pair: tuple[str, str], tmp_path: Path) -> None:
+    """The shipped Dockerfile minus its VOLUME lines: Fargate mounts /run/proxy and
+    /var/cache/proxy as empty root-owned 0755 directories, so user 10101 cannot create the TLS
+    directory and the container stops (the task would never become healthy)."""
+    context = render_context(tmp_path / "out")
+    dockerfile = context / "Dockerfile"
+    text = dockerfile.read_text()
+    stripped = [line for line in text.splitlines() if not line.startswith("VOLUME ")]
+    assert len(stripped) < len(text.splitlines()), "proxy/Dockerfile has no VOLUME line to strip"
+    dockerfile.write_text("\n".join(stripped) + "\n")
+    tag = f"rampart-test/proxy-no-volume:{uuid.uuid4().hex[:8]}"
+    build(docker, context, tag, f"NGINX_IMAGE={nginx_base}")
+    cert, key = tls_pair
+    task = run(docker, tag, {"PROXY_TLS_CERT": cert, "PROXY_TLS_KEY": key})
+    try:
+        state = wait_stopped(docker, task.name)
+        logs = docker.run("logs", task.name)
+        assert not state["Running"] and state["ExitCode"] != 0, json.dumps(state, indent=1)
+        assert "Permission denied" in logs.stderr, logs.stderr
+    finally:
+        task.remove()
+        docker.run("rmi", "-f", tag, check=False)
 
 
 def test_serves_tls_with_security_headers_and_json_logs(docker: Docker, proxy_container: str) -> None:
@@ -128,16 +192,17 @@ def test_serves_tls_with_security_headers_and_json_logs(docker: Docker, proxy_co
     assert line["status"] == 502 and line["tls"] == "TLSv1.3" and line["protocol"] == "HTTP/2.0"
 
 
-def test_secrets_live_only_on_the_tmpfs(docker: Docker, proxy_container: str, proxy_image: str,
-                                         tls_pair: tuple[str, str]) -> None:
+def test_secrets_live_only_on_the_task_volume(docker: Docker, proxy_container: str, proxy_image: str,
+                                              tls_pair: tuple[str, str]) -> None:
     wait_healthy(docker, proxy_container)
     key_line = tls_pair[1].splitlines()[1]
     # That the entrypoint drops the variables before exec is tested in test_proxy_image.py with a
     # fake nginx: here /proc/1/environ proves nothing, nginx overwrites that memory for its title.
-    stat = docker.run("exec", proxy_container, "stat", "-c", "%a %U", "/run/proxy/tls/key.pem").stdout.split()
-    assert stat == ["600", "10101"] or stat == ["600", "UNKNOWN"], stat
+    stat = docker.run("exec", proxy_container, "stat", "-c", "%a %u", "/run/proxy/tls/key.pem").stdout.split()
+    assert stat == ["600", "10101"], stat
+    # /run/proxy is the task volume (its own mount, not the image's read-only root)
     mounts = docker.run("exec", proxy_container, "cat", "/proc/mounts").stdout
-    assert any(m.split()[1] == "/run/proxy" and m.split()[2] == "tmpfs" for m in mounts.splitlines())
+    assert any(m.split()[1] == "/run/proxy" for m in mounts.splitlines()), mounts
     saved = subprocess.run(["docker", "save", proxy_image], env=docker.env(), capture_output=True, timeout=300).stdout
     assert key_line.encode() not in saved, "the private key is in an image layer"
     exported = subprocess.run(["docker", "export", proxy_container], env=docker.env(), capture_output=True, timeout=300).stdout
@@ -145,19 +210,13 @@ def test_secrets_live_only_on_the_tmpfs(docker: Docker, proxy_container: str, pr
 
 
 def test_refuses_to_start_without_the_secrets(docker: Docker, proxy_image: str) -> None:
-    name = run(docker, proxy_image, {"PROXY_TLS_CERT": "x"})
+    task = run(docker, proxy_image, {"PROXY_TLS_CERT": "x"})
     try:
-        deadline = time.monotonic() + 20
-        state: dict = {}  # type: ignore[type-arg]
-        while time.monotonic() < deadline:
-            state = json.loads(docker.run("inspect", name).stdout)[0]["State"]
-            if not state["Running"]:
-                break
-            time.sleep(0.2)
+        state = wait_stopped(docker, task.name)
         assert not state["Running"] and state["ExitCode"] == 64
-        assert "PROXY_TLS_KEY" in docker.run("logs", name).stderr
+        assert "PROXY_TLS_KEY" in docker.run("logs", task.name).stderr
     finally:
-        docker.run("rm", "-f", name, check=False)
+        task.remove()
 
 
 def test_a_broken_config_fails_the_build(docker: Docker, nginx_base: str, tmp_path: Path) -> None:
