@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 NODE_BUILD_BASE = "rampart/node-build:bookworm"
 RUNTIME_BASE = "rampart/node-runtime:bookworm"
+#: Stand-ins for the proxy's NGINX_IMAGE (Debian + nginx, curl, shell, apt) and BUILD_IMAGE
+#: (Debian + gcc, libc6-dev, libssl-dev), made by scripts/base-images.sh with the others.
+NGINX_BASE = "rampart/nginx:bookworm"
+C_BUILD_BASE = "rampart/c-build:bookworm"
 
 
 def pytest_configure(config: pytest.Config) -> None:
