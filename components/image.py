@@ -16,9 +16,11 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Optional
 
+import dockerfile as dockerfile_parser  # type: ignore[import-not-found]
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
@@ -298,6 +300,148 @@ def lifecycle_policy(untagged_expiry_days: int, keep_tagged_images: int) -> str:
     )
 
 
+# --------------------------------------------------------------------------- declared volumes
+#
+# On Fargate a task volume mounted into a container is an empty directory owned by root with mode
+# 0755, unless the image declares a `VOLUME` at exactly the mount path: then the image's content,
+# ownership and mode at that path are copied into the volume. A non-root container under a
+# read-only root can therefore write only to mount paths its image declares.
+
+_DF_VAR_RE = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}"
+    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+)
+
+
+def _df_expand(text: str, scope: Mapping[str, Optional[str]]) -> str:
+    """Expand $VAR, ${VAR}, ${VAR:-word} and ${VAR:+word} as the Dockerfile frontend does
+    (an unset variable expands to the empty string)."""
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group("braced") or m.group("plain")
+        value = scope.get(name)
+        op, word = m.group("op"), m.group("word") or ""
+        if op in (":-", "-"):
+            return _df_expand(word, scope) if value is None or (op == ":-" and value == "") else value
+        if op in (":+", "+"):
+            return "" if value is None or (op == ":+" and value == "") else _df_expand(word, scope)
+        return value or ""
+
+    return _DF_VAR_RE.sub(repl, text)
+
+
+def _df_unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def declared_volumes(
+    dockerfile_path: str | os.PathLike[str],
+    target: Optional[str] = None,
+    build_args: Optional[Mapping[str, str]] = None,
+) -> tuple[str, ...]:
+    """The `VOLUME` paths the image built from `dockerfile_path` at stage `target` (None: the
+    last stage) declares, in declaration order, without duplicates.
+
+    A stage inherits the VOLUMEs of the earlier stage it is built `FROM` (and so on up the chain);
+    VOLUMEs in stages the target does not build on are not counted, nor those of an external base
+    image (not visible here: declare the path again in the Dockerfile). Variables are expanded as
+    the build does: a stage's ARGs (defaults overridden by `build_args`; a global ARG re-declared
+    without a value takes the global value) and ENVs, ENVs inherited through the FROM chain.
+    Both the JSON form (`VOLUME ["/a", "/b"]`) and the plain form (`VOLUME /a /b`) are read.
+    Raises ValueError when the file does not parse or has no stage `target`."""
+    overrides = dict(build_args or {})
+    path = Path(dockerfile_path)
+    try:
+        commands = dockerfile_parser.parse_file(str(path))
+    except dockerfile_parser.GoParseError as exc:
+        raise ValueError(f"{path}: the Dockerfile does not parse: {exc}") from exc
+
+    global_args: dict[str, Optional[str]] = {}
+    # per stage: (name, parent stage index or None, env, volumes)
+    stages: list[tuple[Optional[str], Optional[int], dict[str, Optional[str]], list[str]]] = []
+    stage_args: dict[str, Optional[str]] = {}
+    for cmd in commands:
+        kind = cmd.cmd.upper()
+        if kind == "FROM":
+            values = list(cmd.value)
+            ref = _df_expand(values[0], global_args) if values else ""
+            name = values[2] if len(values) >= 3 and values[1].upper() == "AS" else None
+            known = {n.lower(): i for i, (n, *_rest) in enumerate(stages) if n}
+            parent = known.get(ref.lower())
+            env = dict(stages[parent][2]) if parent is not None else {}
+            stages.append((name, parent, env, []))
+            stage_args = {}
+            continue
+        if kind == "ARG":
+            for raw in cmd.value:
+                item = _df_unquote(raw)
+                arg_name, sep, default = item.partition("=")
+                value: Optional[str] = _df_unquote(default) if sep else None
+                if not stages:
+                    value = overrides.get(arg_name, value)
+                    global_args[arg_name] = None if value is None else _df_expand(value, global_args)
+                else:
+                    if arg_name in overrides:
+                        value = overrides[arg_name]
+                    elif value is None:
+                        value = global_args.get(arg_name)
+                    else:
+                        value = _df_expand(value, {**stages[-1][2], **stage_args})
+                    stage_args[arg_name] = value
+            continue
+        if not stages:
+            continue
+        env = stages[-1][2]
+        if kind == "ENV":
+            values = list(cmd.value)
+            for i in range(0, len(values) - 1, 2):
+                env[values[i]] = _df_expand(_df_unquote(values[i + 1]), {**stage_args, **env})
+        elif kind == "VOLUME":
+            scope = {**stage_args, **env}
+            for raw in cmd.value:
+                # BuildKit expands variables in both forms; the shell form may quote a word
+                volume = _df_expand(raw if cmd.json else _df_unquote(raw), scope)
+                if volume and volume not in stages[-1][3]:
+                    stages[-1][3].append(volume)
+
+    if not stages:
+        raise ValueError(f"{path}: the Dockerfile has no FROM instruction")
+    if target is None:
+        index = len(stages) - 1
+    else:
+        matches = [i for i, (n, *_rest) in enumerate(stages) if n and n.lower() == target.lower()]
+        if not matches:
+            raise ValueError(f"{path}: no stage named {target!r} (stages: "
+                             f"{', '.join(n for n, *_rest in stages if n) or 'none named'})")
+        index = matches[0]
+    chain: list[int] = []
+    current: Optional[int] = index
+    while current is not None:
+        chain.append(current)
+        current = stages[current][1]
+    out: list[str] = []
+    for i in reversed(chain):
+        out.extend(v for v in stages[i][3] if v not in out)
+    return tuple(out)
+
+
+def undeclared_volume_findings(container_name: str, mount_paths: Sequence[str],
+                               declared: Sequence[str]) -> list[str]:
+    """One sentence per mount path of a task volume that the container's image does not declare
+    as a `VOLUME` (exact path match, as Fargate applies it); empty when every path is declared."""
+    declared_set = set(declared)
+    return [
+        f"container {container_name!r} mounts a task volume at {path!r}, which its image does not "
+        f"declare as a VOLUME, so on Fargate it is an empty root-owned 0755 directory the "
+        f"non-root user cannot write to; in the Dockerfile's final stage, create {path} owned by "
+        f"the runtime user and add `VOLUME {path}` after it."
+        for path in mount_paths
+        if path not in declared_set
+    ]
+
+
 # --------------------------------------------------------------------------- component
 
 class Image(pulumi.ComponentResource):
@@ -312,11 +456,15 @@ class Image(pulumi.ComponentResource):
     image_name: pulumi.Output[str]
     image_ref: pulumi.Output[str]
     """The pushed image by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:...`)."""
+    volumes: tuple[str, ...]
+    """The `VOLUME` paths the built stage declares (see `declared_volumes`): the only mount paths
+    of task volumes a non-root container of this image can write to on Fargate."""
 
     def __init__(self, name: str, args: ImageArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:image:Image", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = merge_tags(args.tags)
+        self.volumes = declared_volumes(args.dockerfile_path(), args.target, args.build_args)
 
         if args.kms_key_arn is None:
             self.kms_key = aws.kms.Key(

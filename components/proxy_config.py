@@ -487,7 +487,7 @@ class RenderError(ValueError):
 class RenderTarget:
     """Where the config runs.
 
-    mode "container": paths of the proxy image (TLS material in the tmpfs /run/proxy/tls, logs to
+    mode "container": paths of the proxy image (TLS material in /run/proxy/tls on a task volume, logs to
     stdout/stderr, `daemon off`, listen on every address). mode "local": every path, the pid and
     temp files relative to nginx's prefix (`nginx -p DIR -c nginx.conf`), listen on 127.0.0.1.
     """

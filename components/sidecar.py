@@ -5,7 +5,7 @@ task's loopback. Its key and certificate are made by pulumi-tls (ECDSA P-256, se
 does not validate target certificates, it only encrypts), stored in two Secrets Manager secrets
 encrypted with the given customer-managed KMS key, and delivered to the container through ECS
 `secrets` (resolved by the ECS agent with the execution role). The proxy image's entrypoint writes
-them to a tmpfs/task-scoped volume at start and removes them from its environment; they are never
+them to the task-scoped volume at /run/proxy at start and removes them from its environment; they are never
 in an image layer, a plain environment variable of the task definition, a log or a stack output.
 
 The certificate is replaced `early_renewal_days` before it expires (pulumi-tls `early_renewal_hours`):
@@ -35,7 +35,7 @@ import pulumi_tls as tls
 
 from components.proxy_config import CONTAINER_PATHS, ProxyConfig
 
-__all__ = ["ProxySidecar", "ProxySidecarArgs", "PROXY_CONTAINER", "PROXY_USER"]
+__all__ = ["ProxySidecar", "ProxySidecarArgs", "PROXY_CONTAINER", "PROXY_USER", "MOUNT_PATHS"]
 
 PROXY_CONTAINER = "proxy"
 #: The unprivileged user the proxy image runs as (see proxy/Dockerfile).
@@ -43,6 +43,10 @@ PROXY_USER = "10101:10101"
 HEALTH_CHECK_PATH = "/healthz"
 RUN_VOLUME = "proxy-run"
 CACHE_VOLUME = "proxy-cache"
+#: Task volume -> the path it is mounted at in the proxy container. The proxy image declares each
+#: path as a VOLUME (proxy/Dockerfile): on Fargate an undeclared mount path is an empty root-owned
+#: 0755 directory the proxy's user cannot write to.
+MOUNT_PATHS: dict[str, str] = {RUN_VOLUME: "/run/proxy", CACHE_VOLUME: CONTAINER_PATHS["var"]}
 CERT_ENV = "PROXY_TLS_CERT"
 KEY_ENV = "PROXY_TLS_KEY"
 
@@ -195,7 +199,12 @@ class ProxySidecar(pulumi.ComponentResource):
 
     def task_volumes(self) -> list[dict[str, Any]]:
         """Task-level volumes the proxy mounts (writable scratch on a read-only root filesystem)."""
-        return [{"name": RUN_VOLUME}, {"name": CACHE_VOLUME}]
+        return [{"name": volume} for volume in MOUNT_PATHS]
+
+    def mount_paths(self) -> list[str]:
+        """The paths the proxy container mounts task volumes at: what its image must declare as
+        VOLUMEs (`components.image.undeclared_volume_findings`)."""
+        return list(MOUNT_PATHS.values())
 
     def container_definition(self) -> pulumi.Output[dict[str, Any]]:
         """The proxy's ECS container definition (camelCase keys, ready for json.dumps)."""
@@ -221,8 +230,8 @@ class ProxySidecar(pulumi.ComponentResource):
                 "memory": args.memory_mib,
                 "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
                 "mountPoints": [
-                    {"sourceVolume": RUN_VOLUME, "containerPath": "/run/proxy", "readOnly": False},
-                    {"sourceVolume": CACHE_VOLUME, "containerPath": CONTAINER_PATHS["var"], "readOnly": False},
+                    {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                    for volume, path in MOUNT_PATHS.items()
                 ],
                 "healthCheck": {
                     "command": ["CMD", "/usr/local/bin/proxy-healthcheck", str(self.listen_port)],

@@ -39,7 +39,8 @@ from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from components.monitoring import encrypted_log_group, metric_alarm
 from components.proxy_config import ProxyConfig
 from components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
-from components.sidecar import ProxySidecar, ProxySidecarArgs
+from components.image import undeclared_volume_findings
+from components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
@@ -259,12 +260,32 @@ class WebServiceArgs(ServiceSettings):
     proxy_image_repository_arn: Optional[StrInput] = Field(
         None, description="ECR repository ARN of `proxy_image` (ingress='nginx' only)."
     )
+    image_volumes: Optional[list[str]] = Field(
+        None,
+        description="The `VOLUME` paths `image` declares (`Image.volumes`); when given, every writable path must "
+        "be one, since on Fargate an undeclared mount path is an empty root-owned 0755 directory. None: not known "
+        "here (an image built elsewhere): declare them in its Dockerfile.",
+    )
+    proxy_image_volumes: Optional[list[str]] = Field(
+        None, description="The `VOLUME` paths `proxy_image` declares (`Image.volumes`), checked the same way."
+    )
 
     @model_validator(mode="after")
     def _wiring(self) -> "WebServiceArgs":
         self._check_proxy()
         self._check_environment_supports()
+        self._check_volumes()
         return self
+
+    def _check_volumes(self) -> None:
+        """Refuse a task volume a non-root container could not write to on Fargate."""
+        findings: list[str] = []
+        if self.image_volumes is not None and self.readonly_root_filesystem:
+            findings += undeclared_volume_findings(APP_CONTAINER, self.writable_paths, self.image_volumes)
+        if self.proxy_image_volumes is not None and self.ingress == "nginx":
+            findings += undeclared_volume_findings(PROXY_CONTAINER, list(PROXY_MOUNT_PATHS.values()), self.proxy_image_volumes)
+        if findings:
+            raise ValueError("; ".join(findings))
 
     def _check_proxy(self) -> None:
         nginx_only = {

@@ -8,20 +8,25 @@ one by one. Kept importable (rather than inline in `__main__.py`) so tests and `
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from pydantic import ValidationError
 
 from components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
-from components.image import Image, ImageArgs
+from components.image import Image, ImageArgs, declared_volumes
 from components.network import alb_subnet_cidrs
 from components.proxy_config import ProxyConfig, write_image_context
 from components.web_service import WebService, WebServiceArgs, sidecar_proxy
-from rampart.config import ImageConfig, ServiceConfig, StackConfig
+from rampart.config import ConfigError, ImageConfig, ServiceConfig, StackConfig
 
 #: Where each proxy image context is rendered for a build, relative to the project directory.
 BUILD_DIR = Path(".rampart") / "build"
+#: The sidecar image's source (its Dockerfile and entrypoint) and the stage a build targets.
+PROXY_SOURCE = Path("proxy")
+PROXY_TARGET = "runtime"
 
 
 def environment_name() -> str:
@@ -74,13 +79,13 @@ def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
 def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tags: dict[str, str]) -> Image:
     """The sidecar's image, rendered with the settings the sidecar is deployed with."""
     context = (BUILD_DIR / pulumi.get_stack() / name).resolve()
-    write_image_context(proxy, context, source_dir=Path("proxy").resolve(), upstream_port=service.container_port)
+    write_image_context(proxy, context, source_dir=PROXY_SOURCE.resolve(), upstream_port=service.container_port)
     return Image(
         f"{name}-proxy",
         ImageArgs(
             context=str(context),
             dockerfile=str(context / "Dockerfile"),
-            target="runtime",
+            target=PROXY_TARGET,
             keep_tagged_images=service.image.keep_images,
             untagged_expiry_days=service.image.untagged_expiry_days,
             tags=tags,
@@ -88,56 +93,119 @@ def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tag
     )
 
 
+@dataclass(frozen=True)
+class ServiceImages:
+    """Where a service's images come from: refs and repositories, and the VOLUMEs they declare
+    (None when the image is built elsewhere and its Dockerfile is not here to read)."""
+
+    image: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]
+    volumes: list[str] | None
+    proxy_image: pulumi.Input[str] | None = None
+    proxy_repository_arn: pulumi.Input[str] | None = None
+    proxy_volumes: list[str] | None = None
+
+
+def service_args(config: StackConfig, name: str, environment: EnvironmentRef, images: ServiceImages) -> WebServiceArgs:
+    """Service `name`'s WebServiceArgs: its settings from the stack file, wired to the environment and images."""
+    service = config.services[name]
+    sidecar = service.sidecar()
+    proxy_wiring: dict[str, Any] = {}
+    if sidecar is not None:
+        proxy_wiring = {
+            "proxy": sidecar,
+            "proxy_image": images.proxy_image,
+            "proxy_image_repository_arn": images.proxy_repository_arn,
+            "proxy_image_volumes": images.proxy_volumes,
+        }
+    return WebServiceArgs(
+        **service.settings(),
+        environment_ref=environment,
+        image=images.image,
+        image_repository_arn=images.repository_arn,
+        image_volumes=images.volumes,
+        **proxy_wiring,
+    ).model_copy(update={"tags": {**config.tags.as_dict(), **service.tags}})
+
+
+def planned_environment(config: StackConfig) -> EnvironmentRef:
+    """The environment's reference as it will be, before any resource exists: what the services'
+    args are checked against. Values only another stack knows are left unknown (None)."""
+    created = config.environment_settings() if config.environment is not None else None
+    network = created.network if created is not None else None
+    return EnvironmentRef(
+        name=environment_name() if created is not None else str(config.environment_stack),
+        vpc_id="(planned)", private_subnet_ids=["(planned)"], cluster_arn="(planned)", cluster_name="(planned)",
+        https_listener_arn="(planned)", alb_arn_suffix="(planned)", alb_security_group_id="(planned)",
+        kms_key_arn="(planned)", alarm_topic_arn="(planned)", log_group_prefix="(planned)", log_retention_days=1,
+        url="https://(planned)",
+        alb_subnet_cidrs=alb_subnet_cidrs(network) if network is not None else None,
+        interface_endpoints=list(created.extra_endpoints) if created is not None and network and network.existing is None else None,
+        nat=(network.create is None or network.create.nat_gateways != "none") if network and network.existing is None else None,
+        execute_command_log_group_arn="(planned)" if created is not None and created.execute_command else None,
+    )
+
+
+def planned_images(config: StackConfig, name: str) -> ServiceImages:
+    """The images a service will get, with the VOLUMEs their Dockerfiles declare, before any is built."""
+    service = config.services[name]
+    build = service.image.build
+    volumes = None
+    if build is not None:
+        context = Path(build.context)
+        volumes = list(declared_volumes(context / build.dockerfile, build.target, build.args))
+    proxy_volumes = list(declared_volumes(PROXY_SOURCE / "Dockerfile", PROXY_TARGET)) if service.sidecar() else None
+    return ServiceImages("(planned)", "(planned)", volumes, "(planned)", "(planned)", proxy_volumes)
+
+
+def preflight(config: StackConfig) -> None:
+    """Check every service's args against the planned environment and the images' Dockerfiles before
+    the first resource is registered, so a refused service never leaves a partial deployment."""
+    problems: list[str] = []
+    environment = planned_environment(config)
+    for name in config.services:
+        try:
+            service_args(config, name, environment, planned_images(config, name))
+        except (ValidationError, ValueError) as error:
+            errors = error.errors() if isinstance(error, ValidationError) else [{"msg": str(error)}]
+            problems += [f"rampart:services.{name}: {str(e['msg']).removeprefix('Value error, ')}" for e in errors]
+    if problems:
+        raise ConfigError("the components refuse these services:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
 def deploy_service(
-    config: StackConfig, name: str, environment: EnvironmentRef, tags: dict[str, str], after: list[pulumi.Resource]
+    config: StackConfig, name: str, environment: EnvironmentRef, after: list[pulumi.Resource]
 ) -> dict[str, Any]:
     """One service: its images, then the WebService attached to the environment. Returns its outputs."""
     service = config.services[name]
+    tags = config.tags.as_dict()
     outputs: dict[str, Any] = {}
     if service.image.build is not None:
         app_image = build_image(f"{name}-app", service.image, tags)
-        image_ref: pulumi.Input[str] = app_image.image_ref
-        repository_arn: pulumi.Input[str] = app_image.repository.arn
+        images = ServiceImages(app_image.image_ref, app_image.repository.arn, list(app_image.volumes))
         outputs["appRepositoryUrl"] = app_image.repository.repository_url
     else:
         assert service.image.uri is not None
-        image_ref = service.image.uri
-        repository_arn = service.image.repository_arn()
-
-    proxy_wiring: dict[str, Any] = {}
-    sidecar = service.sidecar()
-    if sidecar is not None:
+        images = ServiceImages(service.image.uri, service.image.repository_arn(), None)
+    if service.sidecar() is not None:
         proxy_image = build_proxy_image(name, service, proxy_settings(config, name), tags)
-        proxy_wiring = {
-            "proxy": sidecar,
-            "proxy_image": proxy_image.image_ref,
-            "proxy_image_repository_arn": proxy_image.repository.arn,
-        }
+        images = replace(images, proxy_image=proxy_image.image_ref, proxy_repository_arn=proxy_image.repository.arn,
+                         proxy_volumes=list(proxy_image.volumes))
         outputs["proxyImage"] = proxy_image.image_ref
 
     web = WebService(
         name,
-        WebServiceArgs(
-            **service.settings(),
-            environment_ref=environment,
-            image=image_ref,
-            image_repository_arn=repository_arn,
-            **proxy_wiring,
-        ).model_copy(update={"tags": {**tags, **service.tags}}),
+        service_args(config, name, environment, images),
         # The first tasks start at once: the environment's routes, endpoints and listener come first.
         opts=pulumi.ResourceOptions(depends_on=after),
     )
-    outputs.update(
-        url=web.url,
-        serviceName=web.service_name,
-        appImage=image_ref,
-        logGroups=web.log_group_names,
-    )
+    outputs.update(url=web.url, serviceName=web.service_name, appImage=images.image, logGroups=web.log_group_names)
     return outputs
 
 
 def deploy(config: StackConfig) -> None:
-    """Register the stack's resources and export its outputs."""
+    """Register the stack's resources and export its outputs (after checking every service's args)."""
+    preflight(config)
     tags = config.tags.as_dict()
     environment, created = attach_environment(config, tags)
     if created is not None:
@@ -149,6 +217,5 @@ def deploy(config: StackConfig) -> None:
             pulumi.export("webAclArn", created.web_acl.web_acl_arn)
         pulumi.export("logGroups", created.log_group_names)
     pulumi.export(
-        "services",
-        {name: deploy_service(config, name, environment, tags, [created] if created else []) for name in config.services},
+        "services", {name: deploy_service(config, name, environment, [created] if created else []) for name in config.services}
     )

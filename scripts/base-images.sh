@@ -9,6 +9,12 @@
 #                                  no perl, no npm, no compiler); node at /nodejs/bin/node
 #                                  like gcr.io/distroless/nodejs, ENTRYPOINT node, users
 #                                  root(0) and nonroot(65532)
+#   rampart/nginx:bookworm         + Debian's nginx (1.22), curl and ca-certificates: stands in
+#                                  for the official nginx image (NGINX_IMAGE of proxy/Dockerfile:
+#                                  nginx at /usr/sbin/nginx, a shell, apt, curl)
+#   rampart/c-build:bookworm       + gcc, libc6-dev, libssl-dev: stands in for buildpack-deps
+#                                  (BUILD_IMAGE of proxy/Dockerfile, which compiles the static
+#                                  proxy helper)
 #
 # Root filesystems are cached as tarballs under $RAMPART_CACHE/base-images (RAMPART_CACHE
 # defaults to ~/.cache/rampart/<hash of this clone's path>, outside the work tree) so a
@@ -66,8 +72,12 @@ chroot_install() {
     tar -C "$dir" -xf "$base"
     cp /etc/resolv.conf "$dir/etc/resolv.conf"
     mount -t proc proc "$dir/proc"
+    # maintainer scripts must not start services (nginx would listen on the host's port 80)
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+    chmod 755 "$dir/usr/sbin/policy-rc.d"
     chroot "$dir" /usr/bin/env DEBIAN_FRONTEND=noninteractive sh -c \
         "apt-get update -qq && apt-get install -y -qq --no-install-recommends $* >/dev/null"
+    rm -f "$dir/usr/sbin/policy-rc.d"
     umount -l "$dir/proc"
     chroot "$dir" apt-get clean
     rm -rf "$dir/var/lib/apt/lists/"* "$dir/tmp/"* "$dir/root/.npm"
@@ -144,6 +154,20 @@ node_runtime_tar() {
     echo "$tar"
 }
 
+# minbase + Debian packages, as one tarball per image
+packages_tar() {  # packages_tar NAME PACKAGE...
+    local name="$1"; shift
+    local tar="$CACHE/$name-bookworm.tar"
+    if [ ! -s "$tar" ]; then
+        log "$name: minbase + $*"
+        local dir="$WORK/$name"
+        chroot_install "$dir" "$@"
+        tar -C "$dir" --numeric-owner -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
+        rm -rf "$dir"
+    fi
+    echo "$tar"
+}
+
 import() {  # import TAG TARBALL [--change ...]
     local tag="$1" tar="$2"; shift 2
     if have_image "$tag" && [ "${REBUILD_BASES:-0}" != 1 ]; then return 0; fi
@@ -156,9 +180,13 @@ docker version >/dev/null  # fail early without an engine
 minbase="$(minbase_tar)"
 node_build="$(node_build_tar)"
 node_runtime="$(node_runtime_tar)"
+nginx_base="$(packages_tar nginx nginx curl ca-certificates)"
+c_build="$(packages_tar c-build gcc libc6-dev libssl-dev)"
 import rampart/debian:bookworm "$minbase" --change "$PATH_ENV" --change 'CMD ["bash"]'
 import rampart/node-build:bookworm "$node_build" --change "$PATH_ENV" --change 'CMD ["node"]' \
     --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt'
 import rampart/node-runtime:bookworm "$node_runtime" --change "$PATH_ENV" \
     --change 'ENTRYPOINT ["/nodejs/bin/node"]' --change 'WORKDIR /home/nonroot'
-echo rampart/debian:bookworm rampart/node-build:bookworm rampart/node-runtime:bookworm
+import rampart/nginx:bookworm "$nginx_base" --change "$PATH_ENV" --change 'CMD ["nginx", "-g", "daemon off;"]'
+import rampart/c-build:bookworm "$c_build" --change "$PATH_ENV" --change 'CMD ["bash"]'
+echo rampart/debian:bookworm rampart/node-build:bookworm rampart/node-runtime:bookworm rampart/nginx:bookworm rampart/c-build:bookworm

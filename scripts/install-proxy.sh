@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the proxy tests (tests/proxy) and the proxy benchmark (benchmarks/proxy) need:
 # Debian's nginx (1.22 on bookworm), openssl (TLS version probes), and the benchmark peers and
-# load generators: wrk, h2load (nghttp2-client), HAProxy and Caddy. Idempotent, non-interactive.
+# load generators: wrk, h2load (nghttp2-client), HAProxy and Caddy; and gcc, libc6-dev, libssl-dev
+# and file, to compile and inspect the image's static helper (proxy/proxy-init.c). Idempotent, non-interactive.
 # Package maintainer scripts must not start system services (port 80/443 listeners, pid files):
 # a temporary policy-rc.d refuses service starts during the install.
 set -euo pipefail
 
-pkgs=(nginx openssl wrk nghttp2-client haproxy caddy)
+pkgs=(nginx openssl wrk nghttp2-client haproxy caddy gcc libc6-dev libssl-dev file)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

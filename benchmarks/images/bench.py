@@ -1,7 +1,11 @@
 """Single-stage vs multi-stage build of the sample app: image sizes, the size floor, cold
-build time and rebuild time after a one-file source change.
+build time and rebuild time after a one-file source change; and the proxy image's size and layer
+count, today's (before issue 15) and the bare runtime, built from the same rendered config.
 
     sudo .venv/bin/python benchmarks/images/bench.py [--repeats 3] [--write-results]
+    sudo .venv/bin/python benchmarks/images/bench.py --only proxy [--write-results]
+
+`--only proxy` measures only the proxy images and keeps the app's numbers of results.json.
 
 Runs against the private engine (scripts/docker-engine.sh; started and stopped here unless
 one is already running) and the registry-free base images (scripts/base-images.sh), so it
@@ -20,6 +24,12 @@ Definitions
 - cold build: `--no-cache` (every step runs, npm ci downloads), bases already present.
 - rebuild: change one source file (append a line to src/server.ts) after a cached build,
   build again; the time is wall clock of the build command.
+- proxy before: `benchmarks/images/proxy-full/` (proxy/Dockerfile, entrypoint.sh and
+  healthcheck.sh as of commit 315bc9a: runtime FROM the nginx image itself); proxy after:
+  proxy/Dockerfile (runtime FROM scratch). Both get the nginx.conf of
+  `rampart render-proxy --stack dev` and NGINX_IMAGE=rampart/nginx:bookworm (debootstrap bookworm
+  + Debian nginx, curl: the stand-in for the official nginx image); the bare one also
+  BUILD_IMAGE=rampart/c-build:bookworm. Layers: `len(.RootFS.Layers)`.
 """
 
 from __future__ import annotations
@@ -44,6 +54,9 @@ VARIANTS = {
     "single-stage": (HERE / "single-stage.Dockerfile", None),
     "multi-stage": (ROOT / "app" / "Dockerfile", "runtime"),
 }
+NGINX_BASE = "rampart/nginx:bookworm"
+C_BUILD_BASE = "rampart/c-build:bookworm"
+PROXY_BEFORE = HERE / "proxy-full"
 
 
 def sh(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 1800) -> str:
@@ -105,6 +118,35 @@ class Bench:
         (self.app / "src" / "server.ts").write_text(
             self.server_source + f"\nexport const benchRevision = {self.changes};\n")
 
+    def layers(self, image: str) -> int:
+        return int(sh(["docker", "image", "inspect", "-f", "{{len .RootFS.Layers}}", image], env=self.env))
+
+    def proxy(self) -> dict[str, object]:
+        """Build the proxy image before and after from the same rendered config; sizes and layers."""
+        out = self.context / "render"
+        sh([sys.executable, "-m", "rampart.cli", "render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web", "--out", str(out)])
+        after = out / "image"
+        before = self.context / "proxy-full"
+        shutil.copytree(PROXY_BEFORE, before)
+        shutil.copy2(after / "nginx.conf", before / "nginx.conf")
+        builds = {
+            "proxy-before": (before, [f"NGINX_IMAGE={NGINX_BASE}"]),
+            "proxy-bare": (after, [f"NGINX_IMAGE={NGINX_BASE}", f"BUILD_IMAGE={C_BUILD_BASE}"]),
+        }
+        result: dict[str, object] = {}
+        for name, (context, args) in builds.items():
+            tag = f"rampart-bench/{name}:latest-run"
+            flags = [a for arg in args for a in ("--build-arg", arg)]
+            sh([*self.build_cmd, "--network", "host", *flags, "-t", tag, str(context)], env=self.build_env)
+            result[name] = {"size_bytes": self.size(tag), "layers": self.layers(tag)}
+            sh(["docker", "rmi", "-f", tag], env=self.env)
+        self.build("multi-stage", "rampart-bench/app:latest-run")
+        result["app"] = {"size_bytes": self.size("rampart-bench/app:latest-run"),
+                         "layers": self.layers("rampart-bench/app:latest-run")}
+        sh(["docker", "rmi", "-f", "rampart-bench/app:latest-run"], env=self.env)
+        result["nginx_base"] = {"size_bytes": self.size(NGINX_BASE), "layers": self.layers(NGINX_BASE)}
+        return result
+
     def cleanup(self) -> None:
         shutil.rmtree(self.context, ignore_errors=True)
 
@@ -137,6 +179,7 @@ def main() -> int:
     parser.add_argument("--write-results", action="store_true",
                         help="rewrite benchmarks/images/RESULTS.md and results.json")
     parser.add_argument("--render", metavar="JSON", help="only re-render RESULTS.md from a saved results.json")
+    parser.add_argument("--only", choices=["proxy"], help="measure only the proxy images (keeps the app's results)")
     opts = parser.parse_args()
     if opts.render:
         write_results(json.loads(Path(opts.render).read_text()))
@@ -151,6 +194,15 @@ def main() -> int:
         sh([str(ROOT / "scripts/base-images.sh")], env=env)
         bench = Bench(env)
         server_version = sh(["docker", "version", "-f", "{{.Server.Version}}"], env=env)
+        if opts.only == "proxy":
+            saved = json.loads((HERE / "results.json").read_text())
+            saved["proxy"] = {**bench.proxy(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                              "machine": machine(), "docker": server_version}
+            print(json.dumps(saved["proxy"], indent=2))
+            if opts.write_results:
+                (HERE / "results.json").write_text(json.dumps(saved, indent=2) + "\n")
+                write_results(saved)
+            return 0
         cold: dict[str, list[float]] = {v: [] for v in VARIANTS}
         rebuild: dict[str, list[float]] = {v: [] for v in VARIANTS}
         order = list(VARIANTS)
@@ -184,6 +236,8 @@ def main() -> int:
             "floor_bytes": floor,
             "cold_build_s": cold,
             "rebuild_s": rebuild,
+            "proxy": {**bench.proxy(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                      "machine": machine(), "docker": server_version},
         }
         print(json.dumps(result, indent=2))
         result["load_average_after"] = Path("/proc/loadavg").read_text().split()[:3]
@@ -258,7 +312,39 @@ exclude pushing to ECR.
 | multi-stage ≤ 1.15× the floor | {multi / floor:.3f}× — {ok(multi <= 1.15 * floor)} |
 | cached rebuild after one source change < 5 s | median {med['rebuild_s']['multi-stage']:.2f} s — {ok(med['rebuild_s']['multi-stage'] < 5)}; worst of {r['repeats']}: {max(r['rebuild_s']['multi-stage']):.2f} s — {ok(max(r['rebuild_s']['multi-stage']) < 5)} |
 """
+    if "proxy" in r:
+        text += proxy_section(r["proxy"])
     (HERE / "RESULTS.md").write_text(text)
+
+
+def proxy_section(p: dict) -> str:  # type: ignore[type-arg]
+    before, bare, app = p["proxy-before"], p["proxy-bare"], p["app"]
+    ratio = bare["size_bytes"] / before["size_bytes"]
+    ok = "met" if ratio <= 0.40 else "**missed**"
+    return f"""
+## Proxy image: before and after the bare runtime (issue 15)
+
+Measured {p['when']} with `benchmarks/images/bench.py --only proxy --write-results` on
+{p['machine']}; Docker engine {p['docker']}. Both images are built from the same config
+(`rampart render-proxy --stack dev`) on the same local nginx base, `{NGINX_BASE}`
+({mib(p['nginx_base']['size_bytes'])}, {p['nginx_base']['layers']} layer: debootstrap bookworm + Debian's nginx 1.22,
+curl, shell and apt, standing in for the official nginx image, which no registry here serves).
+
+| image | size | layers | vs before |
+|---|---|---|---|
+| proxy before (`benchmarks/images/proxy-full/`: runtime FROM the nginx image) | {mib(before['size_bytes'])} | {before['layers']} | 1.00 |
+| proxy bare (`proxy/Dockerfile`: runtime FROM scratch) | {mib(bare['size_bytes'])} | {bare['layers']} | {ratio:.2f} |
+| app (`app/Dockerfile`, target `runtime`), beside them | {mib(app['size_bytes'])} | {app['layers']} | — |
+
+Of the bare image, the static helper (`proxy-init`, OpenSSL linked in) is about 4.7 MiB and
+nginx with its shared libraries (glibc, OpenSSL, PCRE2, zlib, libcrypt) the rest. With the
+official nginx image as base the "before" image is that image's size plus the config; the bare one
+stays nginx's closure plus the helper.
+
+| target | result |
+|---|---|
+| bare runtime ≤ 40% of today's image built from the same config | {ratio:.0%} — {ok} |
+"""
 
 
 if __name__ == "__main__":

@@ -18,7 +18,12 @@ Targets:
                   security headers, upstream keepalive), cache off
   sidecar-cache   the same with the proxy cache on for the benchmarked path (every request a HIT)
   haproxy         HAProxy 2.6 TLS termination per its documentation's recommendations
+  haproxy-work    HAProxy doing the sidecar's work (haproxy_work_conf); -cache: with its cache on
   caddy           Caddy 2.6 reverse_proxy with the given certificate (its defaults otherwise)
+  caddy-work      Caddy doing what its standard build can of the sidecar's work (caddy_work_conf)
+With --ablation: the sidecar without its access log, headers, rate limit, all three, and
+sidecar-cache-ofc, the cache target with open_file_cache in its cache locations (a tuning
+candidate for the hit path: each hit opens, stats and closes the cache file).
 
 Profile: CPU time of each server's processes per request (from /proc), and a `perf` sample of the
 sidecar worker under wrk load (top symbols), written to RESULTS.md.
@@ -234,6 +239,13 @@ def sidecar_conf(port: int, upstream: int, cache: bool, ablate: str = "") -> str
         lines = ["    access_log off;" if line.strip().startswith("access_log logs/") else line for line in lines]
     if ablate in ("nohdr", "bare"):
         lines = [line for line in lines if not line.strip().startswith("add_header")]
+    if ablate == "ofc":
+        # tuning candidate for the cache-hit path (each hit opens, stats and closes the cache file):
+        # keep open descriptors of recently served cache files, in the cache locations
+        at = [i for i, line in enumerate(lines) if line.strip().startswith("proxy_cache_background_update")]
+        assert at, "no cache location to tune"
+        for i in reversed(at):
+            lines[i + 1:i + 1] = ["            open_file_cache max=1000 inactive=60s;", "            open_file_cache_valid 10s;"]
     return "\n".join(lines) + "\n"
 
 
@@ -263,6 +275,136 @@ frontend fe
 
 backend app
     server app1 127.0.0.1:{upstream} maxconn 1000
+"""
+
+
+def sidecar_headers() -> list[tuple[str, str]]:
+    """The security headers the sidecar adds to every response (name, value), read from the
+    rendered config so the peers doing the same work send exactly these."""
+    conf = sidecar_conf(1, 2, cache=False)
+    out = []
+    for line in conf.splitlines():
+        m = re.match(r'\s*add_header (\S+) ("(?:[^"\\]|\\.)*"|\S+) always;', line)
+        if m and not m.group(2).startswith("$"):
+            out.append((m.group(1), m.group(2).strip('"')))
+    assert len(out) >= 7, out
+    return out
+
+
+#: What the sidecar's JSON access log line carries, in HAProxy's log-format terms. %[...] fetches
+#: with `json` escaping where a client controls the text (path, user agent, request id).
+HAPROXY_JSON_LOG = (
+    '{"time":"%[date,utime(%Y-%m-%dT%H:%M:%S%z)]","request_id":"%[var(txn.rid),json(utf8s)]",'
+    '"client":"%[src]","peer":"%ci","method":"%HM","path":"%[var(txn.path),json(utf8s)]","protocol":"%HV",'
+    '"status":%ST,"bytes_sent":%B,"request_time":%Ta,"upstream_status":"%ST","upstream_time":"%Tr",'
+    '"cache":"%[var(txn.cache)]","tls":"%sslv","cipher":"%sslc","user_agent":"%[var(txn.ua),json(utf8s)]"}'
+)
+
+
+def haproxy_work_conf(port: int, upstream: int, tls: Path, cache: bool) -> str:
+    """HAProxy configured to do the sidecar's work: a JSON access log line per request (to stdout,
+    which the benchmark sends to a file), the same security headers on every response (errors
+    included: http-after-response), a request id (the client's when well-formed, else its own; sent
+    upstream and back), X-Forwarded-For only believed from the trusted CIDRs, X-Real-IP and
+    X-Forwarded-Proto upstream, upstream headers the sidecar hides removed, a per-client rate limit
+    (stick table, 429 above the same rate as the sidecar's zone), gzip for the same types, and
+    with `cache` its HTTP cache on /static/ (60 s, like the sidecar's proxy_cache_valid)."""
+    headers = "\n".join(f'    http-after-response set-header {n} "{v}"' for n, v in sidecar_headers())
+    hidden = "\n".join(f"    http-response del-header {n}" for n, _ in sidecar_headers())
+    cache_global = """
+cache static
+    total-max-size 256
+    max-object-size 1048576
+    max-age 60
+""" if cache else ""
+    cache_rules = """    http-request cache-use static if { path_beg /static/ } !{ req.hdr(authorization) -m found }
+    http-response cache-store static
+""" if cache else ""
+    return f"""
+global
+    maxconn 4096
+    nbthread 1
+    ssl-default-bind-ciphers {CIPHERS}
+    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
+    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets
+    tune.ssl.cachesize 40000
+    log stdout format raw local0 info
+
+defaults
+    mode http
+    log global
+    log-format '{HAPROXY_JSON_LOG}'
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    option http-keep-alive
+    http-reuse safe
+    compression algo gzip
+    compression type text/css application/javascript image/svg+xml
+{cache_global}
+frontend fe
+    bind 127.0.0.1:{port} ssl crt {tls}/combined.pem alpn h2,http/1.1
+    # per-client rate limit, keyed on the real client address (same rate and burst as the sidecar's zone)
+    stick-table type ipv6 size 80k expire 10s store http_req_rate(1s)
+    http-request set-src hdr_ip(x-forwarded-for,-1) if {{ src 10.20.0.0/20 10.20.16.0/20 }}
+    http-request track-sc0 src
+    http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt 200000 }}
+    # request id: the client's when well-formed, else HAProxy's own
+    unique-id-format %{{+X}}o%ci%cp%fp%Ts%rt%pid
+    http-request set-var(txn.rid) req.hdr(x-request-id) if {{ req.hdr(x-request-id) -m reg ^[A-Za-z0-9._-]{{8,128}}$ }}
+    http-request set-var(txn.rid) unique-id unless {{ var(txn.rid) -m found }}
+    http-request set-var(txn.ua) req.hdr(user-agent)
+    http-request set-var(txn.path) path
+    http-request set-header X-Request-ID %[var(txn.rid)]
+    http-request set-header X-Real-IP %[src]
+    http-request set-header X-Forwarded-Proto https
+    option forwardfor
+{cache_rules}{hidden}
+    http-response del-header X-Powered-By
+    http-after-response set-var(txn.cache) str(HIT) if {{ res.cache_hit }}
+{headers}
+    http-after-response set-header X-Request-ID %[var(txn.rid)]
+    http-after-response set-header Retry-After 1 if {{ status 429 }}
+    http-after-response set-header X-Cache-Status %[var(txn.cache)] if {{ var(txn.cache) -m found }}
+    default_backend app
+
+backend app
+    server app1 127.0.0.1:{upstream} maxconn 1000
+"""
+
+
+def caddy_work_conf(port: int, upstream: int, tls: Path, log: Path) -> str:
+    """Caddy configured to do what it can of the sidecar's work: its JSON access log per request
+    (to a file), the same security headers (also on errors: `header` applies before the handler
+    and to error responses it writes), a request id (its per-request UUID; Caddy has no "keep the
+    client's when well-formed" without a plugin), X-Real-IP upstream (reverse_proxy sets
+    X-Forwarded-For/-Proto itself and, in 2.6, believes no client's XFF; 2.6.2 has no
+    `trusted_proxies` to believe the ALB's). Absent in Caddy's
+    standard build (Debian's 2.6): a rate limit (caddy-ratelimit plugin) and a cache
+    (cache-handler plugin); this row does neither, so it does less work than the sidecar."""
+    headers = "\n".join(f'        {n} "{v}"' for n, v in sidecar_headers())
+    return f"""{{
+    admin off
+    auto_https disable_redirects
+}}
+
+https://127.0.0.1:{port} {{
+    tls {tls}/cert.pem {tls}/key.pem
+    log {{
+        output file {log}
+        format json
+    }}
+    header {{
+{headers}
+        X-Request-ID {{http.request.uuid}}
+        -Server
+        -X-Powered-By
+    }}
+    reverse_proxy 127.0.0.1:{upstream} {{
+        header_up X-Request-ID {{http.request.uuid}}
+        header_up X-Real-IP {{http.request.remote.host}}
+    }}
+}}
 """
 
 
@@ -360,9 +502,13 @@ def main() -> int:
         targets: dict[str, Server | None] = {"direct": None}
         p = free_port()
         targets["naive"] = nginx_server("naive", work / "naive", naive_conf(p, b_http, tls), p)
-        variants = [("sidecar", False, ""), ("sidecar-cache", True, "")]
+        # each ablation row next to the row it changes, so the rotation keeps them adjacent in time
+        variants = [("sidecar", False, "")]
         if args.ablation:
             variants += [(f"sidecar-{a}", False, a) for a in ("nolog", "nohdr", "nolimit", "bare")]
+        variants += [("sidecar-cache", True, "")]
+        if args.ablation:
+            variants += [("sidecar-cache-ofc", True, "ofc")]
         for name, cache, ablate in variants:
             p = free_port()
             prefix = work / name
@@ -373,11 +519,22 @@ def main() -> int:
         p = free_port()
         (work / "haproxy.cfg").write_text(haproxy_conf(p, b_http, tls))
         targets["haproxy"] = Server("haproxy", p, ["haproxy", "-f", str(work / "haproxy.cfg"), "-db"])
+        for name, cache in (("haproxy-work", False), ("haproxy-work-cache", True)):
+            p = free_port()
+            (work / f"{name}.cfg").write_text(haproxy_work_conf(p, b_http, tls, cache))
+            targets[name] = Server(name, p, ["haproxy", "-f", str(work / f"{name}.cfg"), "-db"])
         p = free_port()
         (work / "Caddyfile").write_text(caddy_conf(p, b_http, tls))
         targets["caddy"] = Server("caddy", p, ["caddy", "run", "--config", str(work / "Caddyfile"), "--adapter", "caddyfile"],
                                   env={"XDG_DATA_HOME": str(work / "caddy-data"), "XDG_CONFIG_HOME": str(work / "caddy-cfg"),
                                        "GOMAXPROCS": "1"})
+        p = free_port()
+        (work / "caddy-work").mkdir()
+        (work / "caddy-work" / "Caddyfile").write_text(caddy_work_conf(p, b_http, tls, work / "caddy-work" / "access.log"))
+        targets["caddy-work"] = Server(
+            "caddy-work", p, ["caddy", "run", "--config", str(work / "caddy-work" / "Caddyfile"), "--adapter", "caddyfile"],
+            env={"XDG_DATA_HOME": str(work / "caddy-work" / "data"), "XDG_CONFIG_HOME": str(work / "caddy-work" / "cfg"),
+                 "GOMAXPROCS": "1"})
         for srv in targets.values():
             if srv is not None:
                 srv.log = work / f"{srv.name}.out"
@@ -398,8 +555,10 @@ def main() -> int:
                 with urllib.request.urlopen(f"https://127.0.0.1:{port_of(name)}{PATH}", context=ctx, timeout=5) as r:
                     assert r.status == 200 and len(r.read()) == 1024, name
                     cache_status = r.headers.get("X-Cache-Status")
-            if name == "sidecar-cache":
-                assert cache_status == "HIT", f"sidecar-cache answered {cache_status}"
+            if name in ("sidecar-cache", "sidecar-cache-ofc", "haproxy-work-cache"):
+                assert cache_status == "HIT", f"{name} answered {cache_status}"
+            if name.startswith(("sidecar", "haproxy-work", "caddy-work")) and not name.endswith(("nohdr", "bare")):
+                assert r.headers.get("Content-Security-Policy") and r.headers.get("X-Request-ID"), f"{name}: headers missing"
 
         names = list(targets)
         results: dict[str, dict[str, list[tuple[float, float, int]]]] = {"wrk": {n: [] for n in names}, "h2load": {n: [] for n in names}}
@@ -491,17 +650,51 @@ def write_results(args: argparse.Namespace, results: dict[str, dict[str, list[tu
             f"{n}: " + ", ".join(f"{r[0]:.0f}" for r in res[n]) for n in names))
         lines.append("")
 
-    lines += ["## Targets (issue 5), from the medians of per-repeat ratios", "",
+    def ratio(res: dict[str, list[tuple[float, float, int]]], a: str, b: str) -> float:
+        return _median([x[0] / y[0] for x, y in zip(res[a], res[b]) if y[0]])
+
+    peers = [n for n in ("haproxy", "haproxy-work", "caddy", "caddy-work") if n in names]
+    lines += ["## The sidecar against its peers (req/s ratios within each repeat, median)", "",
+              "`-work` rows are the peer configured to do the sidecar's work (JSON access log per request, the same",
+              "security headers on every response, a request id, X-Forwarded-For from trusted CIDRs only, a per-client",
+              "rate limit, and for `haproxy-work-cache` its HTTP cache on the path); Caddy's standard build has no rate",
+              "limit and no cache, so `caddy-work` does less than the sidecar. Plain rows are their minimal configs.", "",
+              "| sidecar row | protocol | " + " | ".join(f"÷ {n}" for n in peers) + " |",
+              "|---|---|" + "---:|" * len(peers)]
+    for tool in ("wrk", "h2load"):
+        proto = "HTTP/1.1" if tool == "wrk" else "HTTP/2"
+        for row in ("sidecar", "sidecar-cache"):
+            cells = [ratio(results[tool], row, n) for n in peers]
+            lines.append(f"| {row} | {proto} | " + " | ".join(f"{c:.2f}×" for c in cells) + " |")
+        if "haproxy-work-cache" in names:
+            lines.append(f"| sidecar-cache ÷ haproxy-work-cache | {proto} | "
+                         f"{ratio(results[tool], 'sidecar-cache', 'haproxy-work-cache'):.2f}× |" + " |" * (len(peers) - 1))
+    lines.append("")
+
+    ablations = [(n, "sidecar-cache" if n.startswith("sidecar-cache-") else "sidecar") for n in names
+                 if n.startswith("sidecar-") and n != "sidecar-cache"]
+    if ablations:
+        lines += ["## Ablation: each row against the full configuration it comes from (req/s ratio within each repeat, median)", "",
+                  "| row | against | HTTP/1.1 | HTTP/2 | CPU µs/req, row vs full (wrk) |", "|---|---|---:|---:|---|"]
+        for n, full in ablations:
+            lines.append(f"| {n} | {full} | {ratio(results['wrk'], n, full):.2f}× | {ratio(results['h2load'], n, full):.2f}× | "
+                         f"{_median([c[0] for c in cpu[n]]):.1f} vs {_median([c[0] for c in cpu[full]]):.1f} |")
+        lines.append("")
+
+    lines += ["## Targets (issues 5 and 15), from the medians of per-repeat ratios", "",
               "| target | protocol | measured | met? |", "|---|---|---:|---|"]
     for tool in ("wrk", "h2load"):
         res = results[tool]
         proto = "HTTP/1.1" if tool == "wrk" else "HTTP/2"
-        r_naive = _median([a[0] / b[0] for a, b in zip(res["sidecar"], res["naive"]) if b[0]])
-        r_peer = _median([a[0] / max(h[0], c[0]) for a, h, c in zip(res["sidecar"], res["haproxy"], res["caddy"])
-                          if max(h[0], c[0])])
-        r_cache = _median([a[0] / d[0] for a, d in zip(res["sidecar-cache"], res["direct"]) if d[0]])
+        r_naive = ratio(res, "sidecar", "naive")
+        r_cache = ratio(res, "sidecar-cache", "direct")
+        r_min = ratio(res, "sidecar", "haproxy")
         lines.append(f"| sidecar ≥ 2× naive req/s | {proto} | {r_naive:.2f}× | {'yes' if r_naive >= 2 else 'NO'} |")
-        lines.append(f"| sidecar ahead of best of HAProxy, Caddy | {proto} | {r_peer:.2f}× | {'yes' if r_peer > 1 else 'NO'} |")
+        lines.append(f"| sidecar ≥ 1.0× HAProxy's minimal config{'' if tool == 'wrk' else ' (reported)'} | {proto} | "
+                     f"{r_min:.2f}× | {'yes' if r_min >= 1.0 else 'NO'} |")
+        if "haproxy-work" in names:
+            r_work = ratio(res, "sidecar", "haproxy-work")
+            lines.append(f"| sidecar ≥ 1.3× HAProxy doing the same work | {proto} | {r_work:.2f}× | {'yes' if r_work >= 1.3 else 'NO'} |")
         lines.append(f"| cache-hit ≥ 0.9× direct req/s | {proto} | {r_cache:.2f}× | {'yes' if r_cache >= 0.9 else 'NO'} |")
     for n in ("sidecar", "sidecar-cache"):
         d99 = _median([a[1] - d[1] for a, d in zip(results["wrk"][n], results["wrk"]["direct"])])

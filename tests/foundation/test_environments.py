@@ -156,3 +156,25 @@ def test_a_rate_limit_on_another_stacks_environment_is_refused(project_copy: Pat
     result = rampart("plan", "-C", str(project_copy), "--stack", "dev-reports")
     assert result.returncode == 2
     assert "rampart:services.reports.rateLimit is a rule in the environment's web ACL, which another stack owns" in result.stderr
+
+
+def _strip_volumes(dockerfile: Path) -> None:
+    lines = dockerfile.read_text().splitlines()
+    kept = [line for line in lines if not line.lstrip().upper().startswith("VOLUME")]
+    assert len(kept) < len(lines), f"{dockerfile} declares no VOLUME to strip"
+    dockerfile.write_text("\n".join(kept) + "\n")
+
+
+def test_an_app_image_without_its_volume_is_refused_before_anything_is_registered(project_copy: Path) -> None:
+    _strip_volumes(project_copy / "app" / "Dockerfile")
+    result = rampart("plan", "-C", str(project_copy), "--stack", "dev")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "container 'app' mounts a task volume at '/tmp', which its image does not declare as a VOLUME" in result.stderr
+    assert "add `VOLUME /tmp`" in result.stderr
+
+
+def test_a_proxy_image_without_its_volumes_is_refused(project_copy: Path) -> None:
+    _strip_volumes(project_copy / "proxy" / "Dockerfile")
+    result = rampart("plan", "-C", str(project_copy), "--stack", "dev")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "container 'proxy' mounts a task volume at '/run/proxy'" in result.stderr, result.stderr

@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 NODE_BUILD_BASE = "rampart/node-build:bookworm"
 RUNTIME_BASE = "rampart/node-runtime:bookworm"
+#: Stand-ins for the proxy's NGINX_IMAGE (Debian + nginx, curl, shell, apt) and BUILD_IMAGE
+#: (Debian + gcc, libc6-dev, libssl-dev), made by scripts/base-images.sh with the others.
+NGINX_BASE = "rampart/nginx:bookworm"
+C_BUILD_BASE = "rampart/c-build:bookworm"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -134,13 +138,53 @@ def app_image(docker: Docker, base_images: tuple[str, str]) -> Iterator[str]:
     docker.run("rmi", "-f", tag, check=False)
 
 
-class Container:
-    """A running container; removed at teardown."""
+def app_task_mount_paths() -> list[str]:
+    """Where the app's task definition mounts task volumes: WebService's default writable_paths."""
+    from components.web_service import WebServiceArgs
 
-    def __init__(self, docker: Docker, image: str, *flags: str) -> None:
+    factory = WebServiceArgs.model_fields["writable_paths"].default_factory
+    assert factory is not None, "WebServiceArgs.writable_paths lost its default"
+    return list(factory())  # type: ignore[call-arg]
+
+
+def image_volumes(docker: Docker, image: str) -> set[str]:
+    """The VOLUME paths in the built image's config."""
+    config = json.loads(docker.run("image", "inspect", image).stdout)[0]["Config"]
+    return set(config.get("Volumes") or {})
+
+
+class FargateVolumes:
+    """Task volumes mounted the way Fargate mounts them: a fresh Docker named volume per mount
+    path. Where the image declares the path as a VOLUME, Docker copies the image's content, owner
+    and mode into the empty volume, as Fargate does; where it does not, `volume-nocopy` leaves it an
+    empty root-owned 0755 directory, as Fargate does. (Without volume-nocopy Docker would copy the
+    image's directory into any named volume, declared or not, and hide the difference.)"""
+
+    def __init__(self, docker: Docker, image: str, paths: list[str]) -> None:
+        self.docker = docker
+        declared = image_volumes(docker, image)
+        self.names: list[str] = []
+        self.flags: list[str] = []
+        for path in paths:
+            name = f"rampart-test-vol-{uuid.uuid4().hex[:10]}"
+            docker.run("volume", "create", name)
+            self.names.append(name)
+            mount = f"type=volume,src={name},dst={path}"
+            self.flags += ["--mount", mount if path in declared else mount + ",volume-nocopy"]
+
+    def remove(self) -> None:
+        for name in self.names:
+            self.docker.run("volume", "rm", "-f", name, check=False)
+
+
+class Container:
+    """A running container; removed at teardown (with the task volumes it was given)."""
+
+    def __init__(self, docker: Docker, image: str, *flags: str, volumes: FargateVolumes | None = None) -> None:
         self.docker = docker
         self.name = f"rampart-test-{uuid.uuid4().hex[:10]}"
-        docker.run("run", "-d", "--name", self.name, *flags, image)
+        self.volumes = volumes
+        docker.run("run", "-d", "--name", self.name, *(volumes.flags if volumes else ()), *flags, image)
 
     def exec(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.docker.run("exec", self.name, *cmd, check=check, timeout=30)
@@ -156,15 +200,34 @@ class Container:
 
     def remove(self) -> None:
         self.docker.run("rm", "-f", self.name, check=False, timeout=60)
+        if self.volumes is not None:
+            self.volumes.remove()
 
 
 HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--network", "none")
 
+def app_user() -> str:
+    """The app container's `user` in the task definition: WebService's default."""
+    from components.web_service import DEFAULT_USER
+
+    return DEFAULT_USER
+
+
+def run_app_as_on_fargate(docker: Docker, image: str) -> Container:
+    """The app as its task runs it on Fargate: the task definition's user, read-only root, no
+    capabilities, no privilege gain, and its task volumes mounted as Fargate mounts them."""
+    volumes = FargateVolumes(docker, image, app_task_mount_paths())
+    try:
+        return Container(docker, image, *HARDENED, "--user", app_user(), "--health-interval", "1s",
+                         "--health-start-period", "0s", volumes=volumes)
+    except BaseException:
+        volumes.remove()
+        raise
+
 
 @pytest.fixture
 def container(docker: Docker, app_image: str) -> Iterator[Container]:
-    """The app as it runs on Fargate: read-only root, no capabilities, no privilege gain."""
-    c = Container(docker, app_image, *HARDENED, "--health-interval", "1s", "--health-start-period", "0s")
+    c = run_app_as_on_fargate(docker, app_image)
     try:
         yield c
     finally:

@@ -7,8 +7,11 @@ import json
 import subprocess
 import tarfile
 import time
+import uuid
+from pathlib import Path
 
-from tests.image.conftest import Container, Docker, git_revision
+from tests.image.conftest import (ROOT, Container, Docker, app_task_mount_paths, build_app, git_revision,
+                                  run_app_as_on_fargate)
 
 FETCH = (
     "fetch('http://127.0.0.1:8080' + process.argv[1])"
@@ -67,14 +70,45 @@ def test_runs_as_non_root(container: Container, docker: Docker, app_image: str) 
     assert int(cap_eff.split()[1], 16) == 0, cap_eff
 
 
-def test_root_filesystem_is_read_only_and_app_files_are_not_writable(container: Container) -> None:
+WRITE_PROBE = (
+    "const fs=require('fs'); const r={};"
+    "for (const p of ['/app/dist/x', '/tmp/x', '/home/nonroot/x']) {"
+    " try { fs.writeFileSync(p, 'x'); r[p]='written'; } catch (e) { r[p]=e.code; } }"
+    "const s=fs.statSync('/tmp'); r.tmp=[s.uid, s.gid, (s.mode & 0o7777).toString(8)];"
+    "console.log(JSON.stringify(r))"
+)
+
+
+def test_root_filesystem_is_read_only_and_only_the_task_volume_is_writable(container: Container) -> None:
+    """The app runs read-only as the task's user with its task volumes (/tmp) mounted as Fargate
+    mounts them: the image declares /tmp, so the volume carries the image's owner and mode."""
     wait_listening(container)
-    probe = container.node(
-        "const fs=require('fs'); const r={};"
-        "for (const p of ['/app/dist/x', '/tmp/x', '/home/nonroot/x']) {"
-        " try { fs.writeFileSync(p, 'x'); r[p]='written'; } catch (e) { r[p]=e.code; } }"
-        "console.log(JSON.stringify(r))")
-    assert json.loads(probe.stdout) == {"/app/dist/x": "EROFS", "/tmp/x": "EROFS", "/home/nonroot/x": "EROFS"}
+    assert app_task_mount_paths() == ["/tmp"]
+    mounts = {m["Destination"]: m for m in container.inspect()["Mounts"]}
+    assert sorted(mounts) == ["/tmp"] and mounts["/tmp"]["Type"] == "volume", mounts
+    probe = json.loads(container.node(WRITE_PROBE).stdout)
+    assert probe == {"/app/dist/x": "EROFS", "/tmp/x": "written", "/home/nonroot/x": "EROFS",
+                     "tmp": [65532, 65532, "1777"]}, probe
+
+
+def test_without_the_volume_declaration_tmp_is_not_writable_on_fargate(
+        docker: Docker, base_images: tuple[str, str], tmp_path: Path) -> None:
+    """The same app image minus its `VOLUME ["/tmp"]`: Fargate mounts /tmp as an empty root-owned
+    0755 directory, and the app's user cannot write to it (what the VOLUME line fixes)."""
+    text = (ROOT / "app" / "Dockerfile").read_text()
+    stripped = [line for line in text.splitlines() if not line.startswith("VOLUME ")]
+    assert len(stripped) < len(text.splitlines()), "app/Dockerfile has no VOLUME line to strip"
+    dockerfile = tmp_path / "Dockerfile.no-volume"
+    dockerfile.write_text("\n".join(stripped) + "\n")
+    tag = build_app(docker, base_images, f"rampart-test/app-no-volume:{uuid.uuid4().hex[:8]}", dockerfile=dockerfile)
+    c = run_app_as_on_fargate(docker, tag)
+    try:
+        wait_listening(c)
+        probe = json.loads(c.node(WRITE_PROBE).stdout)
+        assert probe["/tmp/x"] == "EACCES" and probe["tmp"] == [0, 0, "755"], probe
+    finally:
+        c.remove()
+        docker.run("rmi", "-f", tag, check=False)
 
 
 def test_final_image_has_no_compiler_package_manager_or_shell(docker: Docker, app_image: str) -> None:

@@ -84,7 +84,7 @@ def live(request: pytest.FixtureRequest, make_proxy: Callable[..., Proxy], tmp_p
         return
     out = tmp_path / "proxy-local"
     port = free_port()
-    cmd = [sys.executable, "-m", "rampart.cli", "render-proxy", "-C", str(ROOT), "--stack", "dev",
+    cmd = [sys.executable, "-m", "rampart.cli", "render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web",
            "--out", str(out), "--local", "--upstream", f"127.0.0.1:{upstream.port}", "--listen", str(port)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, f"render-proxy failed: {done.stdout}\n{done.stderr}"

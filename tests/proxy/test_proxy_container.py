@@ -1,14 +1,19 @@
 """The proxy image built from proxy/ (through `rampart render-proxy`) on a real Docker engine, and
-run the way ECS runs it: read-only root, no capabilities, tmpfs for /run/proxy and
-/var/cache/proxy, the TLS pair in PROXY_TLS_CERT / PROXY_TLS_KEY.
+run the way its ECS task runs it on Fargate: the task definition's user, read-only root, no
+capabilities, the TLS pair in PROXY_TLS_CERT / PROXY_TLS_KEY, and exactly the sidecar's task
+volumes (components/sidecar.py MOUNT_PATHS) mounted as Fargate mounts them: the image's content
+and owner where the image declares the path as a VOLUME, else an empty root-owned 0755 directory.
 
 Uses the image engineer's engine and base-image fixtures (tests/image/conftest.py). The proxy's
 base is made at test time from their Debian base plus Debian's nginx and curl (never committed)."""
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import subprocess
+import tarfile
 import sys
 import time
 import uuid
@@ -17,15 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from components.sidecar import MOUNT_PATHS, PROXY_USER
 from proxy_harness import make_tls_pair
-from tests.image.conftest import Docker, base_images, buildkit, docker  # noqa: F401  (fixtures)
+from tests.image.conftest import (C_BUILD_BASE, NGINX_BASE, Docker, FargateVolumes, base_images,  # noqa: F401
+                                  buildkit, docker)
 
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
-DEBIAN_BASE = "rampart/debian:bookworm"
-TMPFS = ("--tmpfs", "/run/proxy:uid=10101,gid=10101,mode=0700",
-         "--tmpfs", "/var/cache/proxy:uid=10101,gid=10101,mode=0700")
+TASK_MOUNT_PATHS = sorted(MOUNT_PATHS.values())
 HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--network", "none")
 
 
@@ -40,22 +45,17 @@ def build(docker: Docker, context: Path, tag: str, *build_args: str, check: bool
 
 
 @pytest.fixture(scope="module")
-def nginx_base(docker: Docker, base_images: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Debian bookworm + nginx + curl: the layout the proxy Dockerfile expects of NGINX_IMAGE."""
-    ctx = tmp_path_factory.mktemp("nginx-base")
-    (ctx / "Dockerfile").write_text(
-        f"FROM {DEBIAN_BASE}\n"
-        "RUN apt-get update && apt-get install -y --no-install-recommends nginx curl ca-certificates "
-        "&& rm -rf /var/lib/apt/lists/*\n"
-    )
-    tag = f"rampart-test/nginx-base:{uuid.uuid4().hex[:8]}"
-    build(docker, ctx, tag)
-    yield tag
-    docker.run("rmi", "-f", tag, check=False)
+def nginx_base(base_images: tuple[str, str]) -> str:
+    """Debian bookworm + nginx + curl (scripts/base-images.sh): stands in for NGINX_IMAGE."""
+    return NGINX_BASE
+
+
+def bases(nginx_base: str) -> tuple[str, str]:
+    return f"NGINX_IMAGE={nginx_base}", f"BUILD_IMAGE={C_BUILD_BASE}"
 
 
 def render_context(out: Path) -> Path:
-    done = subprocess.run([sys.executable, "-m", "rampart.cli", "render-proxy", "-C", str(ROOT), "--stack", "dev",
+    done = subprocess.run([sys.executable, "-m", "rampart.cli", "render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "web",
                            "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return out / "image"
@@ -65,7 +65,7 @@ def render_context(out: Path) -> Path:
 def proxy_image(docker: Docker, nginx_base: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     context = render_context(tmp_path_factory.mktemp("proxy-ctx"))
     tag = f"rampart-test/proxy:{uuid.uuid4().hex[:8]}"
-    build(docker, context, tag, f"NGINX_IMAGE={nginx_base}")
+    build(docker, context, tag, *bases(nginx_base))
     yield tag
     docker.run("rmi", "-f", tag, check=False)
 
@@ -77,22 +77,49 @@ def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     return cert.read_text(), key.read_text()
 
 
-def run(docker: Docker, image: str, env: dict[str, str], *flags: str) -> str:
-    name = f"rampart-test-proxy-{uuid.uuid4().hex[:10]}"
-    env_flags = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
-    docker.run("run", "-d", "--name", name, *HARDENED, *TMPFS, "--health-interval", "1s",
-               "--health-start-period", "0s", *env_flags, *flags, image)
-    return name
+class ProxyTask:
+    """One proxy container as its Fargate task runs it; `remove` drops it and its task volumes."""
+
+    def __init__(self, docker: Docker, image: str, env: dict[str, str]) -> None:
+        self.docker = docker
+        self.name = f"rampart-test-proxy-{uuid.uuid4().hex[:10]}"
+        self.volumes = FargateVolumes(docker, image, TASK_MOUNT_PATHS)
+        env_flags = [a for k, v in env.items() for a in ("-e", f"{k}={v}")]
+        try:
+            docker.run("run", "-d", "--name", self.name, *HARDENED, "--user", PROXY_USER, *self.volumes.flags,
+                       "--health-interval", "1s", "--health-start-period", "0s", *env_flags, image)
+        except BaseException:
+            self.remove()
+            raise
+
+    def remove(self) -> None:
+        self.docker.run("rm", "-f", self.name, check=False, timeout=60)
+        self.volumes.remove()
+
+
+def run(docker: Docker, image: str, env: dict[str, str]) -> ProxyTask:
+    return ProxyTask(docker, image, env)
 
 
 @pytest.fixture
 def proxy_container(docker: Docker, proxy_image: str, tls_pair: tuple[str, str]) -> Iterator[str]:
     cert, key = tls_pair
-    name = run(docker, proxy_image, {"PROXY_TLS_CERT": cert, "PROXY_TLS_KEY": key})
+    task = run(docker, proxy_image, {"PROXY_TLS_CERT": cert, "PROXY_TLS_KEY": key})
     try:
-        yield name
+        yield task.name
     finally:
-        docker.run("rm", "-f", name, check=False, timeout=60)
+        task.remove()
+
+
+def wait_stopped(docker: Docker, name: str, timeout: float = 20) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    state: dict = {}  # type: ignore[type-arg]
+    while time.monotonic() < deadline:
+        state = json.loads(docker.run("inspect", name).stdout)[0]["State"]
+        if not state["Running"]:
+            break
+        time.sleep(0.2)
+    return state
 
 
 def wait_healthy(docker: Docker, name: str, timeout: float = 30) -> dict:  # type: ignore[type-arg]
@@ -106,18 +133,77 @@ def wait_healthy(docker: Docker, name: str, timeout: float = 30) -> dict:  # typ
     return state
 
 
-def test_runs_healthy_unprivileged_on_a_read_only_root(docker: Docker, proxy_container: str) -> None:
+# The runtime image has no shell, coreutils or curl to `docker exec`: the tests look at the
+# container from the host (this engine runs here, as root) through /proc/<pid> of its nginx, and
+# send requests from a probe container (the nginx base, which has curl) in its network namespace.
+
+def pid_of(docker: Docker, name: str) -> int:
+    pid = int(json.loads(docker.run("inspect", name).stdout)[0]["State"]["Pid"])
+    assert pid > 0, f"{name} is not running"
+    return pid
+
+
+def in_container(docker: Docker, name: str, path: str) -> Path:
+    """`path` inside the running container, seen from the host (through its root and mounts)."""
+    return Path(f"/proc/{pid_of(docker, name)}/root") / path.lstrip("/")
+
+
+def curl(docker: Docker, name: str, nginx_base: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return docker.run("run", "--rm", "--network", f"container:{name}", "--entrypoint", "curl", nginx_base,
+                      *args, check=False)
+
+
+def test_runs_healthy_unprivileged_on_a_read_only_root_with_the_tasks_exact_volumes(
+        docker: Docker, proxy_container: str, proxy_image: str) -> None:
     state = wait_healthy(docker, proxy_container)
     assert state["Running"] and state["Health"]["Status"] == "healthy", json.dumps(state, indent=1)
-    assert docker.run("exec", proxy_container, "id", "-u").stdout.strip() == "10101"
-    ro = docker.run("exec", proxy_container, "touch", "/etc/x", check=False)
-    assert ro.returncode != 0 and "Read-only file system" in ro.stderr
+    info = json.loads(docker.run("inspect", proxy_container).stdout)[0]
+    assert info["HostConfig"]["ReadonlyRootfs"] is True and info["Config"]["User"] == PROXY_USER
+    mounts = {m["Destination"]: m for m in info["Mounts"]}
+    assert sorted(mounts) == TASK_MOUNT_PATHS, f"mounted {sorted(mounts)}, the task mounts {TASK_MOUNT_PATHS}"
+    assert all(m["Type"] == "volume" and m["RW"] for m in mounts.values()), mounts
+    declared = json.loads(docker.run("image", "inspect", proxy_image).stdout)[0]["Config"]["Volumes"] or {}
+    assert sorted(declared) == TASK_MOUNT_PATHS, "the image declares exactly the task's mount paths as VOLUMEs"
+    status = Path(f"/proc/{pid_of(docker, proxy_container)}/status").read_text()
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    assert uid_line.split()[1:] == ["10101"] * 4, uid_line
+    owners = {p: in_container(docker, proxy_container, p).stat() for p in TASK_MOUNT_PATHS}
+    assert {p: (st.st_uid, oct(st.st_mode & 0o7777)) for p, st in owners.items()} == \
+        {p: (10101, "0o700") for p in TASK_MOUNT_PATHS}, "the volumes carry the image's owner and mode"
+    with pytest.raises(OSError) as refused:
+        in_container(docker, proxy_container, "/etc/x").write_text("x")
+    assert refused.value.errno == errno.EROFS, refused.value
 
 
-def test_serves_tls_with_security_headers_and_json_logs(docker: Docker, proxy_container: str) -> None:
+def test_without_volume_declarations_the_sidecar_cannot_start_on_fargate(
+        docker: Docker, nginx_base: str, tls_pair: tuple[str, str], tmp_path: Path) -> None:
+    """The shipped Dockerfile minus its VOLUME lines: Fargate mounts /run/proxy and
+    /var/cache/proxy as empty root-owned 0755 directories, so user 10101 cannot create the TLS
+    directory and the container stops (the task would never become healthy)."""
+    context = render_context(tmp_path / "out")
+    dockerfile = context / "Dockerfile"
+    text = dockerfile.read_text()
+    stripped = [line for line in text.splitlines() if not line.startswith("VOLUME ")]
+    assert len(stripped) < len(text.splitlines()), "proxy/Dockerfile has no VOLUME line to strip"
+    dockerfile.write_text("\n".join(stripped) + "\n")
+    tag = f"rampart-test/proxy-no-volume:{uuid.uuid4().hex[:8]}"
+    build(docker, context, tag, *bases(nginx_base))
+    cert, key = tls_pair
+    task = run(docker, tag, {"PROXY_TLS_CERT": cert, "PROXY_TLS_KEY": key})
+    try:
+        state = wait_stopped(docker, task.name)
+        logs = docker.run("logs", task.name)
+        assert not state["Running"] and state["ExitCode"] != 0, json.dumps(state, indent=1)
+        assert "Permission denied" in logs.stderr, logs.stderr
+    finally:
+        task.remove()
+        docker.run("rmi", "-f", tag, check=False)
+
+
+def test_serves_tls_with_security_headers_and_json_logs(docker: Docker, proxy_container: str, nginx_base: str) -> None:
     wait_healthy(docker, proxy_container)
-    out = docker.run("exec", proxy_container, "curl", "-sk", "--http2", "-D", "-", "-o", "/dev/null",
-                     "https://127.0.0.1:8443/").stdout.lower()
+    out = curl(docker, proxy_container, nginx_base, "-sk", "--http2", "-D", "-", "-o", "/dev/null",
+               "https://127.0.0.1:8443/").stdout.lower()
     assert out.startswith("http/2 502"), out  # no app in this container: the upstream is down
     for header in ("strict-transport-security", "content-security-policy", "x-frame-options", "x-request-id"):
         assert f"\n{header}:" in out, f"{header} missing on the 502:\n{out}"
@@ -128,16 +214,18 @@ def test_serves_tls_with_security_headers_and_json_logs(docker: Docker, proxy_co
     assert line["status"] == 502 and line["tls"] == "TLSv1.3" and line["protocol"] == "HTTP/2.0"
 
 
-def test_secrets_live_only_on_the_tmpfs(docker: Docker, proxy_container: str, proxy_image: str,
-                                         tls_pair: tuple[str, str]) -> None:
+def test_secrets_live_only_on_the_task_volume(docker: Docker, proxy_container: str, proxy_image: str,
+                                              tls_pair: tuple[str, str]) -> None:
     wait_healthy(docker, proxy_container)
     key_line = tls_pair[1].splitlines()[1]
     # That the entrypoint drops the variables before exec is tested in test_proxy_image.py with a
     # fake nginx: here /proc/1/environ proves nothing, nginx overwrites that memory for its title.
-    stat = docker.run("exec", proxy_container, "stat", "-c", "%a %U", "/run/proxy/tls/key.pem").stdout.split()
-    assert stat == ["600", "10101"] or stat == ["600", "UNKNOWN"], stat
-    mounts = docker.run("exec", proxy_container, "cat", "/proc/mounts").stdout
-    assert any(m.split()[1] == "/run/proxy" and m.split()[2] == "tmpfs" for m in mounts.splitlines())
+    for name in ("key.pem", "cert.pem"):
+        st = in_container(docker, proxy_container, f"/run/proxy/tls/{name}").stat()
+        assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o600", 10101), name
+    # /run/proxy is the task volume (its own mount, not the image's read-only root)
+    mounts = Path(f"/proc/{pid_of(docker, proxy_container)}/mounts").read_text()
+    assert any(m.split()[1] == "/run/proxy" for m in mounts.splitlines()), mounts
     saved = subprocess.run(["docker", "save", proxy_image], env=docker.env(), capture_output=True, timeout=300).stdout
     assert key_line.encode() not in saved, "the private key is in an image layer"
     exported = subprocess.run(["docker", "export", proxy_container], env=docker.env(), capture_output=True, timeout=300).stdout
@@ -145,26 +233,84 @@ def test_secrets_live_only_on_the_tmpfs(docker: Docker, proxy_container: str, pr
 
 
 def test_refuses_to_start_without_the_secrets(docker: Docker, proxy_image: str) -> None:
-    name = run(docker, proxy_image, {"PROXY_TLS_CERT": "x"})
+    task = run(docker, proxy_image, {"PROXY_TLS_CERT": "x"})
     try:
-        deadline = time.monotonic() + 20
-        state: dict = {}  # type: ignore[type-arg]
-        while time.monotonic() < deadline:
-            state = json.loads(docker.run("inspect", name).stdout)[0]["State"]
-            if not state["Running"]:
-                break
-            time.sleep(0.2)
+        state = wait_stopped(docker, task.name)
         assert not state["Running"] and state["ExitCode"] == 64
-        assert "PROXY_TLS_KEY" in docker.run("logs", name).stderr
+        assert "PROXY_TLS_KEY" in docker.run("logs", task.name).stderr
     finally:
-        docker.run("rm", "-f", name, check=False)
+        task.remove()
 
 
 def test_a_broken_config_fails_the_build(docker: Docker, nginx_base: str, tmp_path: Path) -> None:
     context = render_context(tmp_path / "out")
     conf = context / "nginx.conf"
     conf.write_text(conf.read_text().replace("limit_req_status 429;", "limit_req_status 429;\n    no_such_directive on;"))
-    done = build(docker, context, f"rampart-test/proxy-broken:{uuid.uuid4().hex[:8]}", f"NGINX_IMAGE={nginx_base}",
+    done = build(docker, context, f"rampart-test/proxy-broken:{uuid.uuid4().hex[:8]}", *bases(nginx_base),
                  check=False)
     assert done.returncode != 0, "a config nginx -t rejects must fail the image build"
     assert "no_such_directive" in done.stdout + done.stderr
+
+
+def exported_members(docker: Docker, image: str) -> list[tarfile.TarInfo]:
+    name = docker.run("create", image).stdout.strip()
+    try:
+        tar_bytes = subprocess.run(["docker", "export", name], env=docker.env(), capture_output=True,
+                                   check=True, timeout=120).stdout
+    finally:
+        docker.run("rm", "-f", name, check=False)
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        return tar.getmembers()
+
+
+def test_runtime_image_is_bare(docker: Docker, proxy_image: str) -> None:
+    """No shell, package manager, perl, curl or compiler: nginx, its libraries, the config, the
+    users and the static helper (the same kind of check as the app image's)."""
+    members = exported_members(docker, proxy_image)
+    basenames = {m.name.rsplit("/", 1)[-1] for m in members if not m.isdir()}
+    forbidden = {
+        "shell": {"sh", "bash", "dash", "busybox", "ash", "zsh"},
+        "apt/dpkg": {"apt", "apt-get", "dpkg", "apt-cache", "apk"},
+        "perl": {"perl", "perl5"},
+        "curl/wget": {"curl", "wget", "libcurl.so.4"},
+        "compiler": {"gcc", "cc", "c++", "g++", "clang", "tcc", "as", "ld", "make", "cc1"},
+        "coreutils": {"ls", "cat", "cp", "mkdir", "chmod", "env", "id", "stat", "touch"},
+        "sudo/su": {"sudo", "su"},
+    }
+    found = {kind: sorted(basenames & tools) for kind, tools in forbidden.items() if basenames & tools}
+    assert not found, f"runtime image contains {found}"
+    # (docker export adds empty stubs: /.dockerenv, /etc/hosts, ...)
+    programs = sorted("/" + m.name.lstrip("./") for m in members
+                      if m.isfile() and m.size > 0 and m.mode & 0o111 and ".so" not in m.name)
+    assert programs == ["/usr/local/bin/proxy-entrypoint", "/usr/sbin/nginx"], programs
+    names = {"/" + m.name.lstrip("./"): m for m in members}
+    assert names["/usr/local/bin/proxy-healthcheck"].issym()
+    passwd = next(m for m in members if m.name.lstrip("./") == "etc/passwd")
+    assert passwd.size < 200, "passwd holds root and the runtime user only"
+    for tool in ("sh", "/bin/sh", "bash", "apt-get", "curl"):
+        done = docker.run("run", "--rm", "--entrypoint", tool, proxy_image, check=False)
+        said = (done.stdout + done.stderr).lower()
+        assert done.returncode == 127 and ("no such file or directory" in said or "not found in $path" in said), \
+            f"--entrypoint {tool}: {done.returncode} {done.stderr}"
+
+
+def test_healthcheck_fails_when_nginx_does_not_answer(docker: Docker, proxy_container: str) -> None:
+    """The image's health check is a real probe: pointed at a port nothing listens on, it fails."""
+    wait_healthy(docker, proxy_container)
+    ok = docker.run("exec", proxy_container, "/usr/local/bin/proxy-healthcheck", check=False)
+    bad = docker.run("exec", proxy_container, "/usr/local/bin/proxy-healthcheck", "8444", check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert bad.returncode == 1 and "proxy-healthcheck:" in bad.stderr, (bad.returncode, bad.stderr)
+
+
+def test_sigquit_drains_and_exits_cleanly(docker: Docker, proxy_container: str, nginx_base: str) -> None:
+    """STOPSIGNAL SIGQUIT reaches nginx itself (the helper execs it as PID 1): graceful shutdown."""
+    wait_healthy(docker, proxy_container)
+    t0 = time.monotonic()
+    docker.run("stop", "--time", "10", proxy_container, timeout=30)
+    elapsed = time.monotonic() - t0
+    state = json.loads(docker.run("inspect", proxy_container).stdout)[0]["State"]
+    assert state["ExitCode"] == 0, f"exit code {state['ExitCode']} (137: killed after the timeout)"
+    config = json.loads(docker.run("inspect", proxy_container).stdout)[0]["Config"]
+    assert config["StopSignal"] == "SIGQUIT", "nginx drains open requests on SIGQUIT (SIGTERM cuts them)"
+    assert elapsed < 10, f"docker stop took {elapsed:.1f} s"

@@ -1,5 +1,6 @@
 """The proxy image sources (proxy/): Dockerfile checks, hadolint, the build-time `nginx -t` step
-run against a real nginx, and the entrypoint's handling of the TLS secrets. No Docker needed."""
+run against a real nginx, and the static helper (entrypoint: the TLS secrets; health check) compiled
+as the Dockerfile compiles it. No Docker needed."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import dockerfile  # type: ignore[import-untyped]
 import pytest
 
 from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
+from proxy_harness import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = ROOT / "proxy"
@@ -99,46 +102,95 @@ def test_build_time_nginx_t_fails_the_build_on_a_broken_config(tmp_path: Path) -
 def test_write_image_context_copies_sources_and_renders_the_container_config(tmp_path: Path) -> None:
     path = write_image_context(ProxyConfig(), tmp_path / "ctx", source_dir=PROXY, upstream_port=3000)
     names = sorted(p.name for p in (tmp_path / "ctx").iterdir())
-    assert names == ["Dockerfile", "entrypoint.sh", "healthcheck.sh", "nginx.conf"]
+    assert names == ["Dockerfile", "nginx.conf", "proxy-init.c", "rootfs.sh"]
     assert "server 127.0.0.1:3000;" in path.read_text() and "daemon off;" in path.read_text()
-    for script in ("entrypoint.sh", "healthcheck.sh"):
-        assert (tmp_path / "ctx" / script).stat().st_mode & stat.S_IXUSR
+    assert (tmp_path / "ctx" / "rootfs.sh").stat().st_mode & stat.S_IXUSR
     assert not any("PRIVATE KEY" in p.read_text() for p in (tmp_path / "ctx").iterdir())
 
 
-def _entrypoint(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run proxy/entrypoint.sh in a private mount namespace with a tmpfs on /run, and a fake
-    `nginx` that reports its environment, arguments and the files it would read."""
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "nginx").write_text(
+# --- the static helper (proxy-init.c): entrypoint and health check ---------------------------
+
+@pytest.fixture(scope="module")
+def helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """proxy-init.c compiled with the helper stage's own command line (read from the Dockerfile),
+    installed as proxy-entrypoint with proxy-healthcheck a symlink, as in the image."""
+    (run,) = stage_runs("helper")
+    match = re.search(r"\bcc (?P<flags>.*?) -o \S+ proxy-init\.c (?P<libs>-lssl -lcrypto)", run.replace("\\\n", " "))
+    assert match, f"no cc command in the helper stage: {run}"
+    out = tmp_path_factory.mktemp("helper")
+    done = subprocess.run(["cc", *match["flags"].split(), "-o", str(out / "proxy-entrypoint"),
+                           str(PROXY / "proxy-init.c"), *match["libs"].split()],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"cc failed (scripts/install-proxy.sh installs gcc and libssl-dev):\n{done.stderr}"
+    (out / "proxy-healthcheck").symlink_to("proxy-entrypoint")
+    file_type = subprocess.run(["file", "-b", str(out / "proxy-entrypoint")], capture_output=True, text=True).stdout
+    assert "statically linked" in file_type or "static-pie" in file_type, file_type
+    return out
+
+
+def _entrypoint(helper: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the helper as proxy-entrypoint in a private mount namespace: a tmpfs on /run with an
+    empty /run/proxy (the task volume), and a fake /usr/sbin/nginx bound over the real one that
+    reports its arguments, environment and the files it would read."""
+    fake = tmp_path / "nginx"
+    fake.write_text(
         "#!/bin/sh\necho ARGS \"$@\"\nenv | sed 's/^/ENV /'\n"
-        "stat -c 'MODE %a %n' /run/proxy/tls/cert.pem /run/proxy/tls/key.pem\n"
+        "stat -c 'MODE %a %n' /run/proxy/tls /run/proxy/tls/cert.pem /run/proxy/tls/key.pem\n"
         "sed 's/^/KEY /' /run/proxy/tls/key.pem\n"
     )
-    (fake / "nginx").chmod(0o755)
-    script = f"mount -t tmpfs tmpfs /run && exec sh {PROXY / 'entrypoint.sh'} -g 'pid /run/proxy/x.pid;'"
-    full_env = {"PATH": f"{fake}:/usr/bin:/bin", **env}
+    fake.chmod(0o755)
+    script = (f"mount -t tmpfs tmpfs /run && mkdir /run/proxy && mount --bind {fake} /usr/sbin/nginx "
+              f"&& exec {helper / 'proxy-entrypoint'} -g 'pid /run/proxy/x.pid;'")
     return subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True,
-                          env=full_env, timeout=30)
+                          env={"PATH": "/usr/bin:/bin", **env}, timeout=30)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare for a private /run")
-def test_entrypoint_writes_secrets_to_tmpfs_and_drops_them_from_the_environment(tmp_path: Path) -> None:
-    done = _entrypoint(tmp_path, {"PROXY_TLS_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
-                                  "PROXY_TLS_KEY": "-----BEGIN " + "PRIVATE KEY-----\nSECRETKEY\n-----END " + "PRIVATE KEY-----"})
+ROOT_AND_UNSHARE = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare") or not Path("/usr/sbin/nginx").exists(),
+                                      reason="needs root, unshare and /usr/sbin/nginx (scripts/install-proxy.sh)")
+
+
+@ROOT_AND_UNSHARE
+def test_entrypoint_writes_secrets_0600_and_drops_them_from_the_environment(helper: Path, tmp_path: Path) -> None:
+    done = _entrypoint(helper, tmp_path, {
+        "PROXY_TLS_CERT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "PROXY_TLS_KEY": "-----BEGIN " + "PRIVATE KEY-----\nSECRETKEY\n-----END " + "PRIVATE KEY-----"})
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "ARGS -e stderr -c /etc/rampart-proxy/nginx.conf -g pid /run/proxy/x.pid;" in out
     assert "KEY SECRETKEY" in out, "the key was not written where nginx reads it"
+    assert "MODE 700 /run/proxy/tls" in out
     assert "MODE 600 /run/proxy/tls/key.pem" in out and "MODE 600 /run/proxy/tls/cert.pem" in out
     env_lines = [line for line in out.splitlines() if line.startswith("ENV ")]
     assert not any("PROXY_TLS" in line or "SECRETKEY" in line for line in env_lines), "secrets leaked to nginx's environment"
     assert "SECRETKEY" not in done.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare for a private /run")
-def test_entrypoint_refuses_to_start_without_secrets(tmp_path: Path) -> None:
-    done = _entrypoint(tmp_path, {"PROXY_TLS_CERT": "x"})
-    assert done.returncode == 64
-    assert "PROXY_TLS_KEY" in done.stderr and "ARGS" not in done.stdout
+@ROOT_AND_UNSHARE
+def test_entrypoint_refuses_to_start_without_secrets(helper: Path, tmp_path: Path) -> None:
+    for env in ({"PROXY_TLS_CERT": "x"}, {"PROXY_TLS_CERT": "x", "PROXY_TLS_KEY": ""}):
+        done = _entrypoint(helper, tmp_path, env)
+        assert done.returncode == 64, (env, done.returncode, done.stderr)
+        assert "PROXY_TLS_KEY" in done.stderr and "ARGS" not in done.stdout
+
+
+@pytest.mark.nginx
+def test_healthcheck_passes_on_a_live_proxy_and_fails_without_one(helper: Path, make_proxy: Callable[..., Proxy]) -> None:
+    proxy = make_proxy()
+    ok = subprocess.run([str(helper / "proxy-healthcheck"), str(proxy.port)], capture_output=True, text=True, timeout=10)
+    assert ok.returncode == 0, ok.stderr
+    proxy.nginx.stop()
+    down = subprocess.run([str(helper / "proxy-healthcheck"), str(proxy.port)], capture_output=True, text=True, timeout=10)
+    assert down.returncode == 1 and "proxy-healthcheck:" in down.stderr, (down.returncode, down.stderr)
+
+
+@pytest.mark.nginx
+def test_healthcheck_fails_on_a_non_200_answer(helper: Path, make_proxy: Callable[..., Proxy]) -> None:
+    """The proxy with its /healthz answering 503 instead of 200 is unhealthy."""
+    proxy = make_proxy(start=False)
+    conf = proxy.nginx.prefix / "nginx.conf"
+    text = conf.read_text()
+    assert 'return 200 "ok\\n";' in text
+    conf.write_text(text.replace('return 200 "ok\\n";', "return 503;"))
+    proxy.nginx.start()
+    done = subprocess.run([str(helper / "proxy-healthcheck"), str(proxy.port)], capture_output=True, text=True, timeout=10)
+    assert done.returncode == 1 and "/healthz answered HTTP/1.1 " in done.stderr, (done.returncode, done.stderr)

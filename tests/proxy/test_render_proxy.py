@@ -82,7 +82,7 @@ def test_image_context_mode(tmp_path: Path) -> None:
     out = tmp_path / "ctx"
     done = rampart("render-proxy", "-C", str(ROOT), "--stack", "prod", "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert (out / "image" / "Dockerfile").is_file() and (out / "image" / "entrypoint.sh").is_file()
+    assert (out / "image" / "Dockerfile").is_file() and (out / "image" / "proxy-init.c").is_file()
     conf = (out / "nginx.conf").read_text()
     assert conf == (out / "image" / "nginx.conf").read_text()
     assert "daemon off;" in conf and "ssl_certificate /run/proxy/tls/cert.pem;" in conf
