@@ -22,8 +22,8 @@ Targets:
   caddy           Caddy 2.6 reverse_proxy with the given certificate (its defaults otherwise)
   caddy-work      Caddy doing what its standard build can of the sidecar's work (caddy_work_conf)
 With --ablation: the sidecar without its access log, headers, rate limit, all three, and
-sidecar-cache-ofc, the cache target with open_file_cache in its cache locations (a tuning
-candidate for the hit path: each hit opens, stats and closes the cache file).
+sidecar-cache-ofc, the cache target with `cache.openFileCache` on (open_file_cache in the cache
+locations; opt-in, since it trades freshness for speed: docs/proxy.md).
 
 Profile: CPU time of each server's processes per request (from /proc), and a `perf` sample of the
 sidecar worker under wrk load (top symbols), written to RESULTS.md.
@@ -233,19 +233,15 @@ def sidecar_conf(port: int, upstream: int, cache: bool, ablate: str = "") -> str
     )
     if ablate in ("nolimit", "bare"):
         config = config.model_copy(update={"rate_limit": config.rate_limit.model_copy(update={"enabled": False})})
+    if ablate == "ofc":
+        # cache.openFileCache (opt-in): each hit otherwise opens, stats and closes the cache file
+        config = config.model_copy(update={"cache": config.cache.model_copy(update={"open_file_cache": True})})
     conf = render_nginx_conf(config, RenderTarget(mode="local", upstream_port=upstream, listen_port=port))
     lines = conf.splitlines()
     if ablate in ("nolog", "bare"):
         lines = ["    access_log off;" if line.strip().startswith("access_log logs/") else line for line in lines]
     if ablate in ("nohdr", "bare"):
         lines = [line for line in lines if not line.strip().startswith("add_header")]
-    if ablate == "ofc":
-        # tuning candidate for the cache-hit path (each hit opens, stats and closes the cache file):
-        # keep open descriptors of recently served cache files, in the cache locations
-        at = [i for i, line in enumerate(lines) if line.strip().startswith("proxy_cache_background_update")]
-        assert at, "no cache location to tune"
-        for i in reversed(at):
-            lines[i + 1:i + 1] = ["            open_file_cache max=1000 inactive=60s;", "            open_file_cache_valid 10s;"]
     return "\n".join(lines) + "\n"
 
 

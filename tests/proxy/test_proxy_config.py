@@ -300,3 +300,16 @@ def test_values_with_directive_breaking_characters_are_rejected(value: str) -> N
             continue  # ';' is legal inside the quoted header values (CSP needs it)
         with pytest.raises(ValidationError):
             ProxyConfig.model_validate(build(value))
+
+
+def test_open_file_cache_is_opt_in_and_only_in_cache_locations() -> None:
+    """cache.openFileCache trades freshness for speed (docs/proxy.md): off by default; when on, only
+    the cache locations keep cache files open."""
+    target = RenderTarget(mode="container", upstream_port=3000)
+    assert "open_file_cache" not in render_nginx_conf(ProxyConfig(), target)
+    on = render_nginx_conf(ProxyConfig.model_validate({"cache": {"openFileCache": True, "paths": ["/static/", "/assets/"]}}),
+                           target)
+    blocks = on.split("location ")
+    with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=1000 inactive=60s;" in b]
+    assert sorted(with_ofc) == ["/assets/", "/static/"], with_ofc
+    assert on.count("open_file_cache_valid 10s;") == 2
