@@ -22,8 +22,8 @@ Targets:
   caddy           Caddy 2.6 reverse_proxy with the given certificate (its defaults otherwise)
   caddy-work      Caddy doing what its standard build can of the sidecar's work (caddy_work_conf)
 With --ablation: the sidecar without its access log, headers, rate limit, all three, and
-sidecar-cache-ofc, the cache target with open_file_cache in its cache locations (a tuning
-candidate for the hit path: each hit opens, stats and closes the cache file).
+sidecar-cache-ofc, the cache target with `cache.openFileCache` on (open_file_cache in the cache
+locations; opt-in, since it trades freshness for speed: docs/proxy.md).
 
 Profile: CPU time of each server's processes per request (from /proc), and a `perf` sample of the
 sidecar worker under wrk load (top symbols), written to RESULTS.md.
@@ -233,19 +233,15 @@ def sidecar_conf(port: int, upstream: int, cache: bool, ablate: str = "") -> str
     )
     if ablate in ("nolimit", "bare"):
         config = config.model_copy(update={"rate_limit": config.rate_limit.model_copy(update={"enabled": False})})
+    if ablate == "ofc":
+        # cache.openFileCache (opt-in): each hit otherwise opens, stats and closes the cache file
+        config = config.model_copy(update={"cache": config.cache.model_copy(update={"open_file_cache": True})})
     conf = render_nginx_conf(config, RenderTarget(mode="local", upstream_port=upstream, listen_port=port))
     lines = conf.splitlines()
     if ablate in ("nolog", "bare"):
         lines = ["    access_log off;" if line.strip().startswith("access_log logs/") else line for line in lines]
     if ablate in ("nohdr", "bare"):
         lines = [line for line in lines if not line.strip().startswith("add_header")]
-    if ablate == "ofc":
-        # tuning candidate for the cache-hit path (each hit opens, stats and closes the cache file):
-        # keep open descriptors of recently served cache files, in the cache locations
-        at = [i for i, line in enumerate(lines) if line.strip().startswith("proxy_cache_background_update")]
-        assert at, "no cache location to tune"
-        for i in reversed(at):
-            lines[i + 1:i + 1] = ["            open_file_cache max=1000 inactive=60s;", "            open_file_cache_valid 10s;"]
     return "\n".join(lines) + "\n"
 
 
@@ -473,6 +469,8 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
     ap.add_argument("--no-perf", action="store_true")
+    ap.add_argument("--profile-only", action="store_true",
+                    help="only profile the sidecar's two paths (proxied, cache hit) under wrk load; writes PROFILE.md")
     ap.add_argument("--ablation", action="store_true",
                     help="also run the sidecar without its access log, headers, rate limit, and all three")
     args = ap.parse_args()
@@ -560,6 +558,22 @@ def main() -> int:
             if name.startswith(("sidecar", "haproxy-work", "caddy-work")) and not name.endswith(("nohdr", "bare")):
                 assert r.headers.get("Content-Security-Policy") and r.headers.get("X-Request-ID"), f"{name}: headers missing"
 
+        if args.profile_only:
+            sections = [f"# Proxy benchmark: perf profiles of the sidecar worker\n\n"
+                        f"Run: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, `benchmarks/proxy/bench.py --profile-only`; "
+                        f"{os.cpu_count()} CPUs ({_cpu_model()}), Linux {platform.release()}, {_versions()}; load average "
+                        f"before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}. `perf record -F 499 -g` of the "
+                        f"worker for 4 s of a 5 s wrk run (HTTP/1.1, {CONNECTIONS} connections, {PATH}).\n"]
+            rows = [("sidecar", "proxied path (cache off)"), ("sidecar-cache", "cache-hit path")]
+            if "sidecar-cache-ofc" in targets:
+                rows.append(("sidecar-cache-ofc", "cache-hit path with cache.openFileCache"))
+            for name, label in rows:
+                text = profile_sidecar(targets[name], port_of(name), work)  # type: ignore[arg-type]
+                calls = syscalls_per_request(targets[name], port_of(name), work)  # type: ignore[arg-type]
+                sections.append(f"## {name}: {label}\n\n```\n{text}\n```\n\n{calls}\n")
+            (args.out / "PROFILE.md").write_text("\n".join(sections))
+            return 0
+
         names = list(targets)
         results: dict[str, dict[str, list[tuple[float, float, int]]]] = {"wrk": {n: [] for n in names}, "h2load": {n: [] for n in names}}
         cpu: dict[str, list[tuple[float, float]]] = {n: [] for n in names}  # (target µs/req, backend µs/req), wrk runs
@@ -610,7 +624,39 @@ def profile_sidecar(srv: Server, port: int, work: Path) -> str:
                           "--sort", "dso,sym", "--percent-limit", "1"], capture_output=True, text=True, timeout=120).stdout
     by_dso = [line for line in rep.splitlines() if line.strip() and not line.startswith("#")]
     by_sym = [line for line in sym.splitlines() if line.strip() and not line.startswith("#")]
-    return "\n".join(["by object:", *by_dso[:10], "", "top symbols:", *by_sym[:30]])
+    return "\n".join(["by object:", *by_dso[:10], "", "top symbols:", *by_sym[:40]])
+
+
+def syscalls_per_request(srv: Server, port: int, work: Path, requests: int = 400) -> str:
+    """System calls of the worker per request: `strace -c` on the worker while wrk sends about
+    `requests` requests over 50 keep-alive connections (strace slows the worker a hundredfold:
+    counts, not time; connection set-up is spread over these few requests)."""
+    if not shutil.which("strace"):
+        return "(strace not installed: no system call counts)"
+    workers = [pid for pid in srv.pids() if pid != srv.pids()[0]]
+    out = work / "strace.txt"
+    tracer = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), "-p", ",".join(map(str, workers))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    script = work / "count.lua"
+    script.write_text(f"local n = 0\nrequest = function()\n  n = n + 1\n  if n > {requests} then wrk.thread:stop() end\n"
+                      f"  return wrk.format(nil, \"{PATH}\")\nend\n")
+    done = subprocess.run(["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", "-d30s", "-s", str(script),
+                           f"https://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, timeout=60).stdout
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait(30)
+    m = re.search(r"(\d+) requests in", done)
+    n = int(m.group(1)) if m else 0
+    rows = []
+    for line in out.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-1].isidentifier() and parts[3].isdigit() and parts[-1] != "total":
+            rows.append((int(parts[3]), parts[-1]))
+    rows.sort(reverse=True)
+    if not n:
+        return "(wrk reported no requests: no system call counts)"
+    cells = ", ".join(f"{name} {calls / n:.2f}" for calls, name in rows[:12])
+    return f"System calls per request (strace -c over {n} requests): {cells}."
 
 
 def _median(xs: list[float]) -> float:

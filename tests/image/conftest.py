@@ -199,7 +199,7 @@ class Container:
         return self.docker.run("logs", self.name).stdout
 
     def remove(self) -> None:
-        self.docker.run("rm", "-f", self.name, check=False, timeout=60)
+        self.docker.run("rm", "-f", "-v", self.name, check=False, timeout=60)
         if self.volumes is not None:
             self.volumes.remove()
 

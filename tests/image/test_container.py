@@ -118,7 +118,7 @@ def test_final_image_has_no_compiler_package_manager_or_shell(docker: Docker, ap
         tar_bytes = subprocess.run(["docker", "export", name], env=docker.env(), capture_output=True,
                                    check=True, timeout=120).stdout
     finally:
-        docker.run("rm", "-f", name, check=False)
+        docker.run("rm", "-f", "-v", name, check=False)
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         members = tar.getmembers()
     names = {"/" + m.name.lstrip("./") for m in members}

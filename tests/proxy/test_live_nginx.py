@@ -360,3 +360,14 @@ def test_nginx_harness_stops_nginx(make_proxy: Callable[..., Proxy]) -> None:
     proxy.nginx.stop()
     assert proc.poll() is not None
     assert isinstance(proxy.nginx, Nginx)
+
+
+def test_open_file_cache_option_serves_hits(make_proxy: Callable[..., Proxy], upstream: Upstream) -> None:
+    """cache.openFileCache on: the config is valid on Debian's nginx and hits still come from cache."""
+    cache = {**TEST_CONFIG.get("cache", {}), "enabled": True, "openFileCache": True}
+    proxy = make_proxy({**TEST_CONFIG, "cache": cache})
+    assert "open_file_cache max=1000" in (proxy.prefix / "nginx.conf").read_text()
+    path = proxy.config.cache.paths[0] + "ofc.html"
+    c = proxy.client()
+    statuses = [c.get(path).header("x-cache-status") for _ in range(3)]
+    assert statuses == ["MISS", "HIT", "HIT"] and upstream.hits(path) == 1, statuses

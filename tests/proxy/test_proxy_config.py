@@ -351,3 +351,15 @@ def test_header_value_that_bypassed_validation_is_refused_by_the_renderer(field:
     cfg = ProxyConfig().model_copy(update={"headers": headers})
     with pytest.raises(RenderError, match=label.replace(".", r"\.")):
         render_nginx_conf(cfg, LOCAL)
+
+def test_open_file_cache_is_opt_in_and_only_in_cache_locations() -> None:
+    """cache.openFileCache trades freshness for speed (docs/proxy.md): off by default; when on, only
+    the cache locations keep cache files open."""
+    target = RenderTarget(mode="container", upstream_port=3000)
+    assert "open_file_cache" not in render_nginx_conf(ProxyConfig(), target)
+    on = render_nginx_conf(ProxyConfig.model_validate({"cache": {"openFileCache": True, "paths": ["/static/", "/assets/"]}}),
+                           target)
+    blocks = on.split("location ")
+    with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=1000 inactive=60s;" in b]
+    assert sorted(with_ofc) == ["/assets/", "/static/"], with_ofc
+    assert on.count("open_file_cache_valid 10s;") == 2

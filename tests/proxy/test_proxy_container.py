@@ -93,7 +93,7 @@ class ProxyTask:
             raise
 
     def remove(self) -> None:
-        self.docker.run("rm", "-f", self.name, check=False, timeout=60)
+        self.docker.run("rm", "-f", "-v", self.name, check=False, timeout=60)
         self.volumes.remove()
 
 
@@ -258,7 +258,7 @@ def exported_members(docker: Docker, image: str) -> list[tarfile.TarInfo]:
         tar_bytes = subprocess.run(["docker", "export", name], env=docker.env(), capture_output=True,
                                    check=True, timeout=120).stdout
     finally:
-        docker.run("rm", "-f", name, check=False)
+        docker.run("rm", "-f", "-v", name, check=False)
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         return tar.getmembers()
 
