@@ -127,11 +127,11 @@ class TagsConfig(Model):
         return self
 
     def as_dict(self) -> dict[str, str]:
+        """The stack's tags; the components add their own `managed-by` tag (one owner)."""
         return {
             "Owner": self.owner,
             "Environment": self.environment,
             "DataClassification": self.data_classification,
-            "ManagedBy": "pulumi-rampart",
             **self.extra,
         }
 
