@@ -412,7 +412,14 @@ class LoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             name,
-            aws.s3.BucketArgs(force_destroy=args.access_log_force_destroy, tags=tags),
+            aws.s3.BucketArgs(
+                # S3 bucket names are at most 63 characters: the provider's auto-name (logical name, `-`,
+                # 7 characters) does not fit a long component name; a prefix of at most 37 characters
+                # plus the provider's 26 unique ones always does, and stays unique per stack.
+                bucket_prefix=None if len(name) + 8 <= 63 else f"{name[:36].rstrip('-')}-",
+                force_destroy=args.access_log_force_destroy,
+                tags=tags,
+            ),
             opts=child,
         )
         aws.s3.BucketOwnershipControls(

@@ -346,6 +346,7 @@ class Network(pulumi.ComponentResource):
         )
 
         public_subnets: list[aws.ec2.Subnet] = []
+        ways_out: list[pulumi.CustomResource] = []
         private_subnets: list[aws.ec2.Subnet] = []
         private_route_tables: list[aws.ec2.RouteTable] = []
         nat_ids: list[pulumi.Output[str]] = []
@@ -383,11 +384,11 @@ class Network(pulumi.ComponentResource):
                 aws.ec2.RouteTableArgs(vpc_id=vpc.id, tags={**tags, "Name": f"{name}-private-{index}"}),
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
+            ways_out.append(aws.ec2.RouteTableAssociation(
                 f"{name}-private-{index}-rta",
                 aws.ec2.RouteTableAssociationArgs(subnet_id=private.id, route_table_id=private_rt.id),
                 opts=child,
-            )
+            ))
             if args.nat_gateways == "perAz" or (args.nat_gateways == "single" and index == 0):
                 eip = aws.ec2.Eip(
                     f"{name}-nat-{index}-eip",
@@ -405,7 +406,7 @@ class Network(pulumi.ComponentResource):
                 )
                 nat_ids.append(nat.id)
             if nat_ids:
-                aws.ec2.Route(
+                ways_out.append(aws.ec2.Route(
                     f"{name}-private-{index}-default-route",
                     aws.ec2.RouteArgs(
                         route_table_id=private_rt.id,
@@ -413,13 +414,13 @@ class Network(pulumi.ComponentResource):
                         nat_gateway_id=nat_ids[index if args.nat_gateways == "perAz" else 0],
                     ),
                     opts=child,
-                )
+                ))
             public_subnets.append(public)
             private_subnets.append(private)
             private_route_tables.append(private_rt)
 
         self.public_subnet_ids = [s.id for s in public_subnets]
-        self.private_subnet_ids = [s.id for s in private_subnets]
+        private_ids = [s.id for s in private_subnets]
 
         if args.vpc_endpoints:
             endpoint_sg = aws.ec2.SecurityGroup(
@@ -446,21 +447,21 @@ class Network(pulumi.ComponentResource):
             )
             extra = [e for e in OPTIONAL_ENDPOINTS if e in extra_endpoints]
             for service in (*INTERFACE_ENDPOINTS, *extra):
-                aws.ec2.VpcEndpoint(
+                ways_out.append(aws.ec2.VpcEndpoint(
                     f"{name}-endpoint-{service.replace('.', '-')}",
                     aws.ec2.VpcEndpointArgs(
                         vpc_id=vpc.id,
                         service_name=pulumi.Output.concat("com.amazonaws.", ctx.region, f".{service}"),
                         vpc_endpoint_type="Interface",
                         private_dns_enabled=True,
-                        subnet_ids=self.private_subnet_ids,
+                        subnet_ids=private_ids,
                         security_group_ids=[endpoint_sg.id],
                         tags={**tags, "Name": f"{name}-{service}"},
                     ),
                     opts=child,
-                )
+                ))
             # ECR stores image layers in S3: a gateway endpoint on the private route tables.
-            aws.ec2.VpcEndpoint(
+            ways_out.append(aws.ec2.VpcEndpoint(
                 f"{name}-endpoint-s3",
                 aws.ec2.VpcEndpointArgs(
                     vpc_id=vpc.id,
@@ -470,7 +471,15 @@ class Network(pulumi.ComponentResource):
                     tags={**tags, "Name": f"{name}-s3"},
                 ),
                 opts=child,
-            )
+            ))
+
+        # What a task in a private subnet needs to reach ECR, Logs and Secrets Manager: its route
+        # table, the NAT route, the endpoints. The subnet IDs handed to services carry them as
+        # dependencies, so a service waits for its tasks' way out even across a component boundary.
+        self.private_subnet_ids = [
+            pulumi.Output.all(subnet_id, *[r.id for r in ways_out]).apply(lambda values: values[0])
+            for subnet_id in private_ids
+        ]
 
 
 def _nth(index: int) -> "Callable[[list[str]], str]":

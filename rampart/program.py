@@ -8,6 +8,7 @@ one by one. Kept importable (rather than inline in `__main__.py`) so tests and `
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,11 @@ PROXY_TARGET = "runtime"
 
 
 def environment_name() -> str:
-    """The environment component's name: the project's (physical names add the stack)."""
-    return pulumi.get_project()
+    """The environment component's name: the project's, made a component name (lower case, `-` for
+    what Pulumi allows in project names but AWS names refuse, at most 40 characters; physical names
+    add the stack)."""
+    name = re.sub(r"[^a-z0-9-]+", "-", pulumi.get_project().lower()).strip("-")[:40].rstrip("-")
+    return name if name[:1].isalpha() else f"env-{name}"[:40].rstrip("-")
 
 
 def attach_environment(config: StackConfig, tags: dict[str, str]) -> tuple[EnvironmentRef, Environment | None]:

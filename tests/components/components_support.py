@@ -110,13 +110,28 @@ class Plan:
         return next(r for r in self.resources if r.urn == urn)
 
 
-def run_service(case: ServiceCase, name: str = "shop", *, extra: Optional[Callable[[], None]] = None) -> Plan:
+def compose(case: ServiceCase, name: str = "shop", *, wait_for_environment: bool = False) -> tuple[Environment, WebService]:
+    """Register an Environment and one WebService attached to it, both named `name` (call inside a
+    program). `wait_for_environment` composes them as `rampart.program` does: the service in
+    `depends_on` of the whole environment (its routes and endpoints); without it, as a component
+    user's program with only the required arguments does."""
+    environment = Environment(name, EnvironmentArgs(**dict(case.environment)))
+    opts = pulumi.ResourceOptions(depends_on=[environment]) if wait_for_environment else None
+    return environment, WebService(name, case.args(environment.ref), opts=opts)
+
+
+def run_service(
+    case: ServiceCase,
+    name: str = "shop",
+    *,
+    extra: Optional[Callable[[], None]] = None,
+    wait_for_environment: bool = False,
+) -> Plan:
     """Register an Environment and one WebService attached to it (and export their outputs as a
-    stack would) under the mock engine."""
+    stack would) under the mock engine; `wait_for_environment` as in `compose`."""
 
     def program() -> None:
-        environment = Environment(name, EnvironmentArgs(**dict(case.environment)))
-        service = WebService(name, case.args(environment.ref))
+        environment, service = compose(case, name, wait_for_environment=wait_for_environment)
         pulumi.export("environment", environment.ref.outputs())
         pulumi.export("url", service.url)
         pulumi.export("serviceName", service.service_name)

@@ -15,8 +15,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.proxy_config import ProxyConfig
-from components.web_service import WebService
-from components_support import IMAGE, REPOSITORY_ARN, minimal_args
+from components_support import IMAGE, REPOSITORY_ARN, compose, minimal_args
 from rampart import aws_checks
 from rampart.mock_engine import AwsRefusal, run_program
 
@@ -72,7 +71,8 @@ def test_what_ecs_refuses_at_create_fails_the_plan(kwargs: dict[str, Any], expec
 @pytest.mark.parametrize("ingress", ["alb", "nginx"])
 def test_the_checks_read_the_components_wiring(ingress: str) -> None:
     extra = {"proxy": ProxyConfig(), "proxy_image": IMAGE, "proxy_image_repository_arn": REPOSITORY_ARN} if ingress == "nginx" else {}
-    resources = run_program(lambda: WebService("shop", minimal_args(ingress=ingress, **extra)) and None)
+    case = minimal_args(ingress=ingress, **extra)
+    resources = run_program(lambda: compose(case) and None)
     assert aws_checks.refusals(resources) == []
     service = next(r for r in resources if r.type == aws_checks.SERVICE)
     moved = [{**lb, "containerPort": 1} for lb in service.inputs["loadBalancers"]]
@@ -129,7 +129,8 @@ def test_waf_logging_into_a_group_not_named_aws_waf_logs_fails_the_plan() -> Non
 
 
 def test_the_access_log_and_waf_checks_read_the_components_wiring() -> None:
-    resources = run_program(lambda: WebService("shop", minimal_args()) and None)
+    case = minimal_args()
+    resources = run_program(lambda: compose(case) and None)
     assert aws_checks.refusals(resources) == []
     no_grants = [
         dataclasses.replace(r, inputs={**r.inputs, "policy": json.dumps({"Statement": [

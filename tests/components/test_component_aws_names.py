@@ -8,16 +8,22 @@ refuse. These tests pin the emulation itself, then hold the components to it at 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Callable
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
 from components._util import check_component_name
+from components.environment import Environment, EnvironmentArgs
+from components.image import Image, ImageArgs
 from components.proxy_config import ProxyConfig
-from components.web_service import WebService
-from components_support import IMAGE, REPOSITORY_ARN, minimal_args
+from components.web_service import WebService, WebServiceArgs
+from components_support import IMAGE, REPOSITORY_ARN, compose, minimal_args
 from rampart.mock_engine import AwsRefusal, RegisteredResource, run_program
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _one(resources: list[RegisteredResource], type_: str) -> RegisteredResource:
@@ -123,9 +129,10 @@ assert len(LONGEST) == 40 and check_component_name(LONGEST) == LONGEST
 
 @pytest.mark.parametrize("ingress", ["alb", "nginx"])
 def test_the_longest_accepted_component_name_plans_names_aws_accepts(ingress: str) -> None:
+    # The environment and the service both take the longest name either accepts.
     extra = {"proxy": ProxyConfig(), "proxy_image": IMAGE, "proxy_image_repository_arn": REPOSITORY_ARN} if ingress == "nginx" else {}
-    args = minimal_args(ingress=ingress, enable_execute_command=False, **extra)
-    resources = run_program(lambda: WebService(LONGEST, args) and None, stack="production-eu-west-1")
+    case = minimal_args(ingress=ingress, **extra)
+    resources = run_program(lambda: compose(case, LONGEST) and None, stack="production-eu-west-1")
     named = [r for r in resources if r.physical_names]
     assert len(named) > 15, "suspiciously few named resources"
 
@@ -134,21 +141,24 @@ def test_the_longest_accepted_component_name_plans_names_aws_accepts(ingress: st
 def test_any_pulumi_stack_name_plans_names_aws_accepts(stack: str) -> None:
     # Pulumi stack names may hold letters of either case, digits, `-`, `_` and `.`; a name derived
     # from the stack must still fit the narrowest AWS rule it feeds (ALB: letters, digits, hyphens).
-    resources = run_program(lambda: WebService("shop", minimal_args()) and None, stack=stack)
+    case = minimal_args()
+    resources = run_program(lambda: compose(case) and None, stack=stack)
     alb = _one(resources, "aws:lb/loadBalancer:LoadBalancer")
     assert alb.physical_name and len(alb.physical_name) <= 32, alb.physical_name
 
 
 def test_stack_names_differing_only_in_case_or_punctuation_get_different_names() -> None:
-    a = run_program(lambda: WebService("shop", minimal_args()) and None, stack="dev.eu")
-    b = run_program(lambda: WebService("shop", minimal_args()) and None, stack="dev-eu")
+    case = minimal_args()
+    a = run_program(lambda: compose(case) and None, stack="dev.eu")
+    b = run_program(lambda: compose(case) and None, stack="dev-eu")
     names_a = {r.physical_name for r in a if r.physical_name and r.type == "aws:lb/loadBalancer:LoadBalancer"}
     names_b = {r.physical_name for r in b if r.physical_name and r.type == "aws:lb/loadBalancer:LoadBalancer"}
     assert names_a.isdisjoint(names_b), (names_a, names_b)
 
 
 def test_program_names_stay_readable_for_a_plain_stack() -> None:
-    resources = run_program(lambda: WebService("shop", minimal_args()) and None, stack="dev")
+    case = minimal_args()
+    resources = run_program(lambda: compose(case) and None, stack="dev")
     assert _one(resources, "aws:lb/loadBalancer:LoadBalancer").physical_name == "shop-lb-dev"
     assert _one(resources, "aws:ecs/taskDefinition:TaskDefinition").physical_name == "shop-dev"
 
@@ -164,22 +174,61 @@ def test_export_reads_generated_names() -> None:
     assert run.stack_outputs["cluster"] == _one(run.resources, "aws:ecs/cluster:Cluster").physical_name
 
 
-def test_two_programs_in_one_account_clash_only_where_documented() -> None:
-    # Two teams' Pulumi projects with the same service name and stack name, in one account. Log
-    # groups and KMS aliases carry the project; the ALB name (32 characters), the task family and
-    # the WAF log group do not (docs/aws-behaviour.md): services need distinct names per account.
+def _team_program(environment: str) -> None:
+    """A team's program as README shows it: an environment, an image built from `app/`, and a
+    service `shop` running it."""
+    case = minimal_args()
+    env = Environment(environment, EnvironmentArgs(**dict(case.environment)))
+    image = Image("shop-app", ImageArgs(context=str(ROOT / "app"), target="runtime"))
+    WebService("shop", WebServiceArgs(
+        environment_ref=env.ref, image=image.image_ref, image_repository_arn=image.repository.arn,
+        image_volumes=list(image.volumes),
+    ))
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        pytest.param(
+            lambda project: "shop",
+            {
+                ("aws:lb/loadBalancer:LoadBalancer", "shop-lb-dev"),
+                ("aws:cloudwatch/logGroup:LogGroup", "aws-waf-logs-shop-waf-dev"),
+                ("aws:ecs/taskDefinition:TaskDefinition", "shop-dev"),
+                ("aws:ecr/repository:Repository", "shop-app-dev"),
+            },
+            id="one environment name",
+        ),
+        pytest.param(
+            # After the project, as `rampart.program` names it (`shop.web` spelled `shop-web`: a
+            # component name takes no `.`).
+            lambda project: project.replace(".", "-"),
+            {("aws:ecs/taskDefinition:TaskDefinition", "shop-dev"), ("aws:ecr/repository:Repository", "shop-app-dev")},
+            id="environment named after the project",
+        ),
+    ],
+)
+def test_two_programs_in_one_account_clash_only_where_documented(
+    environment: Callable[[str], str], expected: set[tuple[str, str]]
+) -> None:
+    # Two teams' Pulumi projects with the same stack name and service name, in one account. Log
+    # groups and KMS aliases carry the project; the names derived from a component's name and the
+    # stack alone do not (docs/aws-behaviour.md): the environment's ALB (32 characters) and WAF log
+    # group, the service's task family, the image's ECR repository. Such names need to differ per account.
     from rampart.mock_engine import cross_stack_clashes, run_program_full
 
     runs = {
-        project: run_program_full(lambda: WebService("shop", minimal_args()) and None, project=project, stack="dev")
+        project: run_program_full(lambda: _team_program(environment(project)), project=project, stack="dev")
         for project in ("shop-api", "shop.web")
     }
-    clashes = {c.type for c in cross_stack_clashes(runs)}
-    assert clashes <= {
-        "aws:lb/loadBalancer:LoadBalancer", "aws:ecs/taskDefinition:TaskDefinition", "aws:cloudwatch/logGroup:LogGroup",
-    }, clashes
+    clashes = {(c.type, c.name) for c in cross_stack_clashes(runs)}
+    assert clashes == expected, clashes
     groups = {r.physical_name for run in runs.values() for r in run.resources if r.type == "aws:cloudwatch/logGroup:LogGroup"}
-    assert {g for g in groups if g and not g.startswith("aws-waf-logs-")} >= {"/shop-api/dev/shop/app", "/shop-web/dev/shop/app"}
+    env = {project: environment(project) for project in runs}
+    assert {g for g in groups if g and not g.startswith("aws-waf-logs-")} >= {
+        f"/shop-api/dev/{env['shop-api']}/shop-dev/app", f"/shop-web/dev/{env['shop.web']}/shop-dev/app",
+        f"/shop-api/dev/{env['shop-api']}/vpc-flow-logs", f"/shop-web/dev/{env['shop.web']}/vpc-flow-logs",
+    }, groups
 
 
 def test_one_logical_name_under_two_parents_gets_two_auto_names() -> None:

@@ -76,6 +76,7 @@ def test_rampart_plan_shows_the_name_aws_will_know_each_resource_by() -> None:
     result = subprocess.run([sys.executable, "-m", "rampart", "plan", "--stack", "prod"], cwd=ROOT,
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "aws:ecs/taskDefinition:TaskDefinition  rampart-web-task  [rampart-web-prod]" in result.stdout, result.stdout
-    assert "aws:lb/loadBalancer:LoadBalancer  rampart-web-lb-alb  [rampart-web-lb-prod]" in result.stdout
-    assert "aws:ecs/cluster:Cluster  rampart-web-cluster  [rampart-web-cluster-" in result.stdout, "auto-names shown too"
+    # The environment is named after the project (`rampart`), the prod stack's service is `web`.
+    assert "aws:ecs/taskDefinition:TaskDefinition  web-task  [web-prod]" in result.stdout, result.stdout
+    assert "aws:lb/loadBalancer:LoadBalancer  rampart-lb-alb  [rampart-lb-prod]" in result.stdout
+    assert "aws:ecs/cluster:Cluster  rampart-cluster  [rampart-cluster-" in result.stdout, "auto-names shown too"
