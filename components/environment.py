@@ -74,6 +74,16 @@ class EnvironmentSettings(ArgsModel):
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
 
+def egress_facts(settings: EnvironmentSettings) -> tuple[Optional[list[str]], Optional[bool]]:
+    """(extra interface endpoints, NAT egress) of an environment's tasks, known only for a created
+    VPC (None, None for an existing one): the one reading used by `Environment.ref` and by a
+    program that checks its services before creating the environment."""
+    if settings.network.existing is not None:
+        return None, None
+    create = settings.network.create
+    return list(settings.extra_endpoints), create is None or create.nat_gateways != "none"
+
+
 class EnvironmentArgs(EnvironmentSettings):
     """The environment's args: its settings (nothing else is needed to create one)."""
 
@@ -201,7 +211,7 @@ class Environment(pulumi.ComponentResource):
         if args.alarms.enabled:
             self._alarms(name, args.alarms)
 
-        create = args.network.create
+        endpoints, nat = egress_facts(args)
         self.ref = EnvironmentRef(
             name=name,
             vpc_id=self.network.vpc_id,
@@ -217,8 +227,8 @@ class Environment(pulumi.ComponentResource):
             log_retention_days=args.monitoring.log_retention_days,
             url=self.load_balancer.url,
             alb_subnet_cidrs=self.network.public_subnet_cidrs,
-            interface_endpoints=list(args.extra_endpoints) if args.network.existing is None else None,
-            nat=(create is None or create.nat_gateways != "none") if args.network.existing is None else None,
+            interface_endpoints=endpoints,
+            nat=nat,
             execute_command_log_group_arn=exec_log_group.arn if exec_log_group is not None else None,
         )
         self.log_group_names: dict[str, pulumi.Output[str]] = {}

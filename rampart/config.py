@@ -237,6 +237,13 @@ class StackConfig(Model):
     def _one_environment(self) -> StackConfig:
         if (self.environment is None) == (self.environment_stack is None):
             raise ValueError("give either rampart:environment (this stack creates it) or rampart:environmentStack (org/project/stack), not both and not neither")
+        if self.environment is not None and self.environment.waf is None:
+            limited = sorted(name for name, service in self.services.items() if service.rate_limit is not None)
+            if limited:
+                raise ValueError(
+                    f"services set rateLimit, but rampart:environment.waf is off: a service's rate limit is a rule in "
+                    f"the environment's web ACL ({', '.join(limited)}); turn the web ACL on or remove rateLimit"
+                )
         if self.environment_stack is not None:
             for name, service in self.services.items():
                 if service.rate_limit is not None:
@@ -258,8 +265,7 @@ class StackConfig(Model):
         settings = self.environment
         updates: dict[str, Any] = {"extra_endpoints": sorted({*settings.extra_endpoints, *self.needed_endpoints()})}
         scoped = [limit for name, service in self.services.items() if (limit := service.scoped_rate_limit(name))]
-        if scoped and settings.waf is None:
-            raise ValueError("services set rateLimit, but rampart:environment.waf is off; a service's rate limit is a web ACL rule")
+        assert not scoped or settings.waf is not None  # StackConfig refuses rateLimit without a web ACL
         if settings.waf is not None and scoped:
             updates["waf"] = settings.waf.model_copy(update={"scoped_rate_limits": [*settings.waf.scoped_rate_limits, *scoped]})
         return settings.model_copy(update=updates)

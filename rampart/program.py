@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
+from components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef, egress_facts
 from components.image import Image, ImageArgs, declared_volumes
 from components.network import alb_subnet_cidrs
 from components.proxy_config import ProxyConfig, write_image_context
@@ -137,6 +137,7 @@ def planned_environment(config: StackConfig) -> EnvironmentRef:
     args are checked against. Values only another stack knows are left unknown (None)."""
     created = config.environment_settings() if config.environment is not None else None
     network = created.network if created is not None else None
+    endpoints, nat = egress_facts(created) if created is not None else (None, None)
     return EnvironmentRef(
         name=environment_name() if created is not None else str(config.environment_stack),
         vpc_id="(planned)", private_subnet_ids=["(planned)"], cluster_arn="(planned)", cluster_name="(planned)",
@@ -144,8 +145,8 @@ def planned_environment(config: StackConfig) -> EnvironmentRef:
         kms_key_arn="(planned)", alarm_topic_arn="(planned)", log_group_prefix="(planned)", log_retention_days=1,
         url="https://(planned)",
         alb_subnet_cidrs=alb_subnet_cidrs(network) if network is not None else None,
-        interface_endpoints=list(created.extra_endpoints) if created is not None and network and network.existing is None else None,
-        nat=(network.create is None or network.create.nat_gateways != "none") if network and network.existing is None else None,
+        interface_endpoints=endpoints,
+        nat=nat,
         execute_command_log_group_arn="(planned)" if created is not None and created.execute_command else None,
     )
 

@@ -178,3 +178,20 @@ def test_a_proxy_image_without_its_volumes_is_refused(project_copy: Path) -> Non
     result = rampart("plan", "-C", str(project_copy), "--stack", "dev")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert "container 'proxy' mounts a task volume at '/run/proxy'" in result.stderr, result.stderr
+
+
+def test_a_rate_limit_needs_the_environments_web_acl(project_copy: Path) -> None:
+    _edit_dev(project_copy, lambda config: config["rampart:environment"].update(waf=None))
+    result = rampart("plan", "-C", str(project_copy), "--stack", "dev")
+    assert result.returncode == 2, result.stderr
+    assert "services set rateLimit, but rampart:environment.waf is off" in result.stderr, result.stderr
+
+
+def test_the_sidecar_keeps_the_trusted_cidrs_its_settings_name() -> None:
+    from components.proxy_config import ProxyConfig
+    from components.web_service import sidecar_proxy
+
+    given = sidecar_proxy(ProxyConfig(trusted_proxy_cidrs=["10.9.0.0/16"]), 8080, ["10.0.0.0/20"])
+    assert [str(c) for c in given.trusted_proxy_cidrs] == ["10.9.0.0/16"]
+    derived = sidecar_proxy(ProxyConfig(), 8080, ["10.0.0.0/20"])
+    assert [str(c) for c in derived.trusted_proxy_cidrs] == ["10.0.0.0/20"]
