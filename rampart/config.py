@@ -27,12 +27,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.environment import EnvironmentSettings
-from components.waf import ScopedRateLimit
-from components.image import check_build_args
-from components.proxy_config import ProxyConfig
-from components.routing import check_routes
-from components.web_service import ServiceSettings, endpoints_needed
+from rampart.components.environment import EnvironmentSettings
+from rampart.components.waf import ScopedRateLimit
+from rampart.components.image import check_build_args
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.routing import check_routes
+from rampart.components.web_service import ServiceSettings, endpoints_needed
 from rampart.errors import UserError
 
 

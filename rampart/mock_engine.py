@@ -434,7 +434,7 @@ class NameClash:
         return (
             f"{self.type}: {len(self.resources)} resources claim the name {self.name!r}, unique per {self.scope} "
             f"({', '.join(self.resources)}); {self.consequence}. Fix: derive the "
-            f"name from the component's name and the stack (`components._util.physical_name`), or leave it to auto-naming"
+            f"name from the component's name and the stack (`rampart.components._util.physical_name`), or leave it to auto-naming"
         )
 
 

@@ -16,11 +16,11 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef, egress_facts
-from components.image import Image, ImageArgs, declared_volumes
-from components.network import alb_subnet_cidrs
-from components.proxy_config import ProxyConfig, write_image_context
-from components.web_service import WebService, WebServiceArgs, sidecar_proxy
+from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef, egress_facts
+from rampart.components.image import Image, ImageArgs, declared_volumes
+from rampart.components.network import alb_subnet_cidrs
+from rampart.components.proxy_config import ProxyConfig, write_image_context
+from rampart.components.web_service import WebService, WebServiceArgs, sidecar_proxy
 from rampart.config import ConfigError, ImageConfig, ServiceConfig, StackConfig
 
 #: Where each proxy image context is rendered for a build, relative to the project directory.

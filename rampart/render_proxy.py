@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from components.proxy_config import (
+from rampart.components.proxy_config import (
     ProxyConfig,
     RenderError,
     RenderTarget,

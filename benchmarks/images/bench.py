@@ -11,7 +11,7 @@ Runs against the private engine (scripts/docker-engine.sh; started and stopped h
 one is already running) and the registry-free base images (scripts/base-images.sh), so it
 needs root, dockerd, debootstrap and network access to deb.debian.org and the npm registry.
 
-Builds use BuildKit (what `components/image.py` builds with): `docker buildx build --load`
+Builds use BuildKit (what `rampart/components/image.py` builds with): `docker buildx build --load`
 when the buildx plugin exists, otherwise a docker CLI with the classic BuildKit client
 (`DOCKER_BUILDKIT=1`, e.g. Debian's /usr/bin/docker 20.10). The two variants build the same
 sources on the same bases, interleaved within each repeat (order alternates).

@@ -12,9 +12,9 @@ from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 
-from components.environment import Environment, EnvironmentArgs, EnvironmentRef, EnvironmentSettings
-from components.load_balancer import LoadBalancerSettings
-from components.web_service import WebService, WebServiceArgs
+from rampart.components.environment import Environment, EnvironmentArgs, EnvironmentRef, EnvironmentSettings
+from rampart.components.load_balancer import LoadBalancerSettings
+from rampart.components.web_service import WebService, WebServiceArgs
 from rampart.mock_engine import RegisteredResource, run_program_full
 
 ACCOUNT = "123456789012"

@@ -35,7 +35,7 @@ config:
 PROGRAM = '''\
 """A component user's program: one Environment and two WebServices with only the required args."""
 import pulumi
-from components import Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs, WebService, WebServiceArgs
+from rampart.components import Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs, WebService, WebServiceArgs
 
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/abc"]{lb_extra}),

@@ -14,7 +14,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 
-from components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 from components_support import IMAGE, REPOSITORY_ARN, compose, minimal_args
 from rampart import aws_checks
 from rampart.mock_engine import AwsRefusal, run_program

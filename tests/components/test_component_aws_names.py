@@ -15,11 +15,11 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components._util import check_component_name
-from components.environment import Environment, EnvironmentArgs
-from components.image import Image, ImageArgs
-from components.proxy_config import ProxyConfig
-from components.web_service import WebService, WebServiceArgs
+from rampart.components._util import check_component_name
+from rampart.components.environment import Environment, EnvironmentArgs
+from rampart.components.image import Image, ImageArgs
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.web_service import WebService, WebServiceArgs
 from components_support import IMAGE, REPOSITORY_ARN, compose, minimal_args
 from rampart.mock_engine import AwsRefusal, RegisteredResource, run_program
 

@@ -667,9 +667,9 @@ def test_minimal_args_are_only_image_and_certificate() -> None:
     the environment's only requirement is a certificate (given ARNs or domains)."""
     from pydantic import ValidationError
 
-    from components.environment import EnvironmentArgs
-    from components.load_balancer import LoadBalancerSettings
-    from components.web_service import WebServiceArgs
+    from rampart.components.environment import EnvironmentArgs
+    from rampart.components.load_balancer import LoadBalancerSettings
+    from rampart.components.web_service import WebServiceArgs
 
     required = {name for name, field in WebServiceArgs.model_fields.items() if field.is_required()}
     assert required == {"environment_ref", "image", "image_repository_arn"}, required

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components.environment import EnvironmentSettings
-from components.load_balancer import LoadBalancerSettings
-from components.monitoring import MonitoringArgs
-from components.routing import RoutingSettings, check_routes, effective_priority
+from rampart.components.environment import EnvironmentSettings
+from rampart.components.load_balancer import LoadBalancerSettings
+from rampart.components.monitoring import MonitoringArgs
+from rampart.components.routing import RoutingSettings, check_routes, effective_priority
 from components_support import CERTIFICATE_ARN, Plan, descendants, run_environment
 
 ENVIRONMENT = EnvironmentSettings(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]))
@@ -301,8 +301,8 @@ def test_services_of_one_program_with_the_same_route_are_refused_naming_both() -
 def test_same_named_services_of_two_stacks_on_one_environment_do_not_collide() -> None:
     import pulumi
 
-    from components.environment import EnvironmentRef
-    from components.web_service import WebService, WebServiceArgs
+    from rampart.components.environment import EnvironmentRef
+    from rampart.components.web_service import WebService, WebServiceArgs
     from components_support import IMAGE, REGION, REPOSITORY_ARN
     from rampart.mock_engine import run_program_full
 

@@ -1,4 +1,4 @@
-"""ingress='nginx': the target group speaks HTTPS to the Nginx sidecar (components/sidecar.py),
+"""ingress='nginx': the target group speaks HTTPS to the Nginx sidecar (rampart/components/sidecar.py),
 the app port is no longer reachable from the ALB, and the sidecar's secrets, log group, health
 check and start order are wired in."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 from components_support import REPOSITORY_ARN, TAGS, Plan, ServiceCase, is_taggable, minimal_args, run_service
 
 PROXY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from components.environment import EnvironmentAlarmSettings
-from components.load_balancer import DomainSettings, LoadBalancerSettings
-from components.monitoring import MonitoringArgs
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings, Subnet
-from components.waf import WafSettings
-from components.web_service import AlarmSettings
+from rampart.components.environment import EnvironmentAlarmSettings
+from rampart.components.load_balancer import DomainSettings, LoadBalancerSettings
+from rampart.components.monitoring import MonitoringArgs
+from rampart.components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkSettings, Subnet
+from rampart.components.waf import WafSettings
+from rampart.components.web_service import AlarmSettings
 from components_support import REPOSITORY_ARN, Plan, minimal_args, run_service
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from components.load_balancer import DomainSettings, LoadBalancerSettings
-from components.monitoring import MonitoringArgs
-from components.network import CreateNetworkArgs, NetworkSettings
-from components.proxy_config import ProxyConfig
+from rampart.components.load_balancer import DomainSettings, LoadBalancerSettings
+from rampart.components.monitoring import MonitoringArgs
+from rampart.components.network import CreateNetworkArgs, NetworkSettings
+from rampart.components.proxy_config import ProxyConfig
 from components_support import Plan, minimal_args, run_service
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from components.environment import Environment, EnvironmentArgs
-from components.load_balancer import DomainSettings, LoadBalancerSettings
-from components.network import CreateNetworkArgs, NetworkSettings
-from components.web_service import WebService
+from rampart.components.environment import Environment, EnvironmentArgs
+from rampart.components.load_balancer import DomainSettings, LoadBalancerSettings
+from rampart.components.network import CreateNetworkArgs, NetworkSettings
+from rampart.components.web_service import WebService
 from components_support import TAGS, Plan, ServiceCase, is_taggable, minimal_args, run_service
 
 VARIANTS = {

@@ -10,14 +10,14 @@ import pytest
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
-from components.environment import Environment, EnvironmentArgs
-from components.load_balancer import DomainSettings, LoadBalancerArgs, LoadBalancerSettings
-from components.monitoring import MonitoringArgs
-from components.proxy_config import ProxyConfig
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkArgs, NetworkSettings, Subnet
-from components.routing import HealthCheckSettings
-from components.waf import WafSettings
-from components.web_service import ContainerHealthCheck, WebService
+from rampart.components.environment import Environment, EnvironmentArgs
+from rampart.components.load_balancer import DomainSettings, LoadBalancerArgs, LoadBalancerSettings
+from rampart.components.monitoring import MonitoringArgs
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.network import CreateNetworkArgs, ExistingNetworkArgs, NetworkArgs, NetworkSettings, Subnet
+from rampart.components.routing import HealthCheckSettings
+from rampart.components.waf import WafSettings
+from rampart.components.web_service import ContainerHealthCheck, WebService
 from components_support import CERTIFICATE_ARN, minimal_args, placeholder_ref, run_environment
 from rampart.mock_engine import run_program
 

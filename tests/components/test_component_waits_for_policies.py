@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from components.load_balancer import DomainSettings, LoadBalancerSettings
-from components.network import CreateNetworkArgs, NetworkSettings
+from rampart.components.load_balancer import DomainSettings, LoadBalancerSettings
+from rampart.components.network import CreateNetworkArgs, NetworkSettings
 from components_support import TAGS, Plan, ServiceCase, minimal_args, run_service
 from rampart.mock_engine import RegisteredResource
 from rampart.plan import run_stack

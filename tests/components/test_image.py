@@ -12,7 +12,7 @@ import pulumi
 import pytest
 from pydantic import ValidationError
 
-from components.image import Image, ImageArgs, content_tag
+from rampart.components.image import Image, ImageArgs, content_tag
 from rampart.mock_engine import RegisteredResource, run_program_full
 
 ROOT = Path(__file__).resolve().parents[2]

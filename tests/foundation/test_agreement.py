@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from rampart_soc2.model import DEFAULT_THRESHOLDS
 
-from components.load_balancer import ALLOWED_TLS_POLICIES, DEFAULT_TLS_POLICY
-from components.monitoring import DEFAULT_LOG_RETENTION_DAYS
-from components.waf import DEFAULT_MANAGED_RULE_GROUPS, WafSettings
+from rampart.components.load_balancer import ALLOWED_TLS_POLICIES, DEFAULT_TLS_POLICY
+from rampart.components.monitoring import DEFAULT_LOG_RETENTION_DAYS
+from rampart.components.waf import DEFAULT_MANAGED_RULE_GROUPS, WafSettings
 
 
 def test_the_component_offers_exactly_the_tls_policies_the_pack_allows() -> None:

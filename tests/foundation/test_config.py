@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from components.web_service import FARGATE_MEMORY
+from rampart.components.web_service import FARGATE_MEMORY
 from rampart.config import (
     STACK_KEYS,
     ConfigError,

@@ -188,8 +188,8 @@ def test_a_rate_limit_needs_the_environments_web_acl(project_copy: Path) -> None
 
 
 def test_the_sidecar_keeps_the_trusted_cidrs_its_settings_name() -> None:
-    from components.proxy_config import ProxyConfig
-    from components.web_service import sidecar_proxy
+    from rampart.components.proxy_config import ProxyConfig
+    from rampart.components.web_service import sidecar_proxy
 
     given = sidecar_proxy(ProxyConfig(trusted_proxy_cidrs=["10.9.0.0/16"]), 8080, ["10.0.0.0/20"])
     assert [str(c) for c in given.trusted_proxy_cidrs] == ["10.9.0.0/16"]

@@ -72,7 +72,7 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
 
 def test_mypy_is_clean() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-error-summary", "__main__.py", "components", "rampart"],
+        [sys.executable, "-m", "mypy", "--no-error-summary", "__main__.py", "rampart"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -105,7 +105,7 @@ def test_the_wheel_lists_every_package_so_it_carries_the_whole_pack() -> None:
     import tomllib
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    roots = {"components": ROOT / "components", "rampart": ROOT / "rampart",
+    roots = {"rampart": ROOT / "rampart",
              "rampart_soc2": ROOT / "policy" / "soc2" / "rampart_soc2"}
     on_disk = {name + "".join("." + p for p in init.parent.relative_to(base).parts)
                for name, base in roots.items() for init in base.rglob("__init__.py")}

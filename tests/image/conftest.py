@@ -140,7 +140,7 @@ def app_image(docker: Docker, base_images: tuple[str, str]) -> Iterator[str]:
 
 def app_task_mount_paths() -> list[str]:
     """Where the app's task definition mounts task volumes: WebService's default writable_paths."""
-    from components.web_service import WebServiceArgs
+    from rampart.components.web_service import WebServiceArgs
 
     factory = WebServiceArgs.model_fields["writable_paths"].default_factory
     assert factory is not None, "WebServiceArgs.writable_paths lost its default"
@@ -208,7 +208,7 @@ HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privil
 
 def app_user() -> str:
     """The app container's `user` in the task definition: WebService's default."""
-    from components.web_service import DEFAULT_USER
+    from rampart.components.web_service import DEFAULT_USER
 
     return DEFAULT_USER
 

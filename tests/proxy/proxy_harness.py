@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 from rampart.render_proxy import write_self_signed_pair
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

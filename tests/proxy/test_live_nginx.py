@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 from proxy_harness import TEST_CONFIG, Proxy, Client, Nginx, Response, Upstream, nginx_test, tls_handshake
 
 pytestmark = pytest.mark.nginx
@@ -78,7 +78,7 @@ def test_nginx_t_accepts_the_rendered_config(live: Proxy) -> None:
 
 def test_container_mode_config_passes_nginx_t(tmp_path, tls_dir) -> None:  # type: ignore[no-untyped-def]
     # The image's config, with its absolute paths moved under a test prefix.
-    from components.proxy_config import CONTAINER_PATHS, RenderTarget, render_nginx_conf
+    from rampart.components.proxy_config import CONTAINER_PATHS, RenderTarget, render_nginx_conf
 
     conf = render_nginx_conf(ProxyConfig(), RenderTarget(mode="container", upstream_port=3000))
     for key, path in CONTAINER_PATHS.items():

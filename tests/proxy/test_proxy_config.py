@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from components.proxy_config import (
+from rampart.components.proxy_config import (
     CacheSettings,
     ProxyConfig,
     RenderError,
@@ -345,7 +345,7 @@ _BAD_HEADER_VALUES = ['x" always; return 200 "owned', "a$request_uri", "a\\\"b",
 ])
 @pytest.mark.parametrize("value", _BAD_HEADER_VALUES)
 def test_header_value_that_bypassed_validation_is_refused_by_the_renderer(field: str, label: str, value: str) -> None:
-    from components.proxy_config import SecurityHeaders
+    from rampart.components.proxy_config import SecurityHeaders
 
     headers = SecurityHeaders.model_construct(**{**SecurityHeaders().model_dump(), field: value})
     cfg = ProxyConfig().model_copy(update={"headers": headers})

@@ -1,7 +1,7 @@
 """The proxy image built from proxy/ (through `rampart render-proxy`) on a real Docker engine, and
 run the way its ECS task runs it on Fargate: the task definition's user, read-only root, no
 capabilities, the TLS pair in PROXY_TLS_CERT / PROXY_TLS_KEY, and exactly the sidecar's task
-volumes (components/sidecar.py MOUNT_PATHS) mounted as Fargate mounts them: the image's content
+volumes (rampart/components/sidecar.py MOUNT_PATHS) mounted as Fargate mounts them: the image's content
 and owner where the image declares the path as a VOLUME, else an empty root-owned 0755 directory.
 
 Uses the image engineer's engine and base-image fixtures (tests/image/conftest.py). The proxy's
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from components.sidecar import MOUNT_PATHS, PROXY_USER
+from rampart.components.sidecar import MOUNT_PATHS, PROXY_USER
 from proxy_harness import make_tls_pair
 from tests.image.conftest import (C_BUILD_BASE, NGINX_BASE, Docker, FargateVolumes, base_images,  # noqa: F401
                                   buildkit, docker)

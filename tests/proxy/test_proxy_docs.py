@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "proxy.md"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import dockerfile  # type: ignore[import-untyped]
 import pytest
 
-from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
+from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
 from proxy_harness import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]

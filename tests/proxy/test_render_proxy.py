@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 from proxy_harness import make_tls_pair, nginx_test
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.proxy_config import ProxyConfig
-from components.sidecar import ProxySidecar, ProxySidecarArgs
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
 from rampart.mock_engine import ProgramRun, RecordingMocks, RegisteredResource, run_program_full
 
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"

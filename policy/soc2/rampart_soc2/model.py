@@ -190,6 +190,18 @@ StackCheck = Callable[[Sequence[Resource], Context], list[Finding]]
 
 
 @dataclass(frozen=True)
+class ConfigRule:
+    """The AWS Config managed rule that checks a policy's control on the deployed resources, all period long.
+
+    `parameters` maps each of the rule's input parameters to the name of the pack threshold whose value
+    it takes (so the runtime rule checks the stack's own minimum, not a second copy of it).
+    """
+
+    identifier: str
+    parameters: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class PolicySpec:
     """One registry record; fields in the order STYLE.md asks for."""
 
@@ -209,6 +221,8 @@ class PolicySpec:
     service: str = ""
     non_production_enforcement: Enforcement | None = None
     """The level on stacks not named in `productionStacks`, when it differs from `enforcement`."""
+    config_rule: ConfigRule | None = None
+    """The AWS Config managed rule for the same control, when AWS has one (the runtime checkpoint)."""
 
     def enforcement_for(self, stack: str, production_stacks: Sequence[str] | None = None) -> Enforcement:
         """The policy's default level on this stack (pack config may still override it)."""

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, PrivateAttr
 
-from components._util import (
+from rampart.components._util import (
     ArgsModel,
     StrInput,
     Tags,
@@ -24,10 +24,10 @@ from components._util import (
     log_group_prefix as default_log_group_prefix,
     merge_tags,
 )
-from components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
-from components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
-from components.network import Network, NetworkArgs, NetworkSettings
-from components.waf import WafSettings, WebAcl, WebAclArgs
+from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
+from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
+from rampart.components.network import Network, NetworkArgs, NetworkSettings
+from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 
 #: The stack output under which an environment stack exports its `EnvironmentRef`.
 ENVIRONMENT_OUTPUT = "environment"
@@ -126,7 +126,7 @@ class EnvironmentRef(ArgsModel):
 
     def attach_route(self, service: str, routing: Any) -> None:
         """Record a service's route on this environment's listener, refusing one that conflicts."""
-        from components.routing import check_routes
+        from rampart.components.routing import check_routes
 
         if service in self._routes:
             raise ValueError(f"a service named {service!r} is already attached to environment {self.name!r}")

@@ -33,7 +33,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from components.proxy_config import CONTAINER_PATHS, ProxyConfig
+from rampart.components.proxy_config import CONTAINER_PATHS, ProxyConfig
 
 __all__ = ["ProxySidecar", "ProxySidecarArgs", "PROXY_CONTAINER", "PROXY_USER", "MOUNT_PATHS"]
 
@@ -82,7 +82,7 @@ class ProxySidecarArgs:
         if self.proxy is None:
             object.__setattr__(self, "proxy", ProxyConfig())
         if not isinstance(self.proxy, ProxyConfig):
-            raise ValueError("proxy: give a components.proxy_config.ProxyConfig (or None for the defaults)")
+            raise ValueError("proxy: give a rampart.components.proxy_config.ProxyConfig (or None for the defaults)")
         if not _CONTAINER_NAME_RE.fullmatch(self.app_container_name) or self.app_container_name == PROXY_CONTAINER:
             raise ValueError(
                 f"app_container_name: {self.app_container_name!r} is not a container name (letters, digits, "
@@ -203,7 +203,7 @@ class ProxySidecar(pulumi.ComponentResource):
 
     def mount_paths(self) -> list[str]:
         """The paths the proxy container mounts task volumes at: what its image must declare as
-        VOLUMEs (`components.image.undeclared_volume_findings`)."""
+        VOLUMEs (`rampart.components.image.undeclared_volume_findings`)."""
         return list(MOUNT_PATHS.values())
 
     def container_definition(self) -> pulumi.Output[dict[str, Any]]:

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, StrInput
+from rampart.components._util import ArgsModel, StrInput
 
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 
-from components._util import (
+from rampart.components._util import (
     ArgsModel,
     AwsContext,
     StrInput,

@@ -4,7 +4,7 @@ HTTPS only (HTTP redirects), one ACM certificate per domain served by SNI, a har
 configuration, access logs into a locked-down S3 bucket, a security group that admits 80/443 from
 the internet and reaches only the VPC's task ports, and an HTTPS listener whose default action
 answers 404: a request reaches a service only through that service's own listener rule
-(`components.routing`).
+(`rampart.components.routing`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
+from rampart.components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
 
 #: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers: exactly the
 #: SOC 2 pack's default allowedTlsPolicies (tests/foundation/test_agreement.py keeps the two equal).

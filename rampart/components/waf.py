@@ -12,8 +12,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
-from components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
+from rampart.components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
+from rampart.components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
 
 DEFAULT_MANAGED_RULE_GROUPS: tuple[str, ...] = (
     "AWSManagedRulesCommonRuleSet",

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import (
+from rampart.components._util import (
     ArgsModel,
     AwsContext,
     StrInput,
@@ -22,7 +22,7 @@ from components._util import (
     policy_json,
     Tags,
 )
-from components.monitoring import ALLOWED_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
+from rampart.components.monitoring import ALLOWED_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
 
 #: Interface endpoints a Fargate task needs to pull from ECR, log and read secrets without NAT.
 INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")

@@ -26,7 +26,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 from pydantic import Field, field_validator, model_validator
 
-from components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
+from rampart.components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
 from rampart_soc2.secret_values import secret_kind, secret_name
 
 #: Platforms Fargate runs (x86_64 and Graviton).

@@ -1,16 +1,16 @@
 """WebService: one containerised web service on ECS Fargate, attached to an environment.
 
 A service creates only what is its own: its route on the environment's HTTPS listener (target group
-and listener rule, `components.routing`), its security group (ingress only from the ALB's group, on
+and listener rule, `rampart.components.routing`), its security group (ingress only from the ALB's group, on
 its port), log groups, IAM roles, the Nginx sidecar, the task definition, the service, autoscaling
 on its own target group, and alarms on its own target group and tasks. It never creates or changes
-shared infrastructure: that is the `Environment` (`components.environment`), reached through one
+shared infrastructure: that is the `Environment` (`rampart.components.environment`), reached through one
 `EnvironmentRef`.
 
 Two ingress modes:
 - ``alb``: target group (HTTP) -> app container port.
 - ``nginx``: target group (HTTPS) -> the Nginx sidecar's TLS port -> app on 127.0.0.1; the app
-  port is not reachable from the ALB. The sidecar comes from ``components.sidecar.ProxySidecar``.
+  port is not reachable from the ALB. The sidecar comes from ``rampart.components.sidecar.ProxySidecar``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from components._util import (
+from rampart.components._util import (
     ArgsModel,
     AwsContext,
     StrInput,
@@ -34,13 +34,13 @@ from components._util import (
     policy_json,
     Tags,
 )
-from components.environment import EnvironmentRef
+from rampart.components.environment import EnvironmentRef
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
-from components.monitoring import encrypted_log_group, metric_alarm
-from components.proxy_config import ProxyConfig
-from components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
-from components.image import undeclared_volume_findings
-from components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
+from rampart.components.monitoring import encrypted_log_group, metric_alarm
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
+from rampart.components.image import undeclared_volume_findings
+from rampart.components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 FARGATE_MEMORY: dict[int, tuple[int, ...]] = {

@@ -4,22 +4,22 @@ Each component is a Pulumi ComponentResource in its own module with typed args a
 defaults; they know nothing of stacks or stack files.
 """
 
-from components.environment import (
+from rampart.components.environment import (
     Environment,
     EnvironmentAlarmSettings,
     EnvironmentArgs,
     EnvironmentRef,
     EnvironmentSettings,
 )
-from components.image import Image, ImageArgs
-from components.load_balancer import DomainSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
-from components.monitoring import Monitoring, MonitoringArgs
-from components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings, Subnet
-from components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute
-from components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
-from components.sidecar import ProxySidecar, ProxySidecarArgs
-from components.waf import WafSettings, WebAcl, WebAclArgs
-from components.web_service import AlarmSettings, ContainerHealthCheck, ServiceSettings, WebService, WebServiceArgs
+from rampart.components.image import Image, ImageArgs
+from rampart.components.load_balancer import DomainSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
+from rampart.components.monitoring import Monitoring, MonitoringArgs
+from rampart.components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings, Subnet
+from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute
+from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
+from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
+from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
+from rampart.components.web_service import AlarmSettings, ContainerHealthCheck, ServiceSettings, WebService, WebServiceArgs
 
 __all__ = [
     "AlarmSettings",
