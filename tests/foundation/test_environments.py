@@ -195,3 +195,33 @@ def test_the_sidecar_keeps_the_trusted_cidrs_its_settings_name() -> None:
     assert [str(c) for c in given.trusted_proxy_cidrs] == ["10.9.0.0/16"]
     derived = sidecar_proxy(ProxyConfig(), 8080, ["10.0.0.0/20"])
     assert [str(c) for c in derived.trusted_proxy_cidrs] == ["10.0.0.0/20"]
+
+
+def test_a_refused_service_registers_no_resource_at_all(project_copy: Path, monkeypatch: Any) -> None:
+    """The preflight runs before the environment or any earlier service is registered: a `pulumi up`
+    of this stack would create nothing, not an environment without its services."""
+    import pulumi
+
+    from rampart.errors import UserError
+
+    constructed: list[str] = []
+    original = pulumi.Resource.__init__
+
+    def recording_init(self: pulumi.Resource, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        constructed.append(f"{t}::{name}")
+        original(self, t, name, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.Resource, "__init__", recording_init)
+    run_stack(project_copy, "dev")  # the unchanged stack registers its resources through this hook
+    assert len(constructed) > 50, constructed
+    constructed.clear()
+    _strip_volumes(project_copy / "app" / "Dockerfile")
+    try:
+        run_stack(project_copy, "dev")
+    except UserError as refused:
+        assert "does not declare as a VOLUME" in str(refused)
+    else:
+        raise AssertionError("a service whose image lacks its VOLUME planned")
+    # The engine's own stack root exists before any program code runs; nothing of ours may.
+    ours = [urn for urn in constructed if not urn.startswith("pulumi:pulumi:Stack::")]
+    assert ours == [], f"registered before the refusal: {ours[:5]}"
