@@ -225,3 +225,25 @@ def test_a_refused_service_registers_no_resource_at_all(project_copy: Path, monk
     # The engine's own stack root exists before any program code runs; nothing of ours may.
     ours = [urn for urn in constructed if not urn.startswith("pulumi:pulumi:Stack::")]
     assert ours == [], f"registered before the refusal: {ours[:5]}"
+
+
+def test_stacks_that_reference_each_other_are_refused_naming_the_cycle(project_copy: Path) -> None:
+    stacks = project_copy / "stacks"
+    doc = yaml.safe_load((stacks / "Pulumi.dev-reports.yaml").read_text())
+    doc["config"]["rampart:environmentStack"] = "organization/rampart/reports-b"
+    (stacks / "Pulumi.reports-a.yaml").write_text(yaml.safe_dump(doc))
+    doc["config"]["rampart:environmentStack"] = "organization/rampart/reports-a"
+    (stacks / "Pulumi.reports-b.yaml").write_text(yaml.safe_dump(doc))
+    result = rampart("plan", "-C", str(project_copy), "--stack", "reports-a")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "stacks reference each other in a cycle: reports-a -> reports-b -> reports-a" in result.stderr
+
+
+def test_a_stack_that_references_itself_is_a_cycle(project_copy: Path) -> None:
+    path = project_copy / "stacks" / "Pulumi.dev-reports.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["rampart:environmentStack"] = "organization/rampart/dev-reports"
+    path.write_text(yaml.safe_dump(doc))
+    result = rampart("plan", "-C", str(project_copy), "--stack", "dev-reports")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "stacks reference each other in a cycle: dev-reports -> dev-reports" in result.stderr
