@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 from pydantic import ValidationError
 
-from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef, egress_facts
+from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
 from rampart.components.image import Image, ImageArgs, declared_volumes
 from rampart.components.network import alb_subnet_cidrs
 from rampart.components.proxy_config import ProxyConfig, write_image_context
@@ -135,19 +135,14 @@ def service_args(config: StackConfig, name: str, environment: EnvironmentRef, im
 def planned_environment(config: StackConfig) -> EnvironmentRef:
     """The environment's reference as it will be, before any resource exists: what the services'
     args are checked against. Values only another stack knows are left unknown (None)."""
-    created = config.environment_settings() if config.environment is not None else None
-    network = created.network if created is not None else None
-    endpoints, nat = egress_facts(created) if created is not None else (None, None)
+    if config.environment is not None:
+        return EnvironmentRef.planned(environment_name(), config.environment_settings())
+    placeholder = "(planned)"
     return EnvironmentRef(
-        name=environment_name() if created is not None else str(config.environment_stack),
-        vpc_id="(planned)", private_subnet_ids=["(planned)"], cluster_arn="(planned)", cluster_name="(planned)",
-        https_listener_arn="(planned)", alb_arn_suffix="(planned)", alb_security_group_id="(planned)",
-        kms_key_arn="(planned)", alarm_topic_arn="(planned)", log_group_prefix="(planned)", log_retention_days=1,
-        url="https://(planned)",
-        alb_subnet_cidrs=alb_subnet_cidrs(network) if network is not None else None,
-        interface_endpoints=endpoints,
-        nat=nat,
-        execute_command_log_group_arn="(planned)" if created is not None and created.execute_command else None,
+        name=str(config.environment_stack), vpc_id=placeholder, private_subnet_ids=[placeholder],
+        cluster_arn=placeholder, cluster_name=placeholder, https_listener_arn=placeholder,
+        alb_arn_suffix=placeholder, alb_security_group_id=placeholder, kms_key_arn=placeholder,
+        alarm_topic_arn=placeholder, log_group_prefix=placeholder, log_retention_days=1, url=f"https://{placeholder}",
     )
 
 

@@ -26,7 +26,7 @@ from rampart.components._util import (
 )
 from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
-from rampart.components.network import Network, NetworkArgs, NetworkSettings
+from rampart.components.network import Network, NetworkArgs, NetworkSettings, alb_subnet_cidrs
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 
 #: The stack output under which an environment stack exports its `EnvironmentRef`.
@@ -123,6 +123,25 @@ class EnvironmentRef(ArgsModel):
     #: shadow another's route or reuse its priority is refused before anything is registered. Services
     #: of other stacks are not visible here.
     _routes: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def planned(cls, name: str, settings: EnvironmentSettings) -> "EnvironmentRef":
+        """The reference an `Environment` with these settings will report, before any resource exists:
+        what a program checks its services against first. The facts a service reads while the program
+        runs are those `Environment.ref` gets; the resource IDs are placeholders."""
+        endpoints, nat = egress_facts(settings)
+        placeholder = "(planned)"
+        return cls(
+            name=name, vpc_id=placeholder, private_subnet_ids=[placeholder], cluster_arn=placeholder,
+            cluster_name=placeholder, https_listener_arn=placeholder, alb_arn_suffix=placeholder,
+            alb_security_group_id=placeholder, kms_key_arn=placeholder, alarm_topic_arn=placeholder,
+            log_group_prefix=placeholder, log_retention_days=settings.monitoring.log_retention_days,
+            url=f"https://{placeholder}",
+            alb_subnet_cidrs=alb_subnet_cidrs(settings.network),
+            interface_endpoints=endpoints,
+            nat=nat,
+            execute_command_log_group_arn=placeholder if settings.execute_command else None,
+        )
 
     def attach_route(self, service: str, routing: Any) -> None:
         """Record a service's route on this environment's listener, refusing one that conflicts."""

@@ -45,18 +45,7 @@ class ServiceCase:
 def placeholder_ref(settings: EnvironmentSettings) -> EnvironmentRef:
     """What a real Environment with these settings would report, before any resource exists: lets
     `minimal_args` validate a service's args where a test calls it."""
-    create = settings.network.create
-    existing = settings.network.existing
-    return EnvironmentRef(
-        name="shop", vpc_id="vpc-1", private_subnet_ids=["subnet-1", "subnet-2"], cluster_arn="cluster",
-        cluster_name="cluster", https_listener_arn="listener", alb_arn_suffix="app/x/1", alb_security_group_id="sg-1",
-        kms_key_arn="key", alarm_topic_arn="topic", log_group_prefix="/rampart/test/shop", log_retention_days=365,
-        url="https://example.com",
-        alb_subnet_cidrs=existing.public_subnet_cidrs() if existing else ["10.0.0.0/20", "10.0.16.0/20"],
-        interface_endpoints=None if existing else list(settings.extra_endpoints),
-        nat=None if existing else (create is None or create.nat_gateways != "none"),
-        execute_command_log_group_arn="exec-logs" if settings.execute_command else None,
-    )
+    return EnvironmentRef.planned("shop", settings)
 
 
 def minimal_args(**overrides: Any) -> ServiceCase:
