@@ -39,6 +39,7 @@ from rampart.components._util import (
     merge_tags,
     physical_name,
     policy_json,
+    project_namespace,
 )
 
 Level = Literal["advisory", "mandatory", "disabled"]
@@ -165,6 +166,12 @@ def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str],
     return list(planned.values())
 
 
+def account_name(name: str, suffix: str, limit: int) -> str:
+    """A name unique per account and region: project, component, what it is, stack (Config rule and
+    EventBridge rule names are not scoped by anything else, and two projects may share a component name)."""
+    return physical_name(f"{project_namespace()}-{name}-{suffix}", limit)
+
+
 def rule_suffix(identifier: str) -> str:
     """`CW_LOGGROUP_RETENTION_PERIOD_CHECK` -> `cw-loggroup-retention-period-check` (AWS's page name)."""
     return identifier.lower().replace("_", "-")
@@ -186,7 +193,7 @@ class Compliance(pulumi.ComponentResource):
         plan = planned_rules(args.thresholds, args.enforcement, pulumi.get_stack())
         self.recorder, self.recorder_status = self._recorder(name) if args.create_recorder else (None, None)
         self.rules = {rule.identifier: self._rule(name, rule, args) for rule in plan}
-        self.alarmed_rule_names = [physical_name(f"{name}-{rule_suffix(r.identifier)}", 128) for r in plan if r.alarms]
+        self.alarmed_rule_names = [account_name(name, rule_suffix(r.identifier), 128) for r in plan if r.alarms]
         self.event_rule = self._alarm_route(name, args) if self.alarmed_rule_names else None
         self.register_outputs(
             {
@@ -205,7 +212,7 @@ class Compliance(pulumi.ComponentResource):
         return aws.cfg.Rule(
             f"{name}-{rule_suffix(rule.identifier)}",
             aws.cfg.RuleArgs(
-                name=physical_name(f"{name}-{rule_suffix(rule.identifier)}", 128),
+                name=account_name(name, rule_suffix(rule.identifier), 128),
                 description=f"Runtime check of {', '.join(rule.policies)} (Rampart SOC 2 pack).",
                 source=aws.cfg.RuleSourceArgs(owner="AWS", source_identifier=rule.identifier),
                 input_parameters=json.dumps(rule.parameters, sort_keys=True) if rule.parameters else None,
@@ -228,6 +235,7 @@ class Compliance(pulumi.ComponentResource):
         event_rule = aws.cloudwatch.EventRule(
             f"{name}-noncompliant",
             aws.cloudwatch.EventRuleArgs(
+                name=account_name(name, "noncompliant", 64),
                 description=f"{name}: a Rampart SOC 2 control's AWS Config rule found a resource NON_COMPLIANT",
                 event_pattern=json.dumps(pattern, sort_keys=True),
                 tags=self._tags,
@@ -261,7 +269,7 @@ class Compliance(pulumi.ComponentResource):
         recorder = aws.cfg.Recorder(
             f"{name}-recorder",
             aws.cfg.RecorderArgs(
-                name=physical_name(f"{name}-recorder", 256),
+                name=account_name(name, "recorder", 256),
                 role_arn=role.arn,
                 recording_group=aws.cfg.RecorderRecordingGroupArgs(
                     all_supported=True, include_global_resource_types=False
@@ -273,7 +281,7 @@ class Compliance(pulumi.ComponentResource):
         channel = aws.cfg.DeliveryChannel(
             f"{name}-delivery",
             aws.cfg.DeliveryChannelArgs(
-                name=physical_name(f"{name}-delivery", 256),
+                name=account_name(name, "delivery", 256),
                 s3_bucket_name=bucket.bucket,
                 snapshot_delivery_properties=aws.cfg.DeliveryChannelSnapshotDeliveryPropertiesArgs(
                     delivery_frequency="TwentyFour_Hours"
