@@ -54,6 +54,16 @@ COMPLIANCE_CHANGE = "Config Rules Compliance Change"
 CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
 
 
+#: Input parameters AWS Config accepts only from a fixed set (the rule's page lists them): a threshold
+#: outside it would leave the rule in ERROR, checking nothing, so it is refused before deployment.
+#: https://docs.aws.amazon.com/config/latest/developerguide/cw-loggroup-retention-period-check.html
+ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("CW_LOGGROUP_RETENTION_PERIOD_CHECK", "MinRetentionTime"): (
+        "1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1827", "3653",
+    ),
+}
+
+
 def pack_modules() -> tuple[ModuleType, ModuleType]:
     """The pack's registry and model, importable without starting the pack: installed, or from this
     repository's `policy/soc2` folder."""
@@ -155,6 +165,13 @@ def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str],
         if level == "disabled":
             continue
         parameters = {name: parameter_text(values[threshold]) for name, threshold in spec.config_rule.parameters}
+        for (name, threshold) in spec.config_rule.parameters:
+            accepted = ACCEPTED_VALUES.get((spec.config_rule.identifier, name))
+            if accepted is not None and parameters[name] not in accepted:
+                raise ValueError(
+                    f"threshold {threshold}={parameters[name]} cannot be {spec.config_rule.identifier}'s {name}, which "
+                    f"accepts only {', '.join(accepted)}; choose one of those, or opt out with compliance.enabled: false"
+                )
         key = (spec.config_rule.identifier, json.dumps(parameters, sort_keys=True))
         previous = planned.get(key)
         planned[key] = PlannedRule(

@@ -70,6 +70,16 @@ def test_a_changed_threshold_reaches_the_rule() -> None:
         planned_rules({"minLogRetention": 731}, {}, "test")
 
 
+@pytest.mark.parametrize("days, accepted", [(731, True), (1827, True), (1096, False), (366, False)])
+def test_a_retention_minimum_the_config_rule_refuses_is_refused_before_deployment(days: int, accepted: bool) -> None:
+    # 1096 is a CloudWatch retention but not a MinRetentionTime AWS Config accepts: the rule would sit in ERROR.
+    if accepted:
+        assert planned_rules({"minLogRetentionDays": days}, {}, "test")
+    else:
+        with pytest.raises(ValueError, match=f"minLogRetentionDays={days} cannot be CW_LOGGROUP_RETENTION_PERIOD_CHECK's"):
+            planned_rules({"minLogRetentionDays": days}, {}, "test")
+
+
 def test_dev_rules_are_scoped_to_the_stacks_environment_tag(dev: Plan) -> None:
     config = load_stack_config(ROOT, "dev")
     for rule in dev.of_type(RULE):
