@@ -234,6 +234,15 @@ NAME_RULES: tuple[NameRule, ...] = (
         scope="parent", scope_props=("resourceId", "scalableDimension"), auto_max=255,
     ),
     NameRule(
+        "aws:cfg/rule:Rule", "name", 128, r".*\S.*", "1 to 128 characters, not only white space",
+        "https://docs.aws.amazon.com/config/latest/APIReference/API_ConfigRule.html",
+    ),
+    NameRule(
+        "aws:cloudwatch/eventRule:EventRule", "name", 64, r"[.\-_A-Za-z0-9]+", "letters, digits and . - _",
+        "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html",
+        auto_max=64, prefix_prop="namePrefix",
+    ),
+    NameRule(
         "aws:route53/record:Record", "name", 255, r"[A-Za-z0-9_*.-]+\.?", "a DNS name",
         "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html",
         scope="zone", scope_props=("zoneId", "type"),

@@ -14,7 +14,8 @@ Left out, because they scale with traffic or use rather than existing: ALB LCUs,
 data processing, WAF requests, data transfer, CloudWatch Logs ingestion and storage (flow logs,
 task logs, WAF logs), Container Insights (billed per observation/metric, scales with task count),
 Secrets Manager and KMS API calls, S3 requests and storage (access logs: cents), ECR storage (per GB
-of images), SNS. Fargate tasks are variable too (autoscaling moves them); they are priced
+of images), SNS. AWS Config (the compliance rules) is billed per evaluation and per recorded change: it
+is estimated apart (`config_lines`, with the assumptions named there), never in the fixed total. Fargate tasks are variable too (autoscaling moves them); they are priced
 separately at each service's desiredCount for reference, never in the fixed total.
 """
 from __future__ import annotations
@@ -54,6 +55,9 @@ PRICES: dict[str, Any] = {
         "hostedZoneMonth": "Amazon Route 53 pricing: hosted zone, per month (records are free)",
         "fargateVcpuHour": "AWS Fargate pricing: Linux/x86, per vCPU-hour",
         "fargateGbHour": "AWS Fargate pricing: Linux/x86, per GB-hour",
+        "configRuleEvaluation": "AWS Config pricing: rule evaluation, per evaluation per region (first 100,000 a month; "
+                                "$0.0008 from 100,001 to 500,000)",
+        "configItem": "AWS Config pricing: configuration item recorded, continuous recording, per item",
     },
     "natGatewayHour": 0.048,
     "publicIpv4Hour": 0.005,
@@ -71,7 +75,15 @@ PRICES: dict[str, Any] = {
     "hostedZoneMonth": 0.50,
     "fargateVcpuHour": 0.04048,
     "fargateGbHour": 0.004445,
+    "configRuleEvaluation": 0.001,
+    "configItem": 0.003,
 }
+
+#: Assumptions of the AWS Config estimate (use-dependent, never in the fixed total): each resource a rule
+#: judges is evaluated once a day (a periodic rule's default 24-hour run, or one change a day for a
+#: change-triggered one), and each recorded resource changes 4 times a month (a weekly deploy).
+CONFIG_EVALUATIONS_PER_RESOURCE_MONTH = 30
+CONFIG_CHANGES_PER_RESOURCE_MONTH = 4
 
 #: AWS managed rule groups with a monthly subscription on top of the $1 rule charge.
 PAID_MANAGED_GROUPS = ("AWSManagedRulesBotControlRuleSet", "AWSManagedRulesATPRuleSet", "AWSManagedRulesACFPRuleSet")
@@ -225,6 +237,43 @@ def task_lines(plan: Sequence[Mapping[str, Any]]) -> list[Line]:
     return out
 
 
+def _rule_types() -> dict[str, set[str]]:
+    """Managed-rule identifier -> the Pulumi types its policies judge, from the pack's registry."""
+    try:
+        from rampart_soc2.registry import POLICIES
+    except ImportError:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
+        from rampart_soc2.registry import POLICIES
+    out: dict[str, set[str]] = defaultdict(set)
+    for spec in POLICIES.values():
+        if spec.config_rule is not None:
+            out[spec.config_rule.identifier].update(spec.resource_types)
+    return dict(out)
+
+
+def config_lines(plan: Sequence[Mapping[str, Any]]) -> list[Line]:
+    """Estimated AWS Config charges of the plan's rules (and recorder, when it creates one): use-dependent."""
+    rules = [r for r in plan if r["type"] == "aws:cfg/rule:Rule"]
+    if not rules:
+        return []
+    types = _rule_types()
+    count = defaultdict(int)
+    for r in plan:
+        count[r["type"]] += 1
+    out: list[Line] = []
+    for rule in rules:
+        identifier = str(((rule.get("inputs") or {}).get("source") or {}).get("sourceIdentifier"))
+        judged = sum(count[t] for t in types.get(identifier, ()))
+        if judged:
+            out.append(Line("AWS Config rule evaluations (estimate)", rule["name"],
+                            judged * CONFIG_EVALUATIONS_PER_RESOURCE_MONTH, "evaluation", monthly("configRuleEvaluation")))
+    if any(r["type"] == "aws:cfg/recorder:Recorder" for r in plan):
+        recorded = sum(1 for r in plan if r["type"].startswith("aws:") and r["type"] != "aws:cfg/rule:Rule")
+        out.append(Line("AWS Config configuration items (estimate)", "recorder",
+                        recorded * CONFIG_CHANGES_PER_RESOURCE_MONTH, "item", monthly("configItem")))
+    return out
+
+
 def total(lines: Iterable[Line]) -> float:
     return sum(line.monthly for line in lines)
 
@@ -264,6 +313,14 @@ def render_plan(label: str, plan: Sequence[Mapping[str, Any]]) -> str:
         parts += ["Fixed cost by owner (nearest `rampart:web_service:WebService` above each resource):", "",
                   "| owner | $ / month |", "|---|---:|",
                   *[f"| `{o}` | {_money(c)} |" for o, c in sorted(owners.items())], ""]
+    config = config_lines(plan)
+    if config:
+        rules = sum(1 for r in plan if r["type"] == "aws:cfg/rule:Rule")
+        parts += [f"Variable, not in the total: AWS Config, {rules} rules, about {_money(total(config))} a month "
+                  f"({'; '.join(f'{item}: {qty:g} {unit}s' for item, (qty, unit, _, _) in by_item(config).items())}; "
+                  f"{CONFIG_EVALUATIONS_PER_RESOURCE_MONTH} evaluations per judged resource a month, "
+                  f"{CONFIG_CHANGES_PER_RESOURCE_MONTH} changes per recorded resource; rules themselves cost nothing "
+                  "while idle).", ""]
     if tasks:
         per_service: dict[str, list[str]] = {}
         for line in tasks:

@@ -4,6 +4,7 @@ Each component is a Pulumi ComponentResource in its own module with typed args a
 defaults; they know nothing of stacks or stack files.
 """
 
+from rampart.components.compliance import Compliance, ComplianceArgs, ComplianceSettings
 from rampart.components.environment import (
     Environment,
     EnvironmentAlarmSettings,
@@ -23,6 +24,9 @@ from rampart.components.web_service import AlarmSettings, ContainerHealthCheck, 
 
 __all__ = [
     "AlarmSettings",
+    "Compliance",
+    "ComplianceArgs",
+    "ComplianceSettings",
     "ContainerHealthCheck",
     "CreateNetworkArgs",
     "DomainSettings",

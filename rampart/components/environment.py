@@ -24,6 +24,7 @@ from rampart.components._util import (
     log_group_prefix as default_log_group_prefix,
     merge_tags,
 )
+from rampart.components.compliance import DEFAULT_SCOPE_TAG, Compliance, ComplianceArgs, ComplianceSettings, Level
 from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from rampart.components.network import Network, NetworkArgs, NetworkSettings, alb_subnet_cidrs
@@ -70,6 +71,10 @@ class EnvironmentSettings(ArgsModel):
     alarms: EnvironmentAlarmSettings = Field(
         default_factory=EnvironmentAlarmSettings, description="The environment's own alarm thresholds."
     )
+    compliance: ComplianceSettings = Field(
+        default_factory=ComplianceSettings,
+        description="AWS Config managed rules for the SOC 2 controls, all audit period long; `enabled: false` opts out.",
+    )
     log_group_prefix: Optional[str] = Field(None, description="Log group name prefix; default `/rampart/<stack>/<name>`.")
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
@@ -85,7 +90,18 @@ def egress_facts(settings: EnvironmentSettings) -> tuple[Optional[list[str]], Op
 
 
 class EnvironmentArgs(EnvironmentSettings):
-    """The environment's args: its settings (nothing else is needed to create one)."""
+    """The environment's args: its settings, and the stack's SOC 2 pack settings its compliance rules follow."""
+
+    policy_thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The stack's pack thresholds (`rampart:policy`, e.g. `minLogRetentionDays`), which the AWS Config "
+        "rules take their parameters from; unset ones are the pack's defaults.",
+    )
+    policy_enforcement: dict[str, Level] = Field(
+        default_factory=dict,
+        description="The stack's policy levels (`rampart:policy.enforcement`): a disabled policy gets no Config rule, "
+        "an advisory one no alarm.",
+    )
 
 
 class EnvironmentRef(ArgsModel):
@@ -206,6 +222,7 @@ class Environment(pulumi.ComponentResource):
     cluster: aws.ecs.Cluster
     load_balancer: LoadBalancer
     web_acl: Optional[WebAcl]
+    compliance: Optional[Compliance]
 
     def __init__(self, name: str, args: EnvironmentArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         check_component_name(name)
@@ -229,6 +246,7 @@ class Environment(pulumi.ComponentResource):
         self.web_acl = self._web_acl(name, args) if args.waf is not None else None
         if args.alarms.enabled:
             self._alarms(name, args.alarms)
+        self.compliance = self._compliance(name, args) if args.compliance.enabled else None
 
         endpoints, nat = egress_facts(args)
         self.ref = EnvironmentRef(
@@ -323,6 +341,31 @@ class Environment(pulumi.ComponentResource):
                 resource_arn=self.load_balancer.alb.arn,
                 kms_key_arn=self.monitoring.kms_key_arn,
                 log_retention_days=args.monitoring.log_retention_days,
+            ),
+            opts=self._child(),
+        )
+
+    def _compliance(self, name: str, args: EnvironmentArgs) -> Compliance:
+        """The AWS Config rules of the pack's controls, scoped to this environment's resources by a tag
+        every one of them carries (`Environment` from the stack's tags by default)."""
+        settings = args.compliance
+        key = settings.tag_key or (DEFAULT_SCOPE_TAG if DEFAULT_SCOPE_TAG in self._tags else "managed-by")
+        value = settings.tag_value or self._tags.get(key)
+        if value is None:
+            raise ValueError(
+                f"compliance.tag_key {key!r} is not among the environment's tags ({', '.join(sorted(self._tags))}); "
+                "add it to `tags`, set `compliance.tag_value`, or choose another tag key"
+            )
+        return Compliance(
+            f"{name}-compliance",
+            ComplianceArgs(
+                tag_key=key,
+                tag_value=value,
+                alarm_topic_arn=self.monitoring.alarm_topic_arn,
+                thresholds=dict(args.policy_thresholds),
+                enforcement=dict(args.policy_enforcement),
+                create_recorder=settings.create_recorder,
+                tags={**args.tags, **settings.tags},
             ),
             opts=self._child(),
         )

@@ -82,7 +82,7 @@ class MonitoringArgs(ArgsModel):
 
 def key_policy(ctx: AwsContext) -> pulumi.Output[str]:
     """Key policy: account administrators, CloudWatch Logs of this region (for this account's
-    log groups only) and SNS / CloudWatch alarms (publishing to an encrypted topic)."""
+    log groups only) and SNS / CloudWatch alarms / EventBridge (publishing to an encrypted topic)."""
     root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
     logs_principal = pulumi.Output.concat("logs.", ctx.region, ".", ctx.dns_suffix)
     log_group_arns = pulumi.Output.concat(
@@ -114,7 +114,8 @@ def key_policy(ctx: AwsContext) -> pulumi.Output[str]:
             {
                 "Sid": "AlarmNotificationsToEncryptedTopic",
                 "Effect": "Allow",
-                "Principal": {"Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com"]},
+                # EventBridge delivers the AWS Config rules' NON_COMPLIANT events (rampart.components.compliance).
+                "Principal": {"Service": ["sns.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"]},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
@@ -258,6 +259,15 @@ class Monitoring(pulumi.ComponentResource):
                                 "Sid": "CloudWatchAlarmsPublish",
                                 "Effect": "Allow",
                                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Resource": self.topic.arn,
+                                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+                            },
+                            {
+                                # AWS Config rules' NON_COMPLIANT events (rampart.components.compliance).
+                                "Sid": "EventBridgePublish",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "events.amazonaws.com"},
                                 "Action": "sns:Publish",
                                 "Resource": self.topic.arn,
                                 "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},

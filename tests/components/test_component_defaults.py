@@ -56,7 +56,8 @@ def key_policy_logs(plan: Plan) -> None:
 def key_policy_alarms(plan: Plan) -> None:
     key = plan.one("aws:kms/key:Key")
     services = [s.get("Principal", {}).get("Service") for s in _statements(plan.policy(key))]
-    assert ["sns.amazonaws.com", "cloudwatch.amazonaws.com"] in services, f"{key.name}: SNS/CloudWatch cannot use the key"
+    expected = ["sns.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    assert expected in services, f"{key.name}: SNS/CloudWatch/EventBridge cannot use the key"
 
 
 def log_retention(plan: Plan) -> None:
@@ -403,6 +404,46 @@ def waf_log_redaction(plan: Plan) -> None:
     assert redacted == ["authorization", "cookie"], f"{logging.name}: redacts {redacted}"
 
 
+# --- compliance (runtime rules) ---------------------------------------------------------------
+def _config_rules(plan: Plan) -> list[Any]:
+    return plan.of_type("aws:cfg/rule:Rule")
+
+
+def compliance_enabled(plan: Plan) -> None:
+    from rampart_soc2.registry import POLICIES
+
+    identifiers = {s.config_rule.identifier for s in POLICIES.values() if s.config_rule is not None}
+    deployed = [r.inputs["source"]["sourceIdentifier"] for r in _config_rules(plan)]
+    assert sorted(deployed) == sorted(identifiers), f"Config rules {deployed} are not the registry's {sorted(identifiers)}"
+
+
+def compliance_rule_parameters(plan: Plan) -> None:
+    rule = next(r for r in _config_rules(plan) if r.inputs["source"]["sourceIdentifier"] == "CW_LOGGROUP_RETENTION_PERIOD_CHECK")
+    assert json.loads(rule.inputs["inputParameters"]) == {"MinRetentionTime": "365"}, f"{rule.name}: {rule.inputs}"
+
+
+def compliance_scope(plan: Plan) -> None:
+    for rule in _config_rules(plan):
+        assert rule.inputs["scope"] == {"tagKey": "managed-by", "tagValue": "rampart"}, f"{rule.name}: {rule.inputs['scope']}"
+
+
+def compliance_alarm_route(plan: Plan) -> None:
+    event_rule = plan.one("aws:cloudwatch/eventRule:EventRule")
+    pattern = json.loads(event_rule.inputs["eventPattern"])
+    assert pattern["detail"]["newEvaluationResult"] == {"complianceType": ["NON_COMPLIANT"]}, f"{event_rule.name}: {pattern}"
+    assert sorted(pattern["detail"]["configRuleName"]) == sorted(r.inputs["name"] for r in _config_rules(plan))
+    target = plan.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == plan.one("aws:sns/topic:Topic").outputs["arn"], f"{target.name}: not the alarm topic"
+    publishers = [s for s in _statements(plan.policy(plan.one("aws:sns/topicPolicy:TopicPolicy"))) if s["Effect"] == "Allow"]
+    events = [s for s in publishers if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events and events[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, publishers
+
+
+def compliance_create_recorder(plan: Plan) -> None:
+    for token in ("aws:cfg/recorder:Recorder", "aws:cfg/deliveryChannel:DeliveryChannel", "aws:cfg/recorderStatus:RecorderStatus"):
+        assert not plan.of_type(token), f"{token} created by default"
+
+
 # --- web service -------------------------------------------------------------------------------
 def cluster_container_insights(plan: Plan) -> None:
     cluster = plan.one("aws:ecs/cluster:Cluster")
@@ -621,6 +662,11 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "waf.association": waf_association,
     "waf.logging": waf_logging,
     "waf.log_redaction": waf_log_redaction,
+    "compliance.enabled": compliance_enabled,
+    "compliance.rule_parameters": compliance_rule_parameters,
+    "compliance.scope": compliance_scope,
+    "compliance.alarm_route": compliance_alarm_route,
+    "compliance.create_recorder": compliance_create_recorder,
     "web_service.container_insights": cluster_container_insights,
     "web_service.user": task_non_root,
     "web_service.readonly_root_filesystem": task_readonly_root,

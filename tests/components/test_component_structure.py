@@ -76,13 +76,14 @@ def test_component_type_tokens(plan: Plan) -> None:
         ("rampart:network:Network", "shop-network"),
         ("rampart:load_balancer:LoadBalancer", "shop-lb"),
         ("rampart:waf:WebAcl", "shop-waf"),
+        ("rampart:compliance:Compliance", "shop-compliance"),
         ("rampart:web_service:WebService", "shop"),
         ("rampart:routing:ServiceRoute", "shop-route"),
     ]), components
     env = plan.one("rampart:environment:Environment")
     service = plan.one("rampart:web_service:WebService")
     for token in ("rampart:monitoring:Monitoring", "rampart:network:Network", "rampart:load_balancer:LoadBalancer",
-                  "rampart:waf:WebAcl"):
+                  "rampart:waf:WebAcl", "rampart:compliance:Compliance"):
         assert plan.one(token).parent_urn == env.urn, f"{token} is not part of the environment"
     assert plan.one("rampart:routing:ServiceRoute").parent_urn == service.urn, "the route is not the service's"
 

@@ -159,3 +159,18 @@ def test_a_file_that_is_not_a_plan_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text('{"resources": []}')
     with pytest.raises(SystemExit, match="not a plan"):
         cost.main([str(tmp_path / "x.json")])
+
+
+def test_config_rules_are_estimated_apart_from_the_fixed_total() -> None:
+    rule = res("aws:cfg/rule:Rule", "retention", source={"owner": "AWS", "sourceIdentifier": "CW_LOGGROUP_RETENTION_PERIOD_CHECK"})
+    groups = [res("aws:cloudwatch/logGroup:LogGroup", f"g{i}") for i in range(3)]
+    plan = [rule, *groups]
+    assert fixed(plan) == 0, "a Config rule has no monthly fee"
+    (line,) = cost.config_lines(plan)
+    assert line.quantity == 3 * cost.CONFIG_EVALUATIONS_PER_RESOURCE_MONTH  # three log groups, judged daily
+    assert line.monthly == pytest.approx(line.quantity * P["configRuleEvaluation"])
+    # A recorder in the plan adds the configuration items it records (every AWS resource but the rules).
+    recorded = [*plan, res("aws:cfg/recorder:Recorder", "recorder")]
+    items = [x for x in cost.config_lines(recorded) if "configuration items" in x.item]
+    assert items and items[0].quantity == 4 * cost.CONFIG_CHANGES_PER_RESOURCE_MONTH
+    assert cost.config_lines(groups) == [], "no rule, no Config estimate"

@@ -10,7 +10,8 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from .model import DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS
+from .common import CONFIG_RULE
+from .model import DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS, PolicySpec
 from .registry import POLICIES, SERVICES
 
 SERVICE_TITLES = {
@@ -22,6 +23,16 @@ SERVICE_TITLES = {
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _config_rule(spec: PolicySpec) -> str:
+    """The runtime checkpoint's cell: the managed rule, linked to AWS's page, and the thresholds it takes."""
+    rule = spec.config_rule
+    if rule is None:
+        return "(none)"
+    page = CONFIG_RULE.format(rule.identifier.lower().replace("_", "-"))
+    takes = "".join(f"; `{name}` = `{threshold}`" for name, threshold in rule.parameters)
+    return f"[`{rule.identifier}`]({page}){takes}"
 
 
 def render() -> str:
@@ -42,7 +53,10 @@ def render() -> str:
         "Every policy is mandatory by default, except where the table's enforcement column names a different level "
         "for stacks not listed in the `productionStacks` threshold; a stack may set a policy advisory or disabled in `rampart:policy.enforcement`, "
         "and add waivers `{policy, resource, reason, expires}` in `rampart:policy.waivers` (an expired waiver no longer applies). "
-        "Values unknown during preview are reported as unknown, never as violations.",
+        "Values unknown during preview are reported as unknown, never as violations. "
+        f"{sum(1 for s in POLICIES.values() if s.config_rule is not None)} policies name the AWS Config managed rule "
+        "that checks the same control on the deployed resources; the environment's `Compliance` component deploys "
+        "them with the stack's thresholds as parameters (docs/policy.md, three checkpoints).",
         "",
     ]
     for service in SERVICES:
@@ -50,13 +64,14 @@ def render() -> str:
         if not ids:
             continue
         out += [f"## {SERVICE_TITLES.get(service, service)}", "",
-                "| ID | requires | kind | criteria | severity | enforcement | remediation |", "|---|---|---|---|---|---|---|"]
+                "| ID | requires | kind | criteria | severity | enforcement | AWS Config rule | remediation |",
+                "|---|---|---|---|---|---|---|---|"]
         for pid in ids:
             s = POLICIES[pid]
             level = s.enforcement if s.non_production_enforcement is None else (
                 f"{s.enforcement} (production), {s.non_production_enforcement} (other stacks)")
             out.append(f"| `{pid}` | {_cell(s.description)} | {s.kind} | {', '.join(s.criteria)} | {s.severity} | "
-                       f"{level} | {_cell(s.remediation)} [ref]({s.reference}) |")
+                       f"{level} | {_config_rule(s)} | {_cell(s.remediation)} [ref]({s.reference}) |")
         out.append("")
     out += ["## By SOC 2 criterion", "", "| criterion | policies |", "|---|---|"]
     for c in sorted(criteria, key=lambda c: (c[0] != "C" or c.startswith("C1"), c)):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LOG_GROUP
-from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -27,4 +27,5 @@ POLICY = PolicySpec(
     check=check,
     thresholds=("minLogRetentionDays",),
     peer="cw-loggroup-retention-period-check, CKV_AWS_338",
+    config_rule=ConfigRule("CW_LOGGROUP_RETENTION_PERIOD_CHECK", (("MinRetentionTime", "minLogRetentionDays"),)),
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..common import IAM_POLICY, ROLE, ROLE_POLICY, ROLE_POLICY_ATTACHMENT, items
 from ..iam_documents import admin_statements
-from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
 from ._documents import policy_documents
 
 
@@ -42,4 +42,5 @@ POLICY = PolicySpec(
     resource_types=ROLE_POLICY + IAM_POLICY + ROLE + ROLE_POLICY_ATTACHMENT,
     check=check,
     peer="iam-policy-no-statements-with-admin-access",
+    config_rule=ConfigRule("IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS"),
 )

@@ -1,0 +1,398 @@
+"""Compliance: the runtime checkpoint of the SOC 2 controls, all audit period long.
+
+For every policy of the pack whose control AWS Config has a managed rule for (the registry keeps the
+rule's identifier and parameters beside the policy: `PolicySpec.config_rule`), one `aws.cfg.Rule`,
+with its parameters taken from this stack's pack thresholds (the log retention minimum the preview
+checks is the one AWS Config checks), scoped to this environment's resources by a tag. An EventBridge
+rule sends each change of one of these rules to NON_COMPLIANT to the environment's alarm topic.
+
+AWS Config rules evaluate only what a configuration recorder records: most organisations run one
+per account and region already (often through AWS Organizations or Control Tower). For an account
+that has none, `create_recorder` adds the recorder, its delivery channel, the channel's S3 bucket and
+the recorder's IAM role (AWS managed policy `AWS_ConfigRole`). AWS allows one recorder per region.
+
+Dependency direction: components know nothing of stacks and the pack knows nothing of components;
+this module reads the pack's registry (the one owner of each control's rule identifier), which is the
+only place the library imports the pack.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal, Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, field_validator
+
+from rampart.components._util import (
+    ArgsModel,
+    AwsContext,
+    StrInput,
+    Tags,
+    assume_role_policy,
+    merge_tags,
+    physical_name,
+    policy_json,
+    project_namespace,
+)
+
+Level = Literal["advisory", "mandatory", "disabled"]
+
+#: The tag that scopes the rules when the environment's tags carry it (Rampart's stack files always set it).
+DEFAULT_SCOPE_TAG = "Environment"
+
+#: What AWS Config publishes to EventBridge when a rule's result for a resource changes.
+COMPLIANCE_CHANGE = "Config Rules Compliance Change"
+
+#: AWS managed policy a configuration recorder's role needs (read-only describe/list of recorded types).
+CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
+
+
+#: Input parameters AWS Config accepts only from a fixed set (the rule's page lists them): a threshold
+#: outside it would leave the rule in ERROR, checking nothing, so it is refused before deployment.
+#: https://docs.aws.amazon.com/config/latest/developerguide/cw-loggroup-retention-period-check.html
+ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("CW_LOGGROUP_RETENTION_PERIOD_CHECK", "MinRetentionTime"): (
+        "1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1827", "3653",
+    ),
+}
+
+
+def pack_modules() -> tuple[ModuleType, ModuleType]:
+    """The pack's registry and model, importable without starting the pack: installed, or from this
+    repository's `policy/soc2` folder."""
+    try:
+        registry = importlib.import_module("rampart_soc2.registry")
+    except ImportError:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
+        registry = importlib.import_module("rampart_soc2.registry")
+    return registry, importlib.import_module("rampart_soc2.model")
+
+
+class ComplianceSettings(ArgsModel):
+    """What a platform team chooses for the environment's AWS Config rules."""
+
+    enabled: bool = Field(
+        True,
+        description="Deploy one AWS Config managed rule per control that has one, and alarm on NON_COMPLIANT; "
+        "False opts out (the evidence report then shows no runtime rule for any control).",
+    )
+    tag_key: Optional[str] = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="Tag key that scopes the rules to this environment's resources; default `Environment` when "
+        "the environment's tags carry it, else `managed-by` (every Rampart resource in the account and region).",
+    )
+    tag_value: Optional[str] = Field(
+        None, min_length=1, max_length=256, description="The tag's value; default: the environment's value of `tag_key`."
+    )
+    create_recorder: bool = Field(
+        False,
+        description="Also create the configuration recorder, its delivery channel, the channel's S3 bucket and the "
+        "recorder's IAM role, for an account and region that have none (AWS allows one recorder per region; "
+        "most organisations run one already).",
+    )
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @field_validator("tag_key")
+    @classmethod
+    def _tag_key(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value.lower().startswith("aws:"):
+            raise ValueError(f"tag_key {value!r} uses the reserved `aws:` prefix; choose a tag the environment sets")
+        return value
+
+
+class ComplianceArgs(ArgsModel):
+    """The Compliance component's args: the scope, the alarm topic and the stack's pack settings."""
+
+    tag_key: str = Field(min_length=1, max_length=128, description="Tag key of the resources the rules evaluate.")
+    tag_value: str = Field(min_length=1, max_length=256, description="Its value.")
+    alarm_topic_arn: StrInput = Field(description="Topic a change to NON_COMPLIANT is sent to (must admit EventBridge).")
+    thresholds: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The stack's pack thresholds (`rampart:policy`, pack keys such as `minLogRetentionDays`) over "
+        "the pack's defaults; they give the rules' parameters.",
+    )
+    enforcement: dict[str, Level] = Field(
+        default_factory=dict,
+        description="Policy id -> level on this stack (`rampart:policy.enforcement`): a disabled policy's rule is "
+        "not deployed; only rules of mandatory policies alarm.",
+    )
+    create_recorder: bool = Field(False, description="Also create the recorder and delivery channel (see ComplianceSettings).")
+    tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+
+@dataclass(frozen=True)
+class PlannedRule:
+    """One Config rule to deploy: the managed rule, its parameters and the policies it is the runtime check of."""
+
+    identifier: str
+    parameters: dict[str, str]
+    policies: tuple[str, ...]
+    alarms: bool
+    """Whether a change to NON_COMPLIANT pages: one of its policies is mandatory on this stack."""
+
+
+def parameter_text(value: Any) -> str:
+    """A threshold as AWS Config takes an input parameter: a string, lists comma-separated."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str], stack: str) -> list[PlannedRule]:
+    """The rules a stack deploys, one per managed rule and parameters, in the registry's order.
+
+    A rule several policies share (the HTTP-listener redirect check) is deployed once for all of them."""
+    registry, model = pack_modules()
+    values = {**model.DEFAULT_THRESHOLDS, **thresholds}
+    unknown = sorted(set(thresholds) - set(model.DEFAULT_THRESHOLDS))
+    if unknown:
+        raise ValueError(f"thresholds: {', '.join(unknown)} are not pack thresholds; use {', '.join(model.DEFAULT_THRESHOLDS)}")
+    planned: dict[tuple[str, str], PlannedRule] = {}
+    for policy_id in registry.ids():
+        spec = registry.get(policy_id)
+        if spec.config_rule is None:
+            continue
+        level = enforcement.get(policy_id) or spec.enforcement_for(stack, values["productionStacks"])
+        if level == "disabled":
+            continue
+        parameters = {name: parameter_text(values[threshold]) for name, threshold in spec.config_rule.parameters}
+        for (name, threshold) in spec.config_rule.parameters:
+            accepted = ACCEPTED_VALUES.get((spec.config_rule.identifier, name))
+            if accepted is not None and parameters[name] not in accepted:
+                raise ValueError(
+                    f"threshold {threshold}={parameters[name]} cannot be {spec.config_rule.identifier}'s {name}, which "
+                    f"accepts only {', '.join(accepted)}; choose one of those, or opt out with compliance.enabled: false"
+                )
+        key = (spec.config_rule.identifier, json.dumps(parameters, sort_keys=True))
+        previous = planned.get(key)
+        planned[key] = PlannedRule(
+            spec.config_rule.identifier,
+            parameters,
+            (previous.policies if previous else ()) + (policy_id,),
+            (previous.alarms if previous else False) or level == "mandatory",
+        )
+    return list(planned.values())
+
+
+def account_name(name: str, suffix: str, limit: int) -> str:
+    """A name unique per account and region: project, component, what it is, stack (Config rule and
+    EventBridge rule names are not scoped by anything else, and two projects may share a component name)."""
+    return physical_name(f"{project_namespace()}-{name}-{suffix}", limit)
+
+
+def rule_suffix(identifier: str) -> str:
+    """`CW_LOGGROUP_RETENTION_PERIOD_CHECK` -> `cw-loggroup-retention-period-check` (AWS's page name)."""
+    return identifier.lower().replace("_", "-")
+
+
+class Compliance(pulumi.ComponentResource):
+    """AWS Config managed rules for the pack's controls, scoped by tag, alarming through EventBridge."""
+
+    rules: dict[str, aws.cfg.Rule]
+    """Managed-rule identifier -> the deployed rule."""
+    alarmed_rule_names: list[str]
+    event_rule: Optional[aws.cloudwatch.EventRule]
+    recorder: Optional[aws.cfg.Recorder]
+    recorder_status: Optional[aws.cfg.RecorderStatus]
+
+    def __init__(self, name: str, args: ComplianceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("rampart:compliance:Compliance", name, None, opts)
+        self._tags = merge_tags(args.tags)
+        plan = planned_rules(args.thresholds, args.enforcement, pulumi.get_stack())
+        self.recorder, self.recorder_status = self._recorder(name) if args.create_recorder else (None, None)
+        self.rules = {rule.identifier: self._rule(name, rule, args) for rule in plan}
+        self.alarmed_rule_names = [account_name(name, rule_suffix(r.identifier), 128) for r in plan if r.alarms]
+        self.event_rule = self._alarm_route(name, args) if self.alarmed_rule_names else None
+        self.register_outputs(
+            {
+                "rule_names": [rule.name for rule in self.rules.values()],
+                "scope": {"tagKey": args.tag_key, "tagValue": args.tag_value},
+            }
+        )
+
+    # --- pieces, in the order the constructor uses them -------------------------------------
+    def _child(self, depends_on: Optional[list[pulumi.Resource]] = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+
+    def _rule(self, name: str, rule: PlannedRule, args: ComplianceArgs) -> aws.cfg.Rule:
+        # A rule created before the region's recorder exists is refused: wait for the one created here.
+        after: list[pulumi.Resource] = [self.recorder_status] if self.recorder_status is not None else []
+        return aws.cfg.Rule(
+            f"{name}-{rule_suffix(rule.identifier)}",
+            aws.cfg.RuleArgs(
+                name=account_name(name, rule_suffix(rule.identifier), 128),
+                description=f"Runtime check of {', '.join(rule.policies)} (Rampart SOC 2 pack).",
+                source=aws.cfg.RuleSourceArgs(owner="AWS", source_identifier=rule.identifier),
+                input_parameters=json.dumps(rule.parameters, sort_keys=True) if rule.parameters else None,
+                scope=aws.cfg.RuleScopeArgs(tag_key=args.tag_key, tag_value=args.tag_value),
+                tags=self._tags,
+            ),
+            opts=self._child(after),
+        )
+
+    def _alarm_route(self, name: str, args: ComplianceArgs) -> aws.cloudwatch.EventRule:
+        """EventBridge: a change of one of the alarmed rules to NON_COMPLIANT goes to the alarm topic."""
+        pattern = {
+            "source": ["aws.config"],
+            "detail-type": [COMPLIANCE_CHANGE],
+            "detail": {
+                "configRuleName": sorted(self.alarmed_rule_names),
+                "newEvaluationResult": {"complianceType": ["NON_COMPLIANT"]},
+            },
+        }
+        event_rule = aws.cloudwatch.EventRule(
+            f"{name}-noncompliant",
+            aws.cloudwatch.EventRuleArgs(
+                name=account_name(name, "noncompliant", 64),
+                description=f"{name}: a Rampart SOC 2 control's AWS Config rule found a resource NON_COMPLIANT",
+                event_pattern=json.dumps(pattern, sort_keys=True),
+                tags=self._tags,
+            ),
+            opts=self._child(list(self.rules.values())),
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-noncompliant-alarm-topic",
+            aws.cloudwatch.EventTargetArgs(rule=event_rule.name, arn=args.alarm_topic_arn),
+            opts=self._child(),
+        )
+        return event_rule
+
+    def _recorder(self, name: str) -> tuple[aws.cfg.Recorder, aws.cfg.RecorderStatus]:
+        """The configuration recorder, its role and its delivery channel into a locked-down bucket."""
+        ctx = AwsContext(pulumi.InvokeOptions(parent=self))
+        role = aws.iam.Role(
+            f"{name}-recorder-role",
+            aws.iam.RoleArgs(
+                description=f"{name}: AWS Config configuration recorder",
+                assume_role_policy=assume_role_policy("config.amazonaws.com"),
+                tags=self._tags,
+            ),
+            opts=self._child(),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-recorder-role-config",
+            aws.iam.RolePolicyAttachmentArgs(role=role.name, policy_arn=CONFIG_ROLE_POLICY),
+            opts=self._child(),
+        )
+        recorder = aws.cfg.Recorder(
+            f"{name}-recorder",
+            aws.cfg.RecorderArgs(
+                name=account_name(name, "recorder", 256),
+                role_arn=role.arn,
+                recording_group=aws.cfg.RecorderRecordingGroupArgs(
+                    all_supported=True, include_global_resource_types=False
+                ),
+            ),
+            opts=self._child(),
+        )
+        bucket, bucket_policy = self._delivery_bucket(name, ctx)
+        channel = aws.cfg.DeliveryChannel(
+            f"{name}-delivery",
+            aws.cfg.DeliveryChannelArgs(
+                name=account_name(name, "delivery", 256),
+                s3_bucket_name=bucket.bucket,
+                snapshot_delivery_properties=aws.cfg.DeliveryChannelSnapshotDeliveryPropertiesArgs(
+                    delivery_frequency="TwentyFour_Hours"
+                ),
+            ),
+            # AWS checks the bucket's policy when the channel is created; a channel needs its recorder.
+            opts=self._child([recorder, bucket_policy]),
+        )
+        status = aws.cfg.RecorderStatus(
+            f"{name}-recorder-status",
+            aws.cfg.RecorderStatusArgs(name=recorder.name, is_enabled=True),
+            opts=self._child([channel]),
+        )
+        return recorder, status
+
+    def _delivery_bucket(self, name: str, ctx: AwsContext) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+        """The delivery channel's bucket with the pack's S3 controls: ACLs off, public access blocked,
+        SSE-S3, versioned, TLS only; AWS Config may check it and write under `AWSLogs/<account>/Config/`."""
+        child = self._child()
+        bucket = aws.s3.Bucket(f"{name}-config", aws.s3.BucketArgs(tags=self._tags), opts=child)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-config-ownership",
+            aws.s3.BucketOwnershipControlsArgs(
+                bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced")
+            ),
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-config-public-access",
+            aws.s3.BucketPublicAccessBlockArgs(
+                bucket=bucket.id,
+                block_public_acls=True,
+                block_public_policy=True,
+                ignore_public_acls=True,
+                restrict_public_buckets=True,
+            ),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-config-encryption",
+            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
+                bucket=bucket.id,
+                rules=[
+                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                            sse_algorithm="AES256"
+                        ),
+                    )
+                ],
+            ),
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-config-versioning",
+            aws.s3.BucketVersioningInitArgs(
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            ),
+            opts=child,
+        )
+        same_account = {"StringEquals": {"AWS:SourceAccount": ctx.account_id}}
+        policy = aws.s3.BucketPolicy(
+            f"{name}-config-policy",
+            aws.s3.BucketPolicyArgs(
+                bucket=bucket.id,
+                policy=policy_json(
+                    [
+                        {
+                            "Sid": "ConfigBucketCheck",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "config.amazonaws.com"},
+                            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                            "Resource": bucket.arn,
+                            "Condition": same_account,
+                        },
+                        {
+                            "Sid": "ConfigDelivery",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "config.amazonaws.com"},
+                            "Action": "s3:PutObject",
+                            "Resource": pulumi.Output.concat(bucket.arn, "/AWSLogs/", ctx.account_id, "/Config/*"),
+                            "Condition": same_account,
+                        },
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        },
+                    ]
+                ),
+            ),
+            opts=child,
+        )
+        return bucket, policy

@@ -1,0 +1,96 @@
+"""The runtime checkpoint: each policy's AWS Config managed rule, pinned against the rules verified by hand.
+
+`data/aws_config_managed_rules.csv` lists every managed-rule identifier the registry may name, the AWS
+documentation page it was read from and the input parameters that page documents (those the registry
+fills). A typo in an identifier, a parameter AWS does not document or a parameter that names no pack
+threshold fails here, before a `Compliance` component deploys a rule AWS would refuse.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from rampart_soc2.model import DEFAULT_THRESHOLDS
+from rampart_soc2.registry import POLICIES
+
+VERIFIED = Path(__file__).parent / "data" / "aws_config_managed_rules.csv"
+
+#: The policies mapped to a Config rule, by id: a mapping dropped or added by accident fails here.
+MAPPED = {
+    "aws-cloudwatch-loggroup-require-kms-encryption": "CLOUDWATCH_LOG_GROUP_ENCRYPTED",
+    "aws-cloudwatch-loggroup-require-retention": "CW_LOGGROUP_RETENTION_PERIOD_CHECK",
+    "aws-ec2-defaultsecuritygroup-require-no-rules": "VPC_DEFAULT_SECURITY_GROUP_CLOSED",
+    "aws-ec2-subnet-disallow-public-ip-on-launch": "SUBNET_AUTO_ASSIGN_PUBLIC_IP_DISABLED",
+    "aws-ec2-vpc-require-flow-logs": "VPC_FLOW_LOGS_ENABLED",
+    "aws-ecr-repository-require-immutable-tags": "ECR_PRIVATE_TAG_IMMUTABILITY_ENABLED",
+    "aws-ecr-repository-require-lifecycle-policy": "ECR_PRIVATE_LIFECYCLE_POLICY_CONFIGURED",
+    "aws-ecr-repository-require-scan-on-push": "ECR_PRIVATE_IMAGE_SCANNING_ENABLED",
+    "aws-ecs-cluster-enable-container-insights": "ECS_CONTAINER_INSIGHTS_ENABLED",
+    "aws-ecs-service-configure-fargate-platform-version": "ECS_FARGATE_LATEST_PLATFORM_VERSION",
+    "aws-ecs-taskdefinition-disallow-privileged": "ECS_CONTAINERS_NONPRIVILEGED",
+    "aws-ecs-taskdefinition-require-awsvpc-network-mode": "ECS_AWSVPC_NETWORKING_ENABLED",
+    "aws-ecs-taskdefinition-require-log-configuration": "ECS_TASK_DEFINITION_LOG_CONFIGURATION",
+    "aws-ecs-taskdefinition-require-memory-limit": "ECS_TASK_DEFINITION_MEMORY_HARD_LIMIT",
+    "aws-ecs-taskdefinition-require-read-only-root-filesystem": "ECS_CONTAINERS_READONLY_ACCESS",
+    "aws-iam-policy-disallow-admin-access": "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+    "aws-kms-key-enable-rotation": "CMK_BACKING_KEY_ROTATION_ENABLED",
+    "aws-lb-listener-require-certificate": "ELBV2_ACM_CERTIFICATE_REQUIRED",
+    "aws-lb-listener-require-https-redirect": "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK",
+    "aws-lb-listenerrule-disallow-http-forwarding": "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK",
+    "aws-lb-loadbalancer-enable-access-logs": "ELB_LOGGING_ENABLED",
+    "aws-lb-loadbalancer-enable-deletion-protection": "ELB_DELETION_PROTECTION_ENABLED",
+    "aws-lb-loadbalancer-enable-drop-invalid-headers": "ALB_HTTP_DROP_INVALID_HEADER_ENABLED",
+    "aws-lb-loadbalancer-require-multiple-azs": "ELBV2_MULTIPLE_AZ",
+    "aws-lb-loadbalancer-require-waf-association": "ALB_WAF_ENABLED",
+    "aws-s3-bucket-enable-versioning": "S3_BUCKET_VERSIONING_ENABLED",
+    "aws-s3-bucket-require-encryption": "S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED",
+    "aws-s3-bucket-require-public-access-block": "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED",
+    "aws-s3-bucket-require-tls-requests-only": "S3_BUCKET_SSL_REQUESTS_ONLY",
+    "aws-secretsmanager-secret-require-cmk": "SECRETSMANAGER_USING_CMK",
+    "aws-sns-topic-require-kms-encryption": "SNS_ENCRYPTED_KMS",
+    "aws-wafv2-webacl-disallow-empty": "WAFV2_WEBACL_NOT_EMPTY",
+    "aws-wafv2-webacl-require-logging": "WAFV2_LOGGING_ENABLED",
+}
+
+
+def verified_rules() -> dict[str, tuple[str, set[str]]]:
+    """identifier -> (documentation page, documented parameters) from the vendored list."""
+    rows = (line for line in VERIFIED.read_text().splitlines() if line and not line.startswith("#"))
+    return {ident: (page, set(params.split())) for ident, page, params in csv.reader(rows)}
+
+
+def test_verified_list_names_each_rules_own_documentation_page() -> None:
+    for ident, (page, _) in verified_rules().items():
+        assert page.endswith("/" + ident.lower().replace("_", "-") + ".html"), f"{ident}: page {page}"
+
+
+def test_the_mapped_policies_are_exactly_the_pinned_ones() -> None:
+    mapped = {pid: spec.config_rule.identifier for pid, spec in POLICIES.items() if spec.config_rule is not None}
+    assert mapped == MAPPED
+
+
+def test_every_identifier_is_a_verified_managed_rule() -> None:
+    verified = verified_rules()
+    for pid, spec in POLICIES.items():
+        if spec.config_rule is not None:
+            assert spec.config_rule.identifier in verified, (
+                f"{pid}: {spec.config_rule.identifier} is not in {VERIFIED.name}; verify it against AWS's "
+                "documentation and add it there"
+            )
+
+
+def test_every_parameter_is_documented_and_takes_an_existing_threshold() -> None:
+    verified = verified_rules()
+    for pid, spec in POLICIES.items():
+        if spec.config_rule is None:
+            continue
+        documented = verified[spec.config_rule.identifier][1]
+        for parameter, threshold in spec.config_rule.parameters:
+            assert parameter in documented, f"{pid}: {spec.config_rule.identifier} documents no parameter {parameter}"
+            assert threshold in DEFAULT_THRESHOLDS, f"{pid}: parameter {parameter} names no pack threshold {threshold!r}"
+            assert threshold in spec.thresholds, f"{pid}: parameter {parameter} reads {threshold}, which the policy does not use"
+
+
+def test_the_log_retention_rule_takes_the_stacks_minimum() -> None:
+    rule = POLICIES["aws-cloudwatch-loggroup-require-retention"].config_rule
+    assert rule is not None and dict(rule.parameters) == {"MinRetentionTime": "minLogRetentionDays"}
