@@ -302,6 +302,7 @@ class WebServiceArgs(ServiceSettings):
         if missing:
             raise ValueError(f"ingress='nginx' needs {', '.join(missing)}")
         assert self.proxy is not None
+        check_proxy_access(self.proxy)
         if self.proxy.listen_port == self.container_port:
             raise ValueError(
                 f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
@@ -344,17 +345,23 @@ class WebServiceArgs(ServiceSettings):
         return sidecar_proxy(self.proxy, self.container_port, self.environment_ref.alb_subnet_cidrs, self.routing)
 
 
+def check_proxy_access(proxy: ProxyConfig) -> None:
+    """Refuse sidecar access rules set by hand: they come from the route's, so the ALB and the
+    sidecar enforce the same ones."""
+    if proxy.access:
+        raise ValueError(
+            "proxy.access is filled from routing.access; remove it from the proxy settings and restrict the paths "
+            "in routing.access, so the ALB and the sidecar enforce the same rules"
+        )
+
+
 def sidecar_proxy(
     proxy: ProxyConfig, container_port: int, alb_subnet_cidrs: Optional[list[str]], routing: RoutingSettings
 ) -> ProxyConfig:
     """The sidecar's settings for a service: the one place that fills in the upstream port, the
     trusted CIDRs (the environment's ALB subnets unless the settings name others) and the route's
     access control, used to render the proxy image, to deploy the sidecar and by `rampart render-proxy`."""
-    if proxy.access:
-        raise ValueError(
-            "proxy.access is filled from routing.access; remove it from the proxy settings and restrict the paths "
-            "in routing.access, so the ALB and the sidecar enforce the same rules"
-        )
+    check_proxy_access(proxy)
     updates: dict[str, object] = {
         "upstream": proxy.upstream.model_copy(update={"port": container_port}),
         "access": [
