@@ -374,8 +374,8 @@ def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services")
             other = priorities.get(priority)
             if other is not None:
                 raise ValueError(
-                    f"{where}.{service}.routing and {where}.{other}.routing both take listener rule priority "
-                    f"{priority} (a service's access rules take the priorities just below its own); "
+                    f"{where}.{service}.routing.priority and {where}.{other}.routing.priority both take listener rule "
+                    f"priority {priority} (a service's access rules take the priorities just below its own); "
                     "set a different `priority` on one of them"
                 )
             priorities[priority] = service

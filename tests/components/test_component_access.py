@@ -152,7 +152,7 @@ def test_access_rules_collide_with_another_service_by_priority() -> None:
     admin = routing(priority=100, access=[{"paths": ["/admin/*"], "allowCidrs": [OFFICE]}, {"paths": ["/sso/*"], "oidc": OIDC}])
     assert list(priority_range("web", admin)) == [97, 98, 99, 100]
     check_routes({"web": admin, "api": routing(paths=["/api/*"], priority=96)})  # just below: fine
-    with pytest.raises(ValueError, match="services.api.routing and services.web.routing both take listener rule priority 97"):
+    with pytest.raises(ValueError, match="services.api.routing.priority and services.web.routing.priority both take listener rule priority 97"):
         check_routes({"web": admin, "api": routing(paths=["/api/*"], priority=97)})
 
 

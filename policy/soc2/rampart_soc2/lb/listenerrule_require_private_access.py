@@ -29,6 +29,14 @@ def is_private(rule: Resource) -> bool:
     return str(tags.get(PRIVATE_ROUTE_TAG, "")).lower() == "true"
 
 
+def _known_private(rule: Resource) -> bool:
+    """Private, for finding a rule's 403 partner; a rule whose tags are unknown is not counted."""
+    try:
+        return is_private(rule)
+    except UnknownValue:
+        return False
+
+
 def _signs_in(action: Any) -> bool:
     kind = str(action.get("type") or "")
     if kind not in _AUTHENTICATE:
@@ -55,7 +63,7 @@ def _match(rule: Resource) -> tuple[Any, Any]:
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
     listeners = of_type(resources, LISTENER)
-    rules = [r for r in of_type(resources, LISTENER_RULE) if is_private(r)]
+    rules = [r for r in of_type(resources, LISTENER_RULE) if _known_private(r)]
 
     def listener_key(rule: Resource) -> str:
         listener = referent(rule, "listenerArn", listeners)
@@ -99,14 +107,12 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
         )
 
     findings = []
-    for rule in rules:
+    for rule in of_type(resources, LISTENER_RULE):
         try:
-            outcome = judge(rule)
+            outcome = judge(rule) if is_private(rule) else NotApplicable(f"not marked private ({PRIVATE_ROUTE_TAG})")
         except UnknownValue as exc:
             outcome = Unknown(exc.path)
         findings.append(Finding(rule.urn, outcome))
-    others = [r for r in of_type(resources, LISTENER_RULE) if not is_private(r)]
-    findings += [Finding(r.urn, NotApplicable(f"not marked private ({PRIVATE_ROUTE_TAG})")) for r in others]
     return findings
 
 
