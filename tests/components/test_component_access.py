@@ -97,6 +97,15 @@ def test_cognito_action_then_forward() -> None:
     assert (cognito["userPoolDomain"], cognito["sessionTimeout"], cognito["onUnauthenticatedRequest"]) == ("shop-login", 900, "deny")
 
 
+def test_session_timeout_up_to_seven_days() -> None:
+    week = 7 * 24 * 3600
+    assert routing(access=[{"paths": ["/a/*"], "cognito": {**COGNITO, "sessionTimeoutSeconds": week}}])
+    with pytest.raises(ValidationError, match="sessionTimeoutSeconds"):
+        routing(access=[{"paths": ["/a/*"], "cognito": {**COGNITO, "sessionTimeoutSeconds": week + 1}}])
+    with pytest.raises(ValidationError, match="sessionTimeoutSeconds"):
+        routing(access=[{"paths": ["/a/*"], "oidc": {**OIDC, "sessionTimeoutSeconds": 0}}])
+
+
 def test_a_secret_in_the_stack_file_is_refused() -> None:
     with pytest.raises(ValidationError, match="clientSecret"):
         routing(access=[{"paths": ["/admin/*"], "oidc": {**OIDC, "clientSecret": "hunter2"}}])

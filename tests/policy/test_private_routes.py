@@ -56,7 +56,8 @@ def test_private_route_with_neither_sign_in_nor_allow_list_fails_the_check(
     out = capsys.readouterr().out
     assert code == 1, out
     line = next(l for l in out.splitlines() if l.startswith(f"- [mandatory] {POLICY} on "))
-    assert "web-route-access-0-allow" in line and "(CC6.1)" in line, line
+    assert "web-route-access-0-allow" in line and "(CC6.1)" in line and "neither a sign-in action" in line, line
+    assert "rampart:services.<name>.routing.access" in out, "the hint names the stack key to change"
 
 
 def test_oidc_client_secret_is_never_plain_in_plan_report_or_outputs(project_copy: Path, tmp_path: Path) -> None:
