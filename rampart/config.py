@@ -32,7 +32,7 @@ from rampart.components.waf import ScopedRateLimit
 from rampart.components.image import check_build_args
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import check_routes
-from rampart.components.web_service import ServiceSettings, endpoints_needed
+from rampart.components.web_service import ServiceSettings, check_proxy_access, endpoints_needed
 from rampart.errors import UserError
 
 
@@ -193,6 +193,8 @@ class ServiceConfig(ServiceSettings):
     def _proxy_only_with_nginx(self) -> ServiceConfig:
         if self.proxy is not None and self.ingress != "nginx":
             raise ValueError("`proxy` applies only with `ingress: nginx`; remove it or set ingress: nginx")
+        if self.proxy is not None:
+            check_proxy_access(self.proxy)
         return self
 
     def settings(self) -> dict[str, Any]:

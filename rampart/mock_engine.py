@@ -276,7 +276,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "authorizationToken": "mock",
                 "id": self.region,
             }
+        if token == "aws:secretsmanager/getSecretVersion:getSecretVersion":
+            # A value only the mock makes up, so tests can search plans and reports for it.
+            arn = str(args.args.get("secretId") or "")
+            return {
+                "arn": arn,
+                "id": f"{arn}|AWSCURRENT",
+                "secretId": arn,
+                "secretString": mock_secret_string(arn),
+                "versionId": "mock-version",
+                "versionStage": "AWSCURRENT",
+                "versionStages": ["AWSCURRENT"],
+            }
         raise NotImplementedError(f"the mock engine has no answer for invoke {token}; add one in rampart/mock_engine.py")
+
+
+def mock_secret_string(secret_id: str) -> str:
+    """The secret value the mock engine answers for `secret_id` (never a real secret)."""
+    return "mock-secret-" + hashlib.sha256(secret_id.encode()).hexdigest()[:24]
 
 
 def _policy_document(args: Mapping[str, Any]) -> dict[str, Any]:

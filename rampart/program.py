@@ -80,7 +80,7 @@ def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
     if sidecar is None:
         raise ValueError(f"service {name!r} has no sidecar (ingress is {service.ingress!r})")
     known = alb_subnet_cidrs(config.environment.network) if config.environment is not None else None
-    return sidecar_proxy(sidecar, service.container_port, known)
+    return sidecar_proxy(sidecar, service.container_port, known, service.routing)
 
 
 def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tags: dict[str, str]) -> Image:

@@ -19,6 +19,7 @@ STACK_KEYS: dict[str, tuple[str, ...]] = {
     "aws-lb-listener-require-tls-policy": ("rampart:environment.loadBalancer.tlsPolicy",),
     "aws-lb-listener-require-certificate": ("rampart:environment.loadBalancer.certificateArns", "rampart:environment.loadBalancer.domains"),
     "aws-lb-targetgroup-require-health-check": ("rampart:services.<name>.healthCheck",),
+    "aws-lb-listenerrule-require-private-access": ("rampart:services.<name>.routing.access",),
     "aws-wafv2-webacl-require-rate-based-rule": ("rampart:environment.waf.rateLimit", "rampart:services.<name>.rateLimit"),
     "aws-wafv2-webacl-require-managed-rule-groups": ("rampart:environment.waf.managedRuleGroups", "rampart:environment.waf.countOnlyRules"),
     "aws-ecs-service-require-min-task-count": ("rampart:services.<name>.desiredCount", "rampart:services.<name>.minCount"),

@@ -36,6 +36,7 @@ __all__ = [
     "ClientLimits",
     "GzipSettings",
     "HstsSettings",
+    "PathAccess",
     "ProxyConfig",
     "RateLimitZone",
     "RateLimiting",
@@ -141,6 +142,20 @@ UrlPath = Annotated[str, AfterValidator(_check_path)]
 MimeType = Annotated[str, AfterValidator(_check_mime)]
 ZoneName = Annotated[str, AfterValidator(_check_zone)]
 HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
+# ALB path patterns the sidecar can mirror: the ALB's characters without quotes and '$'.
+_ACCESS_PATTERN_RE = re.compile(r"^/[A-Za-z0-9_\-./~@:+*?]{0,127}$")
+
+
+def _check_access_pattern(value: str) -> str:
+    if _ACCESS_PATTERN_RE.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a path pattern the sidecar can enforce: start with '/' and use at most 128 of "
+        f"letters, digits, '_', '-', '.', '/', '~', '@', ':', '+' and the wildcards '*' and '?'; {_UNSAFE_DESCRIPTION}"
+    )
+
+
+AccessPattern = Annotated[str, AfterValidator(_check_access_pattern)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -424,6 +439,23 @@ class UpstreamSettings(_Model):
         return self.keepalive if self.keepalive is not None else self.expected_concurrency
 
 
+class PathAccess(_Model):
+    """Access control on some paths, mirrored from the service's `routing.access` (never set by hand)."""
+
+    paths: list[AccessPattern] = Field(
+        min_length=1, max_length=3, description="ALB path patterns (`*`, `?` wildcards), matched on the decoded path."
+    )
+    allow_cidrs: list[Network] = Field(
+        default_factory=list, max_length=3,
+        description="Real client addresses allowed on these paths; others get 403 (empty: no allow-list).",
+    )
+    signed_in: bool = Field(
+        False,
+        description="The ALB signs users in on these paths, so its x-amzn-oidc-* headers are passed to the app; "
+        "on every other path they are removed.",
+    )
+
+
 class ProxyConfig(_Model):
     """The Nginx reverse-proxy sidecar. Stack file key: `rampart:services.<name>.proxy` (camelCase)."""
 
@@ -456,6 +488,13 @@ class ProxyConfig(_Model):
         description="Peers whose X-Forwarded-For is believed (the ALB's subnets). The real client "
         "address, used for rate limits and logs, is taken from X-Forwarded-For only when the "
         "peer is inside one of these networks.",
+    )
+    access: list[PathAccess] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Filled from the service's `routing.access` (in the order of its ALB rules); leave it unset. "
+        "Paths with an allow-list answer 403 to other real client addresses; x-amzn-oidc-* headers reach the app "
+        "only on signed-in paths.",
     )
     limits: ClientLimits = Field(default_factory=ClientLimits, description="Request size limits.")
     timeouts: Timeouts = Field(default_factory=Timeouts, description="Client and upstream timeouts.")
@@ -721,6 +760,8 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
         w.d("access_log", access_log, "rampart_json")
     w.blank()
 
+    _access_maps(w, config)
+
     zones = config.rate_limit.zones if config.rate_limit.enabled else []
     if zones:
         w.comment("Rate limits, keyed on the real client address")
@@ -813,6 +854,12 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
     w.comment("Every add_header lives here, with `always`: locations add none, so all inherit these")
     _security_headers(w, config)
     w.blank()
+    if any(entry.allow_cidrs for entry in config.access):
+        w.comment("Paths restricted to client networks: other real client addresses get 403 (logged)")
+        w.open("if", "($rampart_access_denied)")
+        w.d("return", "403")
+        w.close()
+        w.blank()
     w.open("location", "=", "/healthz")
     w.d("access_log", "off")
     w.d("default_type", "text/plain")
@@ -864,6 +911,69 @@ _HIDDEN_UPSTREAM_HEADERS = (
 )
 
 
+#: The headers the ALB sets after signing a user in; the app must receive them only from the ALB.
+OIDC_HEADERS = ("x-amzn-oidc-accesstoken", "x-amzn-oidc-identity", "x-amzn-oidc-data")
+
+
+def _access_regex(pattern: str, field: str) -> str:
+    """An ALB path pattern as an anchored, case-sensitive nginx regex: `*` any characters, `?` one;
+    every other character literal (in a class where it means something in a regex)."""
+    try:
+        _check_access_pattern(pattern)
+    except ValueError as exc:
+        raise RenderError(f"{field}: {exc}") from None
+    parts = []
+    for char in pattern:
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif char in ".+":
+            parts.append(f"[{char}]")
+        else:
+            parts.append(char)
+    return '"~^' + "".join(parts) + '$"'
+
+
+def _access_maps(w: _Writer, config: ProxyConfig) -> None:
+    """$rampart_access: the index of the first access entry whose patterns match the path (as the
+    ALB tries its rules in order), or empty; /healthz is never restricted (the ALB probes it).
+    $rampart_access_denied: 1 when that entry has an allow-list and the real client address is
+    outside it. $rampart_oidc_*: the client's x-amzn-oidc-* header on signed-in paths, else empty,
+    so nginx does not pass it upstream."""
+    w.comment("Access control per path (from the service's routing.access)")
+    w.open("map", "$uri", "$rampart_access")
+    w.d("default", '""')
+    w.d("/healthz", '""')
+    for i, entry in enumerate(config.access):
+        for j, pattern in enumerate(entry.paths):
+            w.d(_access_regex(pattern, f"access[{i}].paths[{j}]"), str(i))
+    w.close()
+    for i, entry in enumerate(config.access):
+        if entry.allow_cidrs:
+            w.open("geo", f"$rampart_outside_{i}")
+            w.d("default", "1")
+            for j, net in enumerate(entry.allow_cidrs):
+                if not isinstance(net, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                    raise RenderError(f"access[{i}].allowCidrs[{j}]: {net!r} is not a network")
+                w.d(_bare(net.with_prefixlen, f"access[{i}].allowCidrs[{j}]"), "0")
+            w.close()
+    w.open("map", "$rampart_access", "$rampart_access_denied")
+    w.d("default", "0")
+    for i, entry in enumerate(config.access):
+        if entry.allow_cidrs:
+            w.d(str(i), f"$rampart_outside_{i}")
+    w.close()
+    for header in OIDC_HEADERS:
+        w.open("map", "$rampart_access", "$rampart_" + header.replace("-", "_"))
+        w.d("default", '""')
+        for i, entry in enumerate(config.access):
+            if entry.signed_in:
+                w.d(str(i), "$http_" + header.replace("-", "_"))
+        w.close()
+    w.blank()
+
+
 def _security_headers(w: _Writer, config: ProxyConfig) -> None:
     h = config.headers
     if config.hsts.enabled:
@@ -898,6 +1008,9 @@ def _proxy_pass(w: _Writer, config: ProxyConfig) -> None:
     w.d("proxy_set_header", "X-Forwarded-For", "$proxy_add_x_forwarded_for")
     w.d("proxy_set_header", "X-Forwarded-Proto", "$scheme")
     w.d("proxy_set_header", "X-Request-ID", "$rampart_request_id")
+    # Sign-in headers only where the ALB signed the user in (empty values are not sent upstream).
+    for header in OIDC_HEADERS:
+        w.d("proxy_set_header", header, "$rampart_" + header.replace("-", "_"))
     for header in _HIDDEN_UPSTREAM_HEADERS:
         w.d("proxy_hide_header", header)
     to = config.timeouts

@@ -4,20 +4,28 @@ A service owns its target group (with the health check) and one listener rule th
 requests matching its host names and/or path patterns. The environment's listener answers 404 to
 everything no rule matches. Rules are evaluated in priority order (lowest first), so a service's
 priority is given or derived from how specific its route is: `/api/*` is tried before `/*`.
+
+Access control (`routing.access`): paths of the route may be restricted to client networks (a rule
+with a `source-ip` condition that forwards, then a rule for the same paths that answers 403) and/or
+require sign-in (`authenticate-oidc` or `authenticate-cognito` before the forward). These rules take
+the priorities just below the service's own rule, in the order listed, so they are tried first. The
+sidecar (ingress `nginx`) enforces the same allow-lists again on the real client address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zlib
 from collections.abc import Mapping
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from rampart.components._util import ArgsModel, StrInput
+from rampart_soc2.lb.listenerrule_require_private_access import PRIVATE_ROUTE_TAG
 
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
@@ -29,6 +37,10 @@ _HOST_PATTERN = re.compile(r"^(?=.{1,128}$)[a-z0-9*?]([a-z0-9*?-]*[a-z0-9*?])?(\
 #: An ALB rule allows three values per condition and five across its conditions.
 MAX_VALUES_PER_CONDITION = 3
 MAX_VALUES_PER_RULE = 5
+#: Access entries per service: each takes one or two rules just before the service's own.
+MAX_ACCESS_ENTRIES = 8
+#: The ALB's session timeout for authenticate actions, in seconds (1 second to 7 days).
+SESSION_TIMEOUT_RANGE = (1, 604_800)
 #: Listener rule priorities AWS accepts.
 PRIORITY_RANGE = (1, 50_000)
 #: Derived priorities: six specificity classes of 8000 slots each from 1000 up (1000-48999), so
@@ -37,6 +49,139 @@ _DERIVED_BASE, _CLASS_SLOTS = 1000, 8000
 #: Literal path prefix lengths (characters before the first wildcard) that open classes 0-3.
 _PREFIX_CLASSES = (17, 9, 5, 2)
 _HOST_CLASS, _CATCH_ALL_CLASS = 4, 5
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[A-Za-z0-9._~/%:@!$&'()*+,;=-]*)?$")
+_SECRETS_MANAGER_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+_USER_POOL_ARN = re.compile(r"^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool/[\w-]+_[0-9A-Za-z]+$")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+OnUnauthenticated = Literal["authenticate", "deny", "allow"]
+
+
+def _https(field: str, value: str) -> str:
+    if not _HTTPS_URL.match(value):
+        raise ValueError(f"{field} {value!r} must be an https:// URL (the ALB sends the client secret and tokens there)")
+    return value
+
+
+class OidcSettings(ArgsModel):
+    """Sign-in through an OpenID Connect identity provider (the ALB's `authenticate-oidc` action).
+    The client secret is read from Secrets Manager when the program runs and passed to the ALB as a
+    Pulumi secret: never written in a stack file, a plan or an output."""
+
+    issuer: str = Field(description="The IdP's issuer URL (https).")
+    authorization_endpoint: str = Field(description="The IdP's authorization endpoint (https).")
+    token_endpoint: str = Field(description="The IdP's token endpoint (https).")
+    user_info_endpoint: str = Field(description="The IdP's user info endpoint (https).")
+    client_id: str = Field(min_length=1, max_length=256, description="The OAuth client ID registered at the IdP.")
+    client_secret_arn: str = Field(
+        description="Secrets Manager secret ARN whose value is the OAuth client secret (read at deploy time)."
+    )
+    scope: str = Field("openid", description="Scopes requested from the IdP (space-separated).")
+    session_timeout_seconds: int = Field(
+        3600, ge=SESSION_TIMEOUT_RANGE[0], le=SESSION_TIMEOUT_RANGE[1],
+        description="Lifetime of the ALB's session cookie (AWS's default is 7 days; Rampart's is one hour).",
+    )
+    on_unauthenticated_request: OnUnauthenticated = Field(
+        "authenticate",
+        description="`authenticate` (redirect to sign-in), `deny` (401) or `allow` (forward without identity; "
+        "does not count as protecting a private route).",
+    )
+
+    @field_validator("issuer", "authorization_endpoint", "token_endpoint", "user_info_endpoint")
+    @classmethod
+    def _endpoints(cls, value: str, info: Any) -> str:
+        return _https(f"oidc.{info.field_name}", value)
+
+    @field_validator("client_secret_arn")
+    @classmethod
+    def _secret_arn(cls, value: str) -> str:
+        if not _SECRETS_MANAGER_ARN.match(value):
+            raise ValueError(
+                f"oidc.client_secret_arn {value!r} must be a Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME); the secret itself never goes in a stack file"
+            )
+        return value
+
+
+class CognitoSettings(ArgsModel):
+    """Sign-in through an Amazon Cognito user pool (the ALB's `authenticate-cognito` action)."""
+
+    user_pool_arn: str = Field(description="The Cognito user pool ARN.")
+    user_pool_client_id: str = Field(min_length=1, max_length=128, description="The user pool app client ID.")
+    user_pool_domain: str = Field(
+        min_length=1, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+        description="The user pool domain prefix (without .auth.REGION.amazoncognito.com).",
+    )
+    scope: str = Field("openid", description="Scopes requested (space-separated).")
+    session_timeout_seconds: int = Field(
+        3600, ge=SESSION_TIMEOUT_RANGE[0], le=SESSION_TIMEOUT_RANGE[1],
+        description="Lifetime of the ALB's session cookie in seconds.",
+    )
+    on_unauthenticated_request: OnUnauthenticated = Field(
+        "authenticate", description="`authenticate`, `deny` or `allow` (as for OIDC)."
+    )
+
+    @field_validator("user_pool_arn")
+    @classmethod
+    def _pool(cls, value: str) -> str:
+        if not _USER_POOL_ARN.match(value):
+            raise ValueError(f"cognito.user_pool_arn {value!r} is not a Cognito user pool ARN")
+        return value
+
+
+class RouteAccess(ArgsModel):
+    """Who may reach some paths of the route: client networks (`allowCidrs`, everything else on
+    those paths gets 403), sign-in (`oidc` or `cognito`), or both. `private` declares the paths
+    must not be open; the policy pack then requires an allow-list or sign-in on them."""
+
+    paths: list[str] = Field(
+        min_length=1, description="ALB path patterns, such as `/admin/*`, this entry governs. At most 3."
+    )
+    allow_cidrs: list[Network] = Field(
+        default_factory=list,
+        description="Client networks allowed on these paths (the address the ALB sees, and the sidecar's real "
+        "client address); others get 403. At most 3, and hosts + paths + networks at most 5.",
+    )
+    oidc: Optional[OidcSettings] = Field(None, description="Require sign-in through an OIDC provider.")
+    cognito: Optional[CognitoSettings] = Field(None, description="Require sign-in through a Cognito user pool.")
+    private: bool = Field(
+        False, description="The paths are not public: tagged on the listener rule for the policy pack, which "
+        "fails the stack unless they have an allow-list or sign-in."
+    )
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not _PATH_PATTERN.match(path):
+                raise ValueError(f"routing.access.paths: {path!r} is not an ALB path pattern such as /admin/*")
+        return value
+
+    @model_validator(mode="after")
+    def _one_sign_in(self) -> "RouteAccess":
+        if self.oidc is not None and self.cognito is not None:
+            raise ValueError("routing.access: give `oidc` or `cognito`, not both (a rule authenticates once)")
+        for key, values in (("paths", self.paths), ("allowCidrs", self.allow_cidrs)):
+            if len(values) > MAX_VALUES_PER_CONDITION:
+                raise ValueError(
+                    f"routing.access.{key} has {len(values)} values; an ALB rule condition takes at most "
+                    f"{MAX_VALUES_PER_CONDITION}: split it into two access entries or use a wider pattern or network"
+                )
+            if len(set(values)) != len(values):
+                raise ValueError(f"routing.access.{key} lists a value twice")
+        return self
+
+    @property
+    def authentication(self) -> Optional[OidcSettings | CognitoSettings]:
+        return self.oidc or self.cognito
+
+    def signs_in(self) -> bool:
+        """True when only signed-in users pass (the ALB then sets the x-amzn-oidc-* headers)."""
+        auth = self.authentication
+        return auth is not None and auth.on_unauthenticated_request != "allow"
+
+    def rule_count(self) -> int:
+        """Listener rules this entry needs: the allowing rule, plus the 403 rule with an allow-list."""
+        return 2 if self.allow_cidrs else 1
 
 
 class HealthCheckSettings(ArgsModel):
@@ -92,6 +237,12 @@ class RoutingSettings(ArgsModel):
         description="Listener rule priority (lowest is tried first), unique on the listener; unset derives one "
         "from the paths' specificity and the service name.",
     )
+    access: list[RouteAccess] = Field(
+        default_factory=list,
+        max_length=MAX_ACCESS_ENTRIES,
+        description="Paths restricted to client networks and/or behind sign-in; their rules take the priorities "
+        f"just below the service's own, in this order. At most {MAX_ACCESS_ENTRIES}.",
+    )
 
     @field_validator("hosts")
     @classmethod
@@ -127,7 +278,29 @@ class RoutingSettings(ArgsModel):
                 f"routing has {len(self.hosts) + len(self.paths)} host and path values; an ALB rule takes at most "
                 f"{MAX_VALUES_PER_RULE} in all"
             )
+        for i, entry in enumerate(self.access):
+            outside = [p for p in entry.paths if not _covers(self.path_patterns() or ["/*"], p)]
+            if outside:
+                raise ValueError(
+                    f"routing.access[{i}].paths {outside} lie outside the route's paths {self.path_patterns()}: an "
+                    "access rule would take those requests from other services; restrict only paths of this route"
+                )
+            total = len(self.hosts) + len(entry.paths) + len(entry.allow_cidrs)
+            if total > MAX_VALUES_PER_RULE:
+                raise ValueError(
+                    f"routing.access[{i}] has {total} host, path and network values with the route's hosts; an ALB "
+                    f"rule takes at most {MAX_VALUES_PER_RULE} in all: split it into two access entries"
+                )
+        if self.priority is not None and self.priority - self.access_rule_count() < PRIORITY_RANGE[0]:
+            raise ValueError(
+                f"routing.priority {self.priority} leaves no room for the {self.access_rule_count()} access rules "
+                f"tried before it; set priority to at least {PRIORITY_RANGE[0] + self.access_rule_count()}"
+            )
         return self
+
+    def access_rule_count(self) -> int:
+        """Listener rules the access entries take, just before the service's own rule."""
+        return sum(entry.rule_count() for entry in self.access)
 
     def path_patterns(self) -> list[str]:
         """The rule's path patterns: `/*` when neither hosts nor paths are given."""
@@ -136,6 +309,18 @@ class RoutingSettings(ArgsModel):
     def claims(self) -> set[tuple[str, str]]:
         """The (host, path) pairs this route matches exactly as written; `*` stands for any."""
         return {(h, p) for h in (self.hosts or ["*"]) for p in (self.path_patterns() or ["/*"])}
+
+
+def _covers(patterns: list[str], path: str) -> bool:
+    """True when every request `path` matches also matches one of `patterns` (exactly the same
+    pattern, or a pattern ending in `*` with no other wildcard whose literal part starts `path`)."""
+    for pattern in patterns:
+        if pattern == path:
+            return True
+        head = pattern[:-1]
+        if pattern.endswith("*") and not re.search(r"[*?]", head) and path.startswith(head):
+            return True
+    return False
 
 
 def _literal_prefix(pattern: str) -> int:
@@ -164,6 +349,12 @@ def effective_priority(service: str, routing: RoutingSettings) -> int:
     return _DERIVED_BASE + specificity_class(routing) * _CLASS_SLOTS + slot
 
 
+def priority_range(service: str, routing: RoutingSettings) -> range:
+    """Every priority the service's rules take: its access rules, then its own rule (the last)."""
+    own = effective_priority(service, routing)
+    return range(own - routing.access_rule_count(), own + 1)
+
+
 def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services") -> None:
     """Refuse routes that cannot share one listener: the same host and path claimed twice, or one
     priority used twice. Errors name both services and the key."""
@@ -179,14 +370,15 @@ def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services")
                     "give one of them another host or path"
                 )
             claimed[claim] = service
-        priority = effective_priority(service, routing)
-        other = priorities.get(priority)
-        if other is not None:
-            raise ValueError(
-                f"{where}.{service}.routing.priority and {where}.{other}.routing.priority are both {priority}; "
-                "set a different `priority` on one of them"
-            )
-        priorities[priority] = service
+        for priority in priority_range(service, routing):
+            other = priorities.get(priority)
+            if other is not None:
+                raise ValueError(
+                    f"{where}.{service}.routing.priority and {where}.{other}.routing.priority both take listener rule "
+                    f"priority {priority} (a service's access rules take the priorities just below its own); "
+                    "set a different `priority` on one of them"
+                )
+            priorities[priority] = service
 
 
 class ServiceRoute(pulumi.ComponentResource):
@@ -194,6 +386,7 @@ class ServiceRoute(pulumi.ComponentResource):
 
     target_group: aws.lb.TargetGroup
     listener_rule: aws.lb.ListenerRule
+    access_rules: list[aws.lb.ListenerRule]
     priority: int
 
     def __init__(
@@ -238,27 +431,15 @@ class ServiceRoute(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        conditions = []
-        if routing.hosts:
-            conditions.append(
-                aws.lb.ListenerRuleConditionArgs(
-                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(routing.hosts))
-                )
-            )
-        if routing.path_patterns():
-            conditions.append(
-                aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=routing.path_patterns())
-                )
-            )
         self.priority = priority
+        self.access_rules = self._access_rules(name, routing, priority, listener_arn, self.target_group.arn, tags, child)
         self.listener_rule = aws.lb.ListenerRule(
             f"{name}-rule",
             aws.lb.ListenerRuleArgs(
                 listener_arn=listener_arn,
                 priority=self.priority,
                 actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
-                conditions=conditions,
+                conditions=_conditions(routing.hosts, routing.path_patterns()),
                 tags=tags,
             ),
             opts=child,
@@ -266,3 +447,132 @@ class ServiceRoute(pulumi.ComponentResource):
         self.register_outputs(
             {"target_group_arn": self.target_group.arn, "listener_rule_arn": self.listener_rule.arn, "priority": self.priority}
         )
+
+    @staticmethod
+    def _access_rules(
+        name: str,
+        routing: RoutingSettings,
+        priority: int,
+        listener_arn: StrInput,
+        target_group_arn: pulumi.Output[str],
+        tags: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> list[aws.lb.ListenerRule]:
+        """Per access entry, in order from `priority - access_rule_count()`: the rule that lets the
+        allowed networks (and/or signed-in users) through, then, with an allow-list, the rule that
+        answers 403 to everyone else on those paths."""
+        rules: list[aws.lb.ListenerRule] = []
+        next_priority = priority - routing.access_rule_count()
+        for i, entry in enumerate(routing.access):
+            rule_tags = {**tags, PRIVATE_ROUTE_TAG: "true"} if entry.private else tags
+            sign_in = _authenticate_actions(entry, child)
+            forward = aws.lb.ListenerRuleActionArgs(
+                type="forward", target_group_arn=target_group_arn, order=len(sign_in) + 1
+            )
+            actions = [*sign_in, forward]
+            rules.append(
+                aws.lb.ListenerRule(
+                    f"{name}-access-{i}-allow",
+                    aws.lb.ListenerRuleArgs(
+                        listener_arn=listener_arn,
+                        priority=next_priority,
+                        actions=actions,
+                        conditions=_conditions(routing.hosts, entry.paths, entry.allow_cidrs),
+                        tags=rule_tags,
+                    ),
+                    opts=child,
+                )
+            )
+            next_priority += 1
+            if entry.allow_cidrs:
+                rules.append(
+                    aws.lb.ListenerRule(
+                        f"{name}-access-{i}-deny",
+                        aws.lb.ListenerRuleArgs(
+                            listener_arn=listener_arn,
+                            priority=next_priority,
+                            actions=[DENY_ACTION],
+                            conditions=_conditions(routing.hosts, entry.paths),
+                            tags=rule_tags,
+                        ),
+                        opts=child,
+                    )
+                )
+                next_priority += 1
+        assert next_priority == priority, "access rules must end just before the service's own rule"
+        return rules
+
+
+#: What the ALB answers a client outside an access entry's allow-list.
+DENY_ACTION = aws.lb.ListenerRuleActionArgs(
+    type="fixed-response",
+    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+        content_type="text/plain", status_code="403", message_body="Forbidden\n"
+    ),
+)
+
+
+def _conditions(
+    hosts: list[str], paths: list[str], cidrs: Optional[list[Network]] = None
+) -> list[aws.lb.ListenerRuleConditionArgs]:
+    conditions = []
+    if hosts:
+        conditions.append(
+            aws.lb.ListenerRuleConditionArgs(host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=list(hosts)))
+        )
+    if paths:
+        conditions.append(
+            aws.lb.ListenerRuleConditionArgs(path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=list(paths)))
+        )
+    if cidrs:
+        conditions.append(
+            aws.lb.ListenerRuleConditionArgs(
+                source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=[c.with_prefixlen for c in cidrs])
+            )
+        )
+    return conditions
+
+
+def _authenticate_actions(entry: RouteAccess, child: pulumi.ResourceOptions) -> list[aws.lb.ListenerRuleActionArgs]:
+    """The entry's sign-in action, if any. The OIDC client secret is read from Secrets Manager when
+    the program runs and wrapped as a Pulumi secret, so it is encrypted in the state and masked in
+    plans; it is never a stack-file value or an output."""
+    if entry.oidc is not None:
+        oidc = entry.oidc
+        secret = aws.secretsmanager.get_secret_version_output(
+            secret_id=oidc.client_secret_arn, opts=pulumi.InvokeOptions(parent=child.parent)
+        )
+        return [
+            aws.lb.ListenerRuleActionArgs(
+                type="authenticate-oidc",
+                order=1,
+                authenticate_oidc=aws.lb.ListenerRuleActionAuthenticateOidcArgs(
+                    issuer=oidc.issuer,
+                    authorization_endpoint=oidc.authorization_endpoint,
+                    token_endpoint=oidc.token_endpoint,
+                    user_info_endpoint=oidc.user_info_endpoint,
+                    client_id=oidc.client_id,
+                    client_secret=pulumi.Output.secret(secret.secret_string),
+                    scope=oidc.scope,
+                    session_timeout=oidc.session_timeout_seconds,
+                    on_unauthenticated_request=oidc.on_unauthenticated_request,
+                ),
+            )
+        ]
+    if entry.cognito is not None:
+        cognito = entry.cognito
+        return [
+            aws.lb.ListenerRuleActionArgs(
+                type="authenticate-cognito",
+                order=1,
+                authenticate_cognito=aws.lb.ListenerRuleActionAuthenticateCognitoArgs(
+                    user_pool_arn=cognito.user_pool_arn,
+                    user_pool_client_id=cognito.user_pool_client_id,
+                    user_pool_domain=cognito.user_pool_domain,
+                    scope=cognito.scope,
+                    session_timeout=cognito.session_timeout_seconds,
+                    on_unauthenticated_request=cognito.on_unauthenticated_request,
+                ),
+            )
+        ]
+    return []

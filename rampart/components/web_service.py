@@ -37,7 +37,7 @@ from rampart.components._util import (
 from rampart.components.environment import EnvironmentRef
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
-from rampart.components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import PathAccess, ProxyConfig
 from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
 from rampart.components.image import undeclared_volume_findings
 from rampart.components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
@@ -302,6 +302,7 @@ class WebServiceArgs(ServiceSettings):
         if missing:
             raise ValueError(f"ingress='nginx' needs {', '.join(missing)}")
         assert self.proxy is not None
+        check_proxy_access(self.proxy)
         if self.proxy.listen_port == self.container_port:
             raise ValueError(
                 f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
@@ -341,14 +342,33 @@ class WebServiceArgs(ServiceSettings):
         from the environment's ALB subnets unless the settings name other CIDRs."""
         if self.proxy is None:
             return None
-        return sidecar_proxy(self.proxy, self.container_port, self.environment_ref.alb_subnet_cidrs)
+        return sidecar_proxy(self.proxy, self.container_port, self.environment_ref.alb_subnet_cidrs, self.routing)
 
 
-def sidecar_proxy(proxy: ProxyConfig, container_port: int, alb_subnet_cidrs: Optional[list[str]]) -> ProxyConfig:
-    """The sidecar's settings for a service: the one place that fills in the upstream port and the
-    trusted CIDRs (the environment's ALB subnets unless the settings name others), used to render the
-    proxy image, to deploy the sidecar and by `rampart render-proxy`."""
-    updates: dict[str, object] = {"upstream": proxy.upstream.model_copy(update={"port": container_port})}
+def check_proxy_access(proxy: ProxyConfig) -> None:
+    """Refuse sidecar access rules set by hand: they come from the route's, so the ALB and the
+    sidecar enforce the same ones."""
+    if proxy.access:
+        raise ValueError(
+            "proxy.access is filled from routing.access; remove it from the proxy settings and restrict the paths "
+            "in routing.access, so the ALB and the sidecar enforce the same rules"
+        )
+
+
+def sidecar_proxy(
+    proxy: ProxyConfig, container_port: int, alb_subnet_cidrs: Optional[list[str]], routing: RoutingSettings
+) -> ProxyConfig:
+    """The sidecar's settings for a service: the one place that fills in the upstream port, the
+    trusted CIDRs (the environment's ALB subnets unless the settings name others) and the route's
+    access control, used to render the proxy image, to deploy the sidecar and by `rampart render-proxy`."""
+    check_proxy_access(proxy)
+    updates: dict[str, object] = {
+        "upstream": proxy.upstream.model_copy(update={"port": container_port}),
+        "access": [
+            PathAccess(paths=entry.paths, allow_cidrs=entry.allow_cidrs, signed_in=entry.signs_in())
+            for entry in routing.access
+        ],
+    }
     if not proxy.trusted_proxy_cidrs and alb_subnet_cidrs:
         updates["trusted_proxy_cidrs"] = list(alb_subnet_cidrs)
     return ProxyConfig.model_validate({**proxy.model_dump(), **updates})

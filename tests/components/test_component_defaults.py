@@ -615,6 +615,16 @@ def service_routing(plan: Plan) -> None:
     assert action == {"type": "forward", "targetGroupArn": tg.outputs["arn"]}, f"{rule.name}: {action}"
 
 
+def service_access_control(plan: Plan) -> None:
+    from rampart_soc2.lb.listenerrule_require_private_access import PRIVATE_ROUTE_TAG
+
+    for rule in plan.of_type("aws:lb/listenerRule:ListenerRule"):
+        assert PRIVATE_ROUTE_TAG not in rule.inputs["tags"], f"{rule.name}: marked private without routing.access"
+        kinds = [a["type"] for a in rule.inputs["actions"]]
+        assert kinds == ["forward"], f"{rule.name}: {kinds} without routing.access"
+        assert all("sourceIp" not in c for c in rule.inputs["conditions"]), f"{rule.name}: an allow-list nobody set"
+
+
 DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "monitoring.key_rotation": key_rotation,
     "monitoring.key_deletion_window_days": key_deletion_window,
@@ -683,6 +693,7 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "web_service.circuit_breaker": service_circuit_breaker,
     "web_service.wait_for_steady_state": service_steady_state,
     "web_service.routing": service_routing,
+    "web_service.access_control": service_access_control,
     "load_balancer.default_action": https_default_404,
     "web_service.deployment_percent": service_deployment_percentages,
     "web_service.health_check_grace_period_seconds": service_grace_period,

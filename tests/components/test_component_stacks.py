@@ -47,7 +47,9 @@ def test_whole_environment_and_every_service_are_registered(stack: tuple[str, Pl
         assert len(plan.of_type(token)) == 1, f"{name}: {token} x{len(plan.of_type(token))}"
     assert len(plan.of_type("aws:ecs/service:Service")) == len(config.services)
     rules = plan.of_type("aws:lb/listenerRule:ListenerRule")
-    assert len(rules) == len(config.services), [r.name for r in rules]
+    # each service's own rule, plus its access rules (routing.access)
+    expected = sum(1 + s.routing.access_rule_count() for s in config.services.values())
+    assert len(rules) == expected, [r.name for r in rules]
     assert len({r.inputs["priority"] for r in rules}) == len(rules), f"{name}: listener rule priorities collide"
     assert not [u for u, n in Counter(r.urn for r in plan.resources).items() if n > 1], f"{name}: duplicate URNs"
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -87,7 +89,9 @@ def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:
         assert {"name": "PORT", "value": str(service.container_port)} in app["environment"]
         health = one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
         assert health["interval"] == service.health_check.interval_seconds, f"{service_name}: {health}"
-        rule = one("aws:lb/listenerRule:ListenerRule")
+        rule = next(r for r in own if r.name == f"{service_name}-route-rule")
+        access_rules = [r for r in own if r.type == "aws:lb/listenerRule:ListenerRule" and r is not rule]
+        assert len(access_rules) == service.routing.access_rule_count(), [r.name for r in access_rules]
         paths = [c["pathPattern"]["values"] for c in rule.inputs["conditions"] if "pathPattern" in c]
         assert paths == ([service.routing.path_patterns()] if service.routing.path_patterns() else []), paths
         assert rule.inputs["listenerArn"] == plan.named(f"{PROJECT}-lb-https").outputs["arn"]

@@ -53,6 +53,8 @@ EXPECTED_IDS = [
     "aws-lb-listener-require-https-redirect",
     "aws-lb-listener-require-tls-policy",
     "aws-lb-listenerrule-disallow-http-forwarding",
+    "aws-lb-listenerrule-require-https-oidc-endpoints",
+    "aws-lb-listenerrule-require-private-access",
     "aws-lb-listenerrule-require-unique-priority",
     "aws-lb-loadbalancer-configure-desync-mitigation",
     "aws-lb-loadbalancer-enable-access-logs",

@@ -141,6 +141,21 @@ CASES = [
     Case("aws-lb-listenerrule-disallow-http-forwarding", "no-action", setp("web-rule", "actions", []), "web-rule"),
     Case("aws-lb-listenerrule-require-unique-priority", "same-priority-same-listener",
          setp("api-rule", "priority", 10), "api-rule"),
+    # ---- private routes and OIDC sign-in
+    Case("aws-lb-listenerrule-require-private-access", "private-forward-without-sign-in-or-source-ip",
+         setp("admin-sso", "actions.0", {"type": "forward", "targetGroupArn": TG_ARN}), "admin-sso"),
+    Case("aws-lb-listenerrule-require-private-access", "sign-in-that-allows-anonymous",
+         setp("admin-sso", "actions.0.authenticateOidc.onUnauthenticatedRequest", "allow"), "admin-sso"),
+    Case("aws-lb-listenerrule-require-private-access", "source-ip-without-a-403-after-it",
+         setp("ops-deny", "priority", 5), "ops-allow"),
+    Case("aws-lb-listenerrule-require-private-access", "403-rule-for-other-paths",
+         setp("ops-deny", "conditions.1.pathPattern.values", ["/other/*"]), "ops-allow"),
+    Case("aws-lb-listenerrule-require-private-access", "allow-list-dropped",
+         setp("ops-allow", "conditions.2", DELETE), "ops-allow"),
+    Case("aws-lb-listenerrule-require-https-oidc-endpoints", "http-token-endpoint",
+         setp("admin-sso", "actions.0.authenticateOidc.tokenEndpoint", "http://idp.example.com/token"), "admin-sso"),
+    Case("aws-lb-listenerrule-require-https-oidc-endpoints", "http-issuer",
+         setp("admin-sso", "actions.0.authenticateOidc.issuer", "http://idp.example.com"), "admin-sso"),
     # ---- WAF
     Case("aws-wafv2-webacl-require-rate-based-rule", "no-rate-rule", setp("waf", "rules.0", DELETE), "waf"),
     Case("aws-wafv2-webacl-require-rate-based-rule", "limit-too-low", setp("waf", "rules.0.statement.rateBasedStatement.limit", 20), "waf"),
@@ -458,6 +473,8 @@ def test_listener_rule_matched_by_property_dependency_when_arns_unknown(stack: S
     """At preview the listener's ARN is unknown; the engine names the listener in the rule's dependencies."""
     from policy_fixtures import UNKNOWN_STRING
 
+    for name in ("admin-sso", "ops-allow", "ops-deny"):  # the private rules are judged elsewhere
+        stack.remove(find(stack, name))
     for name in ("http", "https", "web-rule", "api-rule", "http-rule"):
         find(stack, name)["props"]["arn" if name in ("http", "https") else "listenerArn"] = UNKNOWN_STRING
     pid = "aws-lb-listenerrule-disallow-http-forwarding"
@@ -500,13 +517,15 @@ def test_unknown_priority_elsewhere_on_the_listener_is_unknown_not_compliant(sta
 
     find(stack, "api-rule")["props"]["priority"] = UNKNOWN_STRING
     got = _judge(stack, "aws-lb-listenerrule-require-unique-priority")
-    assert got == {"web-rule": "unknown", "api-rule": "unknown", "http-rule": "compliant"}
+    private = {name: "unknown" for name in ("admin-sso", "ops-allow", "ops-deny")}  # the same HTTPS listener
+    assert got == {"web-rule": "unknown", "api-rule": "unknown", "http-rule": "compliant", **private}
 
 
 def test_rule_without_priority_never_collides(stack: Stack) -> None:
     del find(stack, "api-rule")["props"]["priority"]
     got = _judge(stack, "aws-lb-listenerrule-require-unique-priority")
-    assert got == {"web-rule": "compliant", "api-rule": "not-applicable", "http-rule": "compliant"}
+    private = {name: "compliant" for name in ("admin-sso", "ops-allow", "ops-deny")}
+    assert got == {"web-rule": "compliant", "api-rule": "not-applicable", "http-rule": "compliant", **private}
 
 
 def test_service_group_sources_outside_the_stack_are_unknown(stack: Stack) -> None:
