@@ -9,9 +9,10 @@ from typing import Any
 
 from rampart.errors import UserError
 from rampart.local import engine
+from rampart.local.compose import compose_document, render
 from rampart.local.edge import NGINX_IMAGE_ARG, default_nginx_image
 from rampart.local.fidelity import check_fargate_fidelity
-from rampart.local.secrets import default_secrets_file, read_secrets_file
+from rampart.local.secrets import LOCAL_DIR, default_secrets_file, read_secrets_file
 from rampart.local.tasks import stack_tasks
 from rampart.program import PROXY_SOURCE
 
@@ -39,12 +40,32 @@ def run_up(args: argparse.Namespace) -> int:
     secrets_path = args.secrets_file or default_secrets_file(args.project_dir, args.stack)
     secrets = read_secrets_file(secrets_path)
     build_args = parse_build_args(args.build_arg)
-    edge_image = build_args.get(NGINX_IMAGE_ARG) or default_nginx_image(args.project_dir / PROXY_SOURCE / "Dockerfile")
     client = engine.engine()
     engine.up(client, args.stack, tasks, project_dir=args.project_dir, secrets=secrets, secrets_path=secrets_path,
-              build_args=build_args, edge_image=edge_image, https_port=args.https_port, http_port=args.http_port,
+              build_args=build_args, edge_image=edge_image(args, build_args), https_port=args.https_port, http_port=args.http_port,
               say=say)
     return 0
+
+
+def run_compose(args: argparse.Namespace) -> int:
+    tasks = stack_tasks(args.project_dir, args.stack, args.service)
+    check_fargate_fidelity(tasks)
+    secrets_path = args.secrets_file or default_secrets_file(args.project_dir, args.stack)
+    build_args = parse_build_args(args.build_arg)
+    document = compose_document(
+        args.stack, tasks, project_dir=args.project_dir, secrets=read_secrets_file(secrets_path),
+        secrets_path=secrets_path, build_args=build_args, edge_image=edge_image(args, build_args),
+        https_port=args.https_port, http_port=args.http_port)
+    output = args.output or args.project_dir / LOCAL_DIR / args.stack / "compose.yaml"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(document))
+    say(f"wrote {output}; run it with `docker compose -f {output} up -d`")
+    return 0
+
+
+def edge_image(args: argparse.Namespace, build_args: dict[str, str]) -> str | None:
+    """The edge's nginx: NGINX_IMAGE when given as a build arg, else the proxy Dockerfile's pin."""
+    return build_args.get(NGINX_IMAGE_ARG) or default_nginx_image(args.project_dir / PROXY_SOURCE / "Dockerfile")
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -74,15 +95,24 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         p.add_argument("--stack", "-s", required=True, help="stack name: stacks/Pulumi.<NAME>.yaml")
         return p
 
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--service", action="append", default=[], metavar="S", help="only this service (repeatable)")
+        p.add_argument("--secrets-file", type=Path, metavar="FILE",
+                       help="NAME=value lines for the tasks' secrets (default .rampart/local/<stack>.env, mode 0600)")
+        p.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE",
+                       help="added to every build, e.g. base images from a mirror (NGINX_IMAGE also picks the edge's)")
+        p.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="edge HTTPS port on 127.0.0.1")
+        p.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="edge HTTP port (redirects to HTTPS)")
+
     up = command("up", "build the images and start every task (idempotent), and the edge on https://localhost")
-    up.add_argument("--service", action="append", default=[], metavar="S", help="only this service (repeatable)")
-    up.add_argument("--secrets-file", type=Path, metavar="FILE",
-                    help="NAME=value lines for the tasks' secrets (default .rampart/local/<stack>.env, mode 0600)")
-    up.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE",
-                    help="added to every build, e.g. base images from a mirror (NGINX_IMAGE also picks the edge's)")
-    up.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="edge HTTPS port on 127.0.0.1")
-    up.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="edge HTTP port (redirects to HTTPS)")
+    run_options(up)
     up.set_defaults(func=run_up)
+
+    compose = command("compose", "write the same tasks as a Compose Specification file")
+    run_options(compose)
+    compose.add_argument("--output", "-o", type=Path, metavar="FILE",
+                         help="where to write it (default .rampart/local/<stack>/compose.yaml)")
+    compose.set_defaults(func=run_compose)
 
     command("status", "each task's containers, health and ports; the edge's routes and target health").set_defaults(
         func=run_status)

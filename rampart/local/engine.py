@@ -66,6 +66,10 @@ def label_filter(stack: str, service: str | None = None) -> list[str]:
     return [f"{k}={v}" for k, v in stack_labels(stack, service).items()]
 
 
+def local_image_tag(stack: str, service: str, container: str) -> str:
+    return f"rampart-local/{stack}-{service}-{container}:latest"
+
+
 # -- images -------------------------------------------------------------------------------------
 
 def build_images(client: docker.DockerClient, stack: str, task: Task, extra_args: dict[str, str],
@@ -85,7 +89,7 @@ def build_images(client: docker.DockerClient, stack: str, task: Task, extra_args
                 client.images.pull(ref)
             images[name] = ref
             continue
-        tag = f"rampart-local/{stack}-{task.service}-{name}:latest"
+        tag = local_image_tag(stack, task.service, name)
         dockerfile = build.dockerfile.relative_to(build.context) if build.dockerfile.is_relative_to(build.context) \
             else build.dockerfile
         say(f"building {tag} from {build.dockerfile} (target {build.target})")

@@ -43,7 +43,8 @@ def test_rules_are_written_lowest_priority_first() -> None:
     found = targets([task_a, task_b], {"web": "w", "api": "a"})
     assert [t.service for t in found] == ["api", "web"]
     conf = nginx_conf(found, 8443)
-    assert conf.index('"a:8443"') < conf.index('"w:8443"')
+    assert conf.index('"target_a_8443"') < conf.index('"target_w_8443"')
+    assert "upstream target_a_8443 { server a:8443; keepalive 16; }" in conf
     assert 'default "";' in conf and "return 404;" in conf
     assert "return 308 https://$host:8443$request_uri;" in conf
     assert isinstance(found[0], EdgeTarget)

@@ -5,6 +5,7 @@ which is how the edge is reached here and on a developer's machine alike."""
 
 from __future__ import annotations
 
+import json
 import os
 import ssl
 import subprocess
@@ -60,6 +61,7 @@ def project(docker: Docker, base_images: tuple[str, str], tmp_path_factory: pyte
     for name in ("app", "proxy", "stacks"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("node_modules", "dist", "__pycache__"))
     stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    stack["config"]["rampart:services"]["web"]["routing"]["hosts"] = ["localhost"]
     stack["config"]["rampart:services"]["web"]["secrets"] = {
         "GREETING_TOKEN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:greeting-AbCdEf"}
     (dest / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack))
@@ -91,6 +93,56 @@ def test_each_service_answers_on_its_route_through_the_edge_and_sidecar(project:
     assert status == 200 and body.strip() == "ok"
 
 
+def test_a_burst_gets_429(project: Path) -> None:
+    """More requests at once than the sidecar's default zone allows (its burst plus a second's rate),
+    on kept-alive connections as a browser or load generator would send them."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rampart.components.proxy_config import ProxyConfig
+
+    (zone,) = ProxyConfig().rate_limit.zones
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+
+    def client(requests: int) -> list[int]:
+        connection = http.client.HTTPSConnection("127.0.0.1", HTTPS_PORT, context=context, timeout=10)
+        codes = []
+        for _ in range(requests):
+            connection.request("GET", "/api/v1/info", headers={"Host": "localhost"})
+            response = connection.getresponse()
+            response.read()
+            codes.append(response.status)
+        connection.close()
+        return codes
+
+    workers = 8
+    per_worker = 2 * (zone.burst + zone.rate_per_second) // workers
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        codes = [code for batch in pool.map(client, [per_worker] * workers) for code in batch]
+    assert 429 in codes and 200 in codes, sorted(set(codes))
+
+
+def test_unrouted_request_gets_404_from_the_edge(docker: Docker, project: Path) -> None:
+    """The test stack routes web only for Host localhost: another host matches no listener rule."""
+    status, _, body = get("/", host="unrouted.example")
+    assert status == 404
+    edge_log = docker.run("logs", f"rampart-{STACK}-edge-edge").stdout.splitlines()
+    (line,) = [json.loads(x) for x in edge_log if '"host":"unrouted.example"' in x]
+    assert line["status"] == 404 and line["target"] == "" and line["upstream_status"] == ""
+
+
+def test_http_redirects_to_https(project: Path) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=10)
+    connection.request("GET", "/api/v1/info?x=1", headers={"Host": "localhost"})
+    response = connection.getresponse()
+    assert response.status == 308
+    assert response.getheader("Location") == f"https://localhost:{HTTPS_PORT}/api/v1/info?x=1"
+
+
 def test_the_secret_reaches_the_app_and_no_output(docker: Docker, project: Path) -> None:
     app = f"rampart-{STACK}-web-app"
     seen = docker.run("exec", app, "/nodejs/bin/node", "-e",
@@ -108,6 +160,30 @@ def test_status_shows_every_task_healthy_and_the_routes(docker: Docker, project:
     assert out.count(" healthy ") == 4, out
     assert "paths /api/*  -> api" in out
     assert "web: GET /healthz on" in out and "-> 200" in out
+
+
+def test_containers_run_with_the_task_definitions_settings(docker: Docker, project: Path) -> None:
+    app, proxy = (json.loads(docker.run("inspect", f"rampart-{STACK}-web-{n}").stdout)[0] for n in ("app", "proxy"))
+    for c, user, memory in ((app, "65532:65532", 384), (proxy, "10101:10101", 128)):
+        host = c["HostConfig"]
+        assert c["Config"]["User"] == user
+        assert host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+        assert host["SecurityOpt"] == ["no-new-privileges"]
+        assert host["Privileged"] is False and host["Init"] is True
+        assert host["Memory"] == memory * 1024 * 1024
+        assert c["State"]["Health"]["Status"] == "healthy"
+    # one network namespace per task: the proxy joins the app's (awsvpc: it reaches the app on 127.0.0.1)
+    assert proxy["HostConfig"]["NetworkMode"] == f"container:{app['Id']}"
+    assert proxy["Config"]["Healthcheck"]["Interval"] == 10 * 1_000_000_000
+    # /tmp is declared by the app image (VOLUME): its mode is copied into the task volume, so the
+    # app's user can write there (an undeclared path would be root's 0755)
+    written = docker.run("exec", f"rampart-{STACK}-web-app", "/nodejs/bin/node", "-e",
+                         "const fs=require('fs');fs.writeFileSync('/tmp/x','1');"
+                         "process.stdout.write((fs.statSync('/tmp').mode & 0o7777).toString(8))").stdout
+    assert written == "1777"
+    mounts = {m["Destination"]: m for m in proxy["Mounts"]}
+    assert set(mounts) == {"/run/proxy", "/var/cache/proxy"} and all(m["Type"] == "volume" for m in mounts.values())
 
 
 def test_killing_an_essential_container_stops_its_task(docker: Docker, project: Path) -> None:
