@@ -13,7 +13,7 @@ from rampart.local.compose import compose_document, render
 from rampart.local.edge import NGINX_IMAGE_ARG, default_nginx_image
 from rampart.local.fidelity import check_fargate_fidelity
 from rampart.local.secrets import LOCAL_DIR, default_secrets_file, read_secrets_file
-from rampart.local.tasks import stack_tasks
+from rampart.local.tasks import select_services, stack_tasks
 from rampart.program import PROXY_SOURCE
 
 DEFAULT_HTTPS_PORT = 8443
@@ -35,15 +35,15 @@ def parse_build_args(pairs: list[str]) -> dict[str, str]:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    tasks = stack_tasks(args.project_dir, args.stack, args.service)
-    check_fargate_fidelity(tasks)  # before anything is built or started
+    tasks = stack_tasks(args.project_dir, args.stack)  # all of them: the edge routes to every running task
+    check_fargate_fidelity(select_services(tasks, args.service, args.stack))  # before anything is built or started
     secrets_path = args.secrets_file or default_secrets_file(args.project_dir, args.stack)
     secrets = read_secrets_file(secrets_path)
     build_args = parse_build_args(args.build_arg)
     client = engine.engine()
     engine.up(client, args.stack, tasks, project_dir=args.project_dir, secrets=secrets, secrets_path=secrets_path,
-              build_args=build_args, edge_image=edge_image(args, build_args), https_port=args.https_port, http_port=args.http_port,
-              say=say)
+              build_args=build_args, edge_image=edge_image(args, build_args), https_port=args.https_port,
+              http_port=args.http_port, say=say, services=args.service or None)
     return 0
 
 

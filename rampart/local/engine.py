@@ -9,6 +9,7 @@ import resource
 import json
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -351,21 +352,33 @@ def stopped_tasks(client: docker.DockerClient, stack: str) -> dict[str, str]:
 
 def up(client: docker.DockerClient, stack: str, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
        secrets_path: Path, build_args: dict[str, str], edge_image: str | None, https_port: int, http_port: int,
-       say: Callable[[str], None]) -> None:
+       say: Callable[[str], None], services: list[str] | None = None) -> None:
+    """Build, then (re)start the tasks of `services` (all when None) whose containers changed, all
+    tasks at once as ECS starts a service's tasks; then the edge, routing to every running task."""
     tls_root = project_dir / LOCAL_DIR / stack / "tls"
-    for task in tasks:
+    selected = [t for t in tasks if not services or t.service in services]
+    changed: list[tuple[Task, list[PreparedContainer]]] = []
+    for task in selected:
         images = build_images(client, stack, task, build_args, say)
         prepared = prepare(client, stack, task, images, secrets, secrets_path, tls_root)
-        existing = task_containers(client, stack, task.service)
-        if is_current(existing, prepared):
+        if is_current(task_containers(client, stack, task.service), prepared):
             say(f"{task.service}: unchanged")
-            continue
+        else:
+            changed.append((task, prepared))
+
+    def restart(item: tuple[Task, list[PreparedContainer]]) -> None:
+        task, prepared = item
         remove_task(client, stack, task.service)
         start_task(client, stack, task, prepared, say)
-    if edge_image and any(t.routes for t in tasks):
+
+    ensure_network(client, stack)
+    with ThreadPoolExecutor(max_workers=max(1, len(changed))) as pool:
+        list(pool.map(restart, changed))  # list(): re-raises the first task's error
+    routed = [t for t in tasks if t.routes and task_containers(client, stack, t.service)]
+    if edge_image and routed:
         say(f"edge: https://localhost:{https_port} (http://localhost:{http_port} redirects)")
-        start_edge(client, stack, tasks, edge_image, project_dir, https_port, http_port)
-    wait_healthy(client, stack, tasks)
+        start_edge(client, stack, routed, edge_image, project_dir, https_port, http_port)
+    wait_healthy(client, stack, selected)
     say("every task is healthy")
 
 
@@ -400,6 +413,7 @@ def status(client: docker.DockerClient, stack: str) -> str:
 
 def logs(client: docker.DockerClient, stack: str, service: str | None, follow: bool,
          write: Callable[[str], None]) -> None:
+    stopped_tasks(client, stack)  # an essential container's exit stops its task, whoever looks first
     containers = client.containers.list(all=True, filters={"label": label_filter(stack, service)})
     if not containers:
         raise UserError(f"stack {stack!r}{f' service {service!r}' if service else ''}: nothing to show; "

@@ -153,11 +153,15 @@ def tasks_from_resources(resources: list[RegisteredResource]) -> list[Task]:
 
 def stack_tasks(project_dir: Path, stack: str, services: list[str] | None = None) -> list[Task]:
     """The tasks of `stack` (all services, or the ones named), from its plan."""
-    tasks = tasks_from_resources(run_stack(project_dir, stack).resources)
-    if services:
-        known = {t.service for t in tasks}
-        unknown = sorted(set(services) - known)
-        if unknown:
-            raise UserError(f"--service {', '.join(unknown)}: stack {stack!r} has services {', '.join(sorted(known))}")
-        tasks = [t for t in tasks if t.service in services]
-    return tasks
+    return select_services(tasks_from_resources(run_stack(project_dir, stack).resources), services, stack)
+
+
+def select_services(tasks: list[Task], services: list[str] | None, stack: str) -> list[Task]:
+    """The tasks of the services named (all when none is), refusing a name the stack does not have."""
+    if not services:
+        return tasks
+    known = {t.service for t in tasks}
+    unknown = sorted(set(services) - known)
+    if unknown:
+        raise UserError(f"--service {', '.join(unknown)}: stack {stack!r} has services {', '.join(sorted(known))}")
+    return [t for t in tasks if t.service in services]
