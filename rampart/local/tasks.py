@@ -1,0 +1,167 @@
+"""What runs locally, read from the plan: the program runs under the mock engine (`rampart plan`)
+and each service's task definition, image builds and listener rule are taken from the resources it
+registers. Nothing here describes a container: a setting changed in a component shows up locally."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rampart.errors import UserError
+from rampart.mock_engine import RegisteredResource
+from rampart.plan import run_stack
+
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+ECS_SERVICE = "aws:ecs/service:Service"
+DOCKER_IMAGE = "docker:index/image:Image"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+WEB_SERVICE = "rampart:web_service:WebService"
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """How the deployment builds one image (the pulumi-docker Image's `build` inputs)."""
+
+    repository: str
+    context: Path
+    dockerfile: Path
+    target: str | None
+    args: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One listener rule: where the load balancer sends a request, and how it probes the target."""
+
+    priority: int
+    hosts: list[str]
+    paths: list[str]
+    container: str
+    port: int
+    health_check_path: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One service's task: its task definition as registered, with the builds of its images."""
+
+    service: str
+    family: str
+    definition: dict[str, Any]
+    containers: list[dict[str, Any]]
+    builds: dict[str, ImageBuild] = field(default_factory=dict)
+    """Container name -> the build of its image (absent: an image built elsewhere, pulled as is)."""
+    routes: list[Route] = field(default_factory=list)
+
+    @property
+    def volumes(self) -> list[dict[str, Any]]:
+        return list(self.definition.get("volumes") or [])
+
+
+def repository_of(image_ref: str) -> str:
+    """`repo@sha256:...` or `repo:tag` -> `repo` (a registry port's colon is kept)."""
+    ref = image_ref.split("@", 1)[0]
+    name, _, tag = ref.rpartition(":")
+    return name if name and "/" not in tag else ref
+
+
+def service_of(resource: RegisteredResource) -> str:
+    """The WebService a resource belongs to: the last WebService name in its parent URN."""
+    parent = resource.parent_urn or ""
+    marker = f"{WEB_SERVICE}"
+    if marker not in parent:
+        raise UserError(f"{resource.type} {resource.name!r} is not part of a WebService; `rampart local` runs services")
+    return parent.rsplit("::", 1)[-1]
+
+
+def image_builds(resources: list[RegisteredResource]) -> dict[str, ImageBuild]:
+    """Repository -> the build the deployment runs for it."""
+    builds: dict[str, ImageBuild] = {}
+    for r in resources:
+        if r.type != DOCKER_IMAGE:
+            continue
+        build = r.inputs.get("build") or {}
+        repository = repository_of(str(r.inputs["imageName"]))
+        builds[repository] = ImageBuild(
+            repository=repository,
+            context=Path(build["context"]),
+            dockerfile=Path(build.get("dockerfile") or Path(build["context"]) / "Dockerfile"),
+            target=build.get("target"),
+            args={str(k): str(v) for k, v in (build.get("args") or {}).items()},
+        )
+    return builds
+
+
+def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Route]]:
+    """Each service's listener rules, joined to its target group (health check) and to the ECS
+    service's load balancer entry (container and port the target group forwards to)."""
+    groups = {f"{r.name}": r for r in resources if r.type == TARGET_GROUP}
+    targets: dict[str, tuple[str, str, int]] = {}  # target group name -> (service, container, port)
+    for r in resources:
+        if r.type == ECS_SERVICE:
+            for lb in r.inputs.get("loadBalancers") or []:
+                targets[str(lb["targetGroupArn"]).rsplit(":", 1)[-1]] = (
+                    service_of(r), str(lb["containerName"]), int(lb["containerPort"]))
+    found: dict[str, list[Route]] = {}
+    for r in resources:
+        if r.type != LISTENER_RULE:
+            continue
+        for action in r.inputs.get("actions") or []:
+            if action.get("type") != "forward":
+                continue
+            group_name = str(action["targetGroupArn"]).rsplit(":", 1)[-1]
+            if group_name not in targets or group_name not in groups:
+                continue
+            service, container, port = targets[group_name]
+            hosts: list[str] = []
+            paths: list[str] = []
+            for condition in r.inputs.get("conditions") or []:
+                hosts += (condition.get("hostHeader") or {}).get("values") or []
+                paths += (condition.get("pathPattern") or {}).get("values") or []
+            health = groups[group_name].inputs.get("healthCheck") or {}
+            found.setdefault(service, []).append(Route(
+                priority=int(r.inputs["priority"]), hosts=hosts, paths=paths, container=container, port=port,
+                health_check_path=str(health.get("path") or "/"),
+            ))
+    return found
+
+
+def tasks_from_resources(resources: list[RegisteredResource]) -> list[Task]:
+    builds = image_builds(resources)
+    routes = routes_by_service(resources)
+    tasks: list[Task] = []
+    for r in resources:
+        if r.type != TASK_DEFINITION:
+            continue
+        service = service_of(r)
+        raw = r.inputs["containerDefinitions"]
+        containers = json.loads(raw) if isinstance(raw, str) else list(raw)
+        tasks.append(Task(
+            service=service,
+            family=str(r.inputs.get("family") or service),
+            definition={k: v for k, v in r.inputs.items() if k != "containerDefinitions"},
+            containers=containers,
+            builds={c["name"]: builds[repository_of(c["image"])] for c in containers
+                    if repository_of(c["image"]) in builds},
+            routes=sorted(routes.get(service, []), key=lambda route: route.priority),
+        ))
+    return tasks
+
+
+def stack_tasks(project_dir: Path, stack: str, services: list[str] | None = None) -> list[Task]:
+    """The tasks of `stack` (all services, or the ones named), from its plan."""
+    return select_services(tasks_from_resources(run_stack(project_dir, stack).resources), services, stack)
+
+
+def select_services(tasks: list[Task], services: list[str] | None, stack: str) -> list[Task]:
+    """The tasks of the services named (all when none is), refusing a name the stack does not have."""
+    if not services:
+        return tasks
+    known = {t.service for t in tasks}
+    unknown = sorted(set(services) - known)
+    if unknown:
+        raise UserError(f"--service {', '.join(unknown)}: stack {stack!r} has services {', '.join(sorted(known))}")
+    return [t for t in tasks if t.service in services]

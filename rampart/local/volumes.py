@@ -1,0 +1,29 @@
+"""Task volumes as Fargate mounts them. A task-storage volume starts as an empty directory owned
+by root, mode 0755, unless the container's image declares a VOLUME at exactly the mount path:
+then Fargate copies the image's content, owner and mode into it. A Docker named volume does that
+copy on first mount; `NoCopy` leaves it empty (root-owned 0755), so each mount asks for the copy
+only where the image declares the path (tests/image/conftest.py FargateVolumes does the same)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docker.types import Mount
+
+
+def volume_name(stack: str, service: str, volume: str) -> str:
+    return f"rampart-{stack}-{service}-{volume}"
+
+
+def task_mounts(stack: str, service: str, container: dict[str, Any], declared: set[str]) -> list[Mount]:
+    """The container's mountPoints as Docker mounts of the task's named volumes."""
+    return [
+        Mount(
+            target=str(point["containerPath"]),
+            source=volume_name(stack, service, str(point["sourceVolume"])),
+            type="volume",
+            read_only=bool(point.get("readOnly", False)),
+            no_copy=str(point["containerPath"]) not in declared,
+        )
+        for point in container.get("mountPoints") or []
+    ]
