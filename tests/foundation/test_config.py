@@ -178,7 +178,8 @@ def test_duplicate_priorities_are_refused_naming_both() -> None:
     values["rampart:services"]["web"]["routing"]["priority"] = 10
     values["rampart:services"]["api"]["routing"]["priority"] = 10
     message = errors_for(values)
-    assert "rampart:services.api.routing.priority and rampart:services.web.routing.priority are both 10" in message
+    assert ("rampart:services.api.routing.priority and rampart:services.web.routing.priority both take listener rule "
+            "priority 10") in message
 
 
 def test_nginx_service_on_another_stacks_environment_needs_trusted_cidrs() -> None:

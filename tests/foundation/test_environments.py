@@ -28,7 +28,8 @@ def test_dev_has_one_environment_and_two_services() -> None:
     for shared in SHARED:
         assert types[shared] == 1, f"{shared} x{types[shared]}"
     assert types["aws:ecs/service:Service"] == 2
-    assert types["aws:lb/listenerRule:ListenerRule"] == 2
+    # Each service's route, plus the allow and 403 rules of web's private /admin/* entry.
+    assert types["aws:lb/listenerRule:ListenerRule"] == 4
     assert types["aws:lb/targetGroup:TargetGroup"] == 2
 
 
@@ -191,9 +192,11 @@ def test_the_sidecar_keeps_the_trusted_cidrs_its_settings_name() -> None:
     from rampart.components.proxy_config import ProxyConfig
     from rampart.components.web_service import sidecar_proxy
 
-    given = sidecar_proxy(ProxyConfig(trusted_proxy_cidrs=["10.9.0.0/16"]), 8080, ["10.0.0.0/20"])
+    from rampart.components.routing import RoutingSettings
+
+    given = sidecar_proxy(ProxyConfig(trusted_proxy_cidrs=["10.9.0.0/16"]), 8080, ["10.0.0.0/20"], RoutingSettings())
     assert [str(c) for c in given.trusted_proxy_cidrs] == ["10.9.0.0/16"]
-    derived = sidecar_proxy(ProxyConfig(), 8080, ["10.0.0.0/20"])
+    derived = sidecar_proxy(ProxyConfig(), 8080, ["10.0.0.0/20"], RoutingSettings())
     assert [str(c) for c in derived.trusted_proxy_cidrs] == ["10.0.0.0/20"]
 
 
