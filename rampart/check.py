@@ -312,11 +312,11 @@ def summary_lines(result: CheckResult) -> list[str]:
 
 def unused_waiver_warnings(result: CheckResult) -> list[str]:
     """A waiver in the stack file that matched no resource of this check: likely a typo or a stale entry."""
-    from rampart.report import waiver_statuses
+    from rampart.report import UNUSED_WAIVER, waiver_statuses
 
     return [f"waiver for {w['policy']} on {w['resource']!r} ({w['reason']}) matches no resource of "
             f"{result.checkpoint} of stack {result.stack!r}; fix its resource name or remove it from {result.stack_file}"
-            for w in waiver_statuses(result) if w["status"] == "unused"]
+            for w in waiver_statuses(result) if w["status"] == UNUSED_WAIVER]
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:

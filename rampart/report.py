@@ -56,6 +56,7 @@ ORDER = ("violation", "missing", "unknown", "waived", "disabled", "compliant", "
 COUNTS_OF = ("policy x resource results: one per control and resource it judged "
              "(a resource judged by five controls counts five times)")
 CONFIG_RULE_TYPE = "aws:cfg/rule:Rule"
+UNUSED_WAIVER = "unused (matches no resource)"
 # Each threshold of the pack as the sentence an auditor reads ({} is the value).
 THRESHOLD_SENTENCES = {
     "minLogRetentionDays": "Log groups must keep their logs for at least {} days.",
@@ -179,6 +180,7 @@ def waiver_statuses(result: "CheckResult", today: dt.date | None = None) -> list
     """Every waiver of the stack file with its status: applied, unused (matched no resource), expired, invalid."""
     a = result.analysis
     applied = {(o.policy, o.urn) for o in a.outcomes if o.kind == "waived"}
+    judged = {(o.policy, o.urn) for o in a.outcomes}
     today = today or dt.datetime.now(dt.timezone.utc).date()
     waivers = []
     for pid, cfg in sorted(result.pack_config.items()):
@@ -189,8 +191,18 @@ def waiver_statuses(result: "CheckResult", today: dt.date | None = None) -> list
                 waivers.append({**w, "status": "invalid (never applies)"})
                 continue
             waiver = parsed[0]
-            hit = any(p == pid and waiver.covers(pid, urn, urn.rsplit("::", 1)[-1]) for p, urn in applied)
-            status = "applied" if hit else ("unused" if waiver.active(today) else "expired")
+            def matches(pairs: set[tuple[str, str]]) -> bool:
+                return any(p == pid and waiver.covers(pid, urn, urn.rsplit("::", 1)[-1]) for p, urn in pairs)
+
+            if not waiver.active(today):
+                status = "expired"
+            elif matches(applied):
+                status = "applied"
+            elif matches(judged):
+                status = "not needed (the resource complies)"
+            else:
+                status = UNUSED_WAIVER
+
             waivers.append({**w, "status": status})
     return waivers
 
