@@ -227,7 +227,8 @@ def runtime_rules(resources: Sequence[Any]) -> dict[str, list[str]]:
 def _runtime_checkpoint(spec: Any, rules: Mapping[str, list[str]], where: str) -> dict[str, Any]:
     rule = getattr(spec, "config_rule", None)
     if rule is None:
-        return {"status": "none in AWS Config", "text": "none in AWS Config: the pack's registry names no AWS Config managed rule for this control"}
+        return {"status": "none in AWS Config",
+                "text": "none in AWS Config: the pack's registry names no AWS Config managed rule for this control"}
     deployed = rules.get(rule.identifier, [])
     if not deployed:
         return {"status": "not deployed by this stack", "identifier": rule.identifier,
@@ -240,7 +241,11 @@ def _runtime_checkpoint(spec: Any, rules: Mapping[str, list[str]], where: str) -
 def _checkpoint_text(outs: Sequence[Any], level: str) -> str:
     outcome = _control_outcome(outs, level)
     judged = len({o.urn for o in outs if o.kind != "not-applicable"})
-    return outcome if outcome in ("disabled", "not-applicable") else f"{outcome} ({judged} resource(s))"
+    if outcome in ("disabled", "not-applicable"):
+        return outcome
+    if outcome == "compliant":
+        return f"compliant ({judged} resource(s))"
+    return f"{outcome} on {len({o.urn for o in outs if o.kind == outcome})} of {judged} resource(s)"
 
 
 def checkpoints(result: "CheckResult") -> dict[str, dict[str, Any]]:
