@@ -153,11 +153,12 @@ def test_retention_changed_after_deployment_fails_naming_the_log_group(
     assert md.startswith("# SOC 2 evidence report: stack `dev`, deployed state at 2026-11-30T12:00:00Z")
 
 
-def test_retention_at_the_minimum_passes(tmp_path: Path, planned: list[Any]) -> None:
-    path = write(tmp_path, export_from_plan(planned, changes={FLOW_LOGS: {"retentionInDays": 365}}))
+@pytest.mark.parametrize("days, kind", [(365, "compliant"), (364, "violation")])
+def test_retention_at_the_minimum_passes_one_below_fails(tmp_path: Path, planned: list[Any], days: int, kind: str) -> None:
+    path = write(tmp_path, export_from_plan(planned, changes={FLOW_LOGS: {"retentionInDays": days}}))
     result = check_state(REPO, "dev", path)
-    assert not result.failed
-    assert not [o for o in result.analysis.outcomes if o.policy == RETENTION and o.kind != "compliant"]
+    got = {o.urn.rsplit("::", 1)[-1]: o.kind for o in result.analysis.outcomes if o.policy == RETENTION}
+    assert got[FLOW_LOGS] == kind and result.failed == (kind == "violation")
 
 
 def test_a_resource_deleted_out_of_band_is_never_passed(tmp_path: Path, planned: list[Any]) -> None:
