@@ -206,3 +206,18 @@ def test_runtime_rule_checkpoint(tmp_path: Path, planned: list[Any], monkeypatch
     point = next(c for c in with_rule["controls"] if c["policy"] == RETENTION)["checkpoints"]["runtime"]
     assert point["status"] == "deployed" and point["rules"] == [rule["urn"]]
     assert "log-retention" in render_md(with_rule)
+
+
+def test_an_export_from_the_plan_json_matches_one_from_the_plan(planned: list[Any]) -> None:
+    """`rampart plan --json` entries (secrets already redacted) give the same resources, secrets sealed."""
+    from rampart.plan import to_json
+    from rampart_soc2.secret_values import REDACTED
+
+    plan_json = json.loads(json.dumps(to_json([r for r in planned if r.type != "pulumi:pulumi:Stack"])))
+    from_json, from_plan = parse_export(export_from_plan(plan_json)), parse_export(export_from_plan(planned))
+    assert sorted(r.urn for r in from_json.resources) == sorted(r.urn for r in from_plan.resources)
+    assert set(from_json.tree) == set(from_plan.tree)
+    doc = json.dumps(export_from_plan(plan_json))
+    assert REDACTED not in doc and "[secret]" not in doc
+    cert = next(r for r in from_json.resources if r.name == "web-proxy-tls-cert")
+    assert "privateKeyPem" in cert.secret_paths
