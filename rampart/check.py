@@ -126,7 +126,7 @@ def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
     stack itself are not sent, as the engine sends only what a provider will create.
     """
     out = []
-    for r in resources:
+    for r in sorted(resources, key=lambda r: r.urn):  # the engine's registration order varies between runs
         if r.type == STACK_TYPE or not getattr(r, "custom", True):
             continue
         props = {**(r.outputs or {}), **(r.inputs or {})}
@@ -159,6 +159,12 @@ class CheckResult:
     """The stack file, relative to the project (where the user changes a finding's setting)."""
     tree: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """Every planned resource, components included: URN -> (type, parent URN), for the per-service report."""
+    state: Any = None
+    """The deployed state checked (rampart.state.DeployedState) when `--state` was given, else None (a preview)."""
+    planned: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """With `--state`: the plan of the same stack (URN -> (type, parent)), to name what the export lacks."""
+    preview: Analysis | None = None
+    """With `--state`: the pack's results on the plan of the same stack (the preview checkpoint)."""
 
     def stack_hint(self, policy_id: str) -> str | None:
         """The stack key(s) that control what `policy_id` judged, in the user's words (None if none)."""
@@ -168,8 +174,14 @@ class CheckResult:
         return stack_hint(policy_id, tuple(getattr(spec, "thresholds", ()) or ()), self.stack_file)
 
     @property
+    def checkpoint(self) -> str:
+        return "deployed state" if self.state is not None else "preview"
+
+    @property
     def failed(self) -> bool:
-        return bool(self.analysis.mandatory_violations())
+        """A mandatory violation, or (deployed state) a planned resource a mandatory control checks is gone."""
+        return bool(self.analysis.mandatory_violations()) or any(
+            o.kind == "missing" and o.enforcement == "mandatory" for o in self.analysis.outcomes)
 
 
 def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
@@ -201,6 +213,42 @@ def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
                        tree={r.urn: (r.type, r.parent_urn) for r in planned})
 
 
+def check_state(project_dir: Path, stack: str, state_file: Path, pack_dir: Path | None = None,
+                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+    """Run the pack over a deployed stack's export (`pulumi stack export`), configured from the stack
+    file as for a preview; the plan of the same stack names the resources the export lacks."""
+    from rampart.config import engine_config, read_stack_values
+    from rampart.plan import plan_stack
+    from rampart.state import missing_outcomes, read_export
+
+    project_dir = project_dir.resolve()
+    pack_dir = (pack_dir or project_dir / PACK_DIR_NAME).resolve()
+    if not (pack_dir / "PulumiPolicy.yaml").is_file():
+        raise UserError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
+    state = read_export(state_file)
+    if state.stack != stack:
+        raise UserError(f"--state {state_file} is an export of stack {state.stack!r}, not {stack!r}; "
+                        f"pass --stack {state.stack} or the export of {stack!r}")
+    stack_path, values = read_stack_values(project_dir, stack)
+    pack_config = pack_config_for_stack(project_dir, stack, pack_dir)
+    started = time.monotonic()
+    planned = plan_stack(project_dir, stack, stack_outputs)
+    plan_seconds = time.monotonic() - started
+    preview_resources = to_analysis(planned)
+    try:
+        analysis, preview = (run_pack(pack_dir, resources, project=state.project, stack=stack, policy_config=pack_config,
+                                      stack_config=engine_config(values), dry_run=dry_run,
+                                      extra_env={"RAMPART_PROJECT_DIR": str(project_dir)})
+                             for resources, dry_run in ((state.resources, False), (preview_resources, True)))
+    except AnalyzerError as e:
+        raise UserError(str(e)) from None
+    analysis.outcomes += missing_outcomes(preview_resources, state, analysis)
+    shown = stack_path.relative_to(project_dir) if stack_path.is_relative_to(project_dir) else stack_path
+    return CheckResult(stack, state.project, project_dir, pack_dir, analysis, state.resources, pack_config,
+                       plan_seconds, time.monotonic() - started, str(shown), tree=state.tree, state=state,
+                       planned={r.urn: (r.type, r.parent_urn) for r in planned}, preview=preview)
+
+
 def _short(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else "(stack)"
 
@@ -212,7 +260,9 @@ def summary_lines(result: CheckResult) -> list[str]:
     for o in a.outcomes:
         by_policy.setdefault(o.policy, []).append(o)
     width = max(len(p) for p in a.policies)
-    lines = [f"rampart check: stack {result.stack!r}, {len(result.resources)} resources, "
+    where = (f"deployed state {result.state.path} (checkpoint {result.state.checkpoint_time})"
+             if result.state is not None else "preview")
+    lines = [f"rampart check: stack {result.stack!r}, {where}, {len(result.resources)} resources, "
              f"{len(a.policies)} policies ({a.pack_name})", ""]
     lines.append(f"{'POLICY'.ljust(width)}  {'OUTCOME'.ljust(20)}  RESOURCES")
     for pid in sorted(a.policies):
@@ -223,6 +273,8 @@ def summary_lines(result: CheckResult) -> list[str]:
             outcome = "disabled"
         elif "violation" in kinds:
             outcome = f"FAIL ({level})"
+        elif "missing" in kinds:
+            outcome = f"MISSING ({level})"
         elif "unknown" in kinds:
             outcome = "unknown"
         elif "waived" in kinds:
@@ -231,7 +283,7 @@ def summary_lines(result: CheckResult) -> list[str]:
             outcome = "pass"
         else:
             outcome = "not applicable"
-        flagged = [o for o in outs if o.kind in ("violation", "waived", "unknown")]
+        flagged = [o for o in outs if o.kind in ("violation", "missing", "waived", "unknown")]
         judged = [o for o in outs if o.kind in ("compliant", "violation", "waived", "unknown", "disabled")]
         names = ", ".join(f"{_short(o.urn)}" + ("" if o.kind == "violation" else f" ({o.kind})") for o in flagged)
         lines.append(f"{pid.ljust(width)}  {outcome.ljust(20)}  {names or len(judged)}")
@@ -244,13 +296,27 @@ def summary_lines(result: CheckResult) -> list[str]:
             hint = result.stack_hint(o.policy)
             if hint:
                 lines.append(f"  {hint}")
+    missing = [o for o in a.outcomes if o.kind == "missing"]
+    if missing:
+        lines += ["", "Planned but absent from the deployed state (deleted out of band?):"]
+        lines += [f"- [{o.enforcement}] {o.policy} on {o.urn}" for o in missing]
     mandatory = a.mandatory_violations()
     unknown = sum(1 for o in a.outcomes if o.kind == "unknown")
     lines += ["", f"{len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory, "
-                  f"{sum(1 for o in a.outcomes if o.kind == 'waived')} waived, {unknown} unknown. "
-                  f"{'FAILED' if mandatory else 'PASSED'} in {result.check_seconds:.1f}s "
+                  f"{sum(1 for o in a.outcomes if o.kind == 'waived')} waived, {unknown} unknown"
+                  + (f", {len(missing)} missing" if missing else "") + ". "
+                  f"{'FAILED' if result.failed else 'PASSED'} in {result.check_seconds:.1f}s "
                   f"(plan {result.plan_seconds:.1f}s, pack {a.seconds:.1f}s)."]
     return lines
+
+
+def unused_waiver_warnings(result: CheckResult) -> list[str]:
+    """A waiver in the stack file that matched no resource of this check: likely a typo or a stale entry."""
+    from rampart.report import UNUSED_WAIVER, waiver_statuses
+
+    return [f"waiver for {w['policy']} on {w['resource']!r} ({w['reason']}) matches no resource of "
+            f"{result.checkpoint} of stack {result.stack!r}; fix its resource name or remove it from {result.stack_file}"
+            for w in waiver_statuses(result) if w["status"] == UNUSED_WAIVER]
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -261,6 +327,8 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
     p.add_argument("--report", type=Path, metavar="DIR", help="write the SOC 2 evidence report into DIR")
     p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
+    p.add_argument("--state", type=Path, metavar="FILE",
+                   help="check the deployed stack in FILE (`pulumi stack export` output) instead of a preview")
     p.add_argument("--policy-pack", type=Path, metavar="DIR", help="policy pack directory (default: policy/soc2)")
     p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
                    help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
@@ -285,8 +353,14 @@ def run(args: argparse.Namespace) -> int:
         args.emit_pack_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.emit_pack_config} ({len(config)} policies configured)")
         return 0
-    result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, read_stack_outputs(args.stack_outputs))
+    outputs = read_stack_outputs(args.stack_outputs)
+    if args.state:
+        result = check_state(Path(args.project_dir), args.stack, args.state, args.policy_pack, outputs)
+    else:
+        result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, outputs)
     print("\n".join(summary_lines(result)))
+    for warning in unused_waiver_warnings(result):
+        print(f"rampart check: warning: {warning}", file=sys.stderr)
     if args.report:
         from rampart.report import write_reports
 

@@ -131,7 +131,7 @@ def to_json(resources: list[RegisteredResource]) -> list[dict[str, Any]]:
     whatever they are called (the pack's secret-value detector), are redacted."""
     return [
         {"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent_urn, "inputs": redact(r.redacted_inputs())}
-        for r in resources
+        for r in sorted(resources, key=lambda r: r.urn)  # registration order varies between runs
     ]
 
 
@@ -144,7 +144,7 @@ def render_tree(resources: list[RegisteredResource]) -> str:
     lines: list[str] = []
 
     def walk(parent: str | None, depth: int) -> None:
-        for r in children.get(parent, []):
+        for r in sorted(children.get(parent, []), key=lambda r: (r.type, r.name)):  # stable between runs
             # The name AWS will know it by, when it has one (given, from a prefix, or auto-generated).
             aws_name = f"  [{r.physical_name}]" if r.physical_name and r.physical_name != r.name else ""
             lines.append(f"{'  ' * depth}{r.type}  {r.name}{aws_name}")

@@ -3,8 +3,12 @@
 Per SOC 2 criterion: the controls (policies) that support it and every resource (URN) each control
 judged, with its outcome; per service (WebService component) the controls that judged the resources
 under it. Also: waivers with reasons and expiry, enforcement overrides, unknowns,
-the stack, git commit, time, tool and pack versions. Each file ends with the SHA-256 of its body so
-an auditor can see it was not edited; `verify_report(path)` recomputes it.
+the stack, git commit, time, tool and pack versions. The report is of one checkpoint: a preview
+(the plan of the stack's program) or the deployed state (`--state`, a `pulumi stack export`, with the
+time the export was written); per control it also shows the other checkpoints it has: the preview
+result, the deployed-state result, and the AWS Config rule that checks it at run time.
+Each file ends with a checksum (SHA-256) of its body, so an auditor can tell it was not edited;
+`rampart verify FILE` (`verify_report(path)`) recomputes it.
 """
 
 from __future__ import annotations
@@ -46,8 +50,24 @@ CRITERIA = {
     "C1.2": "Confidential information is disposed of on schedule",
 }
 HTML_START, HTML_END = "<!-- report-body:start -->", "<!-- report-body:end -->"
-MD_SEAL = "\n---\n\nSHA-256 of the report body (every byte before the `---` line above): `"
-ORDER = ("violation", "unknown", "waived", "disabled", "compliant", "not-applicable")
+MD_SEAL = ("\n---\n\nChecksum of the report body (SHA-256 of every byte before the `---` line above; "
+           "`rampart verify FILE` recomputes it): `")
+ORDER = ("violation", "missing", "unknown", "waived", "disabled", "compliant", "not-applicable")
+COUNTS_OF = ("policy x resource results: one per control and resource it judged "
+             "(a resource judged by five controls counts five times)")
+CONFIG_RULE_TYPE = "aws:cfg/rule:Rule"
+UNUSED_WAIVER = "unused (matches no resource)"
+# Each threshold of the pack as the sentence an auditor reads ({} is the value).
+THRESHOLD_SENTENCES = {
+    "minLogRetentionDays": "Log groups must keep their logs for at least {} days.",
+    "allowedTlsPolicies": "HTTPS listeners may only use these TLS policies: {}.",
+    "minTaskCount": "Each service must run at least {} tasks.",
+    "productionStacks": "These stacks count as production: {}.",
+    "rateLimitMin": "A web ACL's rate limit must be at least {} requests per 5 minutes.",
+    "rateLimitMax": "A web ACL's rate limit must be at most {} requests per 5 minutes.",
+    "requiredManagedRuleGroups": "Every web ACL must include these AWS managed rule groups: {}.",
+    "minFargatePlatformVersion": "Fargate services must run platform version {} or later.",
+}
 
 
 def _version(dist: str) -> str:
@@ -133,10 +153,150 @@ def service_sections(outcomes: Sequence[Any], tree: Mapping[str, tuple[str, str 
     return out
 
 
+def _value_text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def threshold_sentences(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The thresholds a stack sets, one sentence each, with the controls that apply it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for pid, cfg in sorted(pack_config.items()):
+        if not isinstance(cfg, dict):
+            continue
+        for key, value in sorted(cfg.items()):
+            if key not in ("waivers", "enforcementLevel"):
+                found.setdefault((key, json.dumps(value, sort_keys=True)), []).append(pid)
+    out = []
+    for (key, value_json), pids in sorted(found.items()):
+        value = json.loads(value_json)
+        template = THRESHOLD_SENTENCES.get(key, key + " is {}.")
+        out.append({"setting": key, "value": value, "sentence": template.format(_value_text(value)), "policies": pids})
+    return out
+
+
+def waiver_statuses(result: "CheckResult", today: dt.date | None = None) -> list[dict[str, Any]]:
+    """Every waiver of the stack file with its status: applied, unused (matched no resource), expired, invalid."""
+    a = result.analysis
+    applied = {(o.policy, o.urn) for o in a.outcomes if o.kind == "waived"}
+    judged = {(o.policy, o.urn) for o in a.outcomes}
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    waivers = []
+    for pid, cfg in sorted(result.pack_config.items()):
+        for w in cfg.get("waivers", []) if isinstance(cfg, dict) else []:
+            # The pack's own reading of a waiver (one implementation): malformed ones never apply.
+            parsed = parse_waivers([w], pid)
+            if not parsed:
+                waivers.append({**w, "status": "invalid (never applies)"})
+                continue
+            waiver = parsed[0]
+            def matches(pairs: set[tuple[str, str]]) -> bool:
+                return any(p == pid and waiver.covers(pid, urn, urn.rsplit("::", 1)[-1]) for p, urn in pairs)
+
+            if not waiver.active(today):
+                status = "expired"
+            elif matches(applied):
+                status = "applied"
+            elif matches(judged):
+                status = "not needed (the resource complies)"
+            else:
+                status = UNUSED_WAIVER
+
+            waivers.append({**w, "status": status})
+    return waivers
+
+
+def _control_outcome(outs: Sequence[Any], level: str) -> str:
+    return "disabled" if level == "disabled" else _aggregate({o.kind for o in outs if o.kind != "not-applicable"})
+
+
+def runtime_rules(resources: Sequence[Any]) -> dict[str, list[str]]:
+    """AWS Config rules among the resources: source identifier -> the rules' URNs."""
+    found: dict[str, list[str]] = {}
+    for r in resources:
+        if r.type != CONFIG_RULE_TYPE:
+            continue
+        source = r.properties.get("source") or {}
+        identifier = source.get("sourceIdentifier") if isinstance(source, Mapping) else None
+        if isinstance(identifier, str):
+            found.setdefault(identifier, []).append(r.urn)
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def _runtime_checkpoint(spec: Any, rules: Mapping[str, list[str]], where: str) -> dict[str, Any]:
+    rule = getattr(spec, "config_rule", None)
+    if rule is None:
+        return {"status": "none in AWS Config",
+                "text": "none in AWS Config: the pack's registry names no AWS Config managed rule for this control"}
+    deployed = rules.get(rule.identifier, [])
+    if not deployed:
+        return {"status": "not deployed by this stack", "identifier": rule.identifier,
+                "text": f"AWS Config rule {rule.identifier}: not deployed by this stack"}
+    names = ", ".join(u.rsplit("::", 1)[-1] for u in deployed)
+    return {"status": "deployed", "identifier": rule.identifier, "rules": deployed,
+            "text": f"AWS Config rule {rule.identifier}: deployed by this stack ({where}: {names})"}
+
+
+def _checkpoint_text(outs: Sequence[Any], level: str) -> str:
+    outcome = _control_outcome(outs, level)
+    judged = len({o.urn for o in outs if o.kind != "not-applicable"})
+    if outcome in ("disabled", "not-applicable"):
+        return outcome
+    if outcome == "compliant":
+        return f"compliant ({judged} resource(s))"
+    return f"{outcome} on {len({o.urn for o in outs if o.kind == outcome})} of {judged} resource(s)"
+
+
+def checkpoints(result: "CheckResult") -> dict[str, dict[str, Any]]:
+    """Per control: preview result, deployed-state result (when --state was given), runtime rule."""
+    from rampart.check import _registry
+
+    registry = _registry(result.pack_dir)
+    a = result.analysis
+    preview = result.preview if result.state is not None else a
+    state = a if result.state is not None else None
+    rules = runtime_rules(result.resources)  # the plan's resources for a preview, the export's for a state check
+    where = "in the deployed state" if result.state is not None else "in the plan"
+    out = {}
+    for pid, meta in sorted(a.policies.items()):
+        level = a.enforcement.get(pid, meta.enforcement)
+        out[pid] = {
+            "preview": (_checkpoint_text([o for o in preview.outcomes if o.policy == pid], level)
+                        if preview is not None else "not run"),
+            "deployedState": (_checkpoint_text([o for o in state.outcomes if o.policy == pid], level)
+                              if state is not None else "not checked (no --state export given)"),
+            "runtime": _runtime_checkpoint(registry.get(pid), rules, where),
+        }
+    return out
+
+
+def headline(controls: Sequence[Mapping[str, Any]], failed: bool) -> str:
+    """What passed and what did not, per control, advisories included."""
+    def named(rows: list[Mapping[str, Any]]) -> str:
+        return ", ".join(str(c["policy"]) for c in rows)
+
+    by = {k: [c for c in controls if c["outcome"] == k] for k in ORDER}
+    mandatory = [c for c in by["violation"] if c["enforcement"] == "mandatory"]
+    advisory = [c for c in by["violation"] if c["enforcement"] != "mandatory"]
+    parts = [f"{'FAIL' if failed else 'PASS'}: of {len(controls)} controls,"]
+    clauses = [f"{len(mandatory)} failed a mandatory check" + (f" ({named(mandatory)})" if mandatory else ""),
+               f"{len(advisory)} failed an advisory check" + (f" ({named(advisory)})" if advisory else "")]
+    if by["missing"]:
+        clauses.append(f"{len(by['missing'])} lack a planned resource in the deployed state ({named(by['missing'])})")
+    if by["unknown"]:
+        clauses.append(f"{len(by['unknown'])} could not be judged (unknown values: {named(by['unknown'])})")
+    clauses += [f"{len(by['compliant'])} passed",
+                f"{len(by['waived'])} passed with waivers" + (f" ({named(by['waived'])})" if by["waived"] else ""),
+                f"{len(by['not-applicable'])} had no resource to check", f"{len(by['disabled'])} are disabled"]
+    return " ".join(parts) + " " + "; ".join(clauses) + "."
+
+
 def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[str, Any]:
     a = result.analysis
     now = now or dt.datetime.now(dt.timezone.utc)
-    types = {r.urn: r.type for r in result.resources}
+    types = {**{u: t for u, (t, _) in (getattr(result, "planned", {}) or {}).items()},
+             **{r.urn: r.type for r in result.resources}}
     by_policy: dict[str, list[Any]] = {}
     for o in a.outcomes:
         by_policy.setdefault(o.policy, []).append(o)
@@ -149,7 +309,7 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
             "policy": pid, "description": meta.description, "severity": meta.severity,
             "defaultEnforcement": meta.enforcement, "enforcement": level, "kind": meta.kind,
             "criteria": list(meta.criteria), "remediation": meta.remediation, "reference": meta.url,
-            "outcome": "disabled" if level == "disabled" else _aggregate({o.kind for o in outs}),
+            "outcome": _control_outcome(outs, level),
             "resources": [{"urn": o.urn, "type": types.get(o.urn, ""), "outcome": o.kind,
                            **({"enforcement": o.enforcement} if o.enforcement else {}),
                            **({"message": o.message} if o.message else {})}
@@ -162,20 +322,10 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
         criteria.append({"id": cid, "name": CRITERIA.get(cid, ""),
                          "outcome": _aggregate({controls[p]["outcome"] for p in ids}), "controls": ids})
 
-    waivers = []
-    applied = {(o.policy, o.urn) for o in a.outcomes if o.kind == "waived"}
-    today = now.date()
-    for pid, cfg in sorted(result.pack_config.items()):
-        for w in cfg.get("waivers", []) if isinstance(cfg, dict) else []:
-            # The pack's own reading of a waiver (one implementation): malformed ones never apply.
-            parsed = parse_waivers([w], pid)
-            if not parsed:
-                waivers.append({**w, "status": "invalid (never applies)"})
-                continue
-            waiver = parsed[0]
-            hit = any(p == pid and waiver.covers(pid, urn, urn.rsplit("::", 1)[-1]) for p, urn in applied)
-            status = "applied" if hit else ("unused" if waiver.active(today) else "expired")
-            waivers.append({**w, "status": status})
+    for pid, points in checkpoints(result).items():
+        controls[pid]["checkpoints"] = points
+    waivers = waiver_statuses(result, now.date())
+    state = result.state
 
     overrides = [{"policy": pid, "default": a.policies[pid].enforcement, "effective": level}
                  for pid, level in sorted(a.enforcement.items()) if level != a.policies[pid].enforcement]
@@ -185,6 +335,11 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
         "title": "SOC 2 evidence report",
         "stack": result.stack,
         "project": result.project,
+        "checkpoint": {"name": result.checkpoint,
+                       "time": state.checkpoint_time if state is not None else now.isoformat(timespec="seconds"),
+                       "source": (f"pulumi stack export {state.path.name}" if state is not None
+                                  else "plan of the stack's program (mock engine)")},
+        "headline": headline(list(controls.values()), result.failed),
         "generatedAt": now.isoformat(timespec="seconds"),
         "git": _git(result.project_dir),
         "tools": {"rampart": _version("rampart"), "python": platform.python_version(),
@@ -193,24 +348,29 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
         "pack": {"name": a.pack_name, "version": _pack_version(result.pack_dir), "policies": len(a.policies),
                  "path": str(result.pack_dir.relative_to(result.project_dir))
                  if result.pack_dir.is_relative_to(result.project_dir) else result.pack_dir.name},
-        "method": ("The stack's program ran under Pulumi's mock engine (no cloud account); every planned "
-                   "resource was sent to the policy pack over the Pulumi Analyzer gRPC protocol (Analyze per "
-                   "resource, AnalyzeStack once), with the pack configured from the stack file's rampart:policy."),
-        "result": "FAIL" if mandatory else "PASS",
+        "method": (("Every resource recorded in the deployed stack's export (its real outputs, parents and "
+                    "dependencies; encrypted secrets sent as secret values the pack cannot read) was sent to the "
+                    "policy pack" if state is not None else
+                    "The stack's program ran under Pulumi's mock engine (no cloud account); every planned "
+                    "resource was sent to the policy pack")
+                   + " over the Pulumi Analyzer gRPC protocol (Analyze per resource, AnalyzeStack once), with the "
+                   "pack configured from the stack file's rampart:policy."),
+        "result": "FAIL" if result.failed else "PASS",
+        "countsOf": COUNTS_OF,
         "counts": {k: counts.get(k, 0) for k in ORDER},
         "resourcesChecked": len(result.resources),
         "mandatoryViolations": len(mandatory),
         "enforcementOverrides": overrides,
         "waivers": waivers,
-        "thresholds": {pid: {k: v for k, v in cfg.items() if k not in ("waivers", "enforcementLevel")}
-                       for pid, cfg in sorted(result.pack_config.items())
-                       if isinstance(cfg, dict) and set(cfg) - {"waivers", "enforcementLevel"}},
+        "thresholds": threshold_sentences(result.pack_config),
         "violations": [{"policy": o.policy, "urn": o.urn, "enforcement": o.enforcement,
                         "criteria": list(a.policies[o.policy].criteria), "message": o.message,
                         **({"inYourStack": hint} if (hint := result.stack_hint(o.policy)) else {})}
-                       for o in a.outcomes if o.kind == "violation"],
+                       for o in sorted(a.outcomes, key=lambda o: (o.policy, o.urn)) if o.kind == "violation"],
+        "missing": [{"policy": o.policy, "urn": o.urn, "enforcement": o.enforcement}
+                    for o in sorted(a.outcomes, key=lambda o: (o.policy, o.urn)) if o.kind == "missing"],
         "unknowns": [{"policy": o.policy, "urn": o.urn, "message": o.message}
-                     for o in a.outcomes if o.kind == "unknown"],
+                     for o in sorted(a.outcomes, key=lambda o: (o.policy, o.urn)) if o.kind == "unknown"],
         "criteria": criteria,
         "services": service_sections(a.outcomes, getattr(result, "tree", {}) or {}),
         "controls": list(controls.values()),
@@ -230,7 +390,8 @@ def json_body(report: dict[str, Any]) -> str:
 def render_json(report: dict[str, Any]) -> str:
     body = json_body(report)
     return json.dumps({"report": report, "sha256": _sha(body),
-                       "sha256Of": "json.dumps(report, sort_keys=True, indent=2, ensure_ascii=False) in UTF-8"},
+                       "sha256Of": ("checksum of the report body: json.dumps(report, sort_keys=True, indent=2, "
+                                    "ensure_ascii=False) in UTF-8; `rampart verify FILE` recomputes it")},
                       sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -238,8 +399,11 @@ def verify_report(path: Path) -> bool:
     """True when the file's recorded SHA-256 matches its body."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".json":
-        doc = json.loads(text)
-        return bool(doc.get("sha256") == _sha(json_body(doc["report"])))
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            return False  # edited until it is no longer JSON
+        return isinstance(doc, dict) and "report" in doc and doc.get("sha256") == _sha(json_body(doc["report"]))
     if path.suffix == ".md":
         body, sep, rest = text.rpartition(MD_SEAL)
         return bool(sep) and rest.split("`", 1)[0] == _sha(body)
@@ -260,21 +424,32 @@ def _md_cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _checkpoint_title(r: Mapping[str, Any]) -> str:
+    cp = r["checkpoint"]
+    return f"{cp['name']} at {cp['time']}" if cp["name"] == "deployed state" else str(cp["name"])
+
+
+def _unknown_heading(r: Mapping[str, Any]) -> str:
+    return "Unknown values" if r["checkpoint"]["name"] == "deployed state" else "Unknown during preview"
+
+
 def render_md(report: dict[str, Any]) -> str:
     r = report
     lines = [
-        f"# {r['title']}: stack `{r['stack']}`", "",
-        f"**Result: {r['result']}** ({r['mandatoryViolations']} mandatory violation(s); "
-        f"{r['resourcesChecked']} resources checked by {r['pack']['policies']} controls)", "",
+        f"# {r['title']}: stack `{r['stack']}`, {_checkpoint_title(r)}", "",
+        f"**{r['headline']}**", "",
+        f"{r['mandatoryViolations']} mandatory violation(s); {r['resourcesChecked']} resources checked by "
+        f"{r['pack']['policies']} controls.", "",
         "| | |", "|---|---|",
         f"| Project | `{r['project']}` |",
         f"| Stack | `{r['stack']}` |",
+        f"| Checkpoint | {r['checkpoint']['name']} at {r['checkpoint']['time']} ({_md_cell(r['checkpoint']['source'])}) |",
         f"| Generated | {r['generatedAt']} |",
         f"| Git commit | `{r['git']['commit']}`{' (uncommitted changes)' if r['git']['dirty'] else ''} |",
         f"| Policy pack | `{r['pack']['name']}` {r['pack']['version']} ({r['pack']['path']}) |",
         "| Tools | " + ", ".join(f"{k} {v}" for k, v in r["tools"].items()) + " |",
         "", f"_Method:_ {r['method']}", "",
-        "## Outcomes", "", "| outcome | count |", "|---|---|",
+        "## Results", "", f"Counts of {r['countsOf']}.", "", "| outcome | policy x resource results |", "|---|---|",
         *[f"| {k} | {v} |" for k, v in r["counts"].items()], "",
         "## Enforcement overrides", "",
     ]
@@ -291,8 +466,9 @@ def render_md(report: dict[str, Any]) -> str:
     else:
         lines.append("None.")
     if r["thresholds"]:
-        lines += ["", "## Thresholds set by this stack", "", "| policy | setting |", "|---|---|",
-                  *[f"| `{p}` | `{_md_cell(json.dumps(v, sort_keys=True))}` |" for p, v in r["thresholds"].items()]]
+        lines += ["", "## Thresholds set by this stack", "",
+                  *[f"- {t['sentence']} (`{t['setting']}`, applied by {', '.join(f'`{p}`' for p in t['policies'])})"
+                    for t in r["thresholds"]]]
     lines += ["", "## Violations", ""]
     if r["violations"]:
         lines += ["| policy | enforcement | resource | criteria | finding |", "|---|---|---|---|---|",
@@ -300,7 +476,13 @@ def render_md(report: dict[str, Any]) -> str:
                     for v in r["violations"]]]
     else:
         lines.append("None.")
-    lines += ["", "## Unknown during preview", ""]
+    if r["missing"]:
+        lines += ["", "## Planned but absent from the deployed state", "",
+                  "These resources are in the stack's plan but not in the export (deleted out of band, or never "
+                  "deployed); the controls that check them have no evidence for them.", "",
+                  "| policy | enforcement | resource |", "|---|---|---|",
+                  *[f"| `{m['policy']}` | {m['enforcement']} | `{m['urn']}` |" for m in r["missing"]]]
+    lines += ["", f"## {_unknown_heading(r)}", ""]
     if r["unknowns"]:
         lines += ["| policy | resource | not known |", "|---|---|---|",
                   *[f"| `{u['policy']}` | `{u['urn']}` | {_md_cell(u['message'])} |" for u in r["unknowns"]]]
@@ -335,7 +517,10 @@ def render_md(report: dict[str, Any]) -> str:
     for ctl in r["controls"]:
         lines += [f"### `{ctl['policy']}`", "",
                   f"{ctl['description']} Criteria: {', '.join(ctl['criteria'])}. Severity {ctl['severity']}; "
-                  f"enforcement {ctl['enforcement']}. Remediation: {ctl['remediation']} Reference: {ctl['reference']}", ""]
+                  f"enforcement {ctl['enforcement']}. Remediation: {ctl['remediation']} Reference: {ctl['reference']}", "",
+                  f"- Preview: {ctl['checkpoints']['preview']}",
+                  f"- Deployed state: {ctl['checkpoints']['deployedState']}",
+                  f"- Runtime: {ctl['checkpoints']['runtime']['text']}", ""]
         if ctl["resources"]:
             lines += ["| resource (URN) | outcome | detail |", "|---|---|---|",
                       *[f"| `{x['urn']}` | {x['outcome']} | {_md_cell(x.get('message', ''))} |" for x in ctl["resources"]]]
@@ -358,9 +543,9 @@ th{background:#eef1f5}code{font:12px ui-monospace,Menlo,Consolas,monospace;word-
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.85em;font-weight:600;color:#fff}
 .violation,.FAIL{background:#c62828}.compliant,.PASS{background:#2e7d32}.unknown{background:#ef6c00}
 .waived{background:#6a1b9a}.disabled{background:#546e7a}.not-applicable{background:#90a4ae}
-details{background:#fff;border:1px solid #d5dae1;border-radius:6px;margin:.5em 0;padding:.4em .8em}
-summary{cursor:pointer;font-weight:600}.muted{color:#5f6b7a}footer{margin-top:2em;font-size:.85em;color:#5f6b7a}
-@media print{details{break-inside:avoid}details:not([open])>*:not(summary){display:block}}
+.section{background:#fff;border:1px solid #d5dae1;border-radius:6px;margin:.5em 0;padding:.4em .8em}
+.section h4{margin:.2em 0}.muted{color:#5f6b7a}footer{margin-top:2em;font-size:.85em;color:#5f6b7a}
+.missing{background:#ad1457}@media print{.section{break-inside:avoid}}
 """
 
 
@@ -381,18 +566,21 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     r = report
     parts = [
-        f"<h1>{_e(r['title'])}: stack <code>{_e(r['stack'])}</code></h1>",
-        f"<p>{_badge(r['result'])} {r['mandatoryViolations']} mandatory violation(s); "
+        f"<h1>{_e(r['title'])}: stack <code>{_e(r['stack'])}</code>, {_e(_checkpoint_title(r))}</h1>",
+        f"<p>{_badge(r['result'])} <b>{_e(r['headline'])}</b></p>",
+        f"<p>{r['mandatoryViolations']} mandatory violation(s); "
         f"{r['resourcesChecked']} resources checked by {r['pack']['policies']} controls.</p>",
         _table(["", ""], [
             ["Project", f"<code>{_e(r['project'])}</code>"], ["Stack", f"<code>{_e(r['stack'])}</code>"],
+            ["Checkpoint", _e(f"{r['checkpoint']['name']} at {r['checkpoint']['time']} ({r['checkpoint']['source']})")],
             ["Generated", _e(r["generatedAt"])],
             ["Git commit", f"<code>{_e(r['git']['commit'])}</code>" + (" (uncommitted changes)" if r["git"]["dirty"] else "")],
             ["Policy pack", f"<code>{_e(r['pack']['name'])}</code> {_e(r['pack']['version'])} ({_e(r['pack']['path'])})"],
             ["Tools", _e(", ".join(f"{k} {v}" for k, v in r["tools"].items()))],
         ]),
         f"<p class='muted'>{_e(r['method'])}</p>",
-        "<h2>Outcomes</h2>", _table(["outcome", "count"], [[_badge(k), str(v)] for k, v in r["counts"].items()]),
+        "<h2>Results</h2>", f"<p>Counts of {_e(r['countsOf'])}.</p>",
+        _table(["outcome", "policy x resource results"], [[_badge(k), str(v)] for k, v in r["counts"].items()]),
         "<h2>Enforcement overrides</h2>",
         _table(["policy", "default", "this stack"], [[f"<code>{_e(o['policy'])}</code>", _e(o["default"]), f"<b>{_e(o['effective'])}</b>"]
                                                      for o in r["enforcementOverrides"]])
@@ -404,15 +592,22 @@ def render_html(report: dict[str, Any]) -> str:
     ]
     if r["thresholds"]:
         parts += ["<h2>Thresholds set by this stack</h2>",
-                  _table(["policy", "setting"], [[f"<code>{_e(p)}</code>", f"<code>{_e(json.dumps(v, sort_keys=True))}</code>"]
-                                                 for p, v in r["thresholds"].items()])]
+                  "<ul>" + "".join(f"<li>{_e(t['sentence'])} <span class='muted'>(<code>{_e(t['setting'])}</code>, applied by "
+                                   + ", ".join(f"<code>{_e(p)}</code>" for p in t["policies"]) + ")</span></li>"
+                                   for t in r["thresholds"]) + "</ul>"]
     parts += ["<h2>Violations</h2>",
               _table(["policy", "enforcement", "resource", "criteria", "finding"],
                      [[f"<code>{_e(v['policy'])}</code>", _e(v["enforcement"]), f"<code>{_e(v['urn'])}</code>",
                        _e(", ".join(v["criteria"])), _e(v["message"] + (" " + v["inYourStack"] if v.get("inYourStack") else ""))]
                       for v in r["violations"]])
               if r["violations"] else "<p>None.</p>",
-              "<h2>Unknown during preview</h2>",
+              *(["<h2>Planned but absent from the deployed state</h2>",
+                 "<p>These resources are in the stack's plan but not in the export (deleted out of band, or never "
+                 "deployed); the controls that check them have no evidence for them.</p>",
+                 _table(["policy", "enforcement", "resource"],
+                        [[f"<code>{_e(m['policy'])}</code>", _e(m["enforcement"]), f"<code>{_e(m['urn'])}</code>"]
+                         for m in r["missing"]])] if r["missing"] else []),
+              f"<h2>{_e(_unknown_heading(r))}</h2>",
               _table(["policy", "resource", "not known"],
                      [[f"<code>{_e(u['policy'])}</code>", f"<code>{_e(u['urn'])}</code>", _e(u["message"])] for u in r["unknowns"]])
               if r["unknowns"] else "<p>None: every checked value was known.</p>",
@@ -423,14 +618,17 @@ def render_html(report: dict[str, Any]) -> str:
         for pid in c["controls"]:
             ctl = controls[pid]
             rows = [[f"<code>{_e(x['urn'])}</code>", _badge(x["outcome"]), _e(x.get("message", ""))] for x in ctl["resources"]]
+            cp = ctl["checkpoints"]
             inner.append(
-                f"<details><summary>{_badge(ctl['outcome'])} <code>{_e(pid)}</code> "
-                f"<span class='muted'>({_e(ctl['severity'])}, {_e(ctl['enforcement'])}; {len(rows)} resource(s))</span></summary>"
+                f"<div class='section'><h4>{_badge(ctl['outcome'])} <code>{_e(pid)}</code> "
+                f"<span class='muted'>({_e(ctl['severity'])}, {_e(ctl['enforcement'])}; {len(rows)} resource(s))</span></h4>"
                 f"<p>{_e(ctl['description'])}</p><p><b>Remediation:</b> {_e(ctl['remediation'])} "
                 f"<a href='{_e(ctl['reference'])}'>reference</a></p>"
+                f"<ul><li>Preview: {_e(cp['preview'])}</li><li>Deployed state: {_e(cp['deployedState'])}</li>"
+                f"<li>Runtime: {_e(cp['runtime']['text'])}</li></ul>"
                 + (_table(["resource (URN)", "outcome", "detail"], rows) if rows
                    else "<p class='muted'>No resource of the types this control checks is in the stack.</p>")
-                + "</details>")
+                + "</div>")
         parts.append(f"<h3>{_badge(c['outcome'])} {_e(c['id'])}: {_e(c['name'])}</h3>" + "".join(inner))
     parts.append("<h2>Services</h2>")
     if r.get("services"):
@@ -439,12 +637,12 @@ def render_html(report: dict[str, Any]) -> str:
                      "<br>".join(f"{_badge(f['outcome'])} <code>{_e(f['urn'].rsplit('::', 1)[-1])}</code> {_e(f.get('message', ''))}"
                                  for f in p["findings"]) or "none"] for p in svc["policies"]]
             parts.append(
-                f"<details><summary>{_badge(svc['outcome'])} service <code>{_e(svc['name'])}</code> "
-                f"<span class='muted'>({svc['resources']} resource(s) and component(s), {len(rows)} control(s))</span></summary>"
+                f"<div class='section'><h4>{_badge(svc['outcome'])} service <code>{_e(svc['name'])}</code> "
+                f"<span class='muted'>({svc['resources']} resource(s) and component(s), {len(rows)} control(s))</span></h4>"
                 f"<p><code>{_e(svc['urn'])}</code></p>"
                 + (_table(["policy", "outcome", "resources judged", "findings"], rows) if rows
                    else "<p class='muted'>No control judged a resource of this service.</p>")
-                + "</details>")
+                + "</div>")
     else:
         parts.append("<p>No <code>rampart:web_service:WebService</code> component in this stack.</p>")
     body = "\n".join(parts)
@@ -452,8 +650,9 @@ def render_html(report: dict[str, Any]) -> str:
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{_e(r['title'])}: {_e(r['stack'])}</title>"
             f"<style>{CSS}</style></head><body><main>{HTML_START}{body}{HTML_END}"
-            f"<footer data-sha256=\"{digest}\">SHA-256 of the report body (the bytes between the report-body "
-            f"markers in this file's source): <code>{digest}</code></footer></main></body></html>\n")
+            f"<footer data-sha256=\"{digest}\">Checksum of the report body (SHA-256 of the bytes between the "
+            f"report-body markers in this file's source; <code>rampart verify FILE</code> recomputes it): "
+            f"<code>{digest}</code></footer></main></body></html>\n")
 
 
 RENDERERS = {"md": render_md, "json": render_json, "html": render_html}

@@ -99,8 +99,8 @@ def test_waiver_applies_through_its_expiry_date(stack: Stack, expires: dt.date, 
     assert _waived_on(stack, expires, TODAY) == kind
 
 
-@pytest.mark.parametrize("expires,status", [(TODAY, "unused"), (TODAY - dt.timedelta(days=1), "expired"),
-                                            (TODAY + dt.timedelta(days=1), "unused")])
+@pytest.mark.parametrize("expires,status", [(TODAY, "unused (matches no resource)"), (TODAY - dt.timedelta(days=1), "expired"),
+                                            (TODAY + dt.timedelta(days=1), "unused (matches no resource)")])
 def test_report_reads_waiver_expiry_as_the_pack_does(expires: dt.date, status: str) -> None:
     from rampart.analyzer import Analysis
     from rampart.check import CheckResult

@@ -125,7 +125,8 @@ def test_stack_policy_settings_advisory_disabled_and_waiver(tmp_path: Path, caps
     assert {"policy": "aws-kms-key-enable-rotation", "default": "mandatory", "effective": "disabled"} in report["enforcementOverrides"]
     [w] = report["waivers"]
     assert w["status"] == "applied" and w["reason"] == "images are pruned by the release job" and w["expires"] == "2099-12-31"
-    assert report["thresholds"]["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 30}
+    assert {"setting": "minLogRetentionDays", "value": 30, "policies": ["aws-cloudwatch-loggroup-require-retention"],
+            "sentence": "Log groups must keep their logs for at least 30 days."} in report["thresholds"]
     retention = next(c for c in report["controls"] if c["policy"] == "aws-cloudwatch-loggroup-require-retention")
     assert [x["outcome"] for x in retention["resources"]] == ["compliant"], "30 days passes when the stack sets 30"
 
@@ -193,11 +194,14 @@ def test_pack_config_from_stack_settings() -> None:
 
 def test_report_renderers_escape_html() -> None:
     report = {"title": "t", "stack": "<s>", "project": "p", "generatedAt": "now", "git": {"commit": "c", "dirty": False},
+              "checkpoint": {"name": "preview", "time": "now", "source": "<script>1</script>"}, "headline": "FAIL: <marquee>",
               "tools": {}, "pack": {"name": "n", "version": "v", "policies": 1, "path": "x"}, "method": "m",
-              "result": "FAIL", "counts": {}, "resourcesChecked": 1, "mandatoryViolations": 1, "enforcementOverrides": [],
-              "waivers": [], "thresholds": {}, "unknowns": [], "criteria": [], "controls": [],
+              "result": "FAIL", "countsOf": "c", "counts": {}, "resourcesChecked": 1, "mandatoryViolations": 1,
+              "enforcementOverrides": [], "waivers": [], "thresholds": [], "unknowns": [], "missing": [],
+              "criteria": [], "controls": [],
               "violations": [{"policy": "p", "urn": "u", "enforcement": "mandatory", "criteria": [], "message": "<img src=x>"}]}
     assert "<img src=x>" not in render_html(report) and "&lt;img src=x&gt;" in render_html(report)
+    assert "<script>" not in render_html(report) and "<marquee>" not in render_html(report)
     assert render_md(report) and json.loads(render_json(report))["report"]["stack"] == "<s>"
 
 
