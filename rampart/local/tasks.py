@@ -42,6 +42,11 @@ class Route:
     container: str
     port: int
     health_check_path: str
+    source_ips: list[str] = field(default_factory=list)
+    """The rule's source-ip condition: it matches only clients in these CIDRs."""
+    answer: int | None = None
+    """The status the load balancer answers itself instead of forwarding: a fixed response (an access
+    entry's 403), or 401 for a sign-in rule, whose identity provider the local edge cannot reach."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,14 @@ def image_builds(resources: list[RegisteredResource]) -> dict[str, ImageBuild]:
     return builds
 
 
+#: What the local edge answers for a rule that signs users in (OIDC or Cognito): it cannot.
+SIGN_IN_NOT_REPRODUCED = 401
+
+
 def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Route]]:
     """Each service's listener rules, joined to its target group (health check) and to the ECS
-    service's load balancer entry (container and port the target group forwards to)."""
+    service's load balancer entry (container and port the target group forwards to). A rule that
+    answers itself (an access entry's fixed 403) belongs to the service whose route it sits in."""
     groups = {f"{r.name}": r for r in resources if r.type == TARGET_GROUP}
     targets: dict[str, tuple[str, str, int]] = {}  # target group name -> (service, container, port)
     for r in resources:
@@ -105,28 +115,45 @@ def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Rou
             for lb in r.inputs.get("loadBalancers") or []:
                 targets[str(lb["targetGroupArn"]).rsplit(":", 1)[-1]] = (
                     service_of(r), str(lb["containerName"]), int(lb["containerPort"]))
-    found: dict[str, list[Route]] = {}
-    for r in resources:
-        if r.type != LISTENER_RULE:
-            continue
-        for action in r.inputs.get("actions") or []:
-            if action.get("type") != "forward":
-                continue
-            group_name = str(action["targetGroupArn"]).rsplit(":", 1)[-1]
-            if group_name not in targets or group_name not in groups:
-                continue
-            service, container, port = targets[group_name]
-            hosts: list[str] = []
-            paths: list[str] = []
-            for condition in r.inputs.get("conditions") or []:
-                hosts += (condition.get("hostHeader") or {}).get("values") or []
-                paths += (condition.get("pathPattern") or {}).get("values") or []
+    rules = [r for r in resources if r.type == LISTENER_RULE]
+    # The forward target of each route component (a ServiceRoute parents a service's rules).
+    forwards: dict[str, tuple[str, str, int, str]] = {}
+    for r in rules:
+        group_name = _forward_group(r)
+        if group_name in targets and group_name in groups:
             health = groups[group_name].inputs.get("healthCheck") or {}
-            found.setdefault(service, []).append(Route(
-                priority=int(r.inputs["priority"]), hosts=hosts, paths=paths, container=container, port=port,
-                health_check_path=str(health.get("path") or "/"),
-            ))
+            forwards[r.parent_urn or ""] = (*targets[group_name], str(health.get("path") or "/"))
+    found: dict[str, list[Route]] = {}
+    for r in rules:
+        target = forwards.get(r.parent_urn or "")
+        if target is None:
+            continue
+        service, container, port, health_check_path = target
+        actions = r.inputs.get("actions") or []
+        kinds = {str(a.get("type")) for a in actions}
+        fixed = next((a["fixedResponse"] for a in actions if a.get("type") == "fixed-response"), None)
+        answer = int(fixed["statusCode"]) if fixed else SIGN_IN_NOT_REPRODUCED if kinds & SIGN_IN_ACTIONS else None
+        conditions = r.inputs.get("conditions") or []
+        found.setdefault(service, []).append(Route(
+            priority=int(r.inputs["priority"]),
+            hosts=[v for c in conditions for v in (c.get("hostHeader") or {}).get("values") or []],
+            paths=[v for c in conditions for v in (c.get("pathPattern") or {}).get("values") or []],
+            container=container, port=port, health_check_path=health_check_path,
+            source_ips=[v for c in conditions for v in (c.get("sourceIp") or {}).get("values") or []],
+            answer=answer,
+        ))
     return found
+
+
+SIGN_IN_ACTIONS = {"authenticate-oidc", "authenticate-cognito"}
+
+
+def _forward_group(rule: RegisteredResource) -> str | None:
+    """The name of the target group a listener rule forwards to, if it forwards."""
+    for action in rule.inputs.get("actions") or []:
+        if action.get("type") == "forward":
+            return str(action["targetGroupArn"]).rsplit(":", 1)[-1]
+    return None
 
 
 def tasks_from_resources(resources: list[RegisteredResource]) -> list[Task]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from rampart.local.edge import EdgeTarget, nginx_conf, route_regex, targets
 from rampart.local.tasks import Route, Task
@@ -48,3 +49,54 @@ def test_rules_are_written_lowest_priority_first() -> None:
     assert 'default "";' in conf and "return 404;" in conf
     assert "return 308 https://$host:8443$request_uri;" in conf
     assert isinstance(found[0], EdgeTarget)
+
+
+def _edge_answer(conf: str, client: str, host: str, path: str) -> str:
+    """Evaluate the generated config as nginx does: each `geo` flag from the client address, then the
+    map's regular expressions in order on the key."""
+    import ipaddress
+
+    flags = ""
+    for block in re.findall(r"geo \$rampart_source_\d+ \{ default 0;([^}]*)\}", conf):
+        cidrs = [ipaddress.ip_network(c.split()[0]) for c in block.split(";") if c.strip()]
+        flags += "1" if any(ipaddress.ip_address(client) in n for n in cidrs) else "0"
+    for regex, value in re.findall(r'^\s+"~(.*)" "(\S+)";', conf, re.M):
+        if re.search(regex.replace("\\\\|", "\\|"), f"{flags}|{host}:{path}"):
+            return value
+    return ""
+
+
+def test_a_source_ip_rule_matches_only_its_clients_and_the_others_fall_through_to_the_403() -> None:
+    allow = Route(priority=10, hosts=[], paths=["/admin/*"], container="proxy", port=8443,
+                  health_check_path="/healthz", source_ips=["203.0.113.0/24"])
+    deny = Route(priority=11, hosts=[], paths=["/admin/*"], container="proxy", port=8443,
+                 health_check_path="/healthz", answer=403)
+    catch_all = route(["/*"], priority=20)
+    conf = nginx_conf(targets([Task("web", "web-dev", {}, [], routes=[catch_all, deny, allow])], {"web": "w"}), 8443)
+    assert _edge_answer(conf, "203.0.113.9", "localhost", "/admin/users") == "target_w_8443"
+    assert _edge_answer(conf, "198.51.100.9", "localhost", "/admin/users") == "status_403"
+    assert _edge_answer(conf, "198.51.100.9", "localhost", "/shop") == "target_w_8443"
+    assert 'if ($rampart_target = "status_403") { return 403; }' in conf
+
+
+def test_the_edge_config_is_valid_nginx(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise AssertionError("nginx is not installed (scripts/install-proxy.sh installs it)")
+    allow = Route(priority=10, hosts=["*.example.com"], paths=["/admin/*"], container="proxy", port=8443,
+                  health_check_path="/healthz", source_ips=["203.0.113.0/24", "2001:db8::/32"])
+    deny = Route(priority=11, hosts=[], paths=["/admin/*"], container="proxy", port=8443,
+                 health_check_path="/healthz", answer=403)
+    conf = nginx_conf(targets([Task("web", "web-dev", {}, [], routes=[route(["/*"], priority=20), deny, allow])],
+                              {"web": "127.0.0.1"}), 8443)
+    conf = conf.replace("/etc/rampart-edge", str(tmp_path)).replace("pid /tmp/nginx.pid", f"pid {tmp_path}/nginx.pid")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=localhost", "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    (tmp_path / "nginx.conf").write_text(conf)
+    done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c",
+                           str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

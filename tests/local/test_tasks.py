@@ -30,10 +30,15 @@ def test_dev_stack_has_one_task_per_service_with_app_and_sidecar(dev_tasks: list
 
 def test_routes_come_from_the_listener_rules_in_priority_order(dev_tasks: list[Task]) -> None:
     tasks = by_service(dev_tasks)
-    (api,), (web,) = tasks["api"].routes, tasks["web"].routes
+    (api,) = tasks["api"].routes
+    admin_allowed, admin_denied, web = sorted(tasks["web"].routes, key=lambda r: r.priority)
     assert api.paths == ["/api/*"] and web.paths == ["/*"]
     assert api.priority < web.priority, "the more specific route must be tried first"
     assert (api.container, api.port, api.health_check_path) == ("proxy", 8443, "/healthz")
+    # web's private /admin/* entry: its allow-list rule, then the 403 for everyone else.
+    assert admin_allowed.paths == admin_denied.paths == ["/admin/*"]
+    assert admin_allowed.source_ips and admin_allowed.answer is None
+    assert admin_denied.source_ips == [] and admin_denied.answer == 403
 
 
 def test_repository_of_strips_digest_or_tag_but_keeps_a_registry_port() -> None:

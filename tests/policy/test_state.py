@@ -184,28 +184,25 @@ def test_the_report_never_prints_a_secret(tmp_path: Path, planned: list[Any]) ->
         assert UNKNOWN_STRING not in text
 
 
-def test_runtime_rule_checkpoint(tmp_path: Path, planned: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A registry entry naming an AWS Config rule, and an export holding that rule (or not)."""
+def test_runtime_rule_checkpoint(tmp_path: Path, planned: list[Any]) -> None:
+    """The registry names each control's AWS Config rule; the export holds the rule the stack deployed
+    for it, or, once that rule is deleted out of band, does not."""
     from rampart_soc2 import registry
-    from rampart_soc2.model import ConfigRule
 
-    spec = registry.POLICIES[RETENTION]
-    monkeypatch.setitem(registry.POLICIES, RETENTION, dataclasses.replace(
-        spec, config_rule=ConfigRule("CW_LOGGROUP_RETENTION_PERIOD_CHECK", (("MinRetentionTime", "minLogRetentionDays"),))))
-    doc = export_from_plan(planned)
-    without = build_report(check_state(REPO, "dev", write(tmp_path, doc, "a.json")))
-    points = {c["policy"]: c["checkpoints"]["runtime"] for c in without["controls"]}
+    identifier = registry.POLICIES[RETENTION].config_rule.identifier
+    (rule,) = [r for r in planned if r.type == "aws:cfg/rule:Rule" and r.inputs["source"]["sourceIdentifier"] == identifier]
+    assert registry.POLICIES["aws-kms-key-enable-rotation"].config_rule is not None
+    no_rule = next(pid for pid, spec in registry.POLICIES.items() if spec.config_rule is None)
+
+    deployed = build_report(check_state(REPO, "dev", write(tmp_path, export_from_plan(planned), "a.json")))
+    point = next(c for c in deployed["controls"] if c["policy"] == RETENTION)["checkpoints"]["runtime"]
+    assert point["status"] == "deployed" and point["rules"] == [rule.urn]
+    assert rule.name in render_md(deployed)
+    assert next(c for c in deployed["controls"] if c["policy"] == no_rule)["checkpoints"]["runtime"]["status"] == "none in AWS Config"
+
+    gone = build_report(check_state(REPO, "dev", write(tmp_path, export_from_plan(planned, deleted=[rule.urn]), "b.json")))
+    points = {c["policy"]: c["checkpoints"]["runtime"] for c in gone["controls"]}
     assert points[RETENTION]["status"] == "not deployed by this stack"
-    assert points["aws-kms-key-enable-rotation"]["status"] == "none in AWS Config"
-    rule = {"urn": "urn:pulumi:dev::rampart::aws:cfg/rule:Rule::log-retention", "custom": True,
-            "type": "aws:cfg/rule:Rule", "id": "log-retention", "parent": doc["deployment"]["resources"][0]["urn"],
-            "inputs": {"source": {"owner": "AWS", "sourceIdentifier": "CW_LOGGROUP_RETENTION_PERIOD_CHECK"}},
-            "outputs": {"source": {"owner": "AWS", "sourceIdentifier": "CW_LOGGROUP_RETENTION_PERIOD_CHECK"}}}
-    doc["deployment"]["resources"].append(rule)
-    with_rule = build_report(check_state(REPO, "dev", write(tmp_path, doc, "b.json")))
-    point = next(c for c in with_rule["controls"] if c["policy"] == RETENTION)["checkpoints"]["runtime"]
-    assert point["status"] == "deployed" and point["rules"] == [rule["urn"]]
-    assert "log-retention" in render_md(with_rule)
 
 
 def test_an_export_from_the_plan_json_matches_one_from_the_plan(planned: list[Any]) -> None:
