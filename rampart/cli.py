@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rampart.errors import UserError
 
-SUBCOMMANDS = ["rampart.plan", "rampart.render_proxy", "rampart.check"]
+SUBCOMMANDS = ["rampart.plan", "rampart.render_proxy", "rampart.check", "rampart.pack_path"]
 
 
 def build_parser() -> argparse.ArgumentParser:
