@@ -429,6 +429,11 @@ def policy_meta(info: Any) -> dict[str, PolicyMeta]:
     return out
 
 
+def _as_entry(value: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A pack config entry as a mapping: a bare level is {"enforcementLevel": level}."""
+    return {"enforcementLevel": value} if isinstance(value, str) else dict(value)
+
+
 def schema_defaults(info: Any, policy: str) -> dict[str, Any]:
     """A policy's config properties at their schema defaults, as the CLI fills them in before Configure."""
     for p in info.policies:
@@ -556,7 +561,7 @@ def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: 
         defaults = {k: v.enforcement for k, v in policies.items()}
         if info.supportsConfig:
             # As the CLI does: one entry per policy of the pack, its level and its properties.
-            pack.configure({name: {**schema_defaults(info, name), **config.get(name, {})} for name in policies}
+            pack.configure({name: {**schema_defaults(info, name), **_as_entry(config.get(name, {}))} for name in policies}
                            | ({"all": config["all"]} if "all" in config else {}), defaults)
         elif config:
             raise AnalyzerError(f"pack {info.name} takes no config, but config was given for it")

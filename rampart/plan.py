@@ -30,7 +30,7 @@ from rampart_soc2.secret_values import redact
 def project_info(project_dir: Path) -> tuple[str, Path]:
     """The project's name and its program's entry file, from Pulumi.yaml."""
     project = load_project(project_dir)
-    return project.name, project.main
+    return project.name, project.program()
 
 
 @contextlib.contextmanager
@@ -94,6 +94,7 @@ def run_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None 
     """
     project = load_project(project_dir)
     given: StackOutputs = dict(stack_outputs or {})
+    secret_keys: tuple[str, ...]
     if project.is_rampart_program:
         path, values = read_stack_values(project_dir, stack)
         config = validate_stack_config(values, path.name)  # fails before any resource is registered
@@ -107,7 +108,7 @@ def run_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None 
     with _in_project(project.directory):
         try:
             return run_program_full(
-                lambda: runpy.run_path(str(project.main), run_name="__main__"),
+                lambda: runpy.run_path(str(project.program()), run_name="__main__"),
                 project=project.name,
                 stack=stack,
                 config=engine_config(values),

@@ -41,7 +41,13 @@ class Project:
     @property
     def is_rampart_program(self) -> bool:
         """True when the program is Rampart's own: its entry file imports `rampart.program`."""
-        return RAMPART_PROGRAM_MODULE in imported_modules(self.main)
+        return RAMPART_PROGRAM_MODULE in imported_modules(self.program())
+
+    def program(self) -> Path:
+        """The program's entry file, which must exist to run (Pulumi.yaml `main`, default __main__.py)."""
+        if not self.main.is_file():
+            raise UserError(f"{self.directory / 'Pulumi.yaml'}: the program entry {self.shown(self.main)} does not exist")
+        return self.main
 
     def shown(self, path: Path) -> str:
         """`path` as the user knows it: relative to the project when inside it."""
@@ -100,8 +106,6 @@ def load_project(directory: Path) -> Project:
     main = directory / str(doc.get("main") or ".")
     if main.is_dir():
         main = main / "__main__.py"
-    if not main.is_file():
-        raise UserError(f"{project_file}: the program entry {main} does not exist")
     return Project(directory, name, runtime_name, main, directory / str(doc.get("stackConfigDir") or "."),
                    _project_defaults(doc.get("config"), name))
 
@@ -113,7 +117,7 @@ def stack_file(project: Project, stack: str) -> Path:
         where = project.shown(project.stack_config_dir) if project.stack_config_dir != project.directory else "."
         found = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                        for p in project.stack_config_dir.glob("Pulumi.*.yaml"))
-        raise UserError(f"no {path.name} in {project.directory}/{where} (stackConfigDir); "
+        raise UserError(f"unknown stack {stack!r}: no {path.name} in {project.directory}/{where} (stackConfigDir); "
                         f"stacks found: {', '.join(found) or 'none'}")
     return path
 

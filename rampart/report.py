@@ -90,7 +90,7 @@ def _packs(result: "CheckResult") -> list[dict[str, Any]]:
     dirs = getattr(result, "pack_dirs", None) or [result.pack_dir]
     out = []
     for pack, where in zip(result.analysis.per_pack(), dirs, strict=False):
-        counts = Counter(o.kind for o in pack.outcomes)
+        counts: Counter[str] = Counter(o.kind for o in pack.outcomes)
         out.append({"name": pack.pack_name, "version": pack.pack_version, "path": str(where), "policies": len(pack.policies),
                     "mandatoryViolations": len(pack.mandatory_violations()),
                     "counts": {k: counts.get(k, 0) for k in ORDER}})
