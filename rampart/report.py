@@ -91,7 +91,8 @@ def _packs(result: "CheckResult") -> list[dict[str, Any]]:
     out = []
     for pack, where in zip(result.analysis.per_pack(), dirs, strict=False):
         counts: Counter[str] = Counter(o.kind for o in pack.outcomes)
-        out.append({"name": pack.pack_name, "version": pack.pack_version, "path": str(where), "policies": len(pack.policies),
+        out.append({"name": pack.pack_name, "version": pack.pack_version, "path": str(where.relative_to(result.project_dir)) if where.is_relative_to(result.project_dir) else where.name,
+                    "policies": len(pack.policies),
                     "mandatoryViolations": len(pack.mandatory_violations()),
                     "counts": {k: counts.get(k, 0) for k in ORDER}})
     return out
