@@ -15,19 +15,21 @@ import json
 import os
 import re
 import selectors
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent import futures
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, cast
 
+import yaml
 import grpc  # type: ignore[import-untyped,unused-ignore]
-from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped,unused-ignore]
+from google.protobuf import empty_pb2, json_format, struct_pb2  # type: ignore[import-untyped,unused-ignore]
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, engine_pb2_grpc
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -77,6 +79,8 @@ class PolicyMeta:
     remediation: str
     url: str
     framework: str
+    pack: str = ""
+    """The name of the pack the policy belongs to."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,12 @@ class Analysis:
     outcomes: list[Outcome]
     logs: list[tuple[int, str]]
     seconds: float = 0.0
+    packs: list["Analysis"] = field(default_factory=list)
+    """For several packs run together (merge_analyses): each pack's own analysis."""
+
+    def per_pack(self) -> list["Analysis"]:
+        """Each pack's own analysis (this one alone when one pack ran)."""
+        return self.packs or [self]
 
     def mandatory_violations(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.kind == "violation" and o.enforcement == "mandatory"]
@@ -196,6 +206,9 @@ def config_request(policy_config: Mapping[str, Any], defaults: Mapping[str, Leve
     req = analyzer_pb2.ConfigureAnalyzerRequest()
     for name, value in config.items():
         cfg = analyzer_pb2.PolicyConfig()
+        # Every entry carries a properties struct, empty or not, as the CLI sends it: a Node.js pack
+        # reads the properties of each entry and fails on one without.
+        cfg.properties.SetInParent()
         if isinstance(value, str):
             cfg.enforcementLevel = _LEVEL_TO_PROTO[value]
         else:
@@ -207,6 +220,56 @@ def config_request(policy_config: Mapping[str, Any], defaults: Mapping[str, Leve
             cfg.properties.update(_to_value(props))
         req.policyConfig[name].CopyFrom(cfg)
     return req
+
+
+RUN_POLICY_PACK = "@pulumi/pulumi/cmd/run-policy-pack"
+
+
+def pack_runtime(pack_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The runtime a pack's PulumiPolicy.yaml declares (a name, or {name, options}) and its options."""
+    try:
+        doc = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {}
+    except OSError:
+        raise AnalyzerError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml)") from None
+    except yaml.YAMLError as e:
+        raise AnalyzerError(f"{pack_dir}/PulumiPolicy.yaml is not valid YAML: {e}") from None
+    runtime = doc.get("runtime") if isinstance(doc, dict) else None
+    if isinstance(runtime, dict):
+        return str(runtime.get("name")), dict(runtime.get("options") or {})
+    return str(runtime), {}
+
+
+def pack_version(pack_dir: Path) -> str | None:
+    """The `version` a pack's PulumiPolicy.yaml sets, if any."""
+    doc = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text()) or {}
+    version = doc.get("version") if isinstance(doc, dict) else None
+    return str(version) if version else None
+
+
+def pack_command(pack_dir: Path, engine_address: str, python: str) -> list[str]:
+    """The command the Pulumi CLI's policy analyzer runs in the pack directory, per runtime.
+
+    Python: `python -u -m pulumi.policy <engine> .` (the pulumi-analyzer-policy-python shim). Node.js:
+    `node <run-policy-pack> <engine> . -<option>=<value>...`, with run-policy-pack resolved from the
+    pack's own node_modules, as the pulumi-analyzer-policy shim resolves it (pulumi/pulumi
+    sdk/go/common/resource/plugin/analyzer_plugin.go passes the runtime options as flags).
+    """
+    runtime, options = pack_runtime(pack_dir)
+    if runtime == "python":
+        return [python, "-u", "-m", "pulumi.policy", engine_address, "."]
+    if runtime == "nodejs":
+        node = shutil.which("node")
+        if node is None:
+            raise AnalyzerError(f"{pack_dir} is a Node.js policy pack and `node` is not on PATH")
+        found = subprocess.run(
+            [node, "-e", f"console.log(require.resolve({RUN_POLICY_PACK!r}))"],
+            cwd=pack_dir, capture_output=True, text=True, check=False)
+        if found.returncode != 0 or not found.stdout.strip():
+            raise AnalyzerError(f"{pack_dir}: the pack's dependencies are not installed (no {RUN_POLICY_PACK}); "
+                                f"run `npm ci` (or npm install) in {pack_dir}")
+        flags = [f"-{k}={v}" for k, v in options.items() if str(v) != ""]
+        return [node, found.stdout.strip(), engine_address, ".", *flags]
+    raise AnalyzerError(f"{pack_dir}: policy packs in runtime {runtime!r} are not supported (python, nodejs)")
 
 
 class PolicyPackProcess:
@@ -236,20 +299,24 @@ class PolicyPackProcess:
         self.close()
 
     def start(self) -> None:
-        if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
-            raise AnalyzerError(f"{self.pack_dir} is not a policy pack (no PulumiPolicy.yaml)")
+        runtime, _ = pack_runtime(self.pack_dir)
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=_GRPC_OPTIONS)
         engine_pb2_grpc.add_EngineServicer_to_server(self.engine, server)
         engine_port = server.add_insecure_port("127.0.0.1:0")
         server.start()
         self._server = server
-        env = {**os.environ, **self.extra_env,
-               "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack,
-               "PULUMI_DRY_RUN": "true" if self.dry_run else "false",
-               "PULUMI_CONFIG": json.dumps(self.stack_config)}
-        self._proc = subprocess.Popen(
-            [self.python, "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."],
-            cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        engine = {"PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack,
+                  "PULUMI_DRY_RUN": "true" if self.dry_run else "false"}
+        if runtime == "nodejs":  # the Node.js SDK reads the PULUMI_NODEJS_* spellings (as the CLI sets both)
+            engine |= {k.replace("PULUMI_", "PULUMI_NODEJS_", 1): v for k, v in engine.items()}
+        env = {**os.environ, **self.extra_env, **engine, "PULUMI_CONFIG": json.dumps(self.stack_config)}
+        try:
+            command = pack_command(self.pack_dir, f"127.0.0.1:{engine_port}", self.python)
+        except AnalyzerError:
+            self.close()
+            raise
+        self._proc = subprocess.Popen(command, cwd=self.pack_dir, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._stderr_chunks: list[bytes] = []
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
@@ -358,8 +425,22 @@ def policy_meta(info: Any) -> dict[str, PolicyMeta]:
             criteria=tuple(t.split(":", 1)[1] for t in tags if t.startswith("criteria:")),
             types=tuple(t.split(":", 1)[1] for t in tags if t.startswith("type:")),
             remediation=p.remediation_steps, url=p.url,
-            framework=f"{p.framework.name} {p.framework.version}".strip())
+            framework=f"{p.framework.name} {p.framework.version}".strip(), pack=info.name)
     return out
+
+
+def _as_entry(value: str | Mapping[str, Any]) -> dict[str, Any]:
+    """A pack config entry as a mapping: a bare level is {"enforcementLevel": level}."""
+    return {"enforcementLevel": value} if isinstance(value, str) else dict(value)
+
+
+def schema_defaults(info: Any, policy: str) -> dict[str, Any]:
+    """A policy's config properties at their schema defaults, as the CLI fills them in before Configure."""
+    for p in info.policies:
+        if p.name == policy and p.HasField("configSchema"):
+            schema = json_format.MessageToDict(p.configSchema.properties)
+            return {k: v["default"] for k, v in schema.items() if isinstance(v, dict) and "default" in v}
+    return {}
 
 
 def effective_enforcement(policies: Mapping[str, PolicyMeta], policy_config: Mapping[str, Any]) -> dict[str, Level]:
@@ -462,20 +543,28 @@ def classify_stack(policies: Mapping[str, PolicyMeta], levels: Mapping[str, Leve
 
 def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: str, stack: str,
              policy_config: Mapping[str, Any] | None = None, stack_config: Mapping[str, str] | None = None,
-             dry_run: bool = True, extra_env: Mapping[str, str] | None = None) -> Analysis:
-    """Start the pack, configure it, Analyze every resource, AnalyzeStack once; classify everything."""
+             dry_run: bool = True, extra_env: Mapping[str, str] | None = None,
+             config_pack: str | None = None) -> Analysis:
+    """Start the pack, configure it, Analyze every resource, AnalyzeStack once; classify everything.
+    `policy_config` goes to the pack named `config_pack` only (to any pack when None)."""
     started = time.monotonic()
     config = dict(policy_config or {})
     with PolicyPackProcess(pack_dir, project=project, stack=stack, dry_run=dry_run,
                            stack_config=stack_config, extra_env=extra_env) as pack:
         info = pack.info()
+        if config_pack is not None and info.name != config_pack:
+            config = {}
         policies = policy_meta(info)
         unknown_ids = sorted(set(config) - set(policies) - {"all"})
         if unknown_ids:
             raise AnalyzerError(f"pack config names policies the pack does not have: {', '.join(unknown_ids)}")
         defaults = {k: v.enforcement for k, v in policies.items()}
-        if config:
-            pack.configure(config, defaults)
+        if info.supportsConfig:
+            # As the CLI does: one entry per policy of the pack, its level and its properties.
+            pack.configure({name: {**schema_defaults(info, name), **_as_entry(config.get(name, {}))} for name in policies}
+                           | ({"all": config["all"]} if "all" in config else {}), defaults)
+        elif config:
+            raise AnalyzerError(f"pack {info.name} takes no config, but config was given for it")
         levels = effective_enforcement(policies, config)
         outcomes: list[Outcome] = []
         for r in resources:
@@ -485,7 +574,9 @@ def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: 
     for i, o in enumerate(outcomes):
         if o.kind == "violation" and o.enforcement is None:
             outcomes[i] = Outcome(o.policy, o.urn, o.kind, o.message, levels.get(o.policy))
-    return Analysis(info.name, info.version, policies, levels, outcomes, logs, time.monotonic() - started)
+    # As the CLI does: the version in PulumiPolicy.yaml, when set, over the one the pack reports.
+    version = str(pack_version(Path(pack_dir)) or info.version)
+    return Analysis(info.name, version, policies, levels, outcomes, logs, time.monotonic() - started)
 
 
 def iter_by_policy(outcomes: Iterable[Outcome]) -> dict[str, list[Outcome]]:
@@ -493,3 +584,22 @@ def iter_by_policy(outcomes: Iterable[Outcome]) -> dict[str, list[Outcome]]:
     for o in outcomes:
         out.setdefault(o.policy, []).append(o)
     return out
+
+
+def merge_analyses(analyses: Sequence[Analysis]) -> Analysis:
+    """Several packs' analyses as one, as the CLI reports every pack of a preview together. Each
+    policy keeps its pack (PolicyMeta.pack); a name two packs share is kept apart as `pack/policy`."""
+    if len(analyses) == 1:
+        return analyses[0]
+    policies: dict[str, PolicyMeta] = {}
+    enforcement: dict[str, Level] = {}
+    outcomes: list[Outcome] = []
+    logs: list[tuple[int, str]] = []
+    for a in analyses:
+        names = {name: (f"{a.pack_name}/{name}" if name in policies else name) for name in a.policies}
+        policies |= {names[n]: replace(meta, name=names[n]) for n, meta in a.policies.items()}
+        enforcement |= {names[n]: level for n, level in a.enforcement.items()}
+        outcomes += [replace(o, policy=names.get(o.policy, o.policy)) for o in a.outcomes]
+        logs += a.logs
+    return Analysis(" + ".join(a.pack_name for a in analyses), " + ".join(a.pack_version for a in analyses),
+                    policies, enforcement, outcomes, logs, sum(a.seconds for a in analyses), packs=list(analyses))

@@ -1,8 +1,9 @@
 """`rampart check --stack NAME [--report DIR] [--format md,json,html]`: the SOC 2 pack, offline.
 
-Plans the stack under Pulumi's mock engine (`rampart plan`), then runs the project's policy pack
-(`policy/soc2`) the way the Pulumi CLI does: as its own process speaking the Analyzer gRPC protocol,
-Analyze per resource and AnalyzeStack once, configured from the stack file's `rampart:policy`.
+Plans the stack of any Pulumi Python project under Pulumi's mock engine (`rampart plan`), then runs
+each policy pack (Rampart's installed SOC 2 pack by default; `--policy-pack DIR`, repeatable, Python
+or Node.js) the way the Pulumi CLI does: as its own process speaking the Analyzer gRPC protocol,
+Analyze per resource and AnalyzeStack once; Rampart's pack is configured from `rampart:policy`.
 Prints a summary, writes the evidence report, exits 1 on a mandatory violation and 0 otherwise.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import sys
 import time
@@ -19,13 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rampart.analyzer import Analysis, AnalysisResource, AnalyzerError, Outcome, run_pack
+from rampart.analyzer import Analysis, AnalysisResource, AnalyzerError, Outcome, merge_analyses, run_pack
+from rampart.config import engine_config
 from rampart.errors import UserError
 from rampart.stack_keys import stack_hint
 
-PACK_DIR_NAME = Path("policy") / "soc2"
 FORMATS = ("md", "json", "html")
 STACK_TYPE = "pulumi:pulumi:Stack"
+#: The stack-file namespace whose `policy` key configures Rampart's pack, in any project.
+NAMESPACE = "rampart"
 
 # Threshold keys of the pack, and the spellings a stack file's rampart:policy may use for them.
 THRESHOLD_ALIASES = {
@@ -41,15 +43,11 @@ THRESHOLD_ALIASES = {
 LEVELS = ("advisory", "mandatory", "disabled")
 
 
-def _registry(pack_dir: Path | None = None) -> Mapping[str, Any]:
+def _registry() -> Mapping[str, Any]:
     """The pack's registry (policy id -> record), importable without starting the pack."""
-    try:
-        module = importlib.import_module("rampart_soc2.registry")
-    except ImportError:
-        sys.path.insert(0, str(pack_dir or Path(__file__).resolve().parents[1] / PACK_DIR_NAME))
-        module = importlib.import_module("rampart_soc2.registry")
-    policies: Mapping[str, Any] = module.POLICIES
-    return policies
+    from rampart_soc2.registry import POLICIES
+
+    return POLICIES
 
 
 def _as_mapping(settings: Any) -> dict[str, Any]:
@@ -135,13 +133,17 @@ def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
     return out
 
 
-def pack_config_for_stack(project_dir: Path, stack: str, pack_dir: Path | None = None) -> dict[str, Any]:
-    """The pack config for a stack file (validated), as `pulumi preview --policy-pack-config` takes it."""
+def pack_config_for_stack(project_dir: Path, stack: str) -> dict[str, Any]:
+    """The pack config for a stack file, as `pulumi preview --policy-pack-config` takes it: from its
+    `rampart:policy` key (validated with the whole file for Rampart's program, alone for any other)."""
     from rampart.config import read_stack_values, validate_stack_config
+    from rampart.project import load_project, stack_config
 
-    path, values = read_stack_values(project_dir, stack)
-    settings = validate_stack_config(values, path.name).policy
-    return pack_config_from_stack(settings, _registry(pack_dir))
+    project = load_project(project_dir)
+    if project.is_rampart_program:
+        path, values = read_stack_values(project_dir, stack)
+        return pack_config_from_stack(validate_stack_config(values, path.name).policy, _registry())
+    return pack_config_from_stack(stack_config(project, stack).values.get(f"{NAMESPACE}:policy"), _registry())
 
 
 @dataclass
@@ -150,7 +152,9 @@ class CheckResult:
     project: str
     project_dir: Path
     pack_dir: Path
+    """The first pack checked (Rampart's unless --policy-pack says otherwise); pack_dirs has them all."""
     analysis: Analysis
+    """Every pack's results together (analysis.per_pack() gives each pack's own)."""
     resources: list[AnalysisResource]
     pack_config: dict[str, Any]
     plan_seconds: float
@@ -165,12 +169,13 @@ class CheckResult:
     """With `--state`: the plan of the same stack (URN -> (type, parent)), to name what the export lacks."""
     preview: Analysis | None = None
     """With `--state`: the pack's results on the plan of the same stack (the preview checkpoint)."""
+    pack_dirs: list[Path] = field(default_factory=list)
 
     def stack_hint(self, policy_id: str) -> str | None:
         """The stack key(s) that control what `policy_id` judged, in the user's words (None if none)."""
         if not self.stack_file:
             return None
-        spec = _registry(self.pack_dir).get(policy_id)
+        spec = _registry().get(policy_id)
         return stack_hint(policy_id, tuple(getattr(spec, "thresholds", ()) or ()), self.stack_file)
 
     @property
@@ -184,69 +189,92 @@ class CheckResult:
             o.kind == "missing" and o.enforcement == "mandatory" for o in self.analysis.outcomes)
 
 
-def check_stack(project_dir: Path, stack: str, pack_dir: Path | None = None,
-                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
-    """Plan `stack` and run the policy pack over it; the subcommand-free entry point."""
-    from rampart.config import engine_config, read_stack_values
-    from rampart.plan import plan_stack, project_info
+def default_pack_dir() -> Path:
+    """Rampart's SOC 2 pack as installed with the package (what `rampart pack-path` prints)."""
+    from rampart_soc2.policy_pack import PACK_DIR
 
-    project_dir = project_dir.resolve()
-    pack_dir = (pack_dir or project_dir / PACK_DIR_NAME).resolve()
-    if not (pack_dir / "PulumiPolicy.yaml").is_file():
-        raise UserError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
-    stack_path, values = read_stack_values(project_dir, stack)
-    pack_config = pack_config_for_stack(project_dir, stack, pack_dir)
-    project, _ = project_info(project_dir)
+    return PACK_DIR
+
+
+def _pack_dirs(pack_dirs: Path | Sequence[Path] | None) -> list[Path]:
+    """The packs to run: those given, else Rampart's installed pack; each must be a pack directory."""
+    dirs = [pack_dirs] if isinstance(pack_dirs, Path) else list(pack_dirs or [default_pack_dir()])
+    dirs = [d.resolve() for d in dirs]
+    for d in dirs:
+        if not (d / "PulumiPolicy.yaml").is_file():
+            raise UserError(f"{d} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
+    return dirs
+
+
+def _run_packs(dirs: Sequence[Path], resources: list[AnalysisResource], *, project: Any, project_name: str,
+               stack: str, pack_config: Mapping[str, Any], stack_values: Mapping[str, Any], dry_run: bool) -> Analysis:
+    """Every pack over the same resources, as the CLI runs them; their results merged into one Analysis.
+    The stack's `rampart:policy` configures Rampart's pack only."""
+    from rampart_soc2.pulumi_adapter import PACK_NAME
+
+    analyses = []
+    for d in dirs:
+        try:
+            analyses.append(run_pack(d, resources, project=project_name, stack=stack, policy_config=pack_config,
+                                     config_pack=PACK_NAME, stack_config=engine_config(stack_values),
+                                     dry_run=dry_run, extra_env={"RAMPART_PROJECT_DIR": str(project.directory)}))
+        except AnalyzerError as e:
+            raise UserError(str(e)) from None
+    return merge_analyses(analyses)
+
+
+def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] | None = None,
+                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+    """Plan `stack` and run each policy pack over it (Rampart's installed pack by default); the
+    subcommand-free entry point."""
+    from rampart.plan import run_stack
+    from rampart.project import load_project, stack_config
+
+    project = load_project(project_dir)
+    dirs = _pack_dirs(pack_dirs)
+    stack_values = stack_config(project, stack)
+    pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
-    planned = plan_stack(project_dir, stack, stack_outputs)
+    planned = run_stack(project.directory, stack, stack_outputs).resources
     plan_seconds = time.monotonic() - started
     resources = to_analysis(planned)
-    try:
-        analysis = run_pack(pack_dir, resources, project=project, stack=stack, policy_config=pack_config,
-                            stack_config=engine_config(values), dry_run=True,
-                            extra_env={"RAMPART_PROJECT_DIR": str(project_dir)})
-    except AnalyzerError as e:
-        raise UserError(str(e)) from None
-    shown = stack_path.relative_to(project_dir) if stack_path.is_relative_to(project_dir) else stack_path
-    return CheckResult(stack, project, project_dir, pack_dir, analysis, resources, pack_config,
-                       plan_seconds, time.monotonic() - started, str(shown),
-                       tree={r.urn: (r.type, r.parent_urn) for r in planned})
+    analysis = _run_packs(dirs, resources, project=project, project_name=project.name, stack=stack,
+                          pack_config=pack_config, stack_values=stack_values.values, dry_run=True)
+    return CheckResult(stack, project.name, project.directory, dirs[0], analysis, resources,
+                       pack_config, plan_seconds, time.monotonic() - started, project.shown(stack_values.path),
+                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs)
 
 
-def check_state(project_dir: Path, stack: str, state_file: Path, pack_dir: Path | None = None,
+def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path | Sequence[Path] | None = None,
                 stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
-    """Run the pack over a deployed stack's export (`pulumi stack export`), configured from the stack
-    file as for a preview; the plan of the same stack names the resources the export lacks."""
-    from rampart.config import engine_config, read_stack_values
-    from rampart.plan import plan_stack
+    """Run the packs over a deployed stack's export (`pulumi stack export`), configured from the stack
+    file as for a preview; the plan of the same stack is the preview checkpoint and names the
+    resources the export lacks."""
+    from rampart.plan import run_stack
+    from rampart.project import load_project, stack_config
     from rampart.state import missing_outcomes, read_export
 
-    project_dir = project_dir.resolve()
-    pack_dir = (pack_dir or project_dir / PACK_DIR_NAME).resolve()
-    if not (pack_dir / "PulumiPolicy.yaml").is_file():
-        raise UserError(f"{pack_dir} is not a policy pack (no PulumiPolicy.yaml); pass --policy-pack DIR")
+    project = load_project(project_dir)
+    dirs = _pack_dirs(pack_dirs)
     state = read_export(state_file)
     if state.stack != stack:
         raise UserError(f"--state {state_file} is an export of stack {state.stack!r}, not {stack!r}; "
                         f"pass --stack {state.stack} or the export of {stack!r}")
-    stack_path, values = read_stack_values(project_dir, stack)
-    pack_config = pack_config_for_stack(project_dir, stack, pack_dir)
+    stack_values = stack_config(project, stack)
+    pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
-    planned = plan_stack(project_dir, stack, stack_outputs)
+    planned = run_stack(project.directory, stack, stack_outputs).resources
     plan_seconds = time.monotonic() - started
     preview_resources = to_analysis(planned)
-    try:
-        analysis, preview = (run_pack(pack_dir, resources, project=state.project, stack=stack, policy_config=pack_config,
-                                      stack_config=engine_config(values), dry_run=dry_run,
-                                      extra_env={"RAMPART_PROJECT_DIR": str(project_dir)})
-                             for resources, dry_run in ((state.resources, False), (preview_resources, True)))
-    except AnalyzerError as e:
-        raise UserError(str(e)) from None
+    analysis, preview = (
+        _run_packs(dirs, resources, project=project, project_name=state.project, stack=stack,
+                   pack_config=pack_config, stack_values=stack_values.values, dry_run=dry_run)
+        for resources, dry_run in ((state.resources, False), (preview_resources, True)))
     analysis.outcomes += missing_outcomes(preview_resources, state, analysis)
-    shown = stack_path.relative_to(project_dir) if stack_path.is_relative_to(project_dir) else stack_path
-    return CheckResult(stack, state.project, project_dir, pack_dir, analysis, state.resources, pack_config,
-                       plan_seconds, time.monotonic() - started, str(shown), tree=state.tree, state=state,
-                       planned={r.urn: (r.type, r.parent_urn) for r in planned}, preview=preview)
+    return CheckResult(stack, state.project, project.directory, dirs[0], analysis, state.resources, pack_config,
+                       plan_seconds, time.monotonic() - started, project.shown(stack_values.path), tree=state.tree,
+                       state=state, planned={r.urn: (r.type, r.parent_urn) for r in planned}, preview=preview,
+                       pack_dirs=dirs)
 
 
 def _short(urn: str) -> str:
@@ -262,8 +290,9 @@ def summary_lines(result: CheckResult) -> list[str]:
     width = max(len(p) for p in a.policies)
     where = (f"deployed state {result.state.path} (checkpoint {result.state.checkpoint_time})"
              if result.state is not None else "preview")
+    packs = ", ".join(f"{p.pack_name} {p.pack_version}: {len(p.policies)}" for p in a.per_pack())
     lines = [f"rampart check: stack {result.stack!r}, {where}, {len(result.resources)} resources, "
-             f"{len(a.policies)} policies ({a.pack_name})", ""]
+             f"{len(a.policies)} policies ({packs})", ""]
     lines.append(f"{'POLICY'.ljust(width)}  {'OUTCOME'.ljust(20)}  RESOURCES")
     for pid in sorted(a.policies):
         outs = by_policy.get(pid, [])
@@ -329,7 +358,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
     p.add_argument("--state", type=Path, metavar="FILE",
                    help="check the deployed stack in FILE (`pulumi stack export` output) instead of a preview")
-    p.add_argument("--policy-pack", type=Path, metavar="DIR", help="policy pack directory (default: policy/soc2)")
+    p.add_argument("--policy-pack", type=Path, action="append", metavar="DIR",
+                   help="a policy pack directory (Python or Node.js), repeatable; default: Rampart's installed "
+                        "SOC 2 pack (`rampart pack-path`); give it too to run it beside others")
     p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
                    help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
     add_stack_outputs_option(p)
@@ -349,7 +380,7 @@ def run(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     if args.emit_pack_config:
-        config = pack_config_for_stack(Path(args.project_dir), args.stack, args.policy_pack)
+        config = pack_config_for_stack(Path(args.project_dir), args.stack)
         args.emit_pack_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
         print(f"wrote {args.emit_pack_config} ({len(config)} policies configured)")
         return 0

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from rampart.errors import UserError
 
-SUBCOMMANDS = ["rampart.plan", "rampart.render_proxy", "rampart.check", "rampart.verify", "rampart.local.command"]
+SUBCOMMANDS = [
+    "rampart.plan", "rampart.render_proxy", "rampart.check", "rampart.verify", "rampart.pack_path", "rampart.local.command",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

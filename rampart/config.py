@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -371,30 +370,11 @@ def validate_stack_config(values: Mapping[str, Any], source: str) -> StackConfig
     raise ConfigError(f"{source} is not a valid Rampart stack configuration:\n{lines}")
 
 
-def stack_file(project_dir: Path, stack: str) -> Path:
-    """The stack file for `stack`, honouring the project's `stackConfigDir`."""
-    project_file = project_dir / "Pulumi.yaml"
-    if not project_file.is_file():
-        raise ConfigError(f"{project_dir} has no Pulumi.yaml; run from a Pulumi project directory or pass -C DIR")
-    project = yaml.safe_load(project_file.read_text()) or {}
-    config_dir = project_dir / str(project.get("stackConfigDir", "."))
-    path = config_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        available = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in config_dir.glob("Pulumi.*.yaml"))
-        raise ConfigError(f"unknown stack {stack!r}: {path.relative_to(project_dir)} does not exist. Stacks here: {', '.join(available) or 'none'}")
-    return path
-
-
 def read_stack_values(project_dir: Path, stack: str) -> tuple[Path, dict[str, Any]]:
-    """The raw `config:` mapping of a stack file."""
-    path = stack_file(project_dir, stack)
-    try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path.name} is not valid YAML: {e}") from None
-    config = doc.get("config", {}) if isinstance(doc, dict) else None
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path.name}: `config` must be a mapping of keys to values")
+    """The raw `config:` mapping of a Rampart stack file (found as rampart/project.py finds any)."""
+    from rampart.project import load_project, read_stack_file
+
+    path, config = read_stack_file(load_project(project_dir), stack)
     for key, value in config.items():
         if isinstance(value, dict) and "secure" in value and len(value) == 1:
             raise ConfigError(f"{path.name}: {key} is an encrypted `secure:` value; Rampart takes secrets only as Secrets Manager/SSM ARNs in a service's `secrets`")

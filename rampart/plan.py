@@ -18,25 +18,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from rampart.config import engine_config, read_stack_values, validate_stack_config
 from rampart.errors import UserError
+from rampart.project import load_project, stack_config
 from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
 from rampart_soc2.secret_values import redact
 
 
 def project_info(project_dir: Path) -> tuple[str, Path]:
     """The project's name and its program's entry file, from Pulumi.yaml."""
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    name = str(project.get("name", project_dir.name))
-    main = project_dir / str(project.get("main", "."))
-    if main.is_dir():
-        main = main / "__main__.py"
-    if not main.is_file():
-        raise UserError(f"{project_dir}: the program entry {main.name} does not exist")
-    return name, main
+    project = load_project(project_dir)
+    return project.name, project.program()
 
 
 @contextlib.contextmanager
@@ -93,21 +87,33 @@ def referenced_outputs(project_dir: Path, reference: str, given: StackOutputs, s
 
 def run_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None = None,
               seen: tuple[str, ...] = ()) -> ProgramRun:
-    """Validate the stack file, then run the program under the mock engine with its config."""
-    path, values = read_stack_values(project_dir, stack)
-    config = validate_stack_config(values, path.name)  # fails before any resource is registered
+    """Run the project's program under the mock engine with the stack's config.
+
+    Rampart's own program (rampart/project.py says how it is recognised) gets its stack file
+    validated first and its environment stack planned; any other program gets its config as is.
+    """
+    project = load_project(project_dir)
     given: StackOutputs = dict(stack_outputs or {})
-    if config.environment_stack is not None:
-        given = referenced_outputs(project_dir, config.environment_stack, given, (*seen, stack) if not seen else seen)
-    name, main = project_info(project_dir)
-    with _in_project(project_dir):
+    secret_keys: tuple[str, ...]
+    if project.is_rampart_program:
+        path, values = read_stack_values(project_dir, stack)
+        config = validate_stack_config(values, path.name)  # fails before any resource is registered
+        if config.environment_stack is not None:
+            given = referenced_outputs(project_dir, config.environment_stack, given, (*seen, stack) if not seen else seen)
+        region, secret_keys = config.region, ()
+    else:
+        found = stack_config(project, stack)
+        path, values, secret_keys = found.path, found.values, found.secret_keys
+        region = program_region(values, project.shown(path))
+    with _in_project(project.directory):
         try:
             return run_program_full(
-                lambda: runpy.run_path(str(main), run_name="__main__"),
-                project=name,
+                lambda: runpy.run_path(str(project.program()), run_name="__main__"),
+                project=project.name,
                 stack=stack,
                 config=engine_config(values),
-                region=config.region,
+                secret_keys=list(secret_keys),
+                region=region,
                 stack_references=given,
             )
         except ValidationError as e:
@@ -119,6 +125,14 @@ def run_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None 
             raise UserError(f"{path.name}: the components refuse these settings:\n{lines}") from None
         except StackReferenceError as e:
             raise UserError(f"{path.name}: {e}") from None
+
+
+def program_region(values: Mapping[str, Any], where: str) -> str:
+    """The AWS region a program deploys to: `aws:region` in its config, else AWS_REGION as the provider reads it."""
+    region = values.get("aws:region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UserError(f"{where}: no aws:region; set it (pulumi config set aws:region REGION) or AWS_REGION")
+    return str(region)
 
 
 def plan_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None = None) -> list[RegisteredResource]:

@@ -105,6 +105,19 @@ def _pack_version(pack_dir: Path) -> str:
     return str(doc.get("version", "unknown"))
 
 
+def _packs(result: "CheckResult") -> list[dict[str, Any]]:
+    """Every pack that ran, with its own counts (policy x resource results by outcome)."""
+    dirs = getattr(result, "pack_dirs", None) or [result.pack_dir]
+    out = []
+    for pack, where in zip(result.analysis.per_pack(), dirs, strict=False):
+        counts: Counter[str] = Counter(o.kind for o in pack.outcomes)
+        out.append({"name": pack.pack_name, "version": pack.pack_version, "path": str(where.relative_to(result.project_dir)) if where.is_relative_to(result.project_dir) else where.name,
+                    "policies": len(pack.policies),
+                    "mandatoryViolations": len(pack.mandatory_violations()),
+                    "counts": {k: counts.get(k, 0) for k in ORDER}})
+    return out
+
+
 def _aggregate(kinds: set[str]) -> str:
     for k in ORDER:
         if k in kinds:
@@ -252,7 +265,7 @@ def checkpoints(result: "CheckResult") -> dict[str, dict[str, Any]]:
     """Per control: preview result, deployed-state result (when --state was given), runtime rule."""
     from rampart.check import _registry
 
-    registry = _registry(result.pack_dir)
+    registry = _registry()
     a = result.analysis
     preview = result.preview if result.state is not None else a
     state = a if result.state is not None else None
@@ -346,6 +359,7 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
                   "pulumi": _version("pulumi"), "pulumi-policy": _version("pulumi-policy"),
                   "pulumi-aws": _version("pulumi-aws")},
         "pack": {"name": a.pack_name, "version": _pack_version(result.pack_dir), "policies": len(a.policies),
+                 "packs": _packs(result),
                  "path": str(result.pack_dir.relative_to(result.project_dir))
                  if result.pack_dir.is_relative_to(result.project_dir) else result.pack_dir.name},
         "method": (("Every resource recorded in the deployed stack's export (its real outputs, parents and "

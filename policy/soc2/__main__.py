@@ -1,17 +1,7 @@
-"""Entry point the Pulumi CLI runs (`python -m pulumi.policy <engine> .`): build the pack, nothing else.
+"""Entry point the Pulumi CLI runs in a checkout (`python -m pulumi.policy <engine> policy/soc2`): serve the pack.
 
-Every policy lives in the importable package `rampart_soc2`; constructing `PolicyPack` starts the
-analyzer gRPC server and never returns, so nothing else may happen here.
+The same pack as the installed one (`rampart pack-path`); `rampart_soc2` is importable from here.
 """
-from pulumi_policy import EnforcementLevel, PolicyPack
+from rampart_soc2.policy_pack import serve
 
-from rampart_soc2.pulumi_adapter import PACK_NAME, build_policies
-
-PolicyPack(
-    name=PACK_NAME,
-    policies=build_policies(),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    description="Rampart SOC 2 controls (AICPA TSC 2017, points of focus 2022)",
-    provider="aws",
-    tags=["soc2", "aws", "ecs", "docker"],
-)
+serve()

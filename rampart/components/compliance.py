@@ -18,17 +18,14 @@ only place the library imports the pack.
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
+from rampart_soc2 import model, registry
 
 from rampart.components._util import (
     ArgsModel,
@@ -62,17 +59,6 @@ ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
         "1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1827", "3653",
     ),
 }
-
-
-def pack_modules() -> tuple[ModuleType, ModuleType]:
-    """The pack's registry and model, importable without starting the pack: installed, or from this
-    repository's `policy/soc2` folder."""
-    try:
-        registry = importlib.import_module("rampart_soc2.registry")
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
-        registry = importlib.import_module("rampart_soc2.registry")
-    return registry, importlib.import_module("rampart_soc2.model")
 
 
 class ComplianceSettings(ArgsModel):
@@ -151,7 +137,6 @@ def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str],
     """The rules a stack deploys, one per managed rule and parameters, in the registry's order.
 
     A rule several policies share (the HTTP-listener redirect check) is deployed once for all of them."""
-    registry, model = pack_modules()
     values = {**model.DEFAULT_THRESHOLDS, **thresholds}
     unknown = sorted(set(thresholds) - set(model.DEFAULT_THRESHOLDS))
     if unknown:

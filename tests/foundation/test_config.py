@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rampart.components.web_service import FARGATE_MEMORY
+from rampart.errors import UserError
 from rampart.config import (
     STACK_KEYS,
     ConfigError,
@@ -219,7 +220,8 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_unknown_stack_lists_the_stacks_there() -> None:
-    with pytest.raises(ConfigError, match=r"unknown stack 'staging'.*Stacks here: .*dev.*prod"):
+    # Found as any project's stack file is (rampart/project.py): where it looked, what it found.
+    with pytest.raises(UserError, match=r"unknown stack 'staging': no Pulumi.staging.yaml in .*/stacks \(stackConfigDir\); stacks found: .*dev.*prod"):
         load_stack_config(ROOT, "staging")
 
 

@@ -1,0 +1,114 @@
+"""The built wheel alone carries the library and the whole pack, and checks an app team's program.
+
+A session fixture builds the wheel (`pip wheel --no-deps`, setuptools from PyPI in an isolated
+build) from a copy of the source tree, creates a clean virtualenv and installs the wheel there with
+`--no-deps`. The locked dependencies (pulumi, pulumi-aws, ...) come from the test run's own
+environment, added to the clean venv's path by a .pth line (that directory's own .pth files, such
+as an editable install of this checkout, are not processed), so every `rampart`/`rampart_soc2`
+module the checks import comes from the wheel; a test asserts that. Every command runs from a
+directory outside the repository with no PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from app_team import write_project
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOTS = {"rampart": ROOT / "rampart", "rampart_soc2": ROOT / "policy" / "soc2" / "rampart_soc2"}
+PACK_FILES = ("rampart_soc2/pack/PulumiPolicy.yaml", "rampart_soc2/pack/__main__.py")
+SKIP = shutil.ignore_patterns(".git", ".venv", "venv", "build", "*.egg-info", "__pycache__", "node_modules",
+                              ".rampart", ".pytest_cache", ".mypy_cache", "tests", "benchmarks")
+
+
+class Installed:
+    def __init__(self, wheel: Path, venv: Path, workdir: Path) -> None:
+        self.wheel, self.venv, self.workdir = wheel, venv, workdir
+        self.python = venv / "bin" / "python"
+        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        self.env["PATH"] = f"{venv / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
+
+    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(self.venv / "bin" / "rampart"), *args], cwd=cwd or self.workdir, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    base = tmp_path_factory.mktemp("installed")
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=SKIP)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
+                    "-w", str(base / "dist"), str(source)], check=True, capture_output=True, timeout=600)
+    wheel = next((base / "dist").glob("rampart-*.whl"))
+    venv = base / "clean-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--quiet",
+                    "--disable-pip-version-check", str(wheel)], check=True, capture_output=True, timeout=300)
+    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    (site / "locked_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    workdir = base / "elsewhere"
+    workdir.mkdir()
+    return Installed(wheel, venv, workdir)
+
+
+def packages_on_disk() -> set[str]:
+    return {name + "".join("." + p for p in init.parent.relative_to(base).parts)
+            for name, base in PACKAGE_ROOTS.items() for init in base.rglob("__init__.py")}
+
+
+def test_the_wheel_carries_every_package_and_the_pack_directory(installed: Installed) -> None:
+    names = set(zipfile.ZipFile(installed.wheel).namelist())
+    packaged = {n.removesuffix("/__init__.py").replace("/", ".") for n in names if n.endswith("/__init__.py")}
+    assert packaged == packages_on_disk(), f"missing: {sorted(packages_on_disk() - packaged)}; extra: {sorted(packaged - packages_on_disk())}"
+    for name in PACK_FILES:
+        assert name in names, f"{name} is not in the wheel"
+    # Never a bare generic top-level name beside Rampart's own.
+    assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"rampart", "rampart_soc2"}
+
+
+def test_modules_come_from_the_wheel_not_the_checkout(installed: Installed) -> None:
+    code = "import rampart.components, rampart_soc2.registry as r; print(rampart.components.__file__); print(r.__file__)"
+    out = subprocess.run([str(installed.python), "-c", code], cwd=installed.workdir, env=installed.env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    for path in out:
+        assert Path(path).is_relative_to(installed.venv), path
+
+
+def test_pack_path_prints_the_installed_pack(installed: Installed) -> None:
+    result = installed.run("pack-path")
+    assert result.returncode == 0, result.stderr
+    pack = Path(result.stdout.strip())
+    assert pack.is_relative_to(installed.venv) and (pack / "PulumiPolicy.yaml").is_file() and (pack / "__main__.py").is_file()
+
+
+def test_an_app_teams_program_plans_and_passes_from_the_installed_package(installed: Installed, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "shop")
+    plan = installed.run("plan", "-C", str(project), "--stack", "dev")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "rampart:web_service:WebService  web" in plan.stdout and "rampart:web_service:WebService  api" in plan.stdout, plan.stdout
+    check = installed.run("check", "-C", str(project), "--stack", "dev", "--report", str(tmp_path / "report"), "--format", "json")
+    assert check.returncode == 0, check.stdout + check.stderr
+    report = json.loads((tmp_path / "report" / "soc2-dev.json").read_text())["report"]
+    assert report["pack"]["name"] == "rampart-soc2" and report["pack"]["policies"] >= 45, report["pack"]
+    assert "0 mandatory violation(s)" in check.stdout, check.stdout
+
+
+def test_the_same_program_fails_when_a_setting_breaks_a_control(installed: Installed, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "shop", extra="  shop:webAcl: false\n")
+    check = installed.run("check", "-C", str(project), "--stack", "dev")
+    assert check.returncode == 1, check.stdout + check.stderr
+    line = next((ln for ln in check.stdout.splitlines() if ln.startswith("- [mandatory]")), "")
+    assert "aws-lb-loadbalancer-require-waf-association" in line, check.stdout
+    assert "shop-lb-alb" in line and "(CC6.6)" in line, line
