@@ -197,3 +197,12 @@ def test_proxy_access_set_by_hand_is_refused() -> None:
     with pytest.raises(ValidationError, match="proxy.access is filled from routing.access"):
         minimal_args(ingress="nginx", proxy=ProxyConfig.model_validate({"access": [{"paths": ["/admin/*"], "allowCidrs": [OFFICE]}]}),
                      proxy_image=PROXY_IMAGE, proxy_image_repository_arn=PROXY_REPOSITORY_ARN)
+
+
+def test_a_value_listed_twice_is_named() -> None:
+    with pytest.raises(ValidationError, match=r"routing.access.allowCidrs lists \['198.51.100.0/24'\] more than once"):
+        routing(access=[{"paths": ["/a/*"], "allowCidrs": [OFFICE, OFFICE]}])
+    with pytest.raises(ValidationError, match=r"routing.paths lists \['/api/\*'\] more than once"):
+        routing(paths=["/api/*", "/v1/*", "/api/*"])
+    with pytest.raises(ValidationError, match="userpool/REGION_ID"):
+        routing(access=[{"paths": ["/a/*"], "cognito": {**COGNITO, "userPoolArn": "arn:aws:cognito-idp:us-east-1:1:pool"}}])
