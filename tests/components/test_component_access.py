@@ -88,6 +88,13 @@ def test_oidc_action_carries_the_client_secret_only_as_a_secret() -> None:
     assert not [r for r in plan.of_type(RULE) if r.name.endswith("-deny")], "sign-in alone needs no 403 rule"
 
 
+def test_oidc_session_and_unauthenticated_settings_reach_the_action() -> None:
+    plan = run_service(minimal_args(routing={"access": [{"paths": ["/admin/*"], "oidc": {
+        **OIDC, "sessionTimeoutSeconds": 900, "onUnauthenticatedRequest": "deny", "scope": "openid email"}}]}))
+    oidc = plan.named("shop-route-access-0-allow").inputs["actions"][0]["authenticateOidc"]
+    assert (oidc["sessionTimeout"], oidc["onUnauthenticatedRequest"], oidc["scope"]) == (900, "deny", "openid email")
+
+
 def test_cognito_action_then_forward() -> None:
     plan = run_service(minimal_args(routing={"access": [
         {"paths": ["/admin/*"], "cognito": {**COGNITO, "sessionTimeoutSeconds": 900, "onUnauthenticatedRequest": "deny"}}]}))
