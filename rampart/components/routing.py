@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import zlib
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Literal, Optional
 
@@ -124,7 +125,10 @@ class CognitoSettings(ArgsModel):
     @classmethod
     def _pool(cls, value: str) -> str:
         if not _USER_POOL_ARN.match(value):
-            raise ValueError(f"cognito.user_pool_arn {value!r} is not a Cognito user pool ARN")
+            raise ValueError(
+                f"cognito.user_pool_arn {value!r} is not a Cognito user pool ARN "
+                "(arn:aws:cognito-idp:REGION:ACCOUNT:userpool/REGION_ID, from the user pool's overview)"
+            )
         return value
 
 
@@ -166,8 +170,9 @@ class RouteAccess(ArgsModel):
                     f"routing.access.{key} has {len(values)} values; an ALB rule condition takes at most "
                     f"{MAX_VALUES_PER_CONDITION}: split it into two access entries or use a wider pattern or network"
                 )
-            if len(set(values)) != len(values):
-                raise ValueError(f"routing.access.{key} lists a value twice")
+            twice = _repeated(values)
+            if twice:
+                raise ValueError(f"routing.access.{key} lists {twice} more than once; list each value once")
         return self
 
     @property
@@ -271,8 +276,9 @@ class RoutingSettings(ArgsModel):
                     f"routing.{key} has {len(values)} values; an ALB rule condition takes at most "
                     f"{MAX_VALUES_PER_CONDITION}: split the service's routes or use a wildcard"
                 )
-            if len(set(values)) != len(values):
-                raise ValueError(f"routing.{key} lists a value twice")
+            twice = _repeated(values)
+            if twice:
+                raise ValueError(f"routing.{key} lists {twice} more than once; list each value once")
         if len(self.hosts) + len(self.paths) > MAX_VALUES_PER_RULE:
             raise ValueError(
                 f"routing has {len(self.hosts) + len(self.paths)} host and path values; an ALB rule takes at most "
@@ -309,6 +315,11 @@ class RoutingSettings(ArgsModel):
     def claims(self) -> set[tuple[str, str]]:
         """The (host, path) pairs this route matches exactly as written; `*` stands for any."""
         return {(h, p) for h in (self.hosts or ["*"]) for p in (self.path_patterns() or ["/*"])}
+
+
+def _repeated(values: list[Any]) -> list[str]:
+    """The values listed more than once, as written."""
+    return sorted(str(value) for value, count in Counter(values).items() if count > 1)
 
 
 def _covers(patterns: list[str], path: str) -> bool:

@@ -45,6 +45,7 @@ def env_file_text(values: dict[str, str]) -> str:
 def write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode above applies only when the file is created
     with os.fdopen(fd, "w") as f:
         f.write(text)
 

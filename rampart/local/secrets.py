@@ -76,6 +76,7 @@ def tls_pair(directory: Path, common_name: str) -> tuple[str, str]:
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     for path, text in ((key_path, key_pem), (cert_path, cert_pem)):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # the mode above applies only when the file is created
         with os.fdopen(fd, "w") as f:
             f.write(text)
     return cert_pem, key_pem

@@ -88,6 +88,13 @@ def test_oidc_action_carries_the_client_secret_only_as_a_secret() -> None:
     assert not [r for r in plan.of_type(RULE) if r.name.endswith("-deny")], "sign-in alone needs no 403 rule"
 
 
+def test_oidc_session_and_unauthenticated_settings_reach_the_action() -> None:
+    plan = run_service(minimal_args(routing={"access": [{"paths": ["/admin/*"], "oidc": {
+        **OIDC, "sessionTimeoutSeconds": 900, "onUnauthenticatedRequest": "deny", "scope": "openid email"}}]}))
+    oidc = plan.named("shop-route-access-0-allow").inputs["actions"][0]["authenticateOidc"]
+    assert (oidc["sessionTimeout"], oidc["onUnauthenticatedRequest"], oidc["scope"]) == (900, "deny", "openid email")
+
+
 def test_cognito_action_then_forward() -> None:
     plan = run_service(minimal_args(routing={"access": [
         {"paths": ["/admin/*"], "cognito": {**COGNITO, "sessionTimeoutSeconds": 900, "onUnauthenticatedRequest": "deny"}}]}))
@@ -197,3 +204,12 @@ def test_proxy_access_set_by_hand_is_refused() -> None:
     with pytest.raises(ValidationError, match="proxy.access is filled from routing.access"):
         minimal_args(ingress="nginx", proxy=ProxyConfig.model_validate({"access": [{"paths": ["/admin/*"], "allowCidrs": [OFFICE]}]}),
                      proxy_image=PROXY_IMAGE, proxy_image_repository_arn=PROXY_REPOSITORY_ARN)
+
+
+def test_a_value_listed_twice_is_named() -> None:
+    with pytest.raises(ValidationError, match=r"routing.access.allowCidrs lists \['198.51.100.0/24'\] more than once"):
+        routing(access=[{"paths": ["/a/*"], "allowCidrs": [OFFICE, OFFICE]}])
+    with pytest.raises(ValidationError, match=r"routing.paths lists \['/api/\*'\] more than once"):
+        routing(paths=["/api/*", "/v1/*", "/api/*"])
+    with pytest.raises(ValidationError, match="userpool/REGION_ID"):
+        routing(access=[{"paths": ["/a/*"], "cognito": {**COGNITO, "userPoolArn": "arn:aws:cognito-idp:us-east-1:1:pool"}}])

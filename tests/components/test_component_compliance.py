@@ -123,6 +123,15 @@ def test_a_disabled_policy_gets_no_rule() -> None:
     assert "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK" in {r.identifier for r in shared}
 
 
+@pytest.mark.parametrize("advisory", ["aws-lb-listener-require-https-redirect", "aws-lb-listenerrule-disallow-http-forwarding"])
+def test_a_shared_rule_pages_while_either_of_its_policies_is_mandatory(advisory: str) -> None:
+    def alarms(enforcement: dict[str, str]) -> bool:
+        return next(r for r in planned_rules({}, enforcement, "test") if r.identifier == "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK").alarms
+    assert alarms({advisory: "advisory"}), f"the other policy is mandatory, so the rule must page with {advisory} advisory"
+    both = {"aws-lb-listener-require-https-redirect": "advisory", "aws-lb-listenerrule-disallow-http-forwarding": "advisory"}
+    assert not alarms(both), "control: with both advisory the rule does not page"
+
+
 def test_opt_out_removes_rules_and_event_route() -> None:
     plan = run_service(minimal_args(tags=TAGS, compliance=ComplianceSettings(enabled=False)))
     assert not plan.of_type(RULE) and not plan.of_type(EVENT_RULE)
@@ -168,8 +177,11 @@ def test_recorder_option_creates_recorder_delivery_channel_and_role() -> None:
     for rule in plan.of_type(RULE):
         assert status.urn in rule.dependencies, f"{rule.name} does not wait for the recorder"
     policy = plan.policy(plan.one("aws:s3/bucketPolicy:BucketPolicy", "shop-compliance-config-policy"))
-    assert any(s["Principal"] == {"Service": "config.amazonaws.com"} and s["Action"] == "s3:PutObject"
-               for s in policy["Statement"])
+    (delivery,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "config.amazonaws.com"}
+                   and s["Action"] == "s3:PutObject"]
+    # AWS Config writes only under AWSLogs/<this account>/Config/, and only for this account's recorder.
+    assert delivery["Resource"] == f"{bucket.outputs['arn']}/AWSLogs/123456789012/Config/*", delivery
+    assert delivery["Condition"] == {"StringEquals": {"AWS:SourceAccount": "123456789012"}}, delivery
 
 
 def test_the_programs_stack_thresholds_and_levels_reach_the_environments_rules() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rampart.components.compliance import ComplianceSettings
 from rampart.components.load_balancer import DomainSettings, LoadBalancerSettings
 from rampart.components.monitoring import MonitoringArgs
 from rampart.components.network import CreateNetworkArgs, NetworkSettings
@@ -46,6 +47,7 @@ VARIANTS = {
         routing={"hosts": ["shop.example.com"], "paths": ["/shop/*"]},
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
         min_count=2,
+        compliance=ComplianceSettings(create_recorder=True),
     ),
     "nginx sidecar": lambda: minimal_args(
         monitoring=ON_CALL,

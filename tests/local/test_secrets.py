@@ -59,3 +59,18 @@ def test_sidecar_gets_a_local_tls_pair_under_its_secret_names_and_reuses_it(tmp_
     assert stat.S_IMODE((tmp_path / "tls" / "key.pem").stat().st_mode) == 0o600
     assert resolve_secrets(proxy, {}, tmp_path / "dev.env", tmp_path / "tls") == first
     assert tls_pair(tmp_path / "tls", "localhost")[0] == first["PROXY_TLS_CERT"]
+
+
+def test_files_holding_secrets_are_0600_even_when_an_older_copy_was_readable(tmp_path: Path) -> None:
+    """os.open's mode applies only to a new file: a readable leftover must not stay readable."""
+    from rampart.local.compose import write_private
+
+    (tmp_path / "compose").mkdir()
+    env_file = write(tmp_path / "compose" / "web-app.env", "OLD=1\n", 0o644)
+    write_private(env_file, f"DB_PASSWORD={VALUE}\n")
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    write(tls / "key.pem", "leftover without its certificate", 0o644)  # no pair: tls_pair writes over it
+    tls_pair(tls, "localhost")
+    assert stat.S_IMODE((tls / "key.pem").stat().st_mode) == 0o600

@@ -90,3 +90,25 @@ def test_oidc_headers_from_the_client_never_reach_the_app_off_signed_in_paths(
     assert c.get("/sso/echo", FORGED).status == 200
     seen = upstream.seen[-1]
     assert {k: seen.headers.get(k) for k in FORGED} == FORGED
+
+
+def test_health_check_stays_open_under_an_allow_list_on_every_path(
+    make_proxy: Callable[..., Proxy], upstream: Upstream
+) -> None:
+    """The ALB probes /healthz from its own address: an allow-list on `/*` must not fail the target."""
+    proxy = make_proxy({**TEST_CONFIG, "trustedProxyCidrs": ["127.0.0.0/8"],
+                        "access": [{"paths": ["/*"], "allowCidrs": [OFFICE]}]})
+    c = proxy.client()
+    assert c.get("/healthz").status == 200
+    assert c.get("/anything", {"X-Forwarded-For": "203.0.113.9"}).status == 403, "control: /* is restricted"
+
+
+def test_a_dot_in_a_signed_in_pattern_is_literal(make_proxy: Callable[..., Proxy], upstream: Upstream) -> None:
+    """`/v1.0/*` is signed in at the ALB; `/v1x0/` is not, so forged identity headers stop there."""
+    proxy = make_proxy({**TEST_CONFIG, "access": [{"paths": ["/v1.0/*"], "signedIn": True}]})
+    c = proxy.client()
+    assert c.get("/v1x0/echo", FORGED).status == 200
+    leaked = sorted(set(FORGED) & set(upstream.seen[-1].headers))
+    assert leaked == [], f"/v1x0/echo: the app received forged {leaked}"
+    assert c.get("/v1.0/echo", FORGED).status == 200
+    assert {k: upstream.seen[-1].headers.get(k) for k in FORGED} == FORGED, "control: the signed-in path passes them"
