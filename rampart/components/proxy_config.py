@@ -733,14 +733,15 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
     w.d("keepalive_requests", _int(lim.keepalive_requests, "limits.keepaliveRequests", 1, 10000000))
     w.blank()
 
-    w.comment("Real client address: X-Forwarded-For only from trusted peers (the ALB's subnets)")
+    w.comment("Real client address: X-Forwarded-For only from trusted peers (the ALB's subnets), and only its")
+    w.comment("last entry, the one the ALB appended: with one hop, walking further back believes the client")
     for i, net in enumerate(config.trusted_proxy_cidrs):
         if not isinstance(net, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
             raise RenderError(f"trustedProxyCidrs[{i}]: {net!r} is not a network")
         w.d("set_real_ip_from", _bare(net.with_prefixlen, f"trustedProxyCidrs[{i}]"))
     if config.trusted_proxy_cidrs:
         w.d("real_ip_header", "X-Forwarded-For")
-        w.d("real_ip_recursive", "on")
+        w.d("real_ip_recursive", "off")
     w.blank()
 
     w.comment("Request id: the client's when it is well-formed, else nginx's; sent upstream and back")

@@ -112,3 +112,15 @@ def test_a_dot_in_a_signed_in_pattern_is_literal(make_proxy: Callable[..., Proxy
     assert leaked == [], f"/v1x0/echo: the app received forged {leaked}"
     assert c.get("/v1.0/echo", FORGED).status == 200
     assert {k: upstream.seen[-1].headers.get(k) for k in FORGED} == FORGED, "control: the signed-in path passes them"
+
+
+def test_a_client_inside_the_trusted_range_cannot_claim_an_allowed_address(
+    make_proxy: Callable[..., Proxy], upstream: Upstream
+) -> None:
+    """The ALB appends the address it saw; with one ALB hop that last entry is the client, even when the
+    client is itself a host in the ALB's subnets (an existing VPC may place others there). Walking back
+    past trusted entries (`real_ip_recursive on`) would believe the client's own claim instead."""
+    proxy = behind_alb(make_proxy)
+    denied = proxy.client().get("/admin/users", {"X-Forwarded-For": "198.51.100.7, 127.0.0.5"})
+    assert denied.status == 403, "a host in the trusted range claimed an allow-listed address"
+    assert upstream.hits("/admin/users") == 0
