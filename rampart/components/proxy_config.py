@@ -30,6 +30,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from rampart.components.routing import MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
+
 __all__ = [
     "CacheSettings",
     "CertificateSettings",
@@ -143,7 +145,7 @@ MimeType = Annotated[str, AfterValidator(_check_mime)]
 ZoneName = Annotated[str, AfterValidator(_check_zone)]
 HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
 # ALB path patterns the sidecar can mirror: the ALB's characters without quotes and '$'.
-_ACCESS_PATTERN_RE = re.compile(r"^/[A-Za-z0-9_\-./~@:+*?]{0,127}$")
+_ACCESS_PATTERN_RE = re.compile(rf"^/[A-Za-z0-9_\-./~@:+*?]{{0,{MAX_PATTERN_LENGTH - 1}}}$")
 
 
 def _check_access_pattern(value: str) -> str:
@@ -443,10 +445,10 @@ class PathAccess(_Model):
     """Access control on some paths, mirrored from the service's `routing.access` (never set by hand)."""
 
     paths: list[AccessPattern] = Field(
-        min_length=1, max_length=3, description="ALB path patterns (`*`, `?` wildcards), matched on the decoded path."
+        min_length=1, max_length=MAX_VALUES_PER_CONDITION, description="ALB path patterns (`*`, `?` wildcards), matched on the decoded path."
     )
     allow_cidrs: list[Network] = Field(
-        default_factory=list, max_length=3,
+        default_factory=list, max_length=MAX_VALUES_PER_CONDITION,
         description="Real client addresses allowed on these paths; others get 403 (empty: no allow-list).",
     )
     signed_in: bool = Field(
@@ -491,7 +493,7 @@ class ProxyConfig(_Model):
     )
     access: list[PathAccess] = Field(
         default_factory=list,
-        max_length=8,
+        max_length=MAX_ACCESS_ENTRIES,
         description="Filled from the service's `routing.access` (in the order of its ALB rules); leave it unset. "
         "Paths with an allow-list answer 403 to other real client addresses; x-amzn-oidc-* headers reach the app "
         "only on signed-in paths.",

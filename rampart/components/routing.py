@@ -32,7 +32,8 @@ _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
 #: ALB path-pattern and host-header values: case-sensitive paths with `*` and `?` wildcards, at most
 #: 128 characters each (Elastic Load Balancing, "Listener rules for your Application Load Balancer").
-_PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+*?]{0,127}$")
+MAX_PATTERN_LENGTH = 128
+_PATH_PATTERN = re.compile(rf"^/[A-Za-z0-9_\-.$/~\"'@:+*?]{{0,{MAX_PATTERN_LENGTH - 1}}}$")
 _HOST_PATTERN = re.compile(r"^(?=.{1,128}$)[a-z0-9*?]([a-z0-9*?-]*[a-z0-9*?])?(\.[a-z0-9*?]([a-z0-9*?-]*[a-z0-9*?])?)*$")
 
 #: An ALB rule allows three values per condition and five across its conditions.
@@ -42,6 +43,8 @@ MAX_VALUES_PER_RULE = 5
 MAX_ACCESS_ENTRIES = 8
 #: The ALB's session timeout for authenticate actions, in seconds (1 second to 7 days).
 SESSION_TIMEOUT_RANGE = (1, 604_800)
+#: Rampart's ALB session cookie lifetime (AWS's default is 7 days).
+DEFAULT_SESSION_TIMEOUT_SECONDS = 3600
 #: Listener rule priorities AWS accepts.
 PRIORITY_RANGE = (1, 50_000)
 #: Derived priorities: six specificity classes of 8000 slots each from 1000 up (1000-48999), so
@@ -78,7 +81,7 @@ class OidcSettings(ArgsModel):
     )
     scope: str = Field("openid", description="Scopes requested from the IdP (space-separated).")
     session_timeout_seconds: int = Field(
-        3600, ge=SESSION_TIMEOUT_RANGE[0], le=SESSION_TIMEOUT_RANGE[1],
+        DEFAULT_SESSION_TIMEOUT_SECONDS, ge=SESSION_TIMEOUT_RANGE[0], le=SESSION_TIMEOUT_RANGE[1],
         description="Lifetime of the ALB's session cookie (AWS's default is 7 days; Rampart's is one hour).",
     )
     on_unauthenticated_request: OnUnauthenticated = Field(
@@ -114,7 +117,7 @@ class CognitoSettings(ArgsModel):
     )
     scope: str = Field("openid", description="Scopes requested (space-separated).")
     session_timeout_seconds: int = Field(
-        3600, ge=SESSION_TIMEOUT_RANGE[0], le=SESSION_TIMEOUT_RANGE[1],
+        DEFAULT_SESSION_TIMEOUT_SECONDS, ge=SESSION_TIMEOUT_RANGE[0], le=SESSION_TIMEOUT_RANGE[1],
         description="Lifetime of the ALB's session cookie in seconds.",
     )
     on_unauthenticated_request: OnUnauthenticated = Field(
