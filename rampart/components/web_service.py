@@ -37,6 +37,12 @@ from rampart.components._util import (
 from rampart.components.environment import EnvironmentRef
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
+from rampart.components.observability import (
+    RATE_LIMITED_METRIC,
+    UPSTREAM_5XX_METRIC,
+    access_log_metric_filters,
+    metric_namespace,
+)
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
 from rampart.components.image import undeclared_volume_findings
@@ -128,6 +134,12 @@ class AlarmSettings(ArgsModel):
     target_p99_seconds: float = Field(2.0, gt=0, description="p99 target response time.")
     cpu_percent: float = Field(80.0, gt=0, le=100, description="Service average CPU utilisation.")
     memory_percent: float = Field(80.0, gt=0, le=100, description="Service average memory utilisation.")
+    rate_limited_per_minute: int = Field(
+        100, ge=1, description="Requests the sidecar answered 429 in a minute (nginx ingress only)."
+    )
+    upstream_5xx_per_minute: int = Field(
+        10, ge=1, description="Upstream 5xx responses the sidecar saw in a minute (nginx ingress only)."
+    )
 
 
 class ServiceSettings(ArgsModel):
@@ -468,6 +480,7 @@ class WebService(pulumi.ComponentResource):
         self.task_definition = self._task_definition(execution_role)
         self.service = self._service(target_container, target_port)
         self._scaling()
+        self.access_log_metrics_namespace = self._access_log_metrics()
         if args.alarms.enabled:
             self._alarms()
 
@@ -855,8 +868,19 @@ class WebService(pulumi.ComponentResource):
                 opts=self._child(),
             )
 
+    def _access_log_metrics(self) -> Optional[str]:
+        """Metric filters on the sidecar's JSON access log (nginx ingress only: in alb mode there is no
+        access log of the service's own, and its metrics are the load balancer's). Returns the namespace."""
+        if self._proxy is None:
+            return None
+        namespace = metric_namespace(physical_name(self._name, 200))
+        access_log_metric_filters(
+            self._name, namespace=namespace, log_group_name=self.log_groups["proxy"].name, parent=self
+        )
+        return namespace
+
     def _alarms(self) -> None:
-        """Alarms on the service's own target group and tasks."""
+        """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
         name, topic, thresholds = self._name, self._env.alarm_topic_arn, self._args.alarms
         target_dims: dict[str, StrInput] = {
             "LoadBalancer": self._env.alb_arn_suffix,
@@ -946,6 +970,23 @@ class WebService(pulumi.ComponentResource):
                 threshold=threshold,
                 evaluation_periods=5,
                 datapoints_to_alarm=3,
+            )
+        namespace = self.access_log_metrics_namespace
+        if namespace is None:
+            return
+        for suffix, metric, threshold, what in (
+            ("429-surge", RATE_LIMITED_METRIC, thresholds.rate_limited_per_minute, "requests answered 429"),
+            ("upstream-5xx-surge", UPSTREAM_5XX_METRIC, thresholds.upstream_5xx_per_minute, "upstream 5xx"),
+        ):
+            alarm(
+                suffix,
+                description=f"{name}: more than {threshold} {what} a minute at the proxy sidecar",
+                namespace=namespace,
+                metric_name=metric,
+                statistic="Sum",
+                threshold=threshold,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
             )
 
     def _url(self) -> pulumi.Output[str]:
