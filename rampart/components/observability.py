@@ -16,8 +16,8 @@ and its dashboard and alarms use the load balancer's per-target-group metrics (A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, replace
+from typing import Any, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
@@ -98,3 +98,210 @@ def access_log_metric_filters(
         )
         for metric in ACCESS_LOG_METRICS
     ]
+
+
+# --- dashboards ------------------------------------------------------------------------------------
+# A dashboard body (AWS "Dashboard Body Structure and Syntax"): {"widgets": [{"type": "metric", "x", "y",
+# "width", "height", "properties": {"metrics": [[namespace, name, dim, value, ..., {options}], ...],
+# "view", "stat", "period", "region", "title"}}]}. The grid is 24 columns wide. Metric math lines are
+# `[{"expression": ..., "label": ..., "id": ...}]`, and the metrics they use carry `{"id", "visible": False}`.
+
+GRID_COLUMNS = 24
+WIDGET_WIDTH = 8
+WIDGET_HEIGHT = 6
+PERIOD_SECONDS = 60
+
+Dims = dict[str, pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: Dims
+    stat: str = "Sum"
+    label: Optional[str] = None
+    id: Optional[str] = None
+    visible: bool = True
+
+    def line(self) -> list[Any]:
+        options: dict[str, Any] = {"stat": self.stat}
+        if self.label:
+            options["label"] = self.label
+        if self.id:
+            options["id"] = self.id
+        if not self.visible:
+            options["visible"] = False
+        flat: list[Any] = [self.namespace, self.name]
+        for key, value in self.dimensions.items():
+            flat += [key, value]
+        return [*flat, options]
+
+
+@dataclass(frozen=True)
+class Expression:
+    expression: str
+    label: str
+    id: str
+
+    def line(self) -> list[Any]:
+        return [{"expression": self.expression, "label": self.label, "id": self.id}]
+
+
+@dataclass(frozen=True)
+class MetricWidget:
+    title: str
+    lines: tuple[Union[Metric, Expression], ...]
+    x: int = 0
+    y: int = 0
+    width: int = WIDGET_WIDTH
+    height: int = WIDGET_HEIGHT
+
+    def body(self, region: pulumi.Input[str]) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": self.x,
+            "y": self.y,
+            "width": self.width,
+            "height": self.height,
+            "properties": {
+                "title": self.title,
+                "view": "timeSeries",
+                "region": region,
+                "period": PERIOD_SECONDS,
+                "metrics": [line.line() for line in self.lines],
+            },
+        }
+
+
+def grid(widgets: list[MetricWidget]) -> list[MetricWidget]:
+    """Place widgets left to right, WIDGET_WIDTH columns each, wrapping at GRID_COLUMNS."""
+    per_row = GRID_COLUMNS // WIDGET_WIDTH
+    return [
+        replace(w, x=(i % per_row) * WIDGET_WIDTH, y=(i // per_row) * WIDGET_HEIGHT, width=WIDGET_WIDTH, height=WIDGET_HEIGHT)
+        for i, w in enumerate(widgets)
+    ]
+
+
+def dashboard_body(widgets: list[MetricWidget], region: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"widgets": [w.body(region) for w in widgets]})
+
+
+@dataclass(frozen=True)
+class ServiceMetrics:
+    """Where a service's metrics live: the values AWS publishes them under."""
+
+    alb_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    service_name: pulumi.Input[str]
+    region: pulumi.Input[str]
+    access_log_namespace: Optional[str] = None  # nginx ingress only
+    web_acl_metric_name: Optional[pulumi.Input[str]] = None  # the environment's WAF, if any
+
+
+def waf_widget(web_acl_metric_name: pulumi.Input[str], region: pulumi.Input[str]) -> MetricWidget:
+    dims: Dims = {"WebACL": web_acl_metric_name, "Region": region, "Rule": "ALL"}
+    return MetricWidget("WAF allowed / blocked", (
+        Metric("AWS/WAFV2", "AllowedRequests", dims, label="allowed"),
+        Metric("AWS/WAFV2", "BlockedRequests", dims, label="blocked"),
+    ))
+
+
+def service_widgets(m: ServiceMetrics) -> list[MetricWidget]:
+    """The service dashboard, in reading order (requests first, deployments last)."""
+    alb: Dims = {"LoadBalancer": m.alb_arn_suffix, "TargetGroup": m.target_group_arn_suffix}
+    ecs: Dims = {"ClusterName": m.cluster_name, "ServiceName": m.service_name}
+    elb, ci = "AWS/ApplicationELB", "ECS/ContainerInsights"
+    widgets = [
+        MetricWidget("Requests", (Metric(elb, "RequestCount", alb, label="requests"),)),
+        MetricWidget("Latency p50 / p99 (s)", (
+            Metric(elb, "TargetResponseTime", alb, stat="p50", label="p50"),
+            Metric(elb, "TargetResponseTime", alb, stat="p99", label="p99"),
+        )),
+        MetricWidget("Target 4xx / 5xx", (
+            Metric(elb, "HTTPCode_Target_4XX_Count", alb, label="4xx"),
+            Metric(elb, "HTTPCode_Target_5XX_Count", alb, label="5xx"),
+        )),
+    ]
+    ns = m.access_log_namespace
+    if ns is not None:
+        widgets += [
+            MetricWidget("429 / 403 at the proxy", (
+                Metric(ns, "RateLimited429", {}, label="429"),
+                Metric(ns, "Forbidden403", {}, label="403"),
+            )),
+            MetricWidget("Cache hit ratio (%)", (
+                Metric(ns, "CacheHits", {}, id="hits", visible=False),
+                Metric(ns, "CacheMisses", {}, id="misses", visible=False),
+                Expression("100 * hits / (hits + misses)", "hit ratio", "ratio"),
+            )),
+        ]
+    if m.web_acl_metric_name is not None:
+        widgets.append(waf_widget(m.web_acl_metric_name, m.region))
+    widgets += [
+        MetricWidget("Healthy / unhealthy targets", (
+            Metric(elb, "HealthyHostCount", alb, stat="Minimum", label="healthy"),
+            Metric(elb, "UnHealthyHostCount", alb, stat="Maximum", label="unhealthy"),
+        )),
+        MetricWidget("Task CPU / memory used", (
+            Metric(ci, "CpuUtilized", ecs, stat="Average", label="CPU units"),
+            Metric(ci, "MemoryUtilized", ecs, stat="Average", label="memory MiB"),
+        )),
+        # Container Insights publishes DeploymentCount per service: above 1 while a deployment rolls.
+        MetricWidget("Deployments / tasks", (
+            Metric(ci, "DeploymentCount", ecs, stat="Maximum", label="deployments"),
+            Metric(ci, "RunningTaskCount", ecs, stat="Average", label="running tasks"),
+        )),
+    ]
+    return grid(widgets)
+
+
+def environment_widgets(
+    alb_arn_suffix: pulumi.Input[str],
+    cluster_name: pulumi.Input[str],
+    region: pulumi.Input[str],
+    web_acl_metric_name: Optional[pulumi.Input[str]],
+) -> list[MetricWidget]:
+    """The environment dashboard: the shared load balancer, WAF and cluster."""
+    lb: Dims = {"LoadBalancer": alb_arn_suffix}
+    cluster: Dims = {"ClusterName": cluster_name}
+    elb, ci = "AWS/ApplicationELB", "ECS/ContainerInsights"
+    widgets = [
+        MetricWidget("Requests (all services)", (Metric(elb, "RequestCount", lb, label="requests"),)),
+        MetricWidget("Latency p50 / p99 (s)", (
+            Metric(elb, "TargetResponseTime", lb, stat="p50", label="p50"),
+            Metric(elb, "TargetResponseTime", lb, stat="p99", label="p99"),
+        )),
+        MetricWidget("Load balancer 4xx / 5xx", (
+            Metric(elb, "HTTPCode_ELB_4XX_Count", lb, label="ELB 4xx"),
+            Metric(elb, "HTTPCode_ELB_5XX_Count", lb, label="ELB 5xx"),
+        )),
+    ]
+    if web_acl_metric_name is not None:
+        widgets.append(waf_widget(web_acl_metric_name, region))
+    widgets += [
+        MetricWidget("Cluster CPU / memory used", (
+            Metric(ci, "CpuUtilized", cluster, stat="Average", label="CPU units"),
+            Metric(ci, "MemoryUtilized", cluster, stat="Average", label="memory MiB"),
+        )),
+        MetricWidget("Services / tasks", (
+            Metric(ci, "ServiceCount", cluster, stat="Maximum", label="services"),
+            Metric(ci, "TaskCount", cluster, stat="Maximum", label="tasks"),
+        )),
+    ]
+    return grid(widgets)
+
+
+def dashboard(
+    resource_name: str,
+    dashboard_name: pulumi.Input[str],
+    widgets: list[MetricWidget],
+    region: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.Dashboard:
+    return aws.cloudwatch.Dashboard(
+        resource_name,
+        aws.cloudwatch.DashboardArgs(dashboard_name=dashboard_name, dashboard_body=dashboard_body(widgets, region)),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -40,8 +40,11 @@ from rampart.components.monitoring import encrypted_log_group, metric_alarm
 from rampart.components.observability import (
     RATE_LIMITED_METRIC,
     UPSTREAM_5XX_METRIC,
+    ServiceMetrics,
     access_log_metric_filters,
+    dashboard,
     metric_namespace,
+    service_widgets,
 )
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
@@ -483,6 +486,7 @@ class WebService(pulumi.ComponentResource):
         self.access_log_metrics_namespace = self._access_log_metrics()
         if args.alarms.enabled:
             self._alarms()
+        self.dashboard = self._dashboard()
 
         # --- outputs (no secrets) -----------------------------------------------------------
         self.url = self._url()
@@ -878,6 +882,21 @@ class WebService(pulumi.ComponentResource):
             self._name, namespace=namespace, log_group_name=self.log_groups["proxy"].name, parent=self
         )
         return namespace
+
+    def _dashboard(self) -> aws.cloudwatch.Dashboard:
+        """One CloudWatch dashboard for the service (layout: rampart/components/observability.py)."""
+        metrics = ServiceMetrics(
+            alb_arn_suffix=self._env.alb_arn_suffix,
+            target_group_arn_suffix=self.route.target_group.arn_suffix,
+            cluster_name=self._env.cluster_name,
+            service_name=self.service.name,
+            region=self._ctx.region,
+            access_log_namespace=self.access_log_metrics_namespace,
+            web_acl_metric_name=self._env.web_acl_metric_name,
+        )
+        # "-service": an environment and a service may share a name, and the environment has a dashboard too
+        name = physical_name(f"{self._name}-service", 255)
+        return dashboard(f"{self._name}-dashboard", name, service_widgets(metrics), self._ctx.region, self)
 
     def _alarms(self) -> None:
         """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
