@@ -159,3 +159,11 @@ def test_a_file_that_is_not_a_plan_is_refused(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text('{"resources": []}')
     with pytest.raises(SystemExit, match="not a plan"):
         cost.main([str(tmp_path / "x.json")])
+
+
+def test_dashboards_and_log_metric_filters() -> None:
+    """Every dashboard at the list price (the account's free three are not assumed: other dashboards
+    may use them), and each metric filter's custom metric as if it published every hour."""
+    plan = [res("aws:cloudwatch/dashboard:Dashboard", "d1"), res("aws:cloudwatch/dashboard:Dashboard", "d2"),
+            res("aws:cloudwatch/logMetricFilter:LogMetricFilter", "f1")]
+    assert fixed(plan) == pytest.approx(2 * P["dashboardMonth"] + P["customMetricMonth"])
