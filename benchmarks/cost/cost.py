@@ -53,6 +53,8 @@ PRICES: dict[str, Any] = {
         "highResAlarmMetricMonth": "Amazon CloudWatch pricing: high-resolution alarm, per alarm metric per month",
         "compositeAlarmMonth": "Amazon CloudWatch pricing: composite alarm, per month",
         "hostedZoneMonth": "Amazon Route 53 pricing: hosted zone, per month (records are free)",
+        "dashboardMonth": "Amazon CloudWatch pricing: dashboard, per month (an account's first 3 are free; not applied here)",
+        "customMetricMonth": "Amazon CloudWatch pricing: custom metric (first 10,000), per metric per month, prorated by the hours it is published",
         "fargateVcpuHour": "AWS Fargate pricing: Linux/x86, per vCPU-hour",
         "fargateGbHour": "AWS Fargate pricing: Linux/x86, per GB-hour",
         "configRuleEvaluation": "AWS Config pricing: rule evaluation, per evaluation per region (first 100,000 a month; "
@@ -73,6 +75,8 @@ PRICES: dict[str, Any] = {
     "highResAlarmMetricMonth": 0.30,
     "compositeAlarmMonth": 0.50,
     "hostedZoneMonth": 0.50,
+    "dashboardMonth": 3.00,
+    "customMetricMonth": 0.30,
     "fargateVcpuHour": 0.04048,
     "fargateGbHour": 0.004445,
     "configRuleEvaluation": 0.001,
@@ -197,6 +201,11 @@ def fixed_lines(plan: Sequence[Mapping[str, Any]]) -> list[Line]:
                 add("CloudWatch alarm metric (standard)", metrics, "metric", monthly("alarmMetricMonth"))
         elif t == "aws:cloudwatch/compositeAlarm:CompositeAlarm":
             add("CloudWatch composite alarm", 1, "alarm", monthly("compositeAlarmMonth"))
+        elif t == "aws:cloudwatch/dashboard:Dashboard":
+            add("CloudWatch dashboard", 1, "dashboard", monthly("dashboardMonth"))
+        elif t == "aws:cloudwatch/logMetricFilter:LogMetricFilter":
+            # publishes only in hours a log line matches: counted as if every hour had traffic
+            add("CloudWatch custom metric (log metric filter)", 1, "metric", monthly("customMetricMonth"))
         elif t == "aws:route53/zone:Zone":
             add("Route 53 hosted zone", 1, "zone", monthly("hostedZoneMonth"))
     return out

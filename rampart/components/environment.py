@@ -23,11 +23,13 @@ from rampart.components._util import (
     check_component_name,
     log_group_prefix as default_log_group_prefix,
     merge_tags,
+    physical_name,
 )
 from rampart.components.compliance import DEFAULT_SCOPE_TAG, Compliance, ComplianceArgs, ComplianceSettings, Level
 from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from rampart.components.network import Network, NetworkArgs, NetworkSettings, alb_subnet_cidrs
+from rampart.components.observability import dashboard, environment_widgets
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 
 #: The stack output under which an environment stack exports its `EnvironmentRef`.
@@ -132,6 +134,9 @@ class EnvironmentRef(ArgsModel):
         None, description="Interface endpoints beyond the base set; None when not known to this program."
     )
     nat: Optional[bool] = Field(None, description="Whether tasks have NAT egress; None when not known.")
+    web_acl_metric_name: Optional[StrInput] = Field(
+        None, description="The WAF ACL's metric name (the WAFV2 WebACL dimension); None without a WAF."
+    )
     execute_command_log_group_arn: Optional[StrInput] = Field(
         None, description="ECS Exec session log group, when the cluster is configured for ECS Exec."
     )
@@ -267,7 +272,9 @@ class Environment(pulumi.ComponentResource):
             interface_endpoints=endpoints,
             nat=nat,
             execute_command_log_group_arn=exec_log_group.arn if exec_log_group is not None else None,
+            web_acl_metric_name=self.web_acl.web_acl_metric_name if self.web_acl is not None else None,
         )
+        self.dashboard = self._dashboard(name)
         self.log_group_names: dict[str, pulumi.Output[str]] = {}
         if self.network.flow_log_group is not None:
             self.log_group_names["vpc_flow"] = self.network.flow_log_group.name
@@ -369,6 +376,15 @@ class Environment(pulumi.ComponentResource):
             ),
             opts=self._child(),
         )
+
+    def _dashboard(self, name: str) -> aws.cloudwatch.Dashboard:
+        """The environment's dashboard: its load balancer, WAF and cluster (each service has its own)."""
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        widgets = environment_widgets(
+            self.load_balancer.alb.arn_suffix, self.cluster.name, region,
+            self.web_acl.web_acl_metric_name if self.web_acl is not None else None,
+        )
+        return dashboard(f"{name}-environment-dashboard", physical_name(f"{name}-environment", 255), widgets, region, self)
 
     def _alarms(self, name: str, thresholds: EnvironmentAlarmSettings) -> None:
         """The environment's own alarms: the load balancer's 5xx and a spike of WAF blocks.

@@ -508,9 +508,23 @@ class ProxyConfig(_Model):
         "per request; buffering saves a system call per request and can lose up to 1 s of log "
         "lines if nginx is killed).",
     )
+    stub_status_port: int = Field(
+        0, ge=0, le=65535,
+        description="Serve nginx `stub_status` at `/stub_status` on 127.0.0.1 at this port, for a "
+        "Prometheus collector sidecar in the same task (0 = off; 1024-65535, not the listen port).",
+    )
     worker_processes: int | Literal["auto"] = Field(
         "auto", description="nginx worker processes ('auto' = one per CPU)."
     )
+
+    @model_validator(mode="after")
+    def _stub_status_port_unprivileged(self) -> "ProxyConfig":
+        if 0 < self.stub_status_port < 1024:
+            raise ValueError(
+                f"stubStatusPort {self.stub_status_port}: the sidecar runs as a non-root user and cannot bind "
+                "a port below 1024; use 1024-65535 (for example 8081), or 0 for off"
+            )
+        return self
     worker_connections: int = Field(
         4096, ge=64, le=65536, description="Connections per worker (clients plus upstream)."
     )
@@ -897,8 +911,30 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
         w.close()
 
     w.close()  # server
+    if config.stub_status_port:
+        _stub_status_server(w, config, listen_addr)
     w.close()  # http
     return w.text()
+
+
+def _stub_status_server(w: _Writer, config: ProxyConfig, listen_addr: str) -> None:
+    """nginx's connection counters (and nothing else) on the loopback address only, for a collector
+    sidecar such as nginx-prometheus-exporter; the ALB cannot reach 127.0.0.1."""
+    port = _int(config.stub_status_port, "stubStatusPort", 1024, 65535)
+    if listen_addr.rsplit(":", 1)[-1] == port:
+        raise RenderError(f"stubStatusPort: {port} is the proxy's listen port; pick another port (or 0 for off)")
+    w.blank()
+    w.comment("stub_status for a collector sidecar: loopback only, no other location")
+    w.open("server")
+    w.d("listen", f"127.0.0.1:{port}")
+    w.d("access_log", "off")
+    w.open("location", "=", "/stub_status")
+    w.d("stub_status")
+    w.close()
+    w.open("location", "/")
+    w.d("return", "404")
+    w.close()
+    w.close()
 
 
 _HIDDEN_UPSTREAM_HEADERS = (

@@ -37,6 +37,15 @@ from rampart.components._util import (
 from rampart.components.environment import EnvironmentRef
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
+from rampart.components.observability import (
+    RATE_LIMITED_METRIC,
+    UPSTREAM_5XX_METRIC,
+    ServiceMetrics,
+    access_log_metric_filters,
+    dashboard,
+    metric_namespace,
+    service_widgets,
+)
 from rampart.components.proxy_config import PathAccess, ProxyConfig
 from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
 from rampart.components.image import undeclared_volume_findings
@@ -128,6 +137,12 @@ class AlarmSettings(ArgsModel):
     target_p99_seconds: float = Field(2.0, gt=0, description="p99 target response time.")
     cpu_percent: float = Field(80.0, gt=0, le=100, description="Service average CPU utilisation.")
     memory_percent: float = Field(80.0, gt=0, le=100, description="Service average memory utilisation.")
+    rate_limited_per_minute: int = Field(
+        100, ge=1, description="Requests the sidecar answered 429 in a minute (nginx ingress only)."
+    )
+    upstream_5xx_per_minute: int = Field(
+        10, ge=1, description="Upstream 5xx responses the sidecar saw in a minute (nginx ingress only)."
+    )
 
 
 class ServiceSettings(ArgsModel):
@@ -488,8 +503,10 @@ class WebService(pulumi.ComponentResource):
         self.task_definition = self._task_definition(execution_role)
         self.service = self._service(target_container, target_port)
         self._scaling()
+        self.access_log_metrics_namespace = self._access_log_metrics()
         if args.alarms.enabled:
             self._alarms()
+        self.dashboard = self._dashboard()
 
         # --- outputs (no secrets) -----------------------------------------------------------
         self.url = self._url()
@@ -875,8 +892,34 @@ class WebService(pulumi.ComponentResource):
                 opts=self._child(),
             )
 
+    def _access_log_metrics(self) -> Optional[str]:
+        """Metric filters on the sidecar's JSON access log (nginx ingress only: in alb mode there is no
+        access log of the service's own, and its metrics are the load balancer's). Returns the namespace."""
+        if self._proxy is None:
+            return None
+        namespace = metric_namespace(physical_name(self._name, 200))
+        access_log_metric_filters(
+            self._name, namespace=namespace, log_group_name=self.log_groups["proxy"].name, parent=self
+        )
+        return namespace
+
+    def _dashboard(self) -> aws.cloudwatch.Dashboard:
+        """One CloudWatch dashboard for the service (layout: rampart/components/observability.py)."""
+        metrics = ServiceMetrics(
+            alb_arn_suffix=self._env.alb_arn_suffix,
+            target_group_arn_suffix=self.route.target_group.arn_suffix,
+            cluster_name=self._env.cluster_name,
+            service_name=self.service.name,
+            region=self._ctx.region,
+            access_log_namespace=self.access_log_metrics_namespace,
+            web_acl_metric_name=self._env.web_acl_metric_name,
+        )
+        # "-service": an environment and a service may share a name, and the environment has a dashboard too
+        name = physical_name(f"{self._name}-service", 255)
+        return dashboard(f"{self._name}-dashboard", name, service_widgets(metrics), self._ctx.region, self)
+
     def _alarms(self) -> None:
-        """Alarms on the service's own target group and tasks."""
+        """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
         name, topic, thresholds = self._name, self._env.alarm_topic_arn, self._args.alarms
         target_dims: dict[str, StrInput] = {
             "LoadBalancer": self._env.alb_arn_suffix,
@@ -966,6 +1009,23 @@ class WebService(pulumi.ComponentResource):
                 threshold=threshold,
                 evaluation_periods=5,
                 datapoints_to_alarm=3,
+            )
+        namespace = self.access_log_metrics_namespace
+        if namespace is None:
+            return
+        for suffix, metric, threshold, what in (
+            ("429-surge", RATE_LIMITED_METRIC, thresholds.rate_limited_per_minute, "requests answered 429"),
+            ("upstream-5xx-surge", UPSTREAM_5XX_METRIC, thresholds.upstream_5xx_per_minute, "upstream 5xx"),
+        ):
+            alarm(
+                suffix,
+                description=f"{name}: more than {threshold} {what} a minute at the proxy sidecar",
+                namespace=namespace,
+                metric_name=metric,
+                statistic="Sum",
+                threshold=threshold,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
             )
 
     def _url(self) -> pulumi.Output[str]:

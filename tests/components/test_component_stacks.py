@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "rampart"  # Pulumi.yaml's name: the environment component's name
 SHARED = ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:wafv2/webAcl:WebAcl", "aws:ecs/cluster:Cluster")
 SERVICE_ALARMS = 6  # 5xx rate, unhealthy targets, no healthy target, p99 latency, CPU, memory
+SIDECAR_ALARMS = 2  # 429 surge, upstream 5xx surge (nginx ingress: on the access-log metrics)
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -54,7 +55,34 @@ def test_whole_environment_and_every_service_are_registered(stack: tuple[str, Pl
     assert not [u for u, n in Counter(r.urn for r in plan.resources).items() if n > 1], f"{name}: duplicate URNs"
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     environment_alarms = 1 + (config.environment.waf is not None)
-    assert len(alarms) == SERVICE_ALARMS * len(config.services) + environment_alarms, f"{name}: {len(alarms)} alarms"
+    expected_alarms = SERVICE_ALARMS * len(config.services) + SIDECAR_ALARMS * len(nginx) + environment_alarms
+    assert len(alarms) == expected_alarms, f"{name}: {len(alarms)} alarms"
+
+
+def test_every_service_has_its_dashboard_metric_filters_and_surge_alarms_with_actions(
+    stack: tuple[str, Plan],
+) -> None:
+    """Issue 14's acceptance: each service gets a dashboard; each nginx-ingress service the access-log
+    metric filters and the two surge alarms, whose actions notify the environment's topic."""
+    from rampart.components.observability import ACCESS_LOG_METRICS
+
+    name, plan = stack
+    config = load_stack_config(ROOT, name)
+    topic = plan.one("aws:sns/topic:Topic").outputs["arn"]
+    environment = plan.one("rampart:environment:Environment")
+    assert len([d for d in plan.of_type("aws:cloudwatch/dashboard:Dashboard") if d.parent_urn == environment.urn]) == 1
+    for service, settings in config.services.items():
+        mine = _service(plan, service)
+        assert len([r for r in mine if r.type == "aws:cloudwatch/dashboard:Dashboard"]) == 1, f"{name}/{service}"
+        filters = [r for r in mine if r.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter"]
+        surges = [r for r in mine if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.name.endswith("-surge")]
+        if settings.ingress != "nginx":
+            assert not filters and not surges, f"{name}/{service}: alb ingress has no sidecar log"
+            continue
+        assert len(filters) == len(ACCESS_LOG_METRICS), f"{name}/{service}: {len(filters)} metric filters"
+        assert sorted(a.name for a in surges) == [f"{service}-alarm-429-surge", f"{service}-alarm-upstream-5xx-surge"]
+        for alarm in surges:
+            assert alarm.inputs["alarmActions"] == [topic] and alarm.inputs["okActions"] == [topic], alarm.name
 
 
 def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:

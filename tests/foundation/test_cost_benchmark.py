@@ -174,3 +174,11 @@ def test_config_rules_are_estimated_apart_from_the_fixed_total() -> None:
     items = [x for x in cost.config_lines(recorded) if "configuration items" in x.item]
     assert items and items[0].quantity == 4 * cost.CONFIG_CHANGES_PER_RESOURCE_MONTH
     assert cost.config_lines(groups) == [], "no rule, no Config estimate"
+
+
+def test_dashboards_and_log_metric_filters() -> None:
+    """Every dashboard at the list price (the account's free three are not assumed: other dashboards
+    may use them), and each metric filter's custom metric as if it published every hour."""
+    plan = [res("aws:cloudwatch/dashboard:Dashboard", "d1"), res("aws:cloudwatch/dashboard:Dashboard", "d2"),
+            res("aws:cloudwatch/logMetricFilter:LogMetricFilter", "f1")]
+    assert fixed(plan) == pytest.approx(2 * P["dashboardMonth"] + P["customMetricMonth"])

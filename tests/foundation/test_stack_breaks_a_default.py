@@ -66,9 +66,11 @@ def test_breaking_a_default_in_prod_fails_the_check(project_copy: Path, mutate: 
     assert any(resource in line and criteria in line for line in violations), result.stdout
 
 
-#: The prod stack's alarms: the environment's two and the web service's six.
+#: The prod stack's alarms: the environment's two and the web service's eight (nginx ingress: six on its
+#: target group and tasks, two on its sidecar's access-log metrics).
 ALARMS = ("rampart-alarm-alb-5xx", "rampart-alarm-waf-blocked", *(
-    f"web-alarm-{a}" for a in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory")))
+    f"web-alarm-{a}" for a in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory",
+                               "429-surge", "upstream-5xx-surge")))
 
 
 def test_a_waiver_records_that_another_system_subscribes(project_copy: Path) -> None:

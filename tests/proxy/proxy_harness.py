@@ -114,6 +114,9 @@ class Upstream:
                     self._reply(200, json.dumps({"k": "v" * 2000}).encode(), ctype="application/json")
                 elif self.path.startswith("/missing"):
                     self._reply(404, b"not here")
+                elif self.path.startswith("/status/"):  # /status/503: answer with that status
+                    code = int(self.path.split("/")[2])
+                    self._reply(code, b"status", extra={"Location": "/"} if 300 <= code < 400 else None)
                 elif self.path.startswith("/echo"):
                     self._reply(200, json.dumps({k.lower(): v for k, v in self.headers.items()}).encode(), "application/json")
                 else:

@@ -1,0 +1,307 @@
+"""Metrics from the proxy sidecar's JSON access log (issue 14, monitoring half).
+
+One table, `ACCESS_LOG_METRICS`, owns every metric the sidecar's log feeds: its name, the CloudWatch
+Logs filter pattern (JSON syntax, `{ $.status = 429 }`) and the value it records. The metric filters,
+the alarms on them and the tests that feed real nginx log lines to the patterns all read this table.
+
+Field types follow what nginx writes with `log_format ... escape=json` (rampart/components/proxy_config.py
+`_JSON_LOG_FORMAT`): `status`, `bytes_sent` and `request_time` are unquoted numbers; `upstream_status`,
+`upstream_time` and `cache` are quoted strings (empty when nginx answered itself, a comma list when it
+retried another upstream). A string field compared with a number never matches in CloudWatch, so the
+patterns compare each field as the type nginx writes.
+
+The sidecar exists only in `nginx` ingress mode; in `alb` mode the service has no access log of its own
+and its dashboard and alarms use the load balancer's per-target-group metrics (AWS/ApplicationELB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Optional, Union
+
+import pulumi
+import pulumi_aws as aws
+
+NAMESPACE_PREFIX = "Rampart/Proxy"
+
+
+@dataclass(frozen=True)
+class AccessLogMetric:
+    """One metric filter on the sidecar's access log: a count (value "1") or a value taken from a field."""
+
+    metric_name: str
+    pattern: str
+    value: str = "1"
+    unit: str = "Count"
+
+
+ACCESS_LOG_METRICS: tuple[AccessLogMetric, ...] = (
+    AccessLogMetric("Requests2xx", "{ $.status >= 200 && $.status < 300 }"),
+    AccessLogMetric("Requests3xx", "{ $.status >= 300 && $.status < 400 }"),
+    AccessLogMetric("Requests4xx", "{ $.status >= 400 && $.status < 500 }"),
+    AccessLogMetric("Requests5xx", "{ $.status >= 500 && $.status < 600 }"),
+    AccessLogMetric("RateLimited429", "{ $.status = 429 }"),
+    AccessLogMetric("Forbidden403", "{ $.status = 403 }"),
+    AccessLogMetric("CacheHits", '{ $.cache = "HIT" }'),
+    AccessLogMetric("CacheMisses", '{ $.cache = "MISS" }'),
+    # Upstream 5xx: nginx writes the upstream's status as a string ("502", or "502, 200" after a retry).
+    AccessLogMetric("Upstream5xx", '{ $.upstream_status = "5*" }'),
+    # `upstream_time` is a string that may be empty or a comma list, which a metric value cannot read; the
+    # value metric records `request_time` (a number: the whole request, upstream time included) for the
+    # requests that reached the upstream.
+    AccessLogMetric(
+        "UpstreamRequestTime",
+        '{ $.upstream_status != "" && $.request_time >= 0 }',
+        value="$.request_time",
+        unit="Seconds",
+    ),
+)
+
+# The alarms on the sidecar's metrics watch these two.
+RATE_LIMITED_METRIC = "RateLimited429"
+UPSTREAM_5XX_METRIC = "Upstream5xx"
+
+
+def metric_namespace(service_physical_name: str) -> str:
+    """Per-service namespace: metric filter dimensions can only take values from log fields, and the
+    log has no service field, so the service is in the namespace."""
+    return f"{NAMESPACE_PREFIX}/{service_physical_name}"
+
+
+def access_log_metric(name: str) -> AccessLogMetric:
+    return next(m for m in ACCESS_LOG_METRICS if m.metric_name == name)
+
+
+def access_log_metric_filters(
+    service_name: str,
+    *,
+    namespace: str,
+    log_group_name: pulumi.Input[str],
+    parent: pulumi.Resource,
+    depends_on: Optional[list[pulumi.Resource]] = None,
+) -> list[aws.cloudwatch.LogMetricFilter]:
+    """The metric filters on the sidecar's log group, one per `ACCESS_LOG_METRICS` entry."""
+    return [
+        aws.cloudwatch.LogMetricFilter(
+            f"{service_name}-metric-{metric.metric_name.lower()}",
+            aws.cloudwatch.LogMetricFilterArgs(
+                log_group_name=log_group_name,
+                pattern=metric.pattern,
+                metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
+                    name=metric.metric_name,
+                    namespace=namespace,
+                    value=metric.value,
+                    unit=metric.unit,
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        )
+        for metric in ACCESS_LOG_METRICS
+    ]
+
+
+# --- dashboards ------------------------------------------------------------------------------------
+# A dashboard body (AWS "Dashboard Body Structure and Syntax"): {"widgets": [{"type": "metric", "x", "y",
+# "width", "height", "properties": {"metrics": [[namespace, name, dim, value, ..., {options}], ...],
+# "view", "stat", "period", "region", "title"}}]}. The grid is 24 columns wide. Metric math lines are
+# `[{"expression": ..., "label": ..., "id": ...}]`, and the metrics they use carry `{"id", "visible": False}`.
+
+GRID_COLUMNS = 24
+WIDGET_WIDTH = 8
+WIDGET_HEIGHT = 6
+PERIOD_SECONDS = 60
+
+Dims = dict[str, pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: Dims
+    stat: str = "Sum"
+    label: Optional[str] = None
+    id: Optional[str] = None
+    visible: bool = True
+
+    def line(self) -> list[Any]:
+        options: dict[str, Any] = {"stat": self.stat}
+        if self.label:
+            options["label"] = self.label
+        if self.id:
+            options["id"] = self.id
+        if not self.visible:
+            options["visible"] = False
+        flat: list[Any] = [self.namespace, self.name]
+        for key, value in self.dimensions.items():
+            flat += [key, value]
+        return [*flat, options]
+
+
+@dataclass(frozen=True)
+class Expression:
+    expression: str
+    label: str
+    id: str
+
+    def line(self) -> list[Any]:
+        return [{"expression": self.expression, "label": self.label, "id": self.id}]
+
+
+@dataclass(frozen=True)
+class MetricWidget:
+    title: str
+    lines: tuple[Union[Metric, Expression], ...]
+    x: int = 0
+    y: int = 0
+    width: int = WIDGET_WIDTH
+    height: int = WIDGET_HEIGHT
+
+    def body(self, region: pulumi.Input[str]) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "x": self.x,
+            "y": self.y,
+            "width": self.width,
+            "height": self.height,
+            "properties": {
+                "title": self.title,
+                "view": "timeSeries",
+                "region": region,
+                "period": PERIOD_SECONDS,
+                "metrics": [line.line() for line in self.lines],
+            },
+        }
+
+
+def grid(widgets: list[MetricWidget]) -> list[MetricWidget]:
+    """Place widgets left to right, WIDGET_WIDTH columns each, wrapping at GRID_COLUMNS."""
+    per_row = GRID_COLUMNS // WIDGET_WIDTH
+    return [
+        replace(w, x=(i % per_row) * WIDGET_WIDTH, y=(i // per_row) * WIDGET_HEIGHT, width=WIDGET_WIDTH, height=WIDGET_HEIGHT)
+        for i, w in enumerate(widgets)
+    ]
+
+
+def dashboard_body(widgets: list[MetricWidget], region: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"widgets": [w.body(region) for w in widgets]})
+
+
+@dataclass(frozen=True)
+class ServiceMetrics:
+    """Where a service's metrics live: the values AWS publishes them under."""
+
+    alb_arn_suffix: pulumi.Input[str]
+    target_group_arn_suffix: pulumi.Input[str]
+    cluster_name: pulumi.Input[str]
+    service_name: pulumi.Input[str]
+    region: pulumi.Input[str]
+    access_log_namespace: Optional[str] = None  # nginx ingress only
+    web_acl_metric_name: Optional[pulumi.Input[str]] = None  # the environment's WAF, if any
+
+
+def waf_widget(web_acl_metric_name: pulumi.Input[str], region: pulumi.Input[str]) -> MetricWidget:
+    dims: Dims = {"WebACL": web_acl_metric_name, "Region": region, "Rule": "ALL"}
+    return MetricWidget("WAF allowed / blocked", (
+        Metric("AWS/WAFV2", "AllowedRequests", dims, label="allowed"),
+        Metric("AWS/WAFV2", "BlockedRequests", dims, label="blocked"),
+    ))
+
+
+def service_widgets(m: ServiceMetrics) -> list[MetricWidget]:
+    """The service dashboard, in reading order (requests first, deployments last)."""
+    alb: Dims = {"LoadBalancer": m.alb_arn_suffix, "TargetGroup": m.target_group_arn_suffix}
+    ecs: Dims = {"ClusterName": m.cluster_name, "ServiceName": m.service_name}
+    elb, ci = "AWS/ApplicationELB", "ECS/ContainerInsights"
+    widgets = [
+        MetricWidget("Requests", (Metric(elb, "RequestCount", alb, label="requests"),)),
+        MetricWidget("Latency p50 / p99 (s)", (
+            Metric(elb, "TargetResponseTime", alb, stat="p50", label="p50"),
+            Metric(elb, "TargetResponseTime", alb, stat="p99", label="p99"),
+        )),
+        MetricWidget("Target 4xx / 5xx", (
+            Metric(elb, "HTTPCode_Target_4XX_Count", alb, label="4xx"),
+            Metric(elb, "HTTPCode_Target_5XX_Count", alb, label="5xx"),
+        )),
+    ]
+    ns = m.access_log_namespace
+    if ns is not None:
+        widgets += [
+            MetricWidget("429 / 403 at the proxy", (
+                Metric(ns, "RateLimited429", {}, label="429"),
+                Metric(ns, "Forbidden403", {}, label="403"),
+            )),
+            MetricWidget("Cache hit ratio (%)", (
+                Metric(ns, "CacheHits", {}, id="hits", visible=False),
+                Metric(ns, "CacheMisses", {}, id="misses", visible=False),
+                Expression("100 * hits / (hits + misses)", "hit ratio", "ratio"),
+            )),
+        ]
+    if m.web_acl_metric_name is not None:
+        widgets.append(waf_widget(m.web_acl_metric_name, m.region))
+    widgets += [
+        MetricWidget("Healthy / unhealthy targets", (
+            Metric(elb, "HealthyHostCount", alb, stat="Minimum", label="healthy"),
+            Metric(elb, "UnHealthyHostCount", alb, stat="Maximum", label="unhealthy"),
+        )),
+        MetricWidget("Task CPU / memory used", (
+            Metric(ci, "CpuUtilized", ecs, stat="Average", label="CPU units"),
+            Metric(ci, "MemoryUtilized", ecs, stat="Average", label="memory MiB"),
+        )),
+        # Container Insights publishes DeploymentCount per service: above 1 while a deployment rolls.
+        MetricWidget("Deployments / tasks", (
+            Metric(ci, "DeploymentCount", ecs, stat="Maximum", label="deployments"),
+            Metric(ci, "RunningTaskCount", ecs, stat="Average", label="running tasks"),
+        )),
+    ]
+    return grid(widgets)
+
+
+def environment_widgets(
+    alb_arn_suffix: pulumi.Input[str],
+    cluster_name: pulumi.Input[str],
+    region: pulumi.Input[str],
+    web_acl_metric_name: Optional[pulumi.Input[str]],
+) -> list[MetricWidget]:
+    """The environment dashboard: the shared load balancer, WAF and cluster."""
+    lb: Dims = {"LoadBalancer": alb_arn_suffix}
+    cluster: Dims = {"ClusterName": cluster_name}
+    elb, ci = "AWS/ApplicationELB", "ECS/ContainerInsights"
+    widgets = [
+        MetricWidget("Requests (all services)", (Metric(elb, "RequestCount", lb, label="requests"),)),
+        MetricWidget("Latency p50 / p99 (s)", (
+            Metric(elb, "TargetResponseTime", lb, stat="p50", label="p50"),
+            Metric(elb, "TargetResponseTime", lb, stat="p99", label="p99"),
+        )),
+        MetricWidget("Load balancer 4xx / 5xx", (
+            Metric(elb, "HTTPCode_ELB_4XX_Count", lb, label="ELB 4xx"),
+            Metric(elb, "HTTPCode_ELB_5XX_Count", lb, label="ELB 5xx"),
+        )),
+    ]
+    if web_acl_metric_name is not None:
+        widgets.append(waf_widget(web_acl_metric_name, region))
+    widgets += [
+        MetricWidget("Cluster CPU / memory used", (
+            Metric(ci, "CpuUtilized", cluster, stat="Average", label="CPU units"),
+            Metric(ci, "MemoryUtilized", cluster, stat="Average", label="memory MiB"),
+        )),
+        MetricWidget("Services / tasks", (
+            Metric(ci, "ServiceCount", cluster, stat="Maximum", label="services"),
+            Metric(ci, "TaskCount", cluster, stat="Maximum", label="tasks"),
+        )),
+    ]
+    return grid(widgets)
+
+
+def dashboard(
+    resource_name: str,
+    dashboard_name: pulumi.Input[str],
+    widgets: list[MetricWidget],
+    region: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.Dashboard:
+    return aws.cloudwatch.Dashboard(
+        resource_name,
+        aws.cloudwatch.DashboardArgs(dashboard_name=dashboard_name, dashboard_body=dashboard_body(widgets, region)),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

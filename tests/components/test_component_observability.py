@@ -1,0 +1,163 @@
+"""The sidecar's access-log metrics (rampart/components/observability.py): one metric filter per
+`ACCESS_LOG_METRICS` entry on the proxy's log group, and the two alarms on them watch exactly the
+metric name and namespace a filter publishes (an alarm on a metric no filter writes never fires)."""
+
+from __future__ import annotations
+
+import pytest
+
+from components_support import Plan, minimal_args, run_service
+from test_component_nginx import nginx_args
+
+from rampart.components.observability import ACCESS_LOG_METRICS
+from rampart.components.web_service import AlarmSettings
+
+FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return run_service(nginx_args())
+
+
+def test_one_filter_per_metric_on_the_proxy_log_group(plan: Plan) -> None:
+    proxy_logs = plan.named("shop-proxy-logs")
+    filters = plan.of_type(FILTER)
+    assert sorted(f.inputs["metricTransformation"]["name"] for f in filters) == sorted(
+        m.metric_name for m in ACCESS_LOG_METRICS
+    )
+    service = plan.one("rampart:web_service:WebService")
+    for f in filters:
+        assert f.inputs["logGroupName"] == proxy_logs.outputs["name"], f"{f.name} is not on the proxy's log group"
+        assert f.parent_urn == service.urn
+    namespaces = {f.inputs["metricTransformation"]["namespace"] for f in filters}
+    assert len(namespaces) == 1 and namespaces.pop().startswith("Rampart/Proxy/shop")
+
+
+@pytest.mark.parametrize("suffix", ["429-surge", "upstream-5xx-surge"])
+def test_surge_alarms_watch_a_metric_a_filter_publishes_and_notify_the_topic(plan: Plan, suffix: str) -> None:
+    alarm = plan.named(f"shop-alarm-{suffix}")
+    published = {
+        (f.inputs["metricTransformation"]["namespace"], f.inputs["metricTransformation"]["name"])
+        for f in plan.of_type(FILTER)
+    }
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) in published, (
+        f"{alarm.name} watches {alarm.inputs['namespace']}/{alarm.inputs['metricName']}, which no filter publishes"
+    )
+    assert "dimensions" not in alarm.inputs or not alarm.inputs["dimensions"], "filters publish no dimensions"
+    topic = plan.one("aws:sns/topic:Topic")
+    assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]]
+    assert alarm.inputs["okActions"] == [topic.outputs["arn"]]
+
+
+def test_thresholds_come_from_the_settings() -> None:
+    tuned = run_service(nginx_args(alarms=AlarmSettings(rate_limited_per_minute=7, upstream_5xx_per_minute=3)))
+    assert tuned.named("shop-alarm-429-surge").inputs["threshold"] == 7
+    assert tuned.named("shop-alarm-upstream-5xx-surge").inputs["threshold"] == 3
+
+
+def test_alb_mode_has_no_sidecar_log_so_no_filters_or_surge_alarms() -> None:
+    alb = run_service(minimal_args())
+    assert alb.of_type(FILTER) == []
+    names = {a.name for a in alb.of_type(ALARM)}
+    assert "shop-alarm-429-surge" not in names and "shop-alarm-upstream-5xx-surge" not in names
+
+
+# --- dashboards ----------------------------------------------------------------------------------
+import json  # noqa: E402
+import re  # noqa: E402
+from typing import Any  # noqa: E402
+
+DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
+WIDGET_KEYS = {"type", "x", "y", "width", "height", "properties"}
+
+
+def _body(plan: Plan, name: str) -> dict[str, Any]:
+    return json.loads(plan.named(name).inputs["dashboardBody"])
+
+
+def _check_structure(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """AWS's dashboard body structure: widgets on a 24-column grid, width 1-24, no two overlapping;
+    metric widgets list metrics as [namespace, name, dim, value, ..., {options}] or [{expression}].
+    Returns (widget title, metric line dimensions + options) for every metric."""
+    assert set(body) == {"widgets"}
+    cells: dict[tuple[int, int], str] = {}
+    found = []
+    for w in body["widgets"]:
+        assert set(w) == WIDGET_KEYS and w["type"] == "metric", w
+        assert 1 <= w["width"] <= 24 and 0 <= w["x"] and w["x"] + w["width"] <= 24, w
+        assert 1 <= w["height"] <= 1000 and w["y"] >= 0, w
+        title = w["properties"]["title"]
+        for cx in range(w["x"], w["x"] + w["width"]):
+            for cy in range(w["y"], w["y"] + w["height"]):
+                assert (cx, cy) not in cells, f"{title} overlaps {cells[(cx, cy)]}"
+                cells[(cx, cy)] = title
+        props = w["properties"]
+        assert props["view"] == "timeSeries" and props["period"] % 60 == 0 and props["region"]
+        ids = set()
+        for line in props["metrics"]:
+            if len(line) == 1:
+                assert set(line[0]) == {"expression", "label", "id"}
+                used = set(re.findall(r"[a-z][A-Za-z0-9_]*", line[0]["expression"]))
+                assert used <= ids, f"{title}: expression uses {used - ids}, not defined ids"
+                continue
+            *flat, options = line
+            assert isinstance(options, dict) and len(flat) % 2 == 0, line
+            if "id" in options:
+                ids.add(options["id"])
+            found.append((title, {"namespace": flat[0], "name": flat[1], "dims": dict(zip(flat[2::2], flat[3::2]))}))
+    return found
+
+
+def test_service_dashboard_structure_and_dimensions(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    tg = plan.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
+    cluster = plan.one("aws:ecs/cluster:Cluster").outputs["name"]
+    service = plan.one("aws:ecs/service:Service").outputs["name"]
+    acl = plan.one("aws:wafv2/webAcl:WebAcl").inputs["visibilityConfig"]["metricName"]
+    namespace = next(iter(plan.of_type(FILTER))).inputs["metricTransformation"]["namespace"]
+    published = {f.inputs["metricTransformation"]["name"] for f in plan.of_type(FILTER)}
+    expected_dims = {
+        "AWS/ApplicationELB": {"LoadBalancer": alb, "TargetGroup": tg},
+        "ECS/ContainerInsights": {"ClusterName": cluster, "ServiceName": service},
+        "AWS/WAFV2": {"WebACL": acl, "Region": "us-east-1", "Rule": "ALL"},
+        namespace: {},
+    }
+    metrics = _check_structure(_body(plan, "shop-dashboard"))
+    for title, m in metrics:
+        assert m["dims"] == expected_dims[m["namespace"]], f"{title}: {m}"
+        if m["namespace"] == namespace:
+            assert m["name"] in published, f"{title}: {m['name']} is published by no metric filter"
+    titles = {t for t, _ in metrics}
+    assert {"Requests", "Latency p50 / p99 (s)", "429 / 403 at the proxy", "Cache hit ratio (%)",
+            "WAF allowed / blocked", "Healthy / unhealthy targets", "Task CPU / memory used",
+            "Deployments / tasks", "Target 4xx / 5xx"} <= titles
+
+
+def test_environment_dashboard_structure_and_dimensions(plan: Plan) -> None:
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    cluster = plan.one("aws:ecs/cluster:Cluster").outputs["name"]
+    acl = plan.one("aws:wafv2/webAcl:WebAcl").inputs["visibilityConfig"]["metricName"]
+    expected_dims = {
+        "AWS/ApplicationELB": {"LoadBalancer": alb},
+        "ECS/ContainerInsights": {"ClusterName": cluster},
+        "AWS/WAFV2": {"WebACL": acl, "Region": "us-east-1", "Rule": "ALL"},
+    }
+    env_dashboards = [d for d in plan.of_type(DASHBOARD) if d.parent_urn == plan.one("rampart:environment:Environment").urn]
+    assert len(env_dashboards) == 1
+    for title, m in _check_structure(json.loads(env_dashboards[0].inputs["dashboardBody"])):
+        assert m["dims"] == expected_dims[m["namespace"]], f"{title}: {m}"
+
+
+def test_alb_mode_dashboard_has_no_proxy_widgets() -> None:
+    alb_plan = run_service(minimal_args())
+    titles = {w["properties"]["title"] for w in _body(alb_plan, "shop-dashboard")["widgets"]}
+    assert "Requests" in titles and "Cache hit ratio (%)" not in titles and "429 / 403 at the proxy" not in titles
+
+
+def test_dashboard_names_differ_when_environment_and_service_share_a_name(plan: Plan) -> None:
+    names = [d.inputs["dashboardName"] for d in plan.of_type(DASHBOARD)]
+    assert len(names) == 2 and len(set(names)) == 2, names
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", n) for n in names), names
