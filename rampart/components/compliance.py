@@ -35,9 +35,9 @@ from rampart.components._util import (
     assume_role_policy,
     merge_tags,
     physical_name,
-    policy_json,
     project_namespace,
 )
+from rampart.components.buckets import locked_bucket
 
 Level = Literal["advisory", "mandatory", "disabled"]
 
@@ -300,84 +300,29 @@ class Compliance(pulumi.ComponentResource):
         return recorder, status
 
     def _delivery_bucket(self, name: str, ctx: AwsContext) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-        """The delivery channel's bucket with the pack's S3 controls: ACLs off, public access blocked,
-        SSE-S3, versioned, TLS only; AWS Config may check it and write under `AWSLogs/<account>/Config/`."""
-        child = self._child()
-        bucket = aws.s3.Bucket(f"{name}-config", aws.s3.BucketArgs(tags=self._tags), opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-config-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced")
-            ),
-            opts=child,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-config-public-access",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-config-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        ),
-                    )
-                ],
-            ),
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            f"{name}-config-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=child,
-        )
+        """The delivery channel's bucket with the pack's S3 controls (`buckets.locked_bucket`); AWS
+        Config may check it and write under `AWSLogs/<account>/Config/`."""
         same_account = {"StringEquals": {"AWS:SourceAccount": ctx.account_id}}
-        policy = aws.s3.BucketPolicy(
-            f"{name}-config-policy",
-            aws.s3.BucketPolicyArgs(
-                bucket=bucket.id,
-                policy=policy_json(
-                    [
-                        {
-                            "Sid": "ConfigBucketCheck",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "config.amazonaws.com"},
-                            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
-                            "Resource": bucket.arn,
-                            "Condition": same_account,
-                        },
-                        {
-                            "Sid": "ConfigDelivery",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "config.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": pulumi.Output.concat(bucket.arn, "/AWSLogs/", ctx.account_id, "/Config/*"),
-                            "Condition": same_account,
-                        },
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                    ]
-                ),
-            ),
-            opts=child,
+        return locked_bucket(
+            f"{name}-config",
+            self,
+            self._tags,
+            lambda arn: [
+                {
+                    "Sid": "ConfigBucketCheck",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "config.amazonaws.com"},
+                    "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                    "Resource": arn,
+                    "Condition": same_account,
+                },
+                {
+                    "Sid": "ConfigDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "config.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(arn, "/AWSLogs/", ctx.account_id, "/Config/*"),
+                    "Condition": same_account,
+                },
+            ],
         )
-        return bucket, policy

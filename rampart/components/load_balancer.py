@@ -10,13 +10,14 @@ answers 404: a request reaches a service only through that service's own listene
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Literal, Optional, get_args
+from typing import Literal, Optional, get_args
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
-from rampart.components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, policy_json, Tags
+from rampart.components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, Tags
+from rampart.components.buckets import locked_bucket
 
 #: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers: exactly the
 #: SOC 2 pack's default allowedTlsPolicies (tests/foundation/test_agreement.py keeps the two equal).
@@ -350,9 +351,9 @@ class LoadBalancer(pulumi.ComponentResource):
         logs nowhere itself: logging a bucket into itself loops, and into a third bucket never ends.
         """
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOptions(parent=self))
-        bucket, policy = self._locked_bucket(
+        bucket, policy = locked_bucket(
             f"{name}-alb-logs",
-            args,
+            self,
             tags,
             lambda arn: [
                 {
@@ -370,11 +371,13 @@ class LoadBalancer(pulumi.ComponentResource):
                     "Resource": pulumi.Output.concat(arn, f"/{prefix}/AWSLogs/", ctx.account_id, "/*"),
                 },
             ],
+            force_destroy=args.access_log_force_destroy,
+            expiry_days=args.access_log_expiry_days,
         )
         access_prefix = "s3-access/"
-        access_bucket, access_policy = self._locked_bucket(
+        access_bucket, access_policy = locked_bucket(
             f"{name}-alb-logs-access",
-            args,
+            self,
             tags,
             lambda arn: [
                 {
@@ -389,6 +392,8 @@ class LoadBalancer(pulumi.ComponentResource):
                     },
                 }
             ],
+            force_destroy=args.access_log_force_destroy,
+            expiry_days=args.access_log_expiry_days,
         )
         aws.s3.BucketLogging(
             f"{name}-alb-logs-server-access-logging",
@@ -397,115 +402,5 @@ class LoadBalancer(pulumi.ComponentResource):
             ),
             # Log delivery is admitted by the target's policy, which must exist first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access_policy]),
-        )
-        return bucket, policy
-
-    def _locked_bucket(
-        self,
-        name: str,
-        args: LoadBalancerArgs,
-        tags: dict[str, str],
-        writers: "Callable[[pulumi.Output[str]], list[dict[str, Any]]]",
-    ) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
-        """A private log bucket: ACLs off, public access blocked, SSE-S3, versioned, expiring, TLS only;
-        `writers` gives the policy statements of the log delivery services allowed to write to it."""
-        child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            name,
-            aws.s3.BucketArgs(
-                # S3 bucket names are at most 63 characters: the provider's auto-name (logical name, `-`,
-                # 7 characters) does not fit a long component name; a prefix of at most 37 characters
-                # plus the provider's 26 unique ones always does, and stays unique per stack.
-                bucket_prefix=None if len(name) + 8 <= 63 else f"{name[:36].rstrip('-')}-",
-                force_destroy=args.access_log_force_destroy,
-                tags=tags,
-            ),
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            aws.s3.BucketOwnershipControlsArgs(
-                bucket=bucket.id,
-                rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            ),
-            opts=child,
-        )
-        public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            aws.s3.BucketPublicAccessBlockArgs(
-                bucket=bucket.id,
-                block_public_acls=True,
-                block_public_policy=True,
-                ignore_public_acls=True,
-                restrict_public_buckets=True,
-            ),
-            opts=child,
-        )
-        # ALB access logs and S3 server access logs support SSE-S3 only (SSE-KMS is refused).
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            aws.s3.BucketServerSideEncryptionConfigurationInitArgs(
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                        apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                            sse_algorithm="AES256"
-                        ),
-                    )
-                ],
-            ),
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            aws.s3.BucketVersioningInitArgs(
-                bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            ),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            aws.s3.BucketLifecycleConfigurationArgs(
-                bucket=bucket.id,
-                rules=[
-                    aws.s3.BucketLifecycleConfigurationRuleArgs(
-                        id="expire-access-logs",
-                        status="Enabled",
-                        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                        expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                            days=args.access_log_expiry_days
-                        ),
-                        noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                            noncurrent_days=30
-                        ),
-                        abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                            days_after_initiation=7
-                        ),
-                    )
-                ],
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
-        )
-        policy = aws.s3.BucketPolicy(
-            f"{name}-policy",
-            aws.s3.BucketPolicyArgs(
-                bucket=bucket.id,
-                policy=policy_json(
-                    [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                        *writers(bucket.arn),
-                    ]
-                ),
-            ),
-            # The public access block must exist first or a policy naming a principal may be refused.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
         )
         return bucket, policy
