@@ -11,6 +11,10 @@ to CPU 1 (taskset), one worker/thread per server. Each repeat runs every target 
 (HTTP/1.1, 50 connections) and once with h2load (HTTP/2, 50 connections x 10 streams), in an
 order rotated per repeat; ratios are taken within a repeat and their median reported.
 
+Load: every request carries `X-Amzn-Trace-Id: Root=...`, as every request the ALB forwards to a
+task does (the ALB adds it); the sidecar takes its request id from it. Row sidecar-notrace gets the
+same load without that header, as a client reaching the sidecar without the ALB would.
+
 Targets:
   direct          wrk -> backend TLS listener
   naive           nginx: listen ssl + certificate + proxy_pass, nothing else (defaults otherwise)
@@ -21,9 +25,9 @@ Targets:
   haproxy-work    HAProxy doing the sidecar's work (haproxy_work_conf); -cache: with its cache on
   caddy           Caddy 2.6 reverse_proxy with the given certificate (its defaults otherwise)
   caddy-work      Caddy doing what its standard build can of the sidecar's work (caddy_work_conf)
-With --ablation: the sidecar without its access log, headers, rate limit, all three, and
-sidecar-cache-ofc, the cache target with `cache.openFileCache` on (open_file_cache in the cache
-locations; opt-in, since it trades freshness for speed: docs/proxy.md).
+With --ablation: the sidecar without its access log, headers, rate limit, all three; the sidecar
+with no ALB trace header in the load (sidecar-notrace: nginx makes a random request id per
+request); and sidecar-cache-noofc, the cache target with `cache.openFileCache` off.
 
 Profile: CPU time of each server's processes per request (from /proc), and a `perf` sample of the
 sidecar worker under wrk load (top symbols), written to RESULTS.md.
@@ -58,6 +62,10 @@ CLIENT_CPU = "1"
 CONNECTIONS = 50
 PATH = "/static/index.html"
 TLS_PROTOCOLS = "TLSv1.2 TLSv1.3"
+#: What the ALB adds to each request it forwards (a fixed id: the sidecar only checks its form).
+ALB_TRACE_HEADER = "X-Amzn-Trace-Id: Root=1-674b8a2c-0123456789abcdef01234567"
+#: Rows whose load lacks the ALB's header.
+NO_TRACE = frozenset({"sidecar-notrace"})
 CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
@@ -220,7 +228,8 @@ http {{
 
 
 def sidecar_conf(port: int, upstream: int, cache: bool, ablate: str = "") -> str:
-    """The generated config; `ablate` removes features for the profile (nolog, nohdr, nolimit, bare)."""
+    """The generated config; `ablate` removes features for the profile (nolog, nohdr, nolimit, bare,
+    noofc)."""
     config = ProxyConfig.model_validate(
         {
             "workerProcesses": 1,
@@ -233,9 +242,9 @@ def sidecar_conf(port: int, upstream: int, cache: bool, ablate: str = "") -> str
     )
     if ablate in ("nolimit", "bare"):
         config = config.model_copy(update={"rate_limit": config.rate_limit.model_copy(update={"enabled": False})})
-    if ablate == "ofc":
-        # cache.openFileCache (opt-in): each hit otherwise opens, stats and closes the cache file
-        config = config.model_copy(update={"cache": config.cache.model_copy(update={"open_file_cache": True})})
+    if ablate == "noofc":
+        # cache.openFileCache off: each hit opens, stats and closes the cache file
+        config = config.model_copy(update={"cache": config.cache.model_copy(update={"open_file_cache": False})})
     conf = render_nginx_conf(config, RenderTarget(mode="local", upstream_port=upstream, listen_port=port))
     lines = conf.splitlines()
     if ablate in ("nolog", "bare"):
@@ -426,9 +435,10 @@ https://127.0.0.1:{port} {{
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(port: int, duration: int) -> tuple[float, float, int]:
+def run_wrk(port: int, duration: int, trace: bool = True) -> tuple[float, float, int]:
+    header = ["-H", ALB_TRACE_HEADER] if trace else []
     out = subprocess.run(
-        ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency",
+        ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", *header,
          f"https://127.0.0.1:{port}{PATH}"],
         capture_output=True, text=True, timeout=duration + 30,
     ).stdout
@@ -440,10 +450,11 @@ def run_wrk(port: int, duration: int) -> tuple[float, float, int]:
     return rps, p99, errors
 
 
-def run_h2load(port: int, duration: int, workdir: Path) -> tuple[float, float, int]:
+def run_h2load(port: int, duration: int, workdir: Path, trace: bool = True) -> tuple[float, float, int]:
     log = workdir / "h2load.log"
+    header = ["-H", ALB_TRACE_HEADER] if trace else []
     out = subprocess.run(
-        ["taskset", "-c", CLIENT_CPU, "h2load", "-t1", f"-c{CONNECTIONS}", "-m10", f"-D{duration}",
+        ["taskset", "-c", CLIENT_CPU, "h2load", "-t1", f"-c{CONNECTIONS}", "-m10", f"-D{duration}", *header,
          "--warm-up-time=1", "--log-file", str(log), f"https://127.0.0.1:{port}{PATH}"],
         capture_output=True, text=True, timeout=duration + 40,
     ).stdout
@@ -504,9 +515,10 @@ def main() -> int:
         variants = [("sidecar", False, "")]
         if args.ablation:
             variants += [(f"sidecar-{a}", False, a) for a in ("nolog", "nohdr", "nolimit", "bare")]
+            variants += [("sidecar-notrace", False, "")]
         variants += [("sidecar-cache", True, "")]
         if args.ablation:
-            variants += [("sidecar-cache-ofc", True, "ofc")]
+            variants += [("sidecar-cache-noofc", True, "noofc")]
         for name, cache, ablate in variants:
             p = free_port()
             prefix = work / name
@@ -548,12 +560,20 @@ def main() -> int:
         import urllib.request
 
         ctx = ssl.create_default_context(cafile=str(tls / "cert.pem"))
+        trace_name, trace_value = ALB_TRACE_HEADER.split(": ", 1)
         for name in targets:
+            headers = {} if name in NO_TRACE else {trace_name: trace_value}
             for _ in range(2):
-                with urllib.request.urlopen(f"https://127.0.0.1:{port_of(name)}{PATH}", context=ctx, timeout=5) as r:
+                request = urllib.request.Request(f"https://127.0.0.1:{port_of(name)}{PATH}", headers=headers)
+                with urllib.request.urlopen(request, context=ctx, timeout=5) as r:
                     assert r.status == 200 and len(r.read()) == 1024, name
                     cache_status = r.headers.get("X-Cache-Status")
-            if name in ("sidecar-cache", "sidecar-cache-ofc", "haproxy-work-cache"):
+            if name.startswith("sidecar") and not name.endswith(("nohdr", "bare")):
+                # the id the load's ALB header carries, else nginx's own
+                expected = trace_value.removeprefix("Root=") if headers else None
+                rid = r.headers.get("X-Request-ID") or ""
+                assert rid == expected if expected else re.fullmatch("[0-9a-f]{32}", rid), f"{name}: request id {rid}"
+            if name in ("sidecar-cache", "sidecar-cache-noofc", "haproxy-work-cache"):
                 assert cache_status == "HIT", f"{name} answered {cache_status}"
             if name.startswith(("sidecar", "haproxy-work", "caddy-work")) and not name.endswith(("nohdr", "bare")):
                 assert r.headers.get("Content-Security-Policy") and r.headers.get("X-Request-ID"), f"{name}: headers missing"
@@ -565,8 +585,8 @@ def main() -> int:
                         f"before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}. `perf record -F 499 -g` of the "
                         f"worker for 4 s of a 5 s wrk run (HTTP/1.1, {CONNECTIONS} connections, {PATH}).\n"]
             rows = [("sidecar", "proxied path (cache off)"), ("sidecar-cache", "cache-hit path")]
-            if "sidecar-cache-ofc" in targets:
-                rows.append(("sidecar-cache-ofc", "cache-hit path with cache.openFileCache"))
+            if "sidecar-cache-noofc" in targets:
+                rows.append(("sidecar-cache-noofc", "cache-hit path with cache.openFileCache off"))
             for name, label in rows:
                 text = profile_sidecar(targets[name], port_of(name), work)  # type: ignore[arg-type]
                 calls = syscalls_per_request(targets[name], port_of(name), work)  # type: ignore[arg-type]
@@ -584,13 +604,13 @@ def main() -> int:
                 srv = targets[name]
                 c0 = srv.cpu_seconds() if srv else 0.0
                 b0 = backend.cpu_seconds()
-                res = run_wrk(port_of(name), args.duration)
+                res = run_wrk(port_of(name), args.duration, trace=name not in NO_TRACE)
                 c1 = srv.cpu_seconds() if srv else 0.0
                 b1 = backend.cpu_seconds()
                 n_req = max(1.0, res[0] * args.duration)
                 cpu[name].append(((c1 - c0) * 1e6 / n_req, (b1 - b0) * 1e6 / n_req))
                 results["wrk"][name].append(res)
-                results["h2load"][name].append(run_h2load(port_of(name), args.duration, work))
+                results["h2load"][name].append(run_h2load(port_of(name), args.duration, work, trace=name not in NO_TRACE))
                 print(f"repeat {rep + 1}/{args.repeats} {name:14s} wrk {res[0]:9.0f} req/s p99 {res[1]:6.2f} ms | "
                       f"h2load {results['h2load'][name][-1][0]:9.0f} req/s p99 {results['h2load'][name][-1][1]:6.2f} ms",
                       flush=True)
@@ -641,7 +661,7 @@ def syscalls_per_request(srv: Server, port: int, work: Path, requests: int = 400
     script = work / "count.lua"
     script.write_text(f"local n = 0\nrequest = function()\n  n = n + 1\n  if n > {requests} then wrk.thread:stop() end\n"
                       f"  return wrk.format(nil, \"{PATH}\")\nend\n")
-    done = subprocess.run(["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", "-d30s", "-s", str(script),
+    done = subprocess.run(["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", "-d30s", "-H", ALB_TRACE_HEADER, "-s", str(script),
                            f"https://127.0.0.1:{port}{PATH}"], capture_output=True, text=True, timeout=60).stdout
     tracer.send_signal(signal.SIGINT)
     tracer.wait(30)
@@ -675,6 +695,8 @@ def write_results(args: argparse.Namespace, results: dict[str, dict[str, list[tu
         f"{_versions()}.",
         f"Servers pinned to CPU {SERVER_CPU} (one worker/thread each, backend included), load generator to CPU {CLIENT_CPU}; "
         f"{CONNECTIONS} connections; 1 KiB static file; same ECDSA P-256 certificate and TLS 1.2/1.3 everywhere.",
+        f"Load: every request carries `{ALB_TRACE_HEADER}` as the ALB adds to each request it forwards (the sidecar "
+        f"takes its request id from it); {', '.join(sorted(NO_TRACE))} gets the same load without it.",
         "Each cell: median over the repeats; ratios are computed within each repeat, then the median taken.",
         "",
     ]
@@ -704,7 +726,9 @@ def write_results(args: argparse.Namespace, results: dict[str, dict[str, list[tu
               "`-work` rows are the peer configured to do the sidecar's work (JSON access log per request, the same",
               "security headers on every response, a request id, X-Forwarded-For from trusted CIDRs only, a per-client",
               "rate limit, and for `haproxy-work-cache` its HTTP cache on the path); Caddy's standard build has no rate",
-              "limit and no cache, so `caddy-work` does less than the sidecar. Plain rows are their minimal configs.", "",
+              "limit and no cache, so `caddy-work` does less than the sidecar. `haproxy-work` builds its own request id",
+              "from connection fields (`unique-id-format`, no random numbers) rather than reading the ALB's header.",
+              "Plain rows are their minimal configs.", "",
               "| sidecar row | protocol | " + " | ".join(f"÷ {n}" for n in peers) + " |",
               "|---|---|" + "---:|" * len(peers)]
     for tool in ("wrk", "h2load"):

@@ -389,11 +389,13 @@ class CacheSettings(_Model):
         10, ge=1, le=10080, description="Entries not requested for this long are removed."
     )
     open_file_cache: bool = Field(
-        False,
-        description="Keep recently served cache files open (open_file_cache, revalidated every 10 s): "
-        "faster cache hits (benchmarks/proxy, row sidecar-cache-ofc), but a cache file replaced "
-        "after its entry expired may go on being read for up to 10 s, so clients can get the "
-        "expired copy (and the app extra refreshes) for that long. Off: speed traded for freshness.",
+        True,
+        description="Keep recently served cache files open (open_file_cache in the cache locations): "
+        "a hit skips open, stat and close of its file (benchmarks/proxy, row sidecar-cache-noofc). "
+        "No freshness is traded: a refresh renames a new file into place and records its inode in "
+        "the cache's index, and nginx reopens whenever the kept descriptor's inode differs "
+        "(tests/proxy: test_cache_hits_see_a_refreshed_entry_at_once). Evicted files stay open, "
+        "so on disk, until 60 s unused.",
     )
 
 
@@ -659,6 +661,14 @@ _JSON_LOG_FORMAT = (
 )
 
 
+#: Cache files a worker keeps open with cache.openFileCache (counted in worker_rlimit_nofile).
+_OPEN_FILE_CACHE_MAX = 1000
+
+#: An ALB trace id field's value: version 1, epoch seconds in 8 hex digits, 24 hex digits of id
+#: (Elastic Load Balancing user guide, "Request tracing for your Application Load Balancer").
+_ALB_TRACE_ID = "1-[0-9a-f]{8}-[0-9a-f]{24}"
+
+
 def _location_prefixes(config: ProxyConfig) -> list[str]:
     prefixes = {"/"}
     if config.rate_limit.enabled:
@@ -707,7 +717,9 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
         w.d("worker_processes", "auto")
     else:
         w.d("worker_processes", _int(config.worker_processes, "workerProcesses", 1, 64))
-    w.d("worker_rlimit_nofile", _int(config.worker_connections * 2, "workerConnections", 128, 131072))
+    # each connection may hold a client and an upstream socket; kept cache files come on top
+    kept_files = _OPEN_FILE_CACHE_MAX if config.cache.enabled and config.cache.open_file_cache else 0
+    w.d("worker_rlimit_nofile", _int(config.worker_connections * 2 + kept_files, "workerConnections", 128, 131072 + kept_files))
     w.d("pid", pid)
     w.d("error_log", error_log, "warn")
     w.d("pcre_jit", "on")
@@ -760,9 +772,19 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
         w.d("real_ip_recursive", "off")
     w.blank()
 
-    w.comment("Request id: the client's when it is well-formed, else nginx's; sent upstream and back")
-    w.open("map", "$http_x_request_id", "$rampart_request_id")
+    w.comment("Request id, sent upstream and back and logged: the client's X-Request-ID when it is")
+    w.comment("well-formed; else the ALB's trace id (X-Amzn-Trace-Id: its Self field, which the ALB")
+    w.comment("always writes itself when a client sent a Root, else Root, which it then made); else")
+    w.comment("nginx's random $request_id (local runs, clients not behind the ALB). The ALB's id ties")
+    w.comment("this log line to the ALB's access log and costs nothing; $request_id costs an OpenSSL")
+    w.comment("RAND_bytes per request (benchmarks/proxy, row sidecar-notrace).")
+    w.open("map", "$http_x_amzn_trace_id", "$rampart_trace_id")
     w.d("default", "$request_id")
+    w.d(f'"~(?:^|;)Self=({_ALB_TRACE_ID})(?:;|$)"', "$1")
+    w.d(f'"~(?:^|;)Root=({_ALB_TRACE_ID})(?:;|$)"', "$1")
+    w.close()
+    w.open("map", "$http_x_request_id", "$rampart_request_id")
+    w.d("default", "$rampart_trace_id")
     w.d('"~^[A-Za-z0-9._-]{8,128}$"', "$http_x_request_id")
     w.close()
     w.open("map", "$status", "$rampart_retry_after")
@@ -905,7 +927,7 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
             w.d("proxy_cache_use_stale", "error", "timeout", "updating", "http_502", "http_503", "http_504")
             w.d("proxy_cache_background_update", "on")
             if cache.open_file_cache:
-                w.d("open_file_cache", "max=1000", "inactive=60s")
+                w.d("open_file_cache", f"max={_OPEN_FILE_CACHE_MAX}", "inactive=60s")
                 w.d("open_file_cache_valid", "10s")
         _proxy_pass(w, config)
         w.close()

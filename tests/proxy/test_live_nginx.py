@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -345,6 +346,41 @@ def test_request_id_propagates_and_access_log_is_json(live: Proxy, upstream: Ups
         assert entry["status"] == 200 and entry["path"] == "/echo" and entry["tls"].startswith("TLSv1.")
 
 
+ALB_ROOT = "1-67891233-abcdef012345678912345678"
+ALB_SELF = "1-67891234-0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Amzn-Trace-Id": f"Root={ALB_ROOT}"}, ALB_ROOT),
+        # a client sent a Root: the ALB adds its own Self, the one id the client did not choose
+        ({"X-Amzn-Trace-Id": f"Self={ALB_SELF};Root={ALB_ROOT};CalledFrom=app"}, ALB_SELF),
+        ({"X-Amzn-Trace-Id": f"Root={ALB_ROOT};Self={ALB_SELF}"}, ALB_SELF),
+        # the client's well-formed X-Request-ID still comes first
+        ({"X-Amzn-Trace-Id": f"Root={ALB_ROOT}", "X-Request-ID": "client-abc-12345"}, "client-abc-12345"),
+        # not an ALB trace id: nginx makes its own (32 hex digits)
+        ({"X-Amzn-Trace-Id": f"Root={ALB_ROOT[:-1]}"}, None),  # 23 hex digits
+        ({"X-Amzn-Trace-Id": f"Root={ALB_ROOT}0"}, None),  # 25 hex digits
+        ({"X-Amzn-Trace-Id": f"Root={ALB_ROOT.upper()}"}, None),
+        ({"X-Amzn-Trace-Id": f'Root={ALB_ROOT}"}}, "evil'}, None),
+        ({"X-Amzn-Trace-Id": f"XRoot={ALB_ROOT}"}, None),
+        ({"X-Amzn-Trace-Id": ""}, None),
+    ],
+)
+def test_request_id_falls_back_to_the_alb_trace_id(live: Proxy, headers: dict[str, str], expected: str | None) -> None:
+    """Behind the ALB every request carries X-Amzn-Trace-Id: its Self (else Root) id becomes the
+    request id, sent upstream and back, so no random id is made per request; anything else that is
+    not exactly an ALB trace id gets nginx's own."""
+    r = live.client().get("/echo", headers)
+    rid = r.header("x-request-id")
+    assert json.loads(r.body)["x-request-id"] == rid
+    if expected is None:
+        assert rid and re.fullmatch(r"[0-9a-f]{32}", rid), rid
+    else:
+        assert rid == expected
+
+
 def test_named_server_rejects_other_hosts_with_headers(make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy({**TEST_CONFIG, "serverNames": ["localhost"]})
     assert proxy.client("localhost").get("/").status == 200
@@ -362,12 +398,32 @@ def test_nginx_harness_stops_nginx(make_proxy: Callable[..., Proxy]) -> None:
     assert isinstance(proxy.nginx, Nginx)
 
 
-def test_open_file_cache_option_serves_hits(make_proxy: Callable[..., Proxy], upstream: Upstream) -> None:
-    """cache.openFileCache on: the config is valid on Debian's nginx and hits still come from cache."""
-    cache = {**TEST_CONFIG.get("cache", {}), "enabled": True, "openFileCache": True}
-    proxy = make_proxy({**TEST_CONFIG, "cache": cache})
-    assert "open_file_cache max=1000" in (proxy.prefix / "nginx.conf").read_text()
-    path = proxy.config.cache.paths[0] + "ofc.html"
+@pytest.mark.parametrize("open_file_cache", [True, False], ids=["openFileCache", "no-openFileCache"])
+def test_cache_hits_see_a_refreshed_entry_at_once(make_proxy: Callable[..., Proxy], upstream: Upstream,
+                                                 open_file_cache: bool) -> None:
+    """cache.openFileCache keeps cache files open between hits, yet once an expired entry is
+    refreshed every hit serves the new copy and the app is asked once per expiry: nginx's file
+    cache passes the entry's current inode to the open file cache, which reopens on a mismatch
+    (a refresh renames a new file into place). The run without it is the control."""
+    cache = {**TEST_CONFIG.get("cache", {}), "enabled": True, "ttlSeconds": 1, "openFileCache": open_file_cache}
+    limit = {"zones": [{"name": "per_client", "ratePerSecond": 1000, "burst": 1000}]}
+    proxy = make_proxy({**TEST_CONFIG, "cache": cache, "rateLimit": limit})
+    assert ("open_file_cache max=1000" in (proxy.prefix / "nginx.conf").read_text()) is open_file_cache
+    path = proxy.config.cache.paths[0] + "fresh.html"
     c = proxy.client()
-    statuses = [c.get(path).header("x-cache-status") for _ in range(3)]
-    assert statuses == ["MISS", "HIT", "HIT"] and upstream.hits(path) == 1, statuses
+    first = [c.get(path) for _ in range(3)]
+    assert [r.header("x-cache-status") for r in first] == ["MISS", "HIT", "HIT"]
+    old = first[0].body
+    assert all(r.body == old for r in first) and upstream.hits(path) == 1
+    time.sleep(2.2)  # the entry (ttlSeconds 1, whole seconds) has expired
+    deadline = time.monotonic() + 5
+    r = c.get(path)
+    while r.body == old and time.monotonic() < deadline:  # a stale copy while the refresh runs
+        assert r.header("x-cache-status") in ("STALE", "UPDATING"), r.header("x-cache-status")
+        time.sleep(0.05)
+        r = c.get(path)
+    new = r.body
+    assert new != old, "the expired entry was never refreshed"
+    after = [c.get(path) for _ in range(20)]  # well inside open_file_cache_valid (10 s)
+    assert [(a.header("x-cache-status"), a.body) for a in after] == [("HIT", new)] * 20
+    assert upstream.hits(path) == 2

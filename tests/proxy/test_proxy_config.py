@@ -352,13 +352,16 @@ def test_header_value_that_bypassed_validation_is_refused_by_the_renderer(field:
     with pytest.raises(RenderError, match=label.replace(".", r"\.")):
         render_nginx_conf(cfg, LOCAL)
 
-def test_open_file_cache_is_opt_in_and_only_in_cache_locations() -> None:
-    """cache.openFileCache trades freshness for speed (docs/proxy.md): off by default; when on, only
-    the cache locations keep cache files open."""
+def test_open_file_cache_is_on_by_default_and_only_in_cache_locations() -> None:
+    """cache.openFileCache (on unless turned off) keeps only the cache locations' files open: a
+    location without proxy_cache serves nothing from disk."""
     target = RenderTarget(mode="container", upstream_port=3000)
-    assert "open_file_cache" not in render_nginx_conf(ProxyConfig(), target)
-    on = render_nginx_conf(ProxyConfig.model_validate({"cache": {"openFileCache": True, "paths": ["/static/", "/assets/"]}}),
-                           target)
+    off = ProxyConfig.model_validate({"cache": {"openFileCache": False}})
+    assert "open_file_cache" not in render_nginx_conf(off, target)
+    assert "worker_rlimit_nofile 8192;" in render_nginx_conf(off, target)
+    on = render_nginx_conf(ProxyConfig.model_validate({"cache": {"paths": ["/static/", "/assets/"]}}), target)
+    # the kept files get descriptors of their own, beyond two per connection
+    assert "worker_rlimit_nofile 9192;" in on
     blocks = on.split("location ")
     with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=1000 inactive=60s;" in b]
     assert sorted(with_ofc) == ["/assets/", "/static/"], with_ofc
