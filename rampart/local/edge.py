@@ -7,7 +7,12 @@ an HTTPS target group), and each request is one JSON log line.
 A rule's source-ip condition is one `geo` flag per rule on the client address, prefixed to the map's
 key, so a client outside the allow-list falls through to the next rule (the access entry's 403), as
 at the ALB. Rules that answer themselves (a fixed response; a sign-in, which the edge cannot reach an
-identity provider for) return their status."""
+identity provider for) return their status.
+
+Request tracing as at the ALB: each forwarded request carries `X-Amzn-Trace-Id` with a Root of the
+edge's own when the client sent none, else a Self of the edge's own in front of what it sent, and
+the log line records it (the ALB's access log `trace_id`). The ids are `1-` + 8 + `-` + 24 hex
+digits as the ALB's, but all random: nginx has no hex clock for the ALB's epoch-seconds part."""
 
 from __future__ import annotations
 
@@ -24,8 +29,18 @@ NGINX_IMAGE_ARG = "NGINX_IMAGE"
 LOG_FORMAT = (
     '{"time":"$time_iso8601","remote":"$remote_addr","host":"$host","method":"$request_method",'
     '"uri":"$request_uri","status":$status,"bytes":$body_bytes_sent,"duration":$request_time,'
-    '"target":"$rampart_target","upstream_status":"$upstream_status"}'
+    '"target":"$rampart_target","upstream_status":"$upstream_status","trace_id":"$rampart_trace"}'
 )
+
+#: The ALB's request tracing: a fresh id in its form from nginx's random $request_id, sent as Root
+#: when the request has no valid Root, else as a Self field in front of the client's header.
+TRACE_MAPS = """    map $request_id $rampart_trace_own {
+        "~^(?<rampart_trace_time>[0-9a-f]{8})(?<rampart_trace_rand>[0-9a-f]{24})$" "1-$rampart_trace_time-$rampart_trace_rand";
+    }
+    map $http_x_amzn_trace_id $rampart_trace {
+        default "Root=$rampart_trace_own";
+        "~(?:^|;)Root=1-[0-9a-f]{8}-[0-9a-f]{24}(?:;|$)" "Self=$rampart_trace_own;$http_x_amzn_trace_id";
+    }"""
 
 
 def wildcard_regex(pattern: str) -> str:
@@ -113,6 +128,7 @@ http {{
     server_tokens off;
 {upstreams}
 
+{TRACE_MAPS}
 {geo}
     map "{key}" $rampart_target {{
         default "";
@@ -141,6 +157,7 @@ http {{
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_set_header X-Forwarded-Proto https;
             proxy_set_header X-Forwarded-Port {https_port};
+            proxy_set_header X-Amzn-Trace-Id $rampart_trace;
         }}
     }}
 }}

@@ -60,7 +60,9 @@ def _edge_answer(conf: str, client: str, host: str, path: str) -> str:
     for block in re.findall(r"geo \$rampart_source_\d+ \{ default 0;([^}]*)\}", conf):
         cidrs = [ipaddress.ip_network(c.split()[0]) for c in block.split(";") if c.strip()]
         flags += "1" if any(ipaddress.ip_address(client) in n for n in cidrs) else "0"
-    for regex, value in re.findall(r'^\s+"~(.*)" "(\S+)";', conf, re.M):
+    routing = conf[conf.index("$rampart_target {"):]
+    routing = routing[:routing.index("\n    }")]
+    for regex, value in re.findall(r'^\s+"~(.*)" "(\S+)";', routing, re.M):
         if re.search(regex.replace("\\\\|", "\\|"), f"{flags}|{host}:{path}"):
             return value
     return ""
@@ -100,3 +102,59 @@ def test_the_edge_config_is_valid_nginx(tmp_path: Path) -> None:
     done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c",
                            str(tmp_path / "nginx.conf")], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_edge_adds_the_albs_trace_header_on_real_nginx(tmp_path: Path) -> None:
+    """The edge's request tracing, run on Debian's nginx (the maps as rendered): a Root of its own
+    when the client sent no valid Root, else a Self of its own in front of the client's header."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from rampart.local.edge import TRACE_MAPS
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert Path(nginx).exists(), "nginx is missing: scripts/install-proxy.sh installs it"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "nginx.conf").write_text(f"""daemon off;
+pid nginx.pid;
+events {{ }}
+http {{
+    client_body_temp_path body; proxy_temp_path proxy; fastcgi_temp_path fastcgi;
+    uwsgi_temp_path uwsgi; scgi_temp_path scgi;
+    access_log off;
+{TRACE_MAPS}
+    server {{ listen 127.0.0.1:{port}; location / {{ return 200 "$rampart_trace"; }} }}
+}}
+""")
+    user = ["-g", "user root;"] if __import__("os").geteuid() == 0 else []
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", "nginx.conf", "-e", "logs/error.log", *user],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def trace(header: str | None) -> str:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/",
+                                             headers={"X-Amzn-Trace-Id": header} if header is not None else {})
+            for _ in range(100):
+                try:
+                    with urllib.request.urlopen(request, timeout=2) as r:
+                        return str(r.read().decode())
+                except OSError:
+                    time.sleep(0.05)
+            raise AssertionError(f"nginx did not answer: {(tmp_path / 'logs' / 'error.log').read_text()}")
+
+        own = r"1-[0-9a-f]{8}-[0-9a-f]{24}"
+        first, second = trace(None), trace(None)
+        assert re.fullmatch(f"Root={own}", first) and first != second, (first, second)
+        client = "Root=1-67891233-abcdef012345678912345678;CalledFrom=app"
+        assert re.fullmatch(f"Self={own};{re.escape(client)}", trace(client))
+        short, long = "Root=1-67891233-abcdef01234567891234567", "Root=1-67891233-abcdef0123456789123456780"
+        for not_a_root in (short, long, "Foo=bar", ""):
+            assert re.fullmatch(f"Root={own}", trace(not_a_root)), not_a_root
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -89,6 +90,8 @@ def test_each_service_answers_on_its_route_through_the_edge_and_sidecar(project:
     assert status == 200, body
     assert headers.get("Strict-Transport-Security", "").startswith("max-age=")
     assert headers.get("X-Content-Type-Options") == "nosniff"
+    # the sidecar's request id is the trace id the edge added, as behind the ALB
+    assert re.fullmatch(r"1-[0-9a-f]{8}-[0-9a-f]{24}", headers.get("X-Request-ID", "")), headers
     status, _, body = get("/healthz")
     assert status == 200 and body.strip() == "ok"
 
