@@ -366,6 +366,13 @@ ALB_SELF = "1-67891234-0123456789abcdef01234567"
         ({"X-Amzn-Trace-Id": f'Root={ALB_ROOT}"}}, "evil'}, None),
         ({"X-Amzn-Trace-Id": f"XRoot={ALB_ROOT}"}, None),
         ({"X-Amzn-Trace-Id": ""}, None),
+        ({"X-Amzn-Trace-Id": f"Root=2{ALB_ROOT[1:]}"}, None),  # version 2
+        ({"X-Amzn-Trace-Id": f"Root=1-{ALB_ROOT[3:]}"}, None),  # 7-digit time
+        ({"X-Amzn-Trace-Id": f"Root=1-0{ALB_ROOT[2:]}"}, None),  # 9-digit time
+        # a Self that is not exactly the ALB's form is passed over for the Root
+        ({"X-Amzn-Trace-Id": f"Self={ALB_SELF}0;Root={ALB_ROOT}"}, ALB_ROOT),
+        ({"X-Amzn-Trace-Id": f"XSelf={ALB_SELF};Root={ALB_ROOT}"}, ALB_ROOT),
+        ({"X-Amzn-Trace-Id": f"Self={ALB_SELF.upper()};Root={ALB_ROOT}"}, ALB_ROOT),
     ],
 )
 def test_request_id_falls_back_to_the_alb_trace_id(live: Proxy, headers: dict[str, str], expected: str | None) -> None:
