@@ -395,7 +395,9 @@ class CacheSettings(_Model):
         "No freshness is traded: a refresh renames a new file into place and records its inode in "
         "the cache's index, and nginx reopens whenever the kept descriptor's inode differs "
         "(tests/proxy: test_cache_hits_see_a_refreshed_entry_at_once). Evicted files stay open, "
-        "so on disk, until 60 s unused.",
+        "so on disk beyond maxSizeMb, for 60 s at least: nginx closes a kept file only when later "
+        "hits in its location find it unused that long, or to make room (1,000 per cache location "
+        "and worker).",
     )
 
 
