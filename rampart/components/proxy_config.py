@@ -395,7 +395,9 @@ class CacheSettings(_Model):
         "No freshness is traded: a refresh renames a new file into place and records its inode in "
         "the cache's index, and nginx reopens whenever the kept descriptor's inode differs "
         "(tests/proxy: test_cache_hits_see_a_refreshed_entry_at_once). Evicted files stay open, "
-        "so on disk, until 60 s unused.",
+        "so on disk beyond maxSizeMb, for 60 s at least: nginx closes a kept file only when later "
+        "hits in its location find it unused that long, or to make room (1,000 per cache location "
+        "and worker).",
     )
 
 
@@ -678,6 +680,10 @@ def _location_prefixes(config: ProxyConfig) -> list[str]:
     return sorted(prefixes)
 
 
+def _is_cache_location(config: ProxyConfig, prefix: str) -> bool:
+    return config.cache.enabled and any(prefix.startswith(p) for p in config.cache.paths)
+
+
 def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -> str:
     """Render `config` as one nginx.conf for `target` (default: the container image)."""
     target = target or RenderTarget()
@@ -717,8 +723,10 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
         w.d("worker_processes", "auto")
     else:
         w.d("worker_processes", _int(config.worker_processes, "workerProcesses", 1, 64))
-    # each connection may hold a client and an upstream socket; kept cache files come on top
-    kept_files = _OPEN_FILE_CACHE_MAX if config.cache.enabled and config.cache.open_file_cache else 0
+    # each connection may hold a client and an upstream socket; kept cache files come on top, up to
+    # _OPEN_FILE_CACHE_MAX per cache location (each location's open_file_cache is a cache of its own)
+    cache_locations = sum(_is_cache_location(config, p) for p in _location_prefixes(config))
+    kept_files = _OPEN_FILE_CACHE_MAX * cache_locations if config.cache.open_file_cache else 0
     w.d("worker_rlimit_nofile", _int(config.worker_connections * 2 + kept_files, "workerConnections", 128, 131072 + kept_files))
     w.d("pid", pid)
     w.d("error_log", error_log, "warn")
@@ -916,7 +924,7 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
                     "burst=" + _int(z.burst, f"rateLimit.zones[{i}].burst", 0, 100000),
                     "nodelay",
                 )
-        if cache.enabled and any(prefix.startswith(p) for p in cache.paths):
+        if _is_cache_location(config, prefix):
             w.d("proxy_cache", "rampart_cache")
             w.d("proxy_cache_methods", "GET", "HEAD")
             w.d("proxy_cache_key", "$scheme$host$request_uri")

@@ -153,8 +153,17 @@ http {{
         client = "Root=1-67891233-abcdef012345678912345678;CalledFrom=app"
         assert re.fullmatch(f"Self={own};{re.escape(client)}", trace(client))
         short, long = "Root=1-67891233-abcdef01234567891234567", "Root=1-67891233-abcdef0123456789123456780"
-        for not_a_root in (short, long, "Foo=bar", ""):
+        upper, prefixed = client.replace("abcdef", "ABCDEF"), "X" + client
+        for not_a_root in (short, long, upper, prefixed, "Foo=bar", ""):
             assert re.fullmatch(f"Root={own}", trace(not_a_root)), not_a_root
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_edge_forwards_and_logs_the_trace_header() -> None:
+    """The trace maps feed what the edge forwards (the ALB's X-Amzn-Trace-Id) and its log's trace_id;
+    the end-to-end check is tests/local/test_local_engine.py (needs Docker)."""
+    conf = nginx_conf(targets([Task("web", "web-dev", {}, [], routes=[route(["/*"])])], {"web": "127.0.0.1"}), 8443)
+    assert re.search(r"^\s+proxy_set_header X-Amzn-Trace-Id \$rampart_trace;$", conf, re.M), conf
+    assert '"trace_id":"$rampart_trace"' in conf

@@ -366,6 +366,13 @@ ALB_SELF = "1-67891234-0123456789abcdef01234567"
         ({"X-Amzn-Trace-Id": f'Root={ALB_ROOT}"}}, "evil'}, None),
         ({"X-Amzn-Trace-Id": f"XRoot={ALB_ROOT}"}, None),
         ({"X-Amzn-Trace-Id": ""}, None),
+        ({"X-Amzn-Trace-Id": f"Root=2{ALB_ROOT[1:]}"}, None),  # version 2
+        ({"X-Amzn-Trace-Id": f"Root=1-{ALB_ROOT[3:]}"}, None),  # 7-digit time
+        ({"X-Amzn-Trace-Id": f"Root=1-0{ALB_ROOT[2:]}"}, None),  # 9-digit time
+        # a Self that is not exactly the ALB's form is passed over for the Root
+        ({"X-Amzn-Trace-Id": f"Self={ALB_SELF}0;Root={ALB_ROOT}"}, ALB_ROOT),
+        ({"X-Amzn-Trace-Id": f"XSelf={ALB_SELF};Root={ALB_ROOT}"}, ALB_ROOT),
+        ({"X-Amzn-Trace-Id": f"Self={ALB_SELF.upper()};Root={ALB_ROOT}"}, ALB_ROOT),
     ],
 )
 def test_request_id_falls_back_to_the_alb_trace_id(live: Proxy, headers: dict[str, str], expected: str | None) -> None:
@@ -427,3 +434,18 @@ def test_cache_hits_see_a_refreshed_entry_at_once(make_proxy: Callable[..., Prox
     after = [c.get(path) for _ in range(20)]  # well inside open_file_cache_valid (10 s)
     assert [(a.header("x-cache-status"), a.body) for a in after] == [("HIT", new)] * 20
     assert upstream.hits(path) == 2
+
+def test_open_file_cache_fd_budget_covers_every_cache_location(make_proxy: Callable[..., Proxy]) -> None:
+    """Each location with open_file_cache has a cache of its own (max=1000 per location and worker),
+    so worker_rlimit_nofile must count the kept files once per cache location. At the smallest
+    workerConnections (64) with two cache paths, 1,200 distinct hits kept open must all be served
+    (counting one location's files only, the worker runs out of descriptors: 500s, EMFILE)."""
+    limit = {"zones": [{"name": "per_client", "ratePerSecond": 100000, "burst": 100000}]}
+    cache = {"enabled": True, "paths": ["/static/", "/assets/"]}
+    proxy = make_proxy({**TEST_CONFIG, "workerConnections": 64, "rateLimit": limit, "cache": cache})
+    paths = [f"{prefix}fd{i}.txt" for prefix in cache["paths"] for i in range(600)]
+    c = proxy.client()
+    for path in paths:
+        assert c.get(path).status == 200, path
+    hits = [(r.status, r.header("x-cache-status")) for r in (c.get(path) for path in paths)]
+    assert hits == [(200, "HIT")] * len(paths), {h: hits.count(h) for h in set(hits)}

@@ -360,8 +360,13 @@ def test_open_file_cache_is_on_by_default_and_only_in_cache_locations() -> None:
     assert "open_file_cache" not in render_nginx_conf(off, target)
     assert "worker_rlimit_nofile 8192;" in render_nginx_conf(off, target)
     on = render_nginx_conf(ProxyConfig.model_validate({"cache": {"paths": ["/static/", "/assets/"]}}), target)
-    # the kept files get descriptors of their own, beyond two per connection
-    assert "worker_rlimit_nofile 9192;" in on
+    # the kept files get descriptors of their own, beyond two per connection: up to 1,000 for
+    # each cache location (every location's open_file_cache is a cache of its own)
+    assert "worker_rlimit_nofile 10192;" in on
+    one = ProxyConfig.model_validate({"cache": {"paths": ["/static/"]}})
+    assert "worker_rlimit_nofile 9192;" in render_nginx_conf(one, target)
+    no_cache = ProxyConfig.model_validate({"cache": {"enabled": False}})
+    assert "worker_rlimit_nofile 8192;" in render_nginx_conf(no_cache, target)
     blocks = on.split("location ")
     with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=1000 inactive=60s;" in b]
     assert sorted(with_ofc) == ["/assets/", "/static/"], with_ofc
