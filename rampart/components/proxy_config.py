@@ -394,10 +394,10 @@ class CacheSettings(_Model):
         "a hit skips open, stat and close of its file (benchmarks/proxy, row sidecar-cache-noofc). "
         "No freshness is traded: a refresh renames a new file into place and records its inode in "
         "the cache's index, and nginx reopens whenever the kept descriptor's inode differs "
-        "(tests/proxy: test_cache_hits_see_a_refreshed_entry_at_once). Evicted files stay open, "
-        "so on disk beyond maxSizeMb, for 60 s at least: nginx closes a kept file only when later "
-        "hits in its location find it unused that long, or to make room (1,000 per cache location "
-        "and worker).",
+        "(tests/proxy: test_cache_hits_see_a_refreshed_entry_at_once). A kept file the cache has "
+        "since evicted stays open, so on disk beyond maxSizeMb, until a later hit in its location "
+        "finds it unused for 20 s or needs its room: at most the 100 most recently hit files per "
+        "cache location and worker. Turn it off for caches of very large responses.",
     )
 
 
@@ -663,8 +663,11 @@ _JSON_LOG_FORMAT = (
 )
 
 
-#: Cache files a worker keeps open with cache.openFileCache (counted in worker_rlimit_nofile).
-_OPEN_FILE_CACHE_MAX = 1000
+#: Cache files a worker keeps open per cache location with cache.openFileCache (counted in
+#: worker_rlimit_nofile), and how long one may go unused before a later hit there closes it. Both
+#: small: a kept file the cache has since evicted holds its disk beyond maxSizeMb until closed.
+_OPEN_FILE_CACHE_MAX = 100
+_OPEN_FILE_CACHE_INACTIVE_S = 20
 
 #: An ALB trace id field's value: version 1, epoch seconds in 8 hex digits, 24 hex digits of id
 #: (Elastic Load Balancing user guide, "Request tracing for your Application Load Balancer").
@@ -935,7 +938,7 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
             w.d("proxy_cache_use_stale", "error", "timeout", "updating", "http_502", "http_503", "http_504")
             w.d("proxy_cache_background_update", "on")
             if cache.open_file_cache:
-                w.d("open_file_cache", f"max={_OPEN_FILE_CACHE_MAX}", "inactive=60s")
+                w.d("open_file_cache", f"max={_OPEN_FILE_CACHE_MAX}", f"inactive={_OPEN_FILE_CACHE_INACTIVE_S}s")
                 w.d("open_file_cache_valid", "10s")
         _proxy_pass(w, config)
         w.close()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from rampart.components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import _OPEN_FILE_CACHE_MAX, ProxyConfig
 from proxy_harness import TEST_CONFIG, Proxy, Client, Nginx, Response, Upstream, nginx_test, tls_handshake
 
 pytestmark = pytest.mark.nginx
@@ -415,7 +415,7 @@ def test_cache_hits_see_a_refreshed_entry_at_once(make_proxy: Callable[..., Prox
     cache = {**TEST_CONFIG.get("cache", {}), "enabled": True, "ttlSeconds": 1, "openFileCache": open_file_cache}
     limit = {"zones": [{"name": "per_client", "ratePerSecond": 1000, "burst": 1000}]}
     proxy = make_proxy({**TEST_CONFIG, "cache": cache, "rateLimit": limit})
-    assert ("open_file_cache max=1000" in (proxy.prefix / "nginx.conf").read_text()) is open_file_cache
+    assert ("open_file_cache max=" in (proxy.prefix / "nginx.conf").read_text()) is open_file_cache
     path = proxy.config.cache.paths[0] + "fresh.html"
     c = proxy.client()
     first = [c.get(path) for _ in range(3)]
@@ -435,15 +435,17 @@ def test_cache_hits_see_a_refreshed_entry_at_once(make_proxy: Callable[..., Prox
     assert [(a.header("x-cache-status"), a.body) for a in after] == [("HIT", new)] * 20
     assert upstream.hits(path) == 2
 
+
 def test_open_file_cache_fd_budget_covers_every_cache_location(make_proxy: Callable[..., Proxy]) -> None:
-    """Each location with open_file_cache has a cache of its own (max=1000 per location and worker),
-    so worker_rlimit_nofile must count the kept files once per cache location. At the smallest
-    workerConnections (64) with two cache paths, 1,200 distinct hits kept open must all be served
-    (counting one location's files only, the worker runs out of descriptors: 500s, EMFILE)."""
+    """Each location with open_file_cache has a cache of its own (_OPEN_FILE_CACHE_MAX files per
+    location and worker), so worker_rlimit_nofile must count the kept files once per cache
+    location. At the smallest workerConnections (64) with four cache paths, every location's kept
+    files must fit with every hit served (counting one location's files only, the worker runs out
+    of descriptors: 500s, EMFILE)."""
     limit = {"zones": [{"name": "per_client", "ratePerSecond": 100000, "burst": 100000}]}
-    cache = {"enabled": True, "paths": ["/static/", "/assets/"]}
+    cache = {"enabled": True, "paths": ["/static/", "/assets/", "/img/", "/media/"]}
     proxy = make_proxy({**TEST_CONFIG, "workerConnections": 64, "rateLimit": limit, "cache": cache})
-    paths = [f"{prefix}fd{i}.txt" for prefix in cache["paths"] for i in range(600)]
+    paths = [f"{prefix}fd{i}.txt" for prefix in cache["paths"] for i in range(_OPEN_FILE_CACHE_MAX + 20)]
     c = proxy.client()
     for path in paths:
         assert c.get(path).status == 200, path

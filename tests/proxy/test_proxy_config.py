@@ -352,6 +352,7 @@ def test_header_value_that_bypassed_validation_is_refused_by_the_renderer(field:
     with pytest.raises(RenderError, match=label.replace(".", r"\.")):
         render_nginx_conf(cfg, LOCAL)
 
+
 def test_open_file_cache_is_on_by_default_and_only_in_cache_locations() -> None:
     """cache.openFileCache (on unless turned off) keeps only the cache locations' files open: a
     location without proxy_cache serves nothing from disk."""
@@ -360,14 +361,14 @@ def test_open_file_cache_is_on_by_default_and_only_in_cache_locations() -> None:
     assert "open_file_cache" not in render_nginx_conf(off, target)
     assert "worker_rlimit_nofile 8192;" in render_nginx_conf(off, target)
     on = render_nginx_conf(ProxyConfig.model_validate({"cache": {"paths": ["/static/", "/assets/"]}}), target)
-    # the kept files get descriptors of their own, beyond two per connection: up to 1,000 for
+    # the kept files get descriptors of their own, beyond two per connection: up to 100 for
     # each cache location (every location's open_file_cache is a cache of its own)
-    assert "worker_rlimit_nofile 10192;" in on
+    assert "worker_rlimit_nofile 8392;" in on
     one = ProxyConfig.model_validate({"cache": {"paths": ["/static/"]}})
-    assert "worker_rlimit_nofile 9192;" in render_nginx_conf(one, target)
+    assert "worker_rlimit_nofile 8292;" in render_nginx_conf(one, target)
     no_cache = ProxyConfig.model_validate({"cache": {"enabled": False}})
     assert "worker_rlimit_nofile 8192;" in render_nginx_conf(no_cache, target)
     blocks = on.split("location ")
-    with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=1000 inactive=60s;" in b]
+    with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=100 inactive=20s;" in b]
     assert sorted(with_ofc) == ["/assets/", "/static/"], with_ofc
     assert on.count("open_file_cache_valid 10s;") == 2
