@@ -539,6 +539,14 @@ class ProxyConfig(_Model):
             raise ValueError("workerProcesses must be 'auto' or between 1 and 64")
         return self
 
+    def open_files_per_worker(self) -> int:
+        """worker_rlimit_nofile: a client and an upstream socket per connection, plus the files
+        each cache location keeps open (cache.openFileCache). The sidecar's container ulimit
+        allows at least this much."""
+        cache_locations = sum(_is_cache_location(self, p) for p in _location_prefixes(self))
+        kept_files = _OPEN_FILE_CACHE_MAX * cache_locations if self.cache.open_file_cache else 0
+        return self.worker_connections * 2 + kept_files
+
 
 # ---------------------------------------------------------------------------------------------
 # the renderer
@@ -727,10 +735,7 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
     else:
         w.d("worker_processes", _int(config.worker_processes, "workerProcesses", 1, 64))
     # each connection may hold a client and an upstream socket; kept cache files come on top, up to
-    # _OPEN_FILE_CACHE_MAX per cache location (each location's open_file_cache is a cache of its own)
-    cache_locations = sum(_is_cache_location(config, p) for p in _location_prefixes(config))
-    kept_files = _OPEN_FILE_CACHE_MAX * cache_locations if config.cache.open_file_cache else 0
-    w.d("worker_rlimit_nofile", _int(config.worker_connections * 2 + kept_files, "workerConnections", 128, 131072 + kept_files))
+    w.d("worker_rlimit_nofile", str(config.open_files_per_worker()))
     w.d("pid", pid)
     w.d("error_log", error_log, "warn")
     w.d("pcre_jit", "on")

@@ -49,6 +49,9 @@ CACHE_VOLUME = "proxy-cache"
 MOUNT_PATHS: dict[str, str] = {RUN_VOLUME: "/run/proxy", CACHE_VOLUME: CONTAINER_PATHS["var"]}
 CERT_ENV = "PROXY_TLS_CERT"
 KEY_ENV = "PROXY_TLS_KEY"
+#: The proxy container's open-file limit unless its nginx needs more (ProxyConfig.open_files_per_worker):
+#: the unprivileged workers cannot raise their worker_rlimit_nofile above the container's hard limit.
+MIN_OPEN_FILES = 65536
 
 _CONTAINER_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,254}")
 
@@ -126,6 +129,7 @@ class ProxySidecar(pulumi.ComponentResource):
         self.container_name = PROXY_CONTAINER
         self.listen_port = cfg.listen_port
         self.health_check_path = HEALTH_CHECK_PATH
+        self._open_files = max(MIN_OPEN_FILES, cfg.open_files_per_worker())
 
         cert_cfg = cfg.certificate
         self.private_key = tls.PrivateKey(
@@ -228,7 +232,7 @@ class ProxySidecar(pulumi.ComponentResource):
                 "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
                 "cpu": args.cpu,
                 "memory": args.memory_mib,
-                "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+                "ulimits": [{"name": "nofile", "softLimit": self._open_files, "hardLimit": self._open_files}],
                 "mountPoints": [
                     {"sourceVolume": volume, "containerPath": path, "readOnly": False}
                     for volume, path in MOUNT_PATHS.items()

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from rampart.components.proxy_config import ProxyConfig
+from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
 from rampart.mock_engine import ProgramRun, RecordingMocks, RegisteredResource, run_program_full
 
@@ -130,6 +130,20 @@ def test_container_definition() -> None:
     assert mounts == {"/run/proxy": "proxy-run", "/var/cache/proxy": "proxy-cache"}
     assert {v["name"] for v in run.stack_outputs["volumes"]} == set(mounts.values())
     assert (run.stack_outputs["port"], run.stack_outputs["health"], run.stack_outputs["name"]) == (9443, "/healthz", "proxy")
+
+
+@pytest.mark.parametrize(("connections", "limit"), [(4096, 65536), (32718, 65536), (32719, 65538), (65536, 131172)])
+def test_open_file_limit_covers_what_nginx_sets(connections: int, limit: int) -> None:
+    """The container's nofile limit is at least nginx's worker_rlimit_nofile (two per connection
+    plus 100 kept cache files for the default /static/ cache): a non-root worker cannot raise its
+    limit above the container's hard limit."""
+    proxy = ProxyConfig(worker_connections=connections)
+    run = build(proxy)
+    ulimits = run.stack_outputs["definition"]["ulimits"]
+    assert ulimits == [{"name": "nofile", "softLimit": limit, "hardLimit": limit}]
+    conf = render_nginx_conf(proxy, RenderTarget(mode="container", upstream_port=3000))
+    assert f"worker_rlimit_nofile {proxy.open_files_per_worker()};" in conf
+    assert proxy.open_files_per_worker() <= limit
 
 
 def test_execution_role_policy_is_least_privilege() -> None:
