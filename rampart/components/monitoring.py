@@ -255,23 +255,22 @@ class Monitoring(pulumi.ComponentResource):
                     arn=self.topic.arn,
                     policy=policy_json(
                         [
-                            {
-                                "Sid": "CloudWatchAlarmsPublish",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                "Action": "sns:Publish",
-                                "Resource": self.topic.arn,
-                                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-                            },
-                            {
-                                # AWS Config rules' NON_COMPLIANT events (rampart.components.compliance).
-                                "Sid": "EventBridgePublish",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "events.amazonaws.com"},
-                                "Action": "sns:Publish",
-                                "Resource": self.topic.arn,
-                                "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
-                            },
+                            # CloudWatch alarms, and AWS Config rules' NON_COMPLIANT events through
+                            # EventBridge (rampart.components.compliance), from this account only.
+                            *(
+                                {
+                                    "Sid": sid,
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": service},
+                                    "Action": "sns:Publish",
+                                    "Resource": self.topic.arn,
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+                                }
+                                for sid, service in (
+                                    ("CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com"),
+                                    ("EventBridgePublish", "events.amazonaws.com"),
+                                )
+                            ),
                             {
                                 "Sid": "DenyInsecureTransport",
                                 "Effect": "Deny",

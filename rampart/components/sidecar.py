@@ -129,7 +129,6 @@ class ProxySidecar(pulumi.ComponentResource):
         self.container_name = PROXY_CONTAINER
         self.listen_port = cfg.listen_port
         self.health_check_path = HEALTH_CHECK_PATH
-        self._open_files = max(MIN_OPEN_FILES, cfg.open_files_per_worker())
 
         cert_cfg = cfg.certificate
         self.private_key = tls.PrivateKey(
@@ -214,6 +213,8 @@ class ProxySidecar(pulumi.ComponentResource):
         """The proxy's ECS container definition (camelCase keys, ready for json.dumps)."""
         args = self._args
 
+        open_files = max(MIN_OPEN_FILES, args.config.open_files_per_worker())
+
         def build(values: list[Any]) -> dict[str, Any]:
             image, log_group, region, cert_arn, cert_version, key_arn, key_version = values
             return {
@@ -232,7 +233,7 @@ class ProxySidecar(pulumi.ComponentResource):
                 "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
                 "cpu": args.cpu,
                 "memory": args.memory_mib,
-                "ulimits": [{"name": "nofile", "softLimit": self._open_files, "hardLimit": self._open_files}],
+                "ulimits": [{"name": "nofile", "softLimit": open_files, "hardLimit": open_files}],
                 "mountPoints": [
                     {"sourceVolume": volume, "containerPath": path, "readOnly": False}
                     for volume, path in MOUNT_PATHS.items()

@@ -107,6 +107,7 @@ def test_the_edge_config_is_valid_nginx(tmp_path: Path) -> None:
 def test_edge_adds_the_albs_trace_header_on_real_nginx(tmp_path: Path) -> None:
     """The edge's request tracing, run on Debian's nginx (the maps as rendered): a Root of its own
     when the client sent no valid Root, else a Self of its own in front of the client's header."""
+    import os
     import shutil
     import socket
     import subprocess
@@ -132,7 +133,7 @@ http {{
     server {{ listen 127.0.0.1:{port}; location / {{ return 200 "$rampart_trace"; }} }}
 }}
 """)
-    user = ["-g", "user root;"] if __import__("os").geteuid() == 0 else []
+    user = ["-g", "user root;"] if os.geteuid() == 0 else []
     proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", "nginx.conf", "-e", "logs/error.log", *user],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
