@@ -322,6 +322,7 @@ KEY_VALUE_ORDINARY = {
     "placeholder-angle": "password=<your password>",
     "placeholder-stars": "Password=****;",
     "empty-value": "Server=db;User Id=shop;Password=;",
+    "empty-quoted-value": "host=db user=shop password='' dbname=shop",
     "pointer-key-file": "password_file=/run/secrets/db",
     "pointer-key-arn": "token_arn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop/api-AbCdEf",
     "ordinary-keys": "host=db.internal port=5432 dbname=shop user=shop sslmode=verify-full connect_timeout=10",
