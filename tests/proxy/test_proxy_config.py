@@ -379,7 +379,7 @@ def test_open_file_cache_is_on_by_default_and_only_in_cache_locations() -> None:
 # two renderer choices guarded where nginx is absent)
 # ----------------------------------------------------------------------------------------------
 
-ACCESS_CONFIG = {
+ACCESS_CONFIG: dict[str, Any] = {
     "trustedProxyCidrs": ["10.0.1.0/24", "10.0.2.0/24"],
     "access": [{"paths": ["/admin/*"], "allowCidrs": ["198.51.100.0/24"]},  # entry 0: allow-listed
                {"paths": ["/account/*"], "signedIn": True}],                # entry 1: signed in at the ALB
