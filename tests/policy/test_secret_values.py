@@ -11,6 +11,7 @@ import re
 import string
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -337,6 +338,17 @@ KEY_VALUE_ORDINARY = {
 def test_key_value_without_a_secret_passes(name: str) -> None:
     value = KEY_VALUE_ORDINARY[name]
     assert secret_kind(value) is None, f"{name}: {value!r} flagged as {secret_kind(value)}"
+
+
+@pytest.mark.parametrize("value", ["a" * 100_000, "a-" * 50_000, "a=" * 50_000, "a." * 50_000],
+                         ids=["one-word", "hyphenated", "pairs", "dotted"])
+def test_a_long_value_is_judged_in_linear_time(value: str) -> None:
+    """`rampart plan --json` judges every input string: the URL and key=value scans start only at
+    word starts and read at most 256 characters of a value, so 100,000 characters take about a
+    second (a scan from every position took minutes)."""
+    started = time.monotonic()
+    secret_kind(value)
+    assert time.monotonic() - started < 10, "the detector is quadratic in the value's length"
 
 
 # --- temporary and other AWS access key ids (issue 25, item 2) ----------------------------------
