@@ -54,10 +54,16 @@ def key_policy_logs(plan: Plan) -> None:
 
 
 def key_policy_alarms(plan: Plan) -> None:
+    """SNS, CloudWatch and EventBridge may use the key, on behalf of this account only: without the
+    aws:SourceAccount condition another account could use it through those services (confused deputy)."""
     key = plan.one("aws:kms/key:Key")
-    services = [s.get("Principal", {}).get("Service") for s in _statements(plan.policy(key))]
     expected = ["sns.amazonaws.com", "cloudwatch.amazonaws.com", "events.amazonaws.com"]
-    assert expected in services, f"{key.name}: SNS/CloudWatch/EventBridge cannot use the key"
+    statements = [s for s in _statements(plan.policy(key)) if s.get("Principal", {}).get("Service") == expected]
+    assert statements, f"{key.name}: SNS/CloudWatch/EventBridge cannot use the key"
+    for statement in statements:
+        assert statement.get("Condition") == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, (
+            f"{key.name}: statement {statement.get('Sid')} lets the services use the key for any account: "
+            f"{statement.get('Condition')}")
 
 
 def log_retention(plan: Plan) -> None:

@@ -372,3 +372,53 @@ def test_open_file_cache_is_on_by_default_and_only_in_cache_locations() -> None:
     with_ofc = [b.split(" ", 1)[0] for b in blocks[1:] if "open_file_cache max=100 inactive=20s;" in b]
     assert sorted(with_ofc) == ["/assets/", "/static/"], with_ofc
     assert on.count("open_file_cache_valid 10s;") == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# access control without nginx (the live tests in test_live_access.py need it; these keep the
+# two renderer choices guarded where nginx is absent)
+# ----------------------------------------------------------------------------------------------
+
+ACCESS_CONFIG: dict[str, Any] = {
+    "trustedProxyCidrs": ["10.0.1.0/24", "10.0.2.0/24"],
+    "access": [{"paths": ["/admin/*"], "allowCidrs": ["198.51.100.0/24"]},  # entry 0: allow-listed
+               {"paths": ["/account/*"], "signedIn": True}],                # entry 1: signed in at the ALB
+}
+
+
+def _maps(tree: list[dict[str, Any]]) -> dict[str, list[tuple[str, list[str]]]]:
+    """Each map by the variable it sets: its (key, values) lines in order."""
+    return {m["args"][1]: [(d["directive"], d["args"]) for d in m["block"]] for m in find(tree, "map")}
+
+
+@pytest.mark.parametrize("signed_in", [True, False])
+def test_identity_headers_reach_the_app_only_from_signed_in_paths(signed_in: bool) -> None:
+    """x-amzn-oidc-* are the ALB's word on who signed in: the app gets the client's copy only on a
+    path the ALB signs in (where the ALB overwrites it); everywhere else each map's default, an
+    empty value, makes nginx drop the header (a client cannot claim an identity)."""
+    config = {**ACCESS_CONFIG, "access": [ACCESS_CONFIG["access"][0], {**ACCESS_CONFIG["access"][1], "signedIn": signed_in}]}
+    tree = parse(render_nginx_conf(ProxyConfig.model_validate(config), RenderTarget(upstream_port=3000)))
+    maps = _maps(tree)
+    assert maps["$rampart_access"][-1] == ("~^/account/.*$", ["1"]), "entry 1 is the signed-in path"
+    for header in ("x-amzn-oidc-accesstoken", "x-amzn-oidc-identity", "x-amzn-oidc-data"):
+        variable = "$rampart_" + header.replace("-", "_")
+        passed = [("1", ["$http_" + header.replace("-", "_")])] if signed_in else []
+        assert maps[variable] == [("default", [""]), *passed], f"{variable}: {maps[variable]}"
+        proxied = [loc for loc in find(tree, "location") if find(loc["block"], "proxy_pass")]
+        assert proxied
+        for loc in proxied:
+            sets = [d["args"] for d in find(loc["block"], "proxy_set_header") if d["args"][0].lower() == header]
+            assert sets == [[header, variable]], f"location {loc['args']}: {header} is set from {sets}"
+
+
+def test_the_real_client_address_is_the_entry_the_alb_appended() -> None:
+    """With trusted peers, the client address is X-Forwarded-For's last entry (the one the ALB
+    appended), not walked back past trusted entries (`real_ip_recursive on` would believe a host in
+    the ALB's subnets claiming an allow-listed address)."""
+    tree = parse(render_nginx_conf(ProxyConfig.model_validate(ACCESS_CONFIG), RenderTarget(upstream_port=3000)))
+    assert [d["args"] for d in find(tree, "set_real_ip_from")] == [["10.0.1.0/24"], ["10.0.2.0/24"]]
+    assert [d["args"] for d in find(tree, "real_ip_header")] == [["X-Forwarded-For"]]
+    assert [d["args"] for d in find(tree, "real_ip_recursive")] == [["off"]]
+    untrusted = parse(render_nginx_conf(ProxyConfig(), RenderTarget(upstream_port=3000)))
+    assert not find(untrusted, "real_ip_header") and not find(untrusted, "real_ip_recursive"), \
+        "without trusted peers the peer's own address is the client's"
