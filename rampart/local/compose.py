@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from rampart.components.image import declared_volumes
-from rampart.local.containers import STOP_TIMEOUT_LABEL, create_args
+from rampart.local.containers import NO_HEALTH_CHECK, STOP_TIMEOUT_LABEL, create_args
 from rampart.local.edge import EDGE_CONFIG_DIR, nginx_conf, targets
 from rampart.local.engine import EDGE, LABEL_CONTAINER, start_order
 from rampart.local.scope import Scope
@@ -75,7 +75,9 @@ def service_entry(args: dict[str, Any], secret_names: list[str], env_file: str |
         entry["cpus"] = args["nano_cpus"] / NANOSECONDS
     if args["ulimits"]:
         entry["ulimits"] = {u.name: {"soft": u.soft, "hard": u.hard} for u in args["ulimits"]}
-    if "healthcheck" in args:
+    if args["healthcheck"] == NO_HEALTH_CHECK:
+        entry["healthcheck"] = {"disable": True}
+    else:
         check = args["healthcheck"]
         entry["healthcheck"] = {"test": check["test"], "interval": seconds(check["interval"]),
                                 "timeout": seconds(check["timeout"]), "retries": check["retries"],

@@ -73,3 +73,16 @@ def test_tasks_keep_their_namespace_order_and_hardening(document) -> None:  # ty
     assert app["build"]["context"] == str(ROOT / "app") and app["build"]["target"] == "runtime"
     assert doc["services"]["edge"]["ports"] == ["127.0.0.1:8443:8443", "127.0.0.1:8080:8080"]
     assert os.path.isabs(doc["services"]["edge"]["volumes"][0]["source"])
+
+
+def test_a_container_without_a_health_check_runs_none_not_its_images(dev_tasks: list[Task], tmp_path: Path) -> None:
+    web = next(t for t in dev_tasks if t.service == "web")
+    del web.containers[0]["healthCheck"]
+    web.containers[1]["dependsOn"] = []  # the sidecar's HEALTHY wait needs the app's check
+    doc = compose_document(Scope("rampart", "dev"), [web], project_dir=tmp_path, secrets={},
+                           secrets_path=tmp_path / "dev.env", build_args={}, edge_image=None,
+                           https_port=8443, http_port=8080)
+    assert doc["services"]["web-app"]["healthcheck"] == {"disable": True}
+    assert doc["services"]["web-proxy"]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
+    schema = compose_schema()
+    assert not list(jsonschema.validators.validator_for(schema)(schema).iter_errors(yaml.safe_load(render(doc))))

@@ -87,14 +87,18 @@ def test_status_probes_the_target_group_over_http_with_its_path_and_matcher(dock
 
 def test_a_read_only_mount_point_is_read_only_and_another_project_with_the_same_stack_stays_apart(
         docker: Docker, hello: Path, tmp_path: Path) -> None:  # noqa: F811
-    """A second project, also `dev`, whose task mounts /tmp with readOnly: true."""
+    """A second project, also `dev`, whose task mounts /tmp with readOnly: true, and whose container has
+    no healthCheck in its definition (its image has a HEALTHCHECK, which ECS ignores, so must `up`)."""
     other = copy_program(tmp_path / "other", "other-static")
     (task,) = copy.deepcopy(stack_tasks(other, STACK))
     (mount,) = task.containers[0]["mountPoints"]
     assert mount["containerPath"] == "/tmp"
     mount["readOnly"] = True
+    del task.containers[0]["healthCheck"]
     try:
         in_process_up(docker, other, [task], HTTPS_PORT + 100)
+        health = docker.run("inspect", "-f", "{{json .State.Health}}", "rampart-other-static-dev-hello-app")
+        assert health.stdout.strip() == "null", "the image's HEALTHCHECK runs, which ECS would not run"
         refused = docker.run("exec", "rampart-other-static-dev-hello-app", "/server", "--write", "/tmp/probe",
                              check=False)
         assert refused.returncode != 0 and "Read-only file system" in refused.stdout, refused.stdout

@@ -80,7 +80,8 @@ def test_health_check_timings_and_ecs_defaults() -> None:
     check = health_check({"healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 7}})
     assert check == {"test": ["CMD-SHELL", "true"], "interval": 7_000_000_000, "timeout": 5_000_000_000,
                      "retries": 3, "start_period": 0}
-    assert health_check({}) is None
+    # none in the definition: none on the engine either, not even the image's HEALTHCHECK (ECS ignores it)
+    assert health_check({}) == {"test": ["NONE"]}
 
 
 def test_volumes_copy_image_content_only_where_the_image_declares_the_path(dev_tasks: list[Task]) -> None:
