@@ -2,6 +2,7 @@
 
 Pieces, top-down:
   tasks       the plan's task definitions, images, routes (the one description of what runs)
+  scope       what a run is keyed by: the Pulumi project and the stack (labels and names)
   fidelity    what Fargate would refuse, refused here before anything runs
   containers  an ECS container definition -> Docker Engine API create arguments
   volumes     task volumes as Fargate mounts them

@@ -12,20 +12,31 @@ from rampart.local import engine
 from rampart.local.compose import compose_document, render
 from rampart.local.edge import NGINX_IMAGE_ARG, default_nginx_image
 from rampart.local.fidelity import check_fargate_fidelity
+from rampart.local.scope import Scope
 from rampart.local.secrets import LOCAL_DIR, default_secrets_file, read_secrets_file
 from rampart.local.tasks import select_services, stack_tasks
 from rampart.program import PROXY_SOURCE
 
 DEFAULT_HTTPS_PORT = 8443
 DEFAULT_HTTP_PORT = 8080
+#: `--local-base-images`: the registry-free base images `scripts/base-images.sh` makes (Debian from
+#: debootstrap, `docker import`ed), as the build args the Dockerfiles take their bases from. With
+#: them `up` builds and runs with no registry (the edge runs NGINX_IMAGE too).
+LOCAL_BASE_IMAGES = {
+    "NODE_IMAGE": "rampart/node-build:bookworm",
+    "RUNTIME_IMAGE": "rampart/node-runtime:bookworm",
+    "NGINX_IMAGE": "rampart/nginx:bookworm",
+    "BUILD_IMAGE": "rampart/c-build:bookworm",
+}
 
 
 def say(message: str) -> None:
     print(f"rampart local: {message}", flush=True)
 
 
-def parse_build_args(pairs: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+def parse_build_args(pairs: list[str], local_base_images: bool = False) -> dict[str, str]:
+    """`--build-arg NAME=VALUE`s, over the local base images when asked for (an explicit one wins)."""
+    found: dict[str, str] = dict(LOCAL_BASE_IMAGES) if local_base_images else {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
@@ -34,14 +45,33 @@ def parse_build_args(pairs: list[str]) -> dict[str, str]:
     return found
 
 
+def require_local_base_images(client: Any, build_args: dict[str, str]) -> None:
+    """With `--local-base-images`, the images must be in the engine: say how to make them if not."""
+    import docker
+
+    missing = []
+    for name, image in LOCAL_BASE_IMAGES.items():
+        if build_args.get(name) != image:
+            continue  # replaced by an explicit --build-arg
+        try:
+            client.images.get(image)
+        except docker.errors.ImageNotFound:
+            missing.append(image)
+    if missing:
+        raise UserError(f"--local-base-images: {', '.join(missing)} not in the engine; make them with "
+                        "`scripts/base-images.sh` (root, debootstrap; DOCKER_HOST set to this engine)")
+
+
 def run_up(args: argparse.Namespace) -> int:
     tasks = stack_tasks(args.project_dir, args.stack)  # all of them: the edge routes to every running task
     check_fargate_fidelity(select_services(tasks, args.service, args.stack))  # before anything is built or started
     secrets_path = args.secrets_file or default_secrets_file(args.project_dir, args.stack)
     secrets = read_secrets_file(secrets_path)
-    build_args = parse_build_args(args.build_arg)
+    build_args = parse_build_args(args.build_arg, args.local_base_images)
     client = engine.engine()
-    engine.up(client, args.stack, tasks, project_dir=args.project_dir, secrets=secrets, secrets_path=secrets_path,
+    if args.local_base_images:
+        require_local_base_images(client, build_args)
+    engine.up(client, Scope.of(args.project_dir, args.stack), tasks, project_dir=args.project_dir, secrets=secrets, secrets_path=secrets_path,
               build_args=build_args, edge_image=edge_image(args, build_args), https_port=args.https_port,
               http_port=args.http_port, say=say, services=args.service or None)
     return 0
@@ -51,9 +81,9 @@ def run_compose(args: argparse.Namespace) -> int:
     tasks = stack_tasks(args.project_dir, args.stack, args.service)
     check_fargate_fidelity(tasks)
     secrets_path = args.secrets_file or default_secrets_file(args.project_dir, args.stack)
-    build_args = parse_build_args(args.build_arg)
+    build_args = parse_build_args(args.build_arg, args.local_base_images)
     document = compose_document(
-        args.stack, tasks, project_dir=args.project_dir, secrets=read_secrets_file(secrets_path),
+        Scope.of(args.project_dir, args.stack), tasks, project_dir=args.project_dir, secrets=read_secrets_file(secrets_path),
         secrets_path=secrets_path, build_args=build_args, edge_image=edge_image(args, build_args),
         https_port=args.https_port, http_port=args.http_port)
     output = args.output or args.project_dir / LOCAL_DIR / args.stack / "compose.yaml"
@@ -69,20 +99,21 @@ def edge_image(args: argparse.Namespace, build_args: dict[str, str]) -> str | No
 
 
 def run_status(args: argparse.Namespace) -> int:
-    print(engine.status(engine.engine(), args.stack))
+    print(engine.status(engine.engine(), Scope.of(args.project_dir, args.stack)))
     return 0
 
 
 def run_logs(args: argparse.Namespace) -> int:
-    engine.logs(engine.engine(), args.stack, args.service, args.follow, lambda line: print(line, flush=True))
+    engine.logs(engine.engine(), Scope.of(args.project_dir, args.stack), args.service, args.follow, lambda line: print(line, flush=True))
     return 0
 
 
 def run_down(args: argparse.Namespace) -> int:
-    removed = engine.down(engine.engine(), args.stack)
+    scope = Scope.of(args.project_dir, args.stack)
+    removed = engine.down(engine.engine(), scope)
     for item in removed:
         say(f"removed {item}")
-    say(f"stack {args.stack!r}: nothing with its labels is left" if removed else f"stack {args.stack!r}: nothing to remove")
+    say(f"{scope}: nothing with its labels is left" if removed else f"{scope}: nothing to remove")
     return 0
 
 
@@ -101,6 +132,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
                        help="NAME=value lines for the tasks' secrets (default .rampart/local/<stack>.env, mode 0600)")
         p.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE",
                        help="added to every build, e.g. base images from a mirror (NGINX_IMAGE also picks the edge's)")
+        p.add_argument("--local-base-images", action="store_true",
+                       help="offline: build on the base images scripts/base-images.sh makes ("
+                            + ", ".join(f"{k}={v}" for k, v in LOCAL_BASE_IMAGES.items()) + "); no registry")
         p.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="edge HTTPS port on 127.0.0.1")
         p.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="edge HTTP port (redirects to HTTPS)")
 
@@ -122,4 +156,4 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     logs.add_argument("--follow", "-f", action="store_true", help="keep streaming")
     logs.set_defaults(func=run_logs)
 
-    command("down", "remove every container, volume and network with the stack's labels").set_defaults(func=run_down)
+    command("down", "remove every container, volume and network with the project's and stack's labels").set_defaults(func=run_down)

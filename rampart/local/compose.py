@@ -15,12 +15,13 @@ from typing import Any
 import yaml
 
 from rampart.components.image import declared_volumes
-from rampart.local.containers import STOP_TIMEOUT_LABEL, create_args
+from rampart.local.containers import NO_HEALTH_CHECK, STOP_TIMEOUT_LABEL, create_args
 from rampart.local.edge import EDGE_CONFIG_DIR, nginx_conf, targets
-from rampart.local.engine import EDGE, LABEL_CONTAINER, container_name, local_image_tag, network_name, stack_labels, start_order
+from rampart.local.engine import EDGE, LABEL_CONTAINER, start_order
+from rampart.local.scope import Scope
 from rampart.local.secrets import LOCAL_DIR, resolve_secrets, tls_pair
 from rampart.local.tasks import Task
-from rampart.local.volumes import task_mounts, volume_name
+from rampart.local.volumes import task_mounts
 
 #: dependsOn condition -> Compose's. COMPLETE (exited, any code) has no Compose equivalent: the
 #: nearest, successful completion, is stricter, and is said so in docs/local.md.
@@ -74,7 +75,9 @@ def service_entry(args: dict[str, Any], secret_names: list[str], env_file: str |
         entry["cpus"] = args["nano_cpus"] / NANOSECONDS
     if args["ulimits"]:
         entry["ulimits"] = {u.name: {"soft": u.soft, "hard": u.hard} for u in args["ulimits"]}
-    if "healthcheck" in args:
+    if args["healthcheck"] == NO_HEALTH_CHECK:
+        entry["healthcheck"] = {"disable": True}
+    else:
         check = args["healthcheck"]
         entry["healthcheck"] = {"test": check["test"], "interval": seconds(check["interval"]),
                                 "timeout": seconds(check["timeout"]), "retries": check["retries"],
@@ -96,17 +99,17 @@ def declared_by_dockerfile(task: Task, container: str, build_args: dict[str, str
     return set(declared_volumes(build.dockerfile, build.target, {**build.args, **build_args}))
 
 
-def local_image(stack: str, task: Task, container: str, definition: dict[str, Any]) -> str:
+def local_image(scope: Scope, task: Task, container: str, definition: dict[str, Any]) -> str:
     """The tag `rampart local up` builds a container's image under (the definition's image when built elsewhere)."""
-    return local_image_tag(stack, task.service, container) if container in task.builds else str(definition["image"])
+    return scope.image_tag(task.service, container) if container in task.builds else str(definition["image"])
 
 
-def compose_document(stack: str, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
+def compose_document(scope: Scope, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
                      secrets_path: Path, build_args: dict[str, str], edge_image: str | None, https_port: int,
                      http_port: int) -> dict[str, Any]:
     """The Compose document (absolute paths: it is written under the git-ignored .rampart/); env
     files for secrets and the edge's config are written beside it."""
-    local = project_dir / LOCAL_DIR / stack
+    local = project_dir / LOCAL_DIR / scope.stack
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     for task in tasks:
@@ -114,10 +117,10 @@ def compose_document(stack: str, tasks: list[Task], *, project_dir: Path, secret
         for definition in start_order(task):
             name = definition["name"]
             resolved = resolve_secrets(definition, secrets, secrets_path, local / "tls" / task.service)
-            labels = {**stack_labels(stack, task.service), LABEL_CONTAINER: name}
-            mounts = task_mounts(stack, task.service, definition, declared_by_dockerfile(task, name, build_args))
-            args = create_args(definition, task.definition, image=local_image(stack, task, name, definition),
-                               name=container_name(stack, task.service, name), labels=labels, mounts=mounts,
+            labels = {**scope.labels(task.service), LABEL_CONTAINER: name}
+            mounts = task_mounts(scope, task.service, definition, declared_by_dockerfile(task, name, build_args))
+            args = create_args(definition, task.definition, image=local_image(scope, task, name, definition),
+                               name=scope.container_name(task.service, name), labels=labels, mounts=mounts,
                                secrets=resolved, network_mode=None)
             env_file = None
             if resolved:
@@ -132,7 +135,7 @@ def compose_document(stack: str, tasks: list[Task], *, project_dir: Path, secret
                                   "args": {**build.args, **build_args}, "network": "host"}
             service_name = compose_service_name(task, name)
             if owner is None:
-                entry["networks"] = [network_name(stack)]
+                entry["networks"] = [scope.network_name()]
                 owner = service_name
             else:
                 entry["network_mode"] = f"service:{owner}"
@@ -142,19 +145,19 @@ def compose_document(stack: str, tasks: list[Task], *, project_dir: Path, secret
                 entry["depends_on"] = depends
             services[service_name] = entry
         for volume in task.volumes:
-            name = volume_name(stack, task.service, volume["name"])
-            volumes[name] = {"name": name, "labels": stack_labels(stack, task.service)}
+            name = scope.volume_name(task.service, volume["name"])
+            volumes[name] = {"name": name, "labels": scope.labels(task.service)}
     if edge_image and any(t.routes for t in tasks):
-        owners = {t.service: container_name(stack, t.service, start_order(t)[0]["name"]) for t in tasks}
+        owners = {t.service: scope.container_name(t.service, start_order(t)[0]["name"]) for t in tasks}
         edge_dir = local / EDGE
         tls_pair(edge_dir, "localhost")
         (edge_dir / "nginx.conf").write_text(nginx_conf(targets(tasks, owners), https_port))
         services[EDGE] = {
-            "container_name": container_name(stack, EDGE, EDGE),
+            "container_name": scope.container_name(EDGE, EDGE),
             "image": edge_image,
             "command": ["nginx", "-e", "stderr", "-c", f"{EDGE_CONFIG_DIR}/nginx.conf"],
-            "labels": {**stack_labels(stack, EDGE), LABEL_CONTAINER: EDGE},
-            "networks": [network_name(stack)],
+            "labels": {**scope.labels(EDGE), LABEL_CONTAINER: EDGE},
+            "networks": [scope.network_name()],
             "ports": [f"127.0.0.1:{https_port}:8443", f"127.0.0.1:{http_port}:8080"],
             "volumes": [{"type": "bind", "source": str(edge_dir.resolve()), "target": EDGE_CONFIG_DIR,
                          "read_only": True}],
@@ -164,9 +167,9 @@ def compose_document(stack: str, tasks: list[Task], *, project_dir: Path, secret
                            for t in tasks for r in t.routes},
         }
     return {
-        "name": f"rampart-{stack}",
+        "name": scope.prefix.replace(".", "-"),  # Compose project names allow no dots
         "services": services,
-        "networks": {network_name(stack): {"name": network_name(stack), "labels": stack_labels(stack)}},
+        "networks": {scope.network_name(): {"name": scope.network_name(), "labels": scope.labels()}},
         "volumes": volumes,
     }
 

@@ -18,11 +18,17 @@ STOP_TIMEOUT_LABEL = "rampart.local.stop-timeout"
 CPU_UNITS = 1024
 
 
-def health_check(definition: dict[str, Any]) -> dict[str, Any] | None:
-    """ECS healthCheck -> the engine's: the same command (CMD / CMD-SHELL) and timings."""
+#: The engine's health check for a definition without one: ECS runs no image HEALTHCHECK, so the
+#: engine must not run the image's either (else a container would be judged by a check ECS ignores).
+NO_HEALTH_CHECK = {"test": ["NONE"]}
+
+
+def health_check(definition: dict[str, Any]) -> dict[str, Any]:
+    """ECS healthCheck -> the engine's: the same command (CMD / CMD-SHELL) and timings; none at all
+    (not even the image's HEALTHCHECK) when the definition has none."""
     check = definition.get("healthCheck")
     if not check:
-        return None
+        return dict(NO_HEALTH_CHECK)
     timing = {**ECS_HEALTH_DEFAULTS, **{k: v for k, v in check.items() if k != "command"}}
     return {
         "test": list(check["command"]),

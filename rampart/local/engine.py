@@ -1,6 +1,7 @@
 """The local run's lifecycle on the Docker Engine (docker SDK): build the images, start each task's
 containers in dependsOn order in one network namespace, and find everything again by label for
-`status`, `logs` and `down`. Nothing without Rampart's labels is touched."""
+`status`, `logs` and `down`. Everything is keyed by project and stack (rampart.local.scope);
+nothing without those labels is touched."""
 
 from __future__ import annotations
 
@@ -23,22 +24,28 @@ from docker.types import Mount, Ulimit
 
 from rampart.errors import UserError
 from rampart.local.containers import ECS_STOP_TIMEOUT_S, STOP_TIMEOUT_LABEL, create_args
-from rampart.local.edge import EDGE_CONFIG_DIR, nginx_conf, targets
+from rampart.local.edge import EDGE_CONFIG_DIR, matcher_accepts, nginx_conf, targets
+from rampart.local.scope import LABEL_SERVICE, Scope
 from rampart.local.secrets import LOCAL_DIR, resolve_secrets, tls_pair
 from rampart.local.tasks import Task
-from rampart.local.volumes import task_mounts, volume_name
+from rampart.local.volumes import task_mounts
 
-LABEL_STACK = "rampart.local.stack"
-LABEL_SERVICE = "rampart.local.service"
 LABEL_CONTAINER = "rampart.local.container"
 LABEL_ESSENTIAL = "rampart.local.essential"
 LABEL_CONFIG = "rampart.local.config"
 LABEL_PORTS = "rampart.local.ports"
 LABEL_ROUTES = "rampart.local.routes"
 EDGE = "edge"
-#: How long a dependsOn condition may take before `up` gives up.
+#: How long a dependsOn condition may take before `up` gives up (an unhealthy container fails at once).
 CONDITION_TIMEOUT_S = 300.0
+#: How long `up` waits for each target to pass its target group's health check, once its containers
+#: are healthy (or running, without a health check of their own).
+TARGET_HEALTH_TIMEOUT_S = 60.0
 POLL_S = 0.25
+#: How often a wait says what it is waiting for.
+PROGRESS_S = 10.0
+#: The most health-check output `up` prints of a container that turned unhealthy.
+HEALTH_LOG_CHARS = 2000
 
 
 def engine() -> docker.DockerClient:
@@ -51,29 +58,9 @@ def engine() -> docker.DockerClient:
     return client
 
 
-def network_name(stack: str) -> str:
-    return f"rampart-{stack}"
-
-
-def container_name(stack: str, service: str, container: str) -> str:
-    return f"rampart-{stack}-{service}-{container}"
-
-
-def stack_labels(stack: str, service: str | None = None) -> dict[str, str]:
-    return {LABEL_STACK: stack, **({LABEL_SERVICE: service} if service else {})}
-
-
-def label_filter(stack: str, service: str | None = None) -> list[str]:
-    return [f"{k}={v}" for k, v in stack_labels(stack, service).items()]
-
-
-def local_image_tag(stack: str, service: str, container: str) -> str:
-    return f"rampart-local/{stack}-{service}-{container}:latest"
-
-
 # -- images -------------------------------------------------------------------------------------
 
-def build_images(client: docker.DockerClient, stack: str, task: Task, extra_args: dict[str, str],
+def build_images(client: docker.DockerClient, scope: Scope, task: Task, extra_args: dict[str, str],
                  say: Callable[[str], None]) -> dict[str, str]:
     """Container name -> the local image it runs: built from the deployment's Dockerfile, target
     and build args (plus `--build-arg`s), or the definition's image pulled when built elsewhere."""
@@ -90,14 +77,14 @@ def build_images(client: docker.DockerClient, stack: str, task: Task, extra_args
                 client.images.pull(ref)
             images[name] = ref
             continue
-        tag = local_image_tag(stack, task.service, name)
+        tag = scope.image_tag(task.service, name)
         dockerfile = build.dockerfile.relative_to(build.context) if build.dockerfile.is_relative_to(build.context) \
             else build.dockerfile
         say(f"building {tag} from {build.dockerfile} (target {build.target})")
         try:
             client.images.build(path=str(build.context), dockerfile=str(dockerfile), target=build.target,
                                 buildargs={**build.args, **extra_args}, tag=tag, network_mode="host",
-                                rm=True, forcerm=True, labels=stack_labels(stack, task.service))
+                                rm=True, forcerm=True, labels=scope.labels(task.service))
         except docker.errors.BuildError as e:
             tail = "".join(str(chunk.get("stream") or chunk.get("error") or "") for chunk in e.build_log)
             raise UserError(f"building {tag} failed: {e.msg}\n{tail[-3000:]}") from None
@@ -135,12 +122,26 @@ def start_order(task: Task) -> list[dict[str, Any]]:
     return ordered
 
 
+def shown_name(container: Container) -> str:
+    """`service/container`, as `rampart local logs` prefixes its lines."""
+    return f"{container.labels.get(LABEL_SERVICE, '?')}/{container.labels.get(LABEL_CONTAINER, container.name)}"
+
+
+def health_log(state: dict[str, Any]) -> str:
+    """The container's own health-check output (the engine keeps the last few runs), last run last."""
+    runs = (state.get("Health") or {}).get("Log") or []
+    text = "\n".join(f"  exit {run.get('ExitCode')}: {str(run.get('Output') or '').strip() or '(no output)'}"
+                     for run in runs)
+    return text[-HEALTH_LOG_CHARS:] or "  (the engine kept no output)"
+
+
 def condition_met(container: Container, condition: str) -> bool:
-    """Whether a dependsOn condition holds; raises when it never can."""
+    """Whether a dependsOn condition holds; raises when it never can (an unhealthy container fails
+    at once, with its health check's own output: ECS would replace the task)."""
     container.reload()
     state = container.attrs["State"]
     status = state["Status"]
-    name = container.labels.get(LABEL_CONTAINER, container.name)
+    name = shown_name(container)
     if condition == "START":
         return status in ("running", "exited")
     if condition == "HEALTHY":
@@ -150,6 +151,12 @@ def condition_met(container: Container, condition: str) -> bool:
         if status == "exited":
             raise UserError(f"{name!r} exited (code {state['ExitCode']}) before it was healthy; "
                             f"see `rampart local logs`")
+        if health == "unhealthy":
+            check = " ".join((container.attrs["Config"].get("Healthcheck") or {}).get("Test") or [])
+            raise UserError(f"{name!r} is unhealthy: its health check {f'`{check}` ' if check else ''}failed; "
+                            f"its output:\n"
+                            f"{health_log(state)}\nfix the container's healthCheck (or the app), then run "
+                            "`rampart local up` again; `rampart local logs` shows the container's own log")
         return bool(health == "healthy")
     if status != "exited":
         return False
@@ -158,11 +165,19 @@ def condition_met(container: Container, condition: str) -> bool:
     return condition in ("COMPLETE", "SUCCESS")
 
 
-def wait_for(container: Container, condition: str) -> None:
-    deadline = time.monotonic() + CONDITION_TIMEOUT_S
+def wait_for(container: Container, condition: str, say: Callable[[str], None]) -> None:
+    """Until the condition holds, saying every PROGRESS_S what it waits for."""
+    start = time.monotonic()
+    said = start
     while not condition_met(container, condition):
-        if time.monotonic() > deadline:
-            raise UserError(f"{container.name}: dependsOn {condition} not met within {CONDITION_TIMEOUT_S:.0f} s")
+        now = time.monotonic()
+        if now - start > CONDITION_TIMEOUT_S:
+            raise UserError(f"{shown_name(container)}: {condition} not reached within {CONDITION_TIMEOUT_S:.0f} s")
+        if now - said >= PROGRESS_S:
+            health = (container.attrs["State"].get("Health") or {}).get("Status") or "no health check"
+            say(f"{shown_name(container)}: waiting for {condition} ({container.attrs['State']['Status']}, "
+                f"health {health}, {now - start:.0f} s)")
+            said = now
         time.sleep(POLL_S)
 
 
@@ -184,29 +199,29 @@ def config_digest(args: dict[str, Any], image_id: str, secret_names: list[str]) 
     return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def prepare(client: docker.DockerClient, stack: str, task: Task, images: dict[str, str],
+def prepare(client: docker.DockerClient, scope: Scope, task: Task, images: dict[str, str],
             secrets: dict[str, str], secrets_path: Path, tls_root: Path) -> list[PreparedContainer]:
     prepared: list[PreparedContainer] = []
     for definition in start_order(task):
         name = definition["name"]
         resolved = resolve_secrets(definition, secrets, secrets_path, tls_root / task.service)
         labels = {
-            **stack_labels(stack, task.service),
+            **scope.labels(task.service),
             LABEL_CONTAINER: name,
             LABEL_ESSENTIAL: str(bool(definition.get("essential", True))).lower(),
             LABEL_PORTS: ",".join(str(p["containerPort"]) for p in definition.get("portMappings") or []),
         }
-        mounts = task_mounts(stack, task.service, definition, declared_volumes(client, images[name]))
+        mounts = task_mounts(scope, task.service, definition, declared_volumes(client, images[name]))
         args = create_args(definition, task.definition, image=images[name],
-                           name=container_name(stack, task.service, name), labels=labels, mounts=mounts,
+                           name=scope.container_name(task.service, name), labels=labels, mounts=mounts,
                            secrets=resolved, network_mode=None)
         args["labels"][LABEL_CONFIG] = config_digest(args, client.images.get(images[name]).id, list(resolved))
         prepared.append(PreparedContainer(definition, args, list(resolved)))
     return prepared
 
 
-def task_containers(client: docker.DockerClient, stack: str, service: str) -> list[Container]:
-    return [c for c in client.containers.list(all=True, filters={"label": label_filter(stack, service)})
+def task_containers(client: docker.DockerClient, scope: Scope, service: str) -> list[Container]:
+    return [c for c in client.containers.list(all=True, filters={"label": scope.label_filter(service)})
             if c.labels.get(LABEL_CONTAINER) != EDGE]
 
 
@@ -216,36 +231,36 @@ def is_current(existing: list[Container], prepared: list[PreparedContainer]) -> 
     return wanted == have
 
 
-def remove_task(client: docker.DockerClient, stack: str, service: str) -> None:
-    containers = task_containers(client, stack, service)
+def remove_task(client: docker.DockerClient, scope: Scope, service: str) -> None:
+    containers = task_containers(client, scope, service)
     # dependents first: the namespace owner goes last
     for c in sorted(containers, key=lambda c: c.attrs["HostConfig"]["NetworkMode"].startswith("container:"),
                     reverse=True):
         c.remove(force=True)
-    for v in client.volumes.list(filters={"label": label_filter(stack, service)}):
+    for v in client.volumes.list(filters={"label": scope.label_filter(service)}):
         v.remove(force=True)
 
 
-def ensure_network(client: docker.DockerClient, stack: str) -> str:
-    name = network_name(stack)
-    if not client.networks.list(names=[name], filters={"label": label_filter(stack)}):
-        client.networks.create(name, driver="bridge", labels=stack_labels(stack))
+def ensure_network(client: docker.DockerClient, scope: Scope) -> str:
+    name = scope.network_name()
+    if not client.networks.list(names=[name], filters={"label": scope.label_filter()}):
+        client.networks.create(name, driver="bridge", labels=scope.labels())
     return name
 
 
-def start_task(client: docker.DockerClient, stack: str, task: Task, prepared: list[PreparedContainer],
+def start_task(client: docker.DockerClient, scope: Scope, task: Task, prepared: list[PreparedContainer],
                say: Callable[[str], None]) -> None:
     """Fresh volumes, then each container in order after its dependsOn conditions; the first one
     owns the task's network namespace (on the stack network), the others join it."""
-    network = ensure_network(client, stack)
+    network = ensure_network(client, scope)
     for volume in task.volumes:
-        client.volumes.create(volume_name(stack, task.service, volume["name"]), labels=stack_labels(stack, task.service))
+        client.volumes.create(scope.volume_name(task.service, volume["name"]), labels=scope.labels(task.service))
     started: dict[str, Container] = {}
     owner: Container | None = None
     for p in prepared:
         for dep in p.definition.get("dependsOn") or []:
             say(f"{task.service}: {p.definition['name']} waits for {dep['containerName']} {dep['condition']}")
-            wait_for(started[dep["containerName"]], dep["condition"])
+            wait_for(started[dep["containerName"]], dep["condition"], say)
         args = dict(p.args)
         if owner is None:
             args["network"] = network
@@ -280,35 +295,55 @@ def clamped_ulimits(ulimits: list[Ulimit], say: Callable[[str], None], where: st
     return lowered
 
 
-def wait_healthy(client: docker.DockerClient, stack: str, tasks: list[Task]) -> None:
-    """Until every container with a health check is healthy (others: running)."""
+def wait_healthy(client: docker.DockerClient, scope: Scope, tasks: list[Task], say: Callable[[str], None]) -> None:
+    """Until every container with a health check is healthy (others: running), all watched at once:
+    the first that turns unhealthy fails `up` there and then, with its health check's output."""
+    pending: dict[str, tuple[Container, str]] = {}
     for task in tasks:
-        for c in task_containers(client, stack, task.service):
+        for c in task_containers(client, scope, task.service):
             has_check = bool((c.attrs["State"].get("Health") or {}).get("Status"))
-            wait_for(c, "HEALTHY" if has_check else "START")
+            pending[c.id] = (c, "HEALTHY" if has_check else "START")
+    start = said = time.monotonic()
+    while True:
+        for key, (c, condition) in list(pending.items()):
+            if condition_met(c, condition):
+                del pending[key]
+        if not pending:
+            return
+        now = time.monotonic()
+        waiting = ", ".join(f"{shown_name(c)} ({(c.attrs['State'].get('Health') or {}).get('Status') or c.status})"
+                            for c, _ in pending.values())
+        if now - start > CONDITION_TIMEOUT_S:
+            raise UserError(f"not healthy within {CONDITION_TIMEOUT_S:.0f} s: {waiting}; see `rampart local logs`")
+        if now - said >= PROGRESS_S:
+            say(f"waiting for {waiting}, {now - start:.0f} s")
+            said = now
+        time.sleep(POLL_S)
 
 
 # -- the edge -----------------------------------------------------------------------------------
 
-def start_edge(client: docker.DockerClient, stack: str, tasks: list[Task], image: str, project_dir: Path,
-               https_port: int, http_port: int) -> None:
+def start_edge(client: docker.DockerClient, scope: Scope, tasks: list[Task], image: str, project_dir: Path,
+               https_port: int, http_port: int) -> Container:
     """(Re)create the edge with a config generated from the tasks' routes."""
-    owner = {t.service: container_name(stack, t.service, start_order(t)[0]["name"]) for t in tasks}
+    owner = {t.service: scope.container_name(t.service, start_order(t)[0]["name"]) for t in tasks}
     edge_targets = targets(tasks, owner)
-    config_dir = project_dir / LOCAL_DIR / stack / EDGE
+    config_dir = project_dir / LOCAL_DIR / scope.stack / EDGE
     tls_pair(config_dir, "localhost")
     (config_dir / "nginx.conf").write_text(nginx_conf(edge_targets, https_port))
-    name = container_name(stack, EDGE, EDGE)
-    for old in client.containers.list(all=True, filters={"name": f"^{name}$", "label": label_filter(stack)}):
+    name = scope.container_name(EDGE, EDGE)
+    for old in client.containers.list(all=True, filters={"name": f"^{name}$", "label": scope.label_filter()}):
         old.remove(force=True)
     routes = [{"service": e.service, "url": f"https://localhost:{https_port}", "hosts": e.route.hosts,
                "paths": e.route.paths, "priority": e.route.priority, "address": e.address,
-               "health": e.route.health_check_path} for e in edge_targets]
-    client.containers.run(
+               "health": e.route.health_check_path, "protocol": e.route.protocol,
+               "health_protocol": e.route.health_check_protocol, "matcher": e.route.matcher,
+               "source_ips": e.route.source_ips, "answer": e.route.answer} for e in edge_targets]
+    return client.containers.run(
         image, ["nginx", "-e", "stderr", "-c", f"{EDGE_CONFIG_DIR}/nginx.conf"], name=name, detach=True,
-        labels={**stack_labels(stack, EDGE), LABEL_CONTAINER: EDGE, LABEL_ESSENTIAL: "true",
+        labels={**scope.labels(EDGE), LABEL_CONTAINER: EDGE, LABEL_ESSENTIAL: "true",
                 LABEL_ROUTES: json.dumps(routes), LABEL_PORTS: f"{https_port},{http_port}"},
-        network=network_name(stack),
+        network=scope.network_name(),
         ports={"8443/tcp": ("127.0.0.1", https_port), "8080/tcp": ("127.0.0.1", http_port)},
         mounts=[Mount(EDGE_CONFIG_DIR, str(config_dir.resolve()), type="bind", read_only=True)],
         read_only=True, tmpfs={"/tmp": "mode=1777"}, cap_drop=["ALL"], cap_add=["CHOWN", "SETUID", "SETGID"],
@@ -316,26 +351,87 @@ def start_edge(client: docker.DockerClient, stack: str, tasks: list[Task], image
     )
 
 
+@dataclass(frozen=True)
+class Probe:
+    """One target group's health check of one target, run from inside the edge as the ALB runs it."""
+
+    service: str
+    address: str
+    protocol: str
+    path: str
+    matcher: str
+
+    def url(self) -> str:
+        return f"{self.protocol.lower()}://{self.address}{self.path}"
+
+
+def probes(routes: list[dict[str, Any]]) -> list[Probe]:
+    """One per target group a route forwards to (a service's several rules share one), in route order.
+    Rules that answer themselves (an access entry's 403) forward nowhere and are not probed."""
+    found: list[Probe] = []
+    for r in routes:
+        if r.get("answer") is not None:
+            continue
+        probe = Probe(r["service"], r["address"], r.get("health_protocol") or r.get("protocol") or "HTTPS",
+                      r["health"], r.get("matcher") or "200")
+        if probe not in found:
+            found.append(probe)
+    return found
+
+
+def run_probe(edge: Container, probe: Probe) -> int | None:
+    """The status code the target answered (None: no answer within 5 s)."""
+    result = edge.exec_run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", probe.url()])
+    code = result.output.decode().strip()
+    return int(code) if code.isdigit() and code != "000" else None
+
+
+def probe_line(probe: Probe, code: int | None) -> str:
+    verdict = "healthy" if code is not None and matcher_accepts(probe.matcher, code) else "unhealthy"
+    return (f"  {probe.service}: {probe.protocol} GET {probe.path} on {probe.address} -> "
+            f"{code if code is not None else 'no answer'} ({verdict}; matcher {probe.matcher})")
+
+
 def probe_targets(edge: Container, routes: list[dict[str, Any]]) -> list[str]:
-    """Each route's target on its target group's health-check path, from inside the edge (as the ALB
-    probes each registered target)."""
-    lines = []
-    for route in routes:
-        url = f"https://{route['address']}{route['health']}"
-        result = edge.exec_run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", url])
-        code = result.output.decode().strip()
-        lines.append(f"  {route['service']}: GET {route['health']} on {route['address']} -> "
-                     f"{code if code and code != '000' else 'no answer'}")
-    return lines
+    """Each target on its target group's health check: protocol, path and matcher, from inside the
+    edge (as the ALB probes each registered target)."""
+    return [probe_line(p, run_probe(edge, p)) for p in probes(routes)]
+
+
+def wait_targets_healthy(edge: Container, say: Callable[[str], None]) -> None:
+    """Until every target passes its target group's health check, as the ALB would before sending it
+    traffic; a target that never does fails `up` with what it last answered."""
+    pending = probes(json.loads(edge.labels.get(LABEL_ROUTES, "[]")))
+    last: dict[Probe, int | None] = {}
+    start = said = time.monotonic()
+    while pending:
+        for probe in list(pending):
+            last[probe] = run_probe(edge, probe)
+            if last[probe] is not None and matcher_accepts(probe.matcher, last[probe] or 0):
+                pending.remove(probe)
+        if not pending:
+            return
+        now = time.monotonic()
+        if now - start > TARGET_HEALTH_TIMEOUT_S:
+            failing = "\n".join(probe_line(p, last[p]) for p in pending)
+            raise UserError(f"targets failed their target group's health check for {TARGET_HEALTH_TIMEOUT_S:.0f} s "
+                            f"(the ALB would send them no traffic):\n{failing}\nmake the app answer the health "
+                            "check's path with a code its matcher accepts, or change the service's health_check; "
+                            "the containers are left running for `rampart local logs`")
+        if now - said >= PROGRESS_S:
+            say("waiting for the target group health check: " + "; ".join(
+                f"{p.service} {p.protocol} {p.path} -> {last[p] or 'no answer'}" for p in pending))
+            said = now
+        time.sleep(1.0)
 
 
 # -- essential containers -----------------------------------------------------------------------
 
-def stopped_tasks(client: docker.DockerClient, stack: str) -> dict[str, str]:
+def stopped_tasks(client: docker.DockerClient, scope: Scope) -> dict[str, str]:
     """Service -> why its task stopped: an essential container that exited stops the whole task
     (its other containers are stopped here, as ECS stops them)."""
     found: dict[str, str] = {}
-    containers = client.containers.list(all=True, filters={"label": label_filter(stack)})
+    containers = client.containers.list(all=True, filters={"label": scope.label_filter()})
     for c in containers:
         if c.labels.get(LABEL_ESSENTIAL) == "true" and c.status in ("exited", "dead") \
                 and c.labels.get(LABEL_CONTAINER) != EDGE:
@@ -350,44 +446,62 @@ def stopped_tasks(client: docker.DockerClient, stack: str) -> dict[str, str]:
 
 # -- commands -----------------------------------------------------------------------------------
 
-def up(client: docker.DockerClient, stack: str, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
+def up(client: docker.DockerClient, scope: Scope, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
        secrets_path: Path, build_args: dict[str, str], edge_image: str | None, https_port: int, http_port: int,
        say: Callable[[str], None], services: list[str] | None = None) -> None:
     """Build, then (re)start the tasks of `services` (all when None) whose containers changed, all
-    tasks at once as ECS starts a service's tasks; then the edge, routing to every running task."""
-    tls_root = project_dir / LOCAL_DIR / stack / "tls"
+    tasks at once as ECS starts a service's tasks; then the edge, routing to every running task; then
+    wait for the containers' health checks and the target groups' (each failure ends `up` at once)."""
+    tls_root = project_dir / LOCAL_DIR / scope.stack / "tls"
     selected = [t for t in tasks if not services or t.service in services]
     changed: list[tuple[Task, list[PreparedContainer]]] = []
     for task in selected:
-        images = build_images(client, stack, task, build_args, say)
-        prepared = prepare(client, stack, task, images, secrets, secrets_path, tls_root)
-        if is_current(task_containers(client, stack, task.service), prepared):
+        images = build_images(client, scope, task, build_args, say)
+        prepared = prepare(client, scope, task, images, secrets, secrets_path, tls_root)
+        if is_current(task_containers(client, scope, task.service), prepared):
             say(f"{task.service}: unchanged")
         else:
             changed.append((task, prepared))
 
     def restart(item: tuple[Task, list[PreparedContainer]]) -> None:
         task, prepared = item
-        remove_task(client, stack, task.service)
-        start_task(client, stack, task, prepared, say)
+        remove_task(client, scope, task.service)
+        start_task(client, scope, task, prepared, say)
 
-    ensure_network(client, stack)
+    ensure_network(client, scope)
     with ThreadPoolExecutor(max_workers=max(1, len(changed))) as pool:
         list(pool.map(restart, changed))  # list(): re-raises the first task's error
-    routed = [t for t in tasks if t.routes and task_containers(client, stack, t.service)]
-    if edge_image and routed:
+    routed = [t for t in tasks if t.routes and task_containers(client, scope, t.service)]
+    edge = None
+    if routed:
+        if not edge_image:
+            raise UserError("no nginx image for the local edge: give `--build-arg NGINX_IMAGE=<image>` "
+                            "(or `--local-base-images`)")
         say(f"edge: https://localhost:{https_port} (http://localhost:{http_port} redirects)")
-        start_edge(client, stack, routed, edge_image, project_dir, https_port, http_port)
-    wait_healthy(client, stack, selected)
-    say("every task is healthy")
+        edge = start_edge(client, scope, routed, edge_image, project_dir, https_port, http_port)
+    wait_healthy(client, scope, selected, say)
+    say("every container is healthy" + ("; checking each target group's health check" if edge else ""))
+    if edge is not None:
+        wait_targets_healthy(edge, say)
+        say("every target passes its target group's health check")
 
 
-def status(client: docker.DockerClient, stack: str) -> str:
-    stopped = stopped_tasks(client, stack)
-    containers = client.containers.list(all=True, filters={"label": label_filter(stack)})
+def route_line(route: dict[str, Any]) -> str:
+    """One listener rule as `status` shows it: what it matches, then what it does (forward to the
+    service's target, or answer itself), so a route's allow rule and its 403 read apart."""
+    source = f"  from {','.join(route['source_ips'])}" if route.get("source_ips") else ""
+    action = (f"answered {route['answer']} by the edge ({route['service']}'s rule)" if route.get("answer") is not None
+              else f"{route['service']} over {route.get('protocol') or 'HTTPS'}")
+    return (f"  {route['url']}  hosts {','.join(route['hosts']) or '*'}  paths {','.join(route['paths']) or '/*'}"
+            f"{source}  -> {action} (priority {route['priority']})")
+
+
+def status(client: docker.DockerClient, scope: Scope) -> str:
+    stopped = stopped_tasks(client, scope)
+    containers = client.containers.list(all=True, filters={"label": scope.label_filter()})
     if not containers:
-        return f"stack {stack!r}: nothing is running locally"
-    lines = [f"stack {stack!r}"]
+        return f"{scope}: nothing is running locally"
+    lines = [str(scope)]
     by_service: dict[str, list[Container]] = {}
     for c in containers:
         by_service.setdefault(c.labels[LABEL_SERVICE], []).append(c)
@@ -403,21 +517,24 @@ def status(client: docker.DockerClient, stack: str) -> str:
     for edge in by_service.get(EDGE, []):
         routes = json.loads(edge.labels.get(LABEL_ROUTES, "[]"))
         lines.append(f"edge: {edge.status}; routes, lowest priority first:")
-        lines += [f"  {r['url']}  hosts {','.join(r['hosts']) or '*'}  paths {','.join(r['paths']) or '/*'}  "
-                  f"-> {r['service']} (priority {r['priority']})" for r in routes]
+        lines += [route_line(r) for r in routes]
         if edge.status == "running":
-            lines.append("target health (each target group's health-check path):")
+            lines.append("target health (each target group's health check):")
             lines += probe_targets(edge, routes)
     return "\n".join(lines)
 
 
-def logs(client: docker.DockerClient, stack: str, service: str | None, follow: bool,
+def logs(client: docker.DockerClient, scope: Scope, service: str | None, follow: bool,
          write: Callable[[str], None]) -> None:
-    stopped_tasks(client, stack)  # an essential container's exit stops its task, whoever looks first
-    containers = client.containers.list(all=True, filters={"label": label_filter(stack, service)})
+    stopped_tasks(client, scope)  # an essential container's exit stops its task, whoever looks first
+    everything = client.containers.list(all=True, filters={"label": scope.label_filter()})
+    if not everything:
+        raise UserError(f"{scope}: nothing to show; run `rampart local up` first")
+    containers = [c for c in everything if service is None or c.labels.get(LABEL_SERVICE) == service]
     if not containers:
-        raise UserError(f"stack {stack!r}{f' service {service!r}' if service else ''}: nothing to show; "
-                        "run `rampart local up` first")
+        known = sorted({c.labels.get(LABEL_SERVICE, "?") for c in everything})
+        raise UserError(f"--service {service}: {scope} has no such service running locally; "
+                        f"it has {', '.join(known)}")
     lock = threading.Lock()
 
     def stream(c: Container) -> None:
@@ -447,10 +564,10 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield buffer.decode(errors="replace")
 
 
-def down(client: docker.DockerClient, stack: str) -> list[str]:
+def down(client: docker.DockerClient, scope: Scope) -> list[str]:
     """Remove every container, volume and network with the stack's label; returns what was removed."""
     removed: list[str] = []
-    containers = client.containers.list(all=True, filters={"label": label_filter(stack)})
+    containers = client.containers.list(all=True, filters={"label": scope.label_filter()})
     for c in sorted(containers, key=lambda c: c.attrs["HostConfig"]["NetworkMode"].startswith("container:"),
                     reverse=True):
         try:
@@ -458,10 +575,10 @@ def down(client: docker.DockerClient, stack: str) -> list[str]:
             removed.append(f"container {c.name}")
         except NotFound:
             pass
-    for v in client.volumes.list(filters={"label": label_filter(stack)}):
+    for v in client.volumes.list(filters={"label": scope.label_filter()}):
         v.remove(force=True)
         removed.append(f"volume {v.name}")
-    for n in client.networks.list(filters={"label": label_filter(stack)}):
+    for n in client.networks.list(filters={"label": scope.label_filter()}):
         try:
             n.remove()
             removed.append(f"network {n.name}")

@@ -32,6 +32,12 @@ class ImageBuild:
     args: dict[str, str]
 
 
+#: A target group's settings when left out, as AWS defaults them for an ALB's group.
+DEFAULT_PROTOCOL = "HTTP"
+DEFAULT_HEALTH_CHECK_PATH = "/"
+DEFAULT_MATCHER = "200"
+
+
 @dataclass(frozen=True)
 class Route:
     """One listener rule: where the load balancer sends a request, and how it probes the target."""
@@ -47,6 +53,13 @@ class Route:
     answer: int | None = None
     """The status the load balancer answers itself instead of forwarding: a fixed response (an access
     entry's 403), or 401 for a sign-in rule, whose identity provider the local edge cannot reach."""
+    protocol: str = DEFAULT_PROTOCOL
+    """The target group's protocol: what the load balancer speaks to the target (HTTP in `alb` mode,
+    HTTPS to the sidecar). AWS's default when a group leaves it out."""
+    health_check_protocol: str = DEFAULT_PROTOCOL
+    """The protocol of the target group's health check (its `healthCheck.protocol`, else the group's)."""
+    matcher: str = DEFAULT_MATCHER
+    """The codes the target group's health check counts as healthy (`200`, `200-299`, `200,302`)."""
 
 
 @dataclass(frozen=True)
@@ -117,18 +130,17 @@ def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Rou
                     service_of(r), str(lb["containerName"]), int(lb["containerPort"]))
     rules = [r for r in resources if r.type == LISTENER_RULE]
     # The forward target of each route component (a ServiceRoute parents a service's rules).
-    forwards: dict[str, tuple[str, str, int, str]] = {}
+    forwards: dict[str, tuple[tuple[str, str, int], TargetGroupProbe]] = {}
     for r in rules:
         group_name = _forward_group(r)
         if group_name in targets and group_name in groups:
-            health = groups[group_name].inputs.get("healthCheck") or {}
-            forwards[r.parent_urn or ""] = (*targets[group_name], str(health.get("path") or "/"))
+            forwards[r.parent_urn or ""] = (targets[group_name], target_group_probe(groups[group_name]))
     found: dict[str, list[Route]] = {}
     for r in rules:
         target = forwards.get(r.parent_urn or "")
         if target is None:
             continue
-        service, container, port, health_check_path = target
+        (service, container, port), probe = target
         actions = r.inputs.get("actions") or []
         kinds = {str(a.get("type")) for a in actions}
         fixed = next((a["fixedResponse"] for a in actions if a.get("type") == "fixed-response"), None)
@@ -138,14 +150,36 @@ def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Rou
             priority=int(r.inputs["priority"]),
             hosts=[v for c in conditions for v in (c.get("hostHeader") or {}).get("values") or []],
             paths=[v for c in conditions for v in (c.get("pathPattern") or {}).get("values") or []],
-            container=container, port=port, health_check_path=health_check_path,
+            container=container, port=port, health_check_path=probe.path,
             source_ips=[v for c in conditions for v in (c.get("sourceIp") or {}).get("values") or []],
-            answer=answer,
+            answer=answer, protocol=probe.protocol, health_check_protocol=probe.health_check_protocol,
+            matcher=probe.matcher,
         ))
     return found
 
 
 SIGN_IN_ACTIONS = {"authenticate-oidc", "authenticate-cognito"}
+
+
+@dataclass(frozen=True)
+class TargetGroupProbe:
+    """How a target group talks to its targets and checks them (AWS's defaults for keys left out)."""
+
+    protocol: str
+    health_check_protocol: str
+    path: str
+    matcher: str
+
+
+def target_group_probe(group: RegisteredResource) -> TargetGroupProbe:
+    protocol = str(group.inputs.get("protocol") or DEFAULT_PROTOCOL).upper()
+    health = group.inputs.get("healthCheck") or {}
+    return TargetGroupProbe(
+        protocol=protocol,
+        health_check_protocol=str(health.get("protocol") or protocol).upper(),
+        path=str(health.get("path") or DEFAULT_HEALTH_CHECK_PATH),
+        matcher=str(health.get("matcher") or DEFAULT_MATCHER),
+    )
 
 
 def _forward_group(rule: RegisteredResource) -> str | None:

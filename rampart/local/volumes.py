@@ -2,7 +2,8 @@
 by root, mode 0755, unless the container's image declares a VOLUME at exactly the mount path:
 then Fargate copies the image's content, owner and mode into it. A Docker named volume does that
 copy on first mount; `NoCopy` leaves it empty (root-owned 0755), so each mount asks for the copy
-only where the image declares the path (tests/image/conftest.py FargateVolumes does the same)."""
+only where the image declares the path (tests/image/conftest.py FargateVolumes does the same).
+A mount point's `readOnly` (ECS's spelling) makes the mount read-only, as on Fargate."""
 
 from __future__ import annotations
 
@@ -10,17 +11,15 @@ from typing import Any
 
 from docker.types import Mount
 
-
-def volume_name(stack: str, service: str, volume: str) -> str:
-    return f"rampart-{stack}-{service}-{volume}"
+from rampart.local.scope import Scope
 
 
-def task_mounts(stack: str, service: str, container: dict[str, Any], declared: set[str]) -> list[Mount]:
+def task_mounts(scope: Scope, service: str, container: dict[str, Any], declared: set[str]) -> list[Mount]:
     """The container's mountPoints as Docker mounts of the task's named volumes."""
     return [
         Mount(
             target=str(point["containerPath"]),
-            source=volume_name(stack, service, str(point["sourceVolume"])),
+            source=scope.volume_name(service, str(point["sourceVolume"])),
             type="volume",
             read_only=bool(point.get("readOnly", False)),
             no_copy=str(point["containerPath"]) not in declared,

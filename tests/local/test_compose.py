@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from rampart.local.compose import compose_document, render
+from rampart.local.scope import Scope
 from rampart.local.tasks import Task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def compose_schema() -> dict:  # type: ignore[type-arg]
 def document(dev_tasks: list[Task], tmp_path: Path) -> tuple[dict, str, Path]:  # type: ignore[type-arg]
     web = next(t for t in dev_tasks if t.service == "web")
     web.containers[0]["secrets"] = [{"name": "GREETING_TOKEN", "valueFrom": "arn:aws:secretsmanager:x"}]
-    doc = compose_document("dev", dev_tasks, project_dir=tmp_path, secrets={"GREETING_TOKEN": SECRET},
+    doc = compose_document(Scope("rampart", "dev"), dev_tasks, project_dir=tmp_path, secrets={"GREETING_TOKEN": SECRET},
                            secrets_path=tmp_path / "dev.env", build_args={}, edge_image="nginx:test",
                            https_port=8443, http_port=8080)
     return doc, render(doc), tmp_path
@@ -60,7 +61,7 @@ def test_no_secret_value_is_in_the_file_but_in_a_0600_env_file(document) -> None
 def test_tasks_keep_their_namespace_order_and_hardening(document) -> None:  # type: ignore[no-untyped-def]
     doc, _, _ = document
     app, proxy = doc["services"]["web-app"], doc["services"]["web-proxy"]
-    assert app["networks"] == ["rampart-dev"] and proxy["network_mode"] == "service:web-app"
+    assert app["networks"] == ["rampart-rampart-dev"] and proxy["network_mode"] == "service:web-app"
     assert proxy["depends_on"] == {"web-app": {"condition": "service_healthy"}}
     for service in (app, proxy):
         assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
@@ -72,3 +73,16 @@ def test_tasks_keep_their_namespace_order_and_hardening(document) -> None:  # ty
     assert app["build"]["context"] == str(ROOT / "app") and app["build"]["target"] == "runtime"
     assert doc["services"]["edge"]["ports"] == ["127.0.0.1:8443:8443", "127.0.0.1:8080:8080"]
     assert os.path.isabs(doc["services"]["edge"]["volumes"][0]["source"])
+
+
+def test_a_container_without_a_health_check_runs_none_not_its_images(dev_tasks: list[Task], tmp_path: Path) -> None:
+    web = next(t for t in dev_tasks if t.service == "web")
+    del web.containers[0]["healthCheck"]
+    web.containers[1]["dependsOn"] = []  # the sidecar's HEALTHY wait needs the app's check
+    doc = compose_document(Scope("rampart", "dev"), [web], project_dir=tmp_path, secrets={},
+                           secrets_path=tmp_path / "dev.env", build_args={}, edge_image=None,
+                           https_port=8443, http_port=8080)
+    assert doc["services"]["web-app"]["healthcheck"] == {"disable": True}
+    assert doc["services"]["web-proxy"]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
+    schema = compose_schema()
+    assert not list(jsonschema.validators.validator_for(schema)(schema).iter_errors(yaml.safe_load(render(doc))))

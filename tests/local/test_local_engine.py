@@ -25,6 +25,8 @@ pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "localtest"
+#: Containers are named by project (Rampart's own: `rampart`) and stack.
+PREFIX = f"rampart-rampart-{STACK}"
 SECRET = "local-secret-7f3a9c2e-never-logged"
 HTTPS_PORT = 18443
 HTTP_PORT = 18080
@@ -131,7 +133,7 @@ def test_unrouted_request_gets_404_from_the_edge(docker: Docker, project: Path) 
     """The test stack routes web only for Host localhost: another host matches no listener rule."""
     status, _, body = get("/", host="unrouted.example")
     assert status == 404
-    edge_log = docker.run("logs", f"rampart-{STACK}-edge-edge").stdout.splitlines()
+    edge_log = docker.run("logs", f"{PREFIX}-edge-edge").stdout.splitlines()
     (line,) = [json.loads(x) for x in edge_log if '"host":"unrouted.example"' in x]
     assert line["status"] == 404 and line["target"] == "" and line["upstream_status"] == ""
 
@@ -147,7 +149,7 @@ def test_http_redirects_to_https(project: Path) -> None:
 
 
 def test_the_secret_reaches_the_app_and_no_output(docker: Docker, project: Path) -> None:
-    app = f"rampart-{STACK}-web-app"
+    app = f"{PREFIX}-web-app"
     seen = docker.run("exec", app, "/nodejs/bin/node", "-e",
                       "process.stdout.write(String(process.env.GREETING_TOKEN === process.argv[1]))", SECRET).stdout
     assert seen == "true"
@@ -161,12 +163,17 @@ def test_status_shows_every_task_healthy_and_the_routes(docker: Docker, project:
     out = rampart(docker, project, "local", "status", "--stack", STACK).stdout
     assert "task web: RUNNING" in out and "task api: RUNNING" in out
     assert out.count(" healthy ") == 4, out
-    assert "paths /api/*  -> api" in out
-    assert "web: GET /healthz on" in out and "-> 200" in out
+    assert "paths /api/*  -> api over HTTPS" in out
+    # web's /admin/* access entry: its allow-list rule and its 403 rule read apart
+    (allow,) = [line for line in out.splitlines() if "paths /admin/*  from " in line]
+    (deny,) = [line for line in out.splitlines() if "paths /admin/*  -> answered 403 by the edge" in line]
+    assert "-> web over HTTPS" in allow, allow
+    assert "web: HTTPS GET /healthz on" in out and "-> 200 (healthy; matcher 200)" in out
+    assert out.count("web: HTTPS GET") == 1, "one health line per target group, not per listener rule"
 
 
 def test_containers_run_with_the_task_definitions_settings(docker: Docker, project: Path) -> None:
-    app, proxy = (json.loads(docker.run("inspect", f"rampart-{STACK}-web-{n}").stdout)[0] for n in ("app", "proxy"))
+    app, proxy = (json.loads(docker.run("inspect", f"{PREFIX}-web-{n}").stdout)[0] for n in ("app", "proxy"))
     for c, user, memory in ((app, "65532:65532", 384), (proxy, "10101:10101", 128)):
         host = c["HostConfig"]
         assert c["Config"]["User"] == user
@@ -181,7 +188,7 @@ def test_containers_run_with_the_task_definitions_settings(docker: Docker, proje
     assert proxy["Config"]["Healthcheck"]["Interval"] == 10 * 1_000_000_000
     # /tmp is declared by the app image (VOLUME): its mode is copied into the task volume, so the
     # app's user can write there (an undeclared path would be root's 0755)
-    written = docker.run("exec", f"rampart-{STACK}-web-app", "/nodejs/bin/node", "-e",
+    written = docker.run("exec", f"{PREFIX}-web-app", "/nodejs/bin/node", "-e",
                          "const fs=require('fs');fs.writeFileSync('/tmp/x','1');"
                          "process.stdout.write((fs.statSync('/tmp').mode & 0o7777).toString(8))").stdout
     assert written == "1777"
@@ -190,19 +197,19 @@ def test_containers_run_with_the_task_definitions_settings(docker: Docker, proje
 
 
 def test_killing_an_essential_container_stops_its_task(docker: Docker, project: Path) -> None:
-    docker.run("kill", f"rampart-{STACK}-api-app")
+    docker.run("kill", f"{PREFIX}-api-app")
     out = rampart(docker, project, "local", "status", "--stack", STACK).stdout
     assert "task api: STOPPED: essential container 'app' exited" in out, out
     assert "task web: RUNNING" in out
-    proxy_state = docker.run("inspect", "-f", "{{.State.Status}}", f"rampart-{STACK}-api-proxy").stdout.strip()
+    proxy_state = docker.run("inspect", "-f", "{{.State.Status}}", f"{PREFIX}-api-proxy").stdout.strip()
     assert proxy_state == "exited"
     # a second `up` replaces only what changed: the stopped task comes back, web is left alone
-    web_id = docker.run("inspect", "-f", "{{.Id}}", f"rampart-{STACK}-web-app").stdout.strip()
+    web_id = docker.run("inspect", "-f", "{{.Id}}", f"{PREFIX}-web-app").stdout.strip()
     up = rampart(docker, project, "local", "up", "--stack", STACK, *BUILD_ARGS, f"--https-port={HTTPS_PORT}",
                  f"--http-port={HTTP_PORT}")
     assert up.returncode == 0, up.stdout + up.stderr
     assert "web: unchanged" in up.stdout
-    assert docker.run("inspect", "-f", "{{.Id}}", f"rampart-{STACK}-web-app").stdout.strip() == web_id
+    assert docker.run("inspect", "-f", "{{.Id}}", f"{PREFIX}-web-app").stdout.strip() == web_id
 
 
 def test_z_down_leaves_nothing_with_rampart_labels(docker: Docker, project: Path) -> None:

@@ -9,6 +9,7 @@ from docker.types import Mount
 
 from rampart.local.containers import create_args, health_check
 from rampart.local.tasks import Task, repository_of, stack_tasks
+from rampart.local.scope import Scope
 from rampart.local.volumes import task_mounts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,17 +80,28 @@ def test_health_check_timings_and_ecs_defaults() -> None:
     check = health_check({"healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 7}})
     assert check == {"test": ["CMD-SHELL", "true"], "interval": 7_000_000_000, "timeout": 5_000_000_000,
                      "retries": 3, "start_period": 0}
-    assert health_check({}) is None
+    # none in the definition: none on the engine either, not even the image's HEALTHCHECK (ECS ignores it)
+    assert health_check({}) == {"test": ["NONE"]}
 
 
 def test_volumes_copy_image_content_only_where_the_image_declares_the_path(dev_tasks: list[Task]) -> None:
     proxy = by_service(dev_tasks)["web"].containers[1]
-    mounts = task_mounts("dev", "web", proxy, declared={"/run/proxy"})
+    mounts = task_mounts(Scope("rampart", "dev"), "web", proxy, declared={"/run/proxy"})
     assert [(m["Target"], m["Source"], m.get("VolumeOptions", {}).get("NoCopy", False)) for m in mounts] == [
-        ("/run/proxy", "rampart-dev-web-proxy-run", False),
-        ("/var/cache/proxy", "rampart-dev-web-proxy-cache", True),
+        ("/run/proxy", "rampart-rampart-dev-web-proxy-run", False),
+        ("/var/cache/proxy", "rampart-rampart-dev-web-proxy-cache", True),
     ]
     assert all(isinstance(m, Mount) and m["Type"] == "volume" for m in mounts)
+
+
+def test_a_read_only_mount_point_is_mounted_read_only() -> None:
+    """ECS spells it `readOnly`; a mount without it is writable (tests/local/test_local_alb.py checks
+    both on the engine)."""
+    container = {"mountPoints": [{"sourceVolume": "data", "containerPath": "/data", "readOnly": True},
+                                 {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False},
+                                 {"sourceVolume": "cache", "containerPath": "/cache"}]}
+    mounts = task_mounts(Scope("shop", "dev"), "web", container, declared=set())
+    assert [(m["Target"], m["ReadOnly"]) for m in mounts] == [("/data", True), ("/tmp", False), ("/cache", False)]
 
 
 def test_a_component_setting_reaches_the_local_run_with_no_local_code_change(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,228 @@
+"""The engine's decisions without an engine: fail-fast health waits, the target groups' health checks,
+project-and-stack keys, `status` rows and `logs --service` (fakes stand in for docker SDK objects)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rampart.errors import UserError
+from rampart.local import engine
+from rampart.local.command import LOCAL_BASE_IMAGES, parse_build_args
+from rampart.local.edge import matcher_accepts, nginx_conf, targets
+from rampart.local.scope import Scope
+from rampart.local.tasks import Route, Task, stack_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+ALB_PROGRAM = Path(__file__).resolve().parent / "alb_program"
+
+
+class FakeContainer:
+    """What the engine code reads of a docker SDK Container; `states` are what successive reloads see."""
+
+    def __init__(self, states: list[dict[str, Any]], labels: dict[str, str] | None = None,
+                 test: list[str] | None = None) -> None:
+        self.states = states
+        self.labels = labels or {engine.LABEL_SERVICE: "hello", engine.LABEL_CONTAINER: "app"}
+        self.name = "c"
+        self.id = "id-c"
+        self.attrs: dict[str, Any] = {"State": states[0], "Config": {"Healthcheck": {"Test": test or []}}}
+
+    @property
+    def status(self) -> str:
+        return str(self.attrs["State"]["Status"])
+
+    def reload(self) -> None:
+        self.attrs["State"] = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+
+def state(health: str | None, log: list[dict[str, Any]] | None = None, status: str = "running") -> dict[str, Any]:
+    return {"Status": status, "ExitCode": 0, **({"Health": {"Status": health, "Log": log or []}} if health else {})}
+
+
+# -- fail fast ------------------------------------------------------------------------------------
+
+def test_an_unhealthy_container_fails_at_once_with_its_own_health_check_output() -> None:
+    log = [{"ExitCode": 1, "Output": "health: no answer on 127.0.0.1:9090\n"},
+           {"ExitCode": 1, "Output": "health: refused on purpose\n"}]
+    container = FakeContainer([state("unhealthy", log)], test=["CMD", "/server", "--check"])
+    with pytest.raises(UserError) as raised:
+        engine.condition_met(container, "HEALTHY")  # type: ignore[arg-type]
+    message = str(raised.value)
+    assert "'hello/app' is unhealthy" in message
+    assert "`CMD /server --check`" in message
+    assert "exit 1: health: no answer on 127.0.0.1:9090" in message
+    assert message.index("no answer") < message.index("refused on purpose"), "the last run comes last"
+
+
+def test_starting_is_not_unhealthy() -> None:
+    assert engine.condition_met(FakeContainer([state("starting")]), "HEALTHY") is False  # type: ignore[arg-type]
+    assert engine.condition_met(FakeContainer([state("healthy")]), "HEALTHY") is True  # type: ignore[arg-type]
+
+
+def test_the_wait_says_what_it_waits_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "PROGRESS_S", 0.0)
+    monkeypatch.setattr(engine, "POLL_S", 0.0)
+    said: list[str] = []
+    container = FakeContainer([state("starting"), state("starting"), state("healthy")])
+    engine.wait_for(container, "HEALTHY", said.append)  # type: ignore[arg-type]
+    assert said and said[0].startswith("hello/app: waiting for HEALTHY (running, health starting, "), said
+
+
+def test_wait_healthy_fails_on_the_unhealthy_container_without_waiting_for_the_others(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    slow = FakeContainer([state("starting")], labels={engine.LABEL_SERVICE: "api", engine.LABEL_CONTAINER: "app"})
+    slow.id = "slow"
+    broken = FakeContainer([state("starting"), state("unhealthy", [{"ExitCode": 1, "Output": "boom"}])])
+    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service: [slow] if service == "api" else [broken])
+    monkeypatch.setattr(engine, "POLL_S", 0.0)
+    tasks = [Task("api", "api-dev", {}, []), Task("hello", "hello-dev", {}, [])]
+    with pytest.raises(UserError, match="(?s)'hello/app' is unhealthy.*exit 1: boom"):
+        engine.wait_healthy(None, Scope("p", "dev"), tasks, lambda _: None)  # type: ignore[arg-type]
+
+
+# -- the target group's protocol, path and matcher -----------------------------------------------
+
+def test_an_alb_mode_target_group_is_http_with_its_own_health_check() -> None:
+    (task,) = stack_tasks(ALB_PROGRAM, "dev")
+    (route,) = task.routes
+    assert (route.container, route.port, route.protocol) == ("app", 9090, "HTTP")
+    assert (route.health_check_protocol, route.health_check_path, route.matcher) == ("HTTP", "/ready", "200-299")
+
+
+def test_a_sidecar_target_group_is_https(dev_tasks: list[Task]) -> None:
+    for task in dev_tasks:
+        for route in task.routes:
+            assert (route.protocol, route.health_check_protocol) == ("HTTPS", "HTTPS"), task.service
+
+
+def http_route(port: int, protocol: str) -> Route:
+    return Route(priority=1, hosts=[], paths=["/*"], container="app", port=port, health_check_path="/ready",
+                 protocol=protocol)
+
+
+def test_the_edge_speaks_each_target_groups_protocol() -> None:
+    conf = nginx_conf(targets([Task("a", "a", {}, [], routes=[http_route(9090, "HTTP")]),
+                               Task("s", "s", {}, [], routes=[http_route(8443, "HTTPS")])],
+                              {"a": "alb-app", "s": "sidecar"}), 8443)
+    assert '"target_alb_app_9090" http;' in conf
+    assert '"target_sidecar_8443" https;' in conf
+    assert "proxy_pass $rampart_scheme://$rampart_target;" in conf
+    with pytest.raises(UserError, match="target group protocol 'TCP'"):
+        nginx_conf(targets([Task("a", "a", {}, [], routes=[http_route(9090, "TCP")])], {"a": "x"}), 8443)
+
+
+@pytest.mark.parametrize(("matcher", "code", "healthy"), [
+    ("200", 200, True), ("200", 201, False), ("200", 199, False),
+    ("200-299", 200, True), ("200-299", 299, True), ("200-299", 300, False), ("200-299", 199, False),
+    ("200,302", 302, True), ("200,302", 301, False), ("200,300-301", 301, True), ("200,300-301", 302, False),
+])
+def test_the_matcher_is_read_as_the_alb_reads_it(matcher: str, code: int, healthy: bool) -> None:
+    assert matcher_accepts(matcher, code) is healthy
+
+
+def route_label(**changes: Any) -> dict[str, Any]:
+    base = {"service": "web", "url": "https://localhost:8443", "hosts": [], "paths": ["/admin/*"], "priority": 10,
+            "address": "w:8443", "health": "/healthz", "protocol": "HTTPS", "health_protocol": "HTTPS",
+            "matcher": "200", "source_ips": [], "answer": None}
+    return {**base, **changes}
+
+
+def test_status_shows_an_allow_rule_and_its_403_apart_and_probes_each_target_group_once() -> None:
+    allow = route_label(source_ips=["203.0.113.0/24"])
+    deny = route_label(priority=11, answer=403)
+    catch_all = route_label(priority=20, paths=["/*"])
+    assert engine.route_line(allow) != engine.route_line(deny)
+    assert "from 203.0.113.0/24  -> web over HTTPS (priority 10)" in engine.route_line(allow)
+    assert "-> answered 403 by the edge (web's rule) (priority 11)" in engine.route_line(deny)
+    (probe,) = engine.probes([allow, deny, catch_all])
+    assert probe.url() == "https://w:8443/healthz"
+
+
+def test_a_target_that_answers_outside_its_matcher_fails_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Edge:
+        labels = {engine.LABEL_ROUTES: json.dumps([route_label(protocol="HTTP", health_protocol="HTTP",
+                                                               health="/ready", matcher="200-299")])}
+
+    urls: list[str] = []
+
+    def answer(edge: object, probe: engine.Probe) -> int:
+        urls.append(probe.url())
+        return 300
+
+    monkeypatch.setattr(engine, "run_probe", answer)
+    monkeypatch.setattr(engine, "TARGET_HEALTH_TIMEOUT_S", 0.0)
+    with pytest.raises(UserError, match=r"web: HTTP GET /ready on w:8443 -> 300 \(unhealthy; matcher 200-299\)"):
+        engine.wait_targets_healthy(Edge(), lambda _: None)  # type: ignore[arg-type]
+    assert urls == ["http://w:8443/ready"]
+    monkeypatch.setattr(engine, "run_probe", lambda edge, probe: 299)
+    engine.wait_targets_healthy(Edge(), lambda _: None)  # type: ignore[arg-type]
+
+
+# -- keyed by project and stack -------------------------------------------------------------------
+
+def test_two_projects_with_the_same_stack_share_no_name_and_no_label_filter() -> None:
+    shop, blog = Scope("shop", "dev"), Scope("blog", "dev")
+    assert shop.label_filter() != blog.label_filter()
+    assert "rampart.local.project=shop" in shop.label_filter() and "rampart.local.stack=dev" in shop.label_filter()
+    assert shop.prefix != blog.prefix and shop.network_name() != blog.network_name()
+    assert shop.container_name("web", "app") != blog.container_name("web", "app")
+    assert shop.volume_name("web", "tmp") != blog.volume_name("web", "tmp")
+    assert shop.image_tag("web", "app") != blog.image_tag("web", "app")
+    assert Scope("Shop.Front", "dev").image_tag("web", "app") == "rampart-local/shop.front-dev-web-app:latest"
+
+
+def test_scope_of_reads_the_project_name() -> None:
+    assert Scope.of(ALB_PROGRAM, "dev") == Scope("hello-static", "dev")
+    assert Scope.of(ROOT, "dev") == Scope("rampart", "dev")
+
+
+class FakeClient:
+    def __init__(self, containers: list[FakeContainer]) -> None:
+        outer = self
+
+        class Containers:
+            def list(self, all: bool, filters: dict[str, list[str]]) -> list[FakeContainer]:  # noqa: A002
+                wanted = dict(f.split("=", 1) for f in filters["label"])
+                return [c for c in outer.all if all and wanted.items() <= c.labels.items()]
+
+        self.all = containers
+        self.containers = Containers()
+
+
+def labelled(project: str, service: str) -> FakeContainer:
+    return FakeContainer([state(None, status="running")], labels={
+        **Scope(project, "dev").labels(service), engine.LABEL_CONTAINER: "app", engine.LABEL_ESSENTIAL: "true"})
+
+
+def test_logs_of_a_service_that_does_not_exist_lists_the_ones_that_do() -> None:
+    client = FakeClient([labelled("shop", "web"), labelled("shop", "api"), labelled("blog", "posts")])
+    with pytest.raises(UserError) as raised:
+        engine.logs(client, Scope("shop", "dev"), "nope", False, print)  # type: ignore[arg-type]
+    assert str(raised.value) == ("--service nope: project 'shop' stack 'dev' has no such service running locally; "
+                                 "it has api, web")
+    with pytest.raises(UserError, match="project 'none' stack 'dev': nothing to show; run `rampart local up` first"):
+        engine.logs(client, Scope("none", "dev"), "web", False, print)  # type: ignore[arg-type]
+
+
+# -- offline builds -------------------------------------------------------------------------------
+
+def test_local_base_images_are_the_ones_the_script_makes_and_an_explicit_build_arg_wins() -> None:
+    script = (ROOT / "scripts" / "base-images.sh").read_text()
+    for image in LOCAL_BASE_IMAGES.values():
+        assert image in script, f"scripts/base-images.sh does not make {image}"
+    assert parse_build_args([], local_base_images=True) == LOCAL_BASE_IMAGES
+    assert parse_build_args(["NGINX_IMAGE=mirror/nginx:1"], local_base_images=True)["NGINX_IMAGE"] == "mirror/nginx:1"
+    assert parse_build_args([]) == {}
+
+
+def test_docs_state_the_waits_and_the_offline_images_the_code_uses() -> None:
+    docs = (ROOT / "docs" / "local.md").read_text()
+    assert f"every {engine.PROGRESS_S:.0f} s" in docs
+    assert f"fails after {engine.TARGET_HEALTH_TIMEOUT_S:.0f} s" in docs
+    for image in LOCAL_BASE_IMAGES.values():
+        assert f"`{image}`" in docs, image
+    assert "--local-base-images" in (ROOT / "README.md").read_text()
