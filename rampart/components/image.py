@@ -396,8 +396,11 @@ class ImageFacts:
         """The program `check` runs when this image certainly does not hold it (looked up in the
         image's PATH for a bare name), else None."""
         program = check.executable()
-        candidates = [program] if "/" in program else [posixpath.join(d, program) for d in self.search_path]
-        if "/" in program and not program.startswith("/"):
+        if "/" not in program:
+            candidates = [posixpath.join(d, program) for d in self.search_path]
+        elif program.startswith("/"):
+            candidates = [program]
+        else:
             return None  # relative to the working directory: not judged
         return None if any(self.may_hold(c) for c in candidates) else program
 
