@@ -171,6 +171,8 @@ def _arn(type_: str, region: str, physical: str | None) -> str | None:
         return f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"
     if type_ == "aws:iam/role:Role":
         return f"arn:aws:iam::{ACCOUNT_ID}:role/{physical}"
+    if type_ == "aws:ecr/repository:Repository":
+        return f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{physical}"
     return None
 
 

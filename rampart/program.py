@@ -17,7 +17,7 @@ import pulumi
 from pydantic import ValidationError
 
 from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
-from rampart.components.image import Image, ImageArgs, declared_volumes
+from rampart.components.image import Image, ImageArgs, ImageFacts, declared_volumes, read_image_facts
 from rampart.components.network import alb_subnet_cidrs
 from rampart.components.proxy_config import ProxyConfig, write_image_context
 from rampart.components.web_service import WebService, WebServiceArgs, sidecar_proxy
@@ -111,6 +111,8 @@ class ServiceImages:
     proxy_image: pulumi.Input[str] | None = None
     proxy_repository_arn: pulumi.Input[str] | None = None
     proxy_volumes: list[str] | None = None
+    facts: ImageFacts | None = None
+    """What the app image's Dockerfile declares and holds (its HEALTHCHECK); None when built elsewhere."""
 
 
 def service_args(config: StackConfig, name: str, environment: EnvironmentRef, images: ServiceImages) -> WebServiceArgs:
@@ -131,6 +133,7 @@ def service_args(config: StackConfig, name: str, environment: EnvironmentRef, im
         image=images.image,
         image_repository_arn=images.repository_arn,
         image_volumes=images.volumes,
+        image_facts=images.facts,
         **proxy_wiring,
     ).model_copy(update={"tags": {**config.tags.as_dict(), **service.tags}})
 
@@ -153,12 +156,13 @@ def planned_images(config: StackConfig, name: str) -> ServiceImages:
     """The images a service will get, with the VOLUMEs their Dockerfiles declare, before any is built."""
     service = config.services[name]
     build = service.image.build
-    volumes = None
+    facts = None
     if build is not None:
         context = Path(build.context)
-        volumes = list(declared_volumes(context / build.dockerfile, build.target, build.args))
+        facts = read_image_facts(context / build.dockerfile, build.target, build.args)
     proxy_volumes = list(declared_volumes(PROXY_SOURCE / "Dockerfile", PROXY_TARGET)) if service.sidecar() else None
-    return ServiceImages("(planned)", "(planned)", volumes, "(planned)", "(planned)", proxy_volumes)
+    return ServiceImages("(planned)", "(planned)", list(facts.volumes) if facts else None, "(planned)", "(planned)",
+                         proxy_volumes, facts)
 
 
 def preflight(config: StackConfig) -> None:
@@ -185,7 +189,7 @@ def deploy_service(
     outputs: dict[str, Any] = {}
     if service.image.build is not None:
         app_image = build_image(f"{name}-app", service.image, tags)
-        images = ServiceImages(app_image.image_ref, app_image.repository.arn, list(app_image.volumes))
+        images = ServiceImages(app_image.image_ref, app_image.repository.arn, list(app_image.volumes), facts=app_image.facts)
         outputs["appRepositoryUrl"] = app_image.repository.repository_url
     else:
         assert service.image.uri is not None

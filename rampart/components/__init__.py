@@ -12,7 +12,7 @@ from rampart.components.environment import (
     EnvironmentRef,
     EnvironmentSettings,
 )
-from rampart.components.image import Image, ImageArgs
+from rampart.components.image import Image, ImageArgs, ImageFacts
 from rampart.components.load_balancer import DomainSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs
 from rampart.components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings, Subnet
@@ -39,6 +39,7 @@ __all__ = [
     "HealthCheckSettings",
     "Image",
     "ImageArgs",
+    "ImageFacts",
     "LoadBalancer",
     "LoadBalancerArgs",
     "LoadBalancerSettings",

@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import dockerfile as dockerfile_parser  # type: ignore[import-not-found]
 import pulumi
@@ -27,6 +29,11 @@ import pulumi_docker as docker
 from pydantic import Field, field_validator, model_validator
 
 from rampart.components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
+from rampart.components.container_health import (
+    ContainerHealthCheck,
+    health_check_from_image_config,
+    health_check_from_instruction,
+)
 from rampart_soc2.secret_values import secret_kind, secret_name
 
 #: Platforms Fargate runs (x86_64 and Graviton).
@@ -55,7 +62,8 @@ class ImageArgs(ArgsModel):
 
     context: str = Field(
         description="Build context directory. Relative paths are resolved against the current "
-        "directory when the program runs; the resource records the absolute path."
+        "directory when the program runs (the Pulumi project directory); the resource records the "
+        "path relative to it, so the build's inputs are the same from any checkout."
     )
     dockerfile: Optional[str] = Field(
         None,
@@ -163,6 +171,12 @@ class ImageArgs(ArgsModel):
             return self.context_path() / "Dockerfile"
         path = Path(self.dockerfile)
         return (path if path.is_absolute() else self.context_path() / path).resolve()
+
+
+def project_relative(path: Path) -> str:
+    """`path` relative to the Pulumi project directory (the program's working directory), in `/`
+    form: `app`, `app/Dockerfile`, `../services/api` in a monorepo."""
+    return Path(os.path.relpath(path, Path.cwd())).as_posix()
 
 
 # --------------------------------------------------------------------------- content tag
@@ -336,31 +350,105 @@ def _df_unquote(value: str) -> str:
     return value
 
 
-def declared_volumes(
+#: The PATH a container gets when its image sets none (Docker's and ECS's default).
+DEFAULT_SEARCH_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What an image declares, and where its Dockerfile shows it, what it holds: read from the
+    stage a build targets (`read_image_facts`) or from an image config (`from_image_config`)."""
+
+    source: str
+    """Where the facts come from, for messages: `app/Dockerfile, stage 'runtime'`, `image config`."""
+    volumes: tuple[str, ...] = ()
+    """The `VOLUME` paths the image declares, in declaration order."""
+    health_check: Optional[ContainerHealthCheck] = None
+    """The image's own `HEALTHCHECK` as ECS runs it; None when it has none (or `HEALTHCHECK NONE`)."""
+    health_check_where: Optional[str] = None
+    """The instruction the health check comes from (`file:line`), for messages."""
+    contents: Optional[tuple[str, ...]] = None
+    """The paths COPY/ADD put into the image, each with everything below it, when that is all it
+    holds (a stage chain from `scratch` without RUN); None when a base image adds files not known here."""
+    search_path: tuple[str, ...] = DEFAULT_SEARCH_PATH
+    """The directories a command name is looked up in (the image's `PATH`)."""
+
+    @classmethod
+    def from_image_config(cls, config: Mapping[str, Any], source: str = "image config") -> "ImageFacts":
+        """Facts from an image config (`docker inspect`'s `Config`, an OCI config's `config`): its
+        health check and VOLUMEs; its files are not known."""
+        path = next((e.split("=", 1)[1] for e in config.get("Env") or [] if e.startswith("PATH=")), None)
+        return cls(
+            source=source,
+            volumes=tuple(config.get("Volumes") or {}),
+            health_check=health_check_from_image_config(config, source),
+            health_check_where=source,
+            search_path=tuple(p for p in path.split(":") if p) if path else DEFAULT_SEARCH_PATH,
+        )
+
+    def may_hold(self, path: str) -> bool:
+        """False only when the image certainly has nothing at `path`."""
+        if self.contents is None:
+            return True
+        return any(path == item or item == "/" or path.startswith(item + "/") for item in self.contents)
+
+    def missing_executable(self, check: ContainerHealthCheck) -> Optional[str]:
+        """The program `check` runs when this image certainly does not hold it (looked up in the
+        image's PATH for a bare name), else None."""
+        program = check.executable()
+        if "/" not in program:
+            candidates = [posixpath.join(d, program) for d in self.search_path]
+        elif program.startswith("/"):
+            candidates = [program]
+        else:
+            return None  # relative to the working directory: not judged
+        return None if any(self.may_hold(c) for c in candidates) else program
+
+
+@dataclass
+class _StageScan:
+    name: Optional[str]
+    parent: Optional[int]          # index of the stage this one is FROM, if any
+    from_scratch: bool
+    env: dict[str, Optional[str]]
+    volumes: list[str] = field(default_factory=list)
+    health: Optional[tuple[Optional[ContainerHealthCheck], str]] = None   # (check or None for NONE, where)
+    contents: list[str] = field(default_factory=list)
+    runs: bool = False
+    workdir: str = "/"
+
+
+def _copy_destination(values: Sequence[str], workdir: str, scope: Mapping[str, Optional[str]], exec_form: bool) -> str:
+    dest = _df_expand(values[-1] if exec_form else _df_unquote(values[-1]), scope)
+    return posixpath.normpath(posixpath.join(workdir, dest))
+
+
+def read_image_facts(
     dockerfile_path: str | os.PathLike[str],
     target: Optional[str] = None,
     build_args: Optional[Mapping[str, str]] = None,
-) -> tuple[str, ...]:
-    """The `VOLUME` paths the image built from `dockerfile_path` at stage `target` (None: the
-    last stage) declares, in declaration order, without duplicates.
+) -> ImageFacts:
+    """What the image built from `dockerfile_path` at stage `target` (None: the last stage) declares
+    and holds: its VOLUMEs, its HEALTHCHECK, and (from `scratch`) its files.
 
-    A stage inherits the VOLUMEs of the earlier stage it is built `FROM` (and so on up the chain);
-    VOLUMEs in stages the target does not build on are not counted, nor those of an external base
-    image (not visible here: declare the path again in the Dockerfile). Variables are expanded as
-    the build does: a stage's ARGs (defaults overridden by `build_args`; a global ARG re-declared
-    without a value takes the global value) and ENVs, ENVs inherited through the FROM chain.
-    Both the JSON form (`VOLUME ["/a", "/b"]`) and the plain form (`VOLUME /a /b`) are read.
-    Raises ValueError when the file does not parse or has no stage `target`."""
+    A stage inherits the VOLUMEs, HEALTHCHECK, ENV and files of the earlier stage it is built `FROM`
+    (and so on up the chain); stages the target does not build on are not counted, nor what an
+    external base image declares (not visible here: declare it again in the Dockerfile). Variables
+    are expanded as the build does: a stage's ARGs (defaults overridden by `build_args`; a global
+    ARG re-declared without a value takes the global value) and ENVs, ENVs inherited through the
+    FROM chain. Both the JSON form (`VOLUME ["/a", "/b"]`) and the plain form (`VOLUME /a /b`)
+    are read. Raises ValueError when the file does not parse, has no stage `target`, or has a
+    HEALTHCHECK ECS cannot run as written."""
     overrides = dict(build_args or {})
     path = Path(dockerfile_path)
     try:
         commands = dockerfile_parser.parse_file(str(path))
     except dockerfile_parser.GoParseError as exc:
         raise ValueError(f"{path}: the Dockerfile does not parse: {exc}") from exc
+    shown = project_relative(path.resolve())
 
     global_args: dict[str, Optional[str]] = {}
-    # per stage: (name, parent stage index or None, env, volumes)
-    stages: list[tuple[Optional[str], Optional[int], dict[str, Optional[str]], list[str]]] = []
+    stages: list[_StageScan] = []
     stage_args: dict[str, Optional[str]] = {}
     for cmd in commands:
         kind = cmd.cmd.upper()
@@ -368,10 +456,12 @@ def declared_volumes(
             values = list(cmd.value)
             ref = _df_expand(values[0], global_args) if values else ""
             name = values[2] if len(values) >= 3 and values[1].upper() == "AS" else None
-            known = {n.lower(): i for i, (n, *_rest) in enumerate(stages) if n}
+            known = {s.name.lower(): i for i, s in enumerate(stages) if s.name}
             parent = known.get(ref.lower())
-            env = dict(stages[parent][2]) if parent is not None else {}
-            stages.append((name, parent, env, []))
+            base = stages[parent] if parent is not None else None
+            stages.append(_StageScan(
+                name=name, parent=parent, from_scratch=ref.lower() == "scratch",
+                env=dict(base.env) if base else {}, workdir=base.workdir if base else "/"))
             stage_args = {}
             continue
         if kind == "ARG":
@@ -388,44 +478,75 @@ def declared_volumes(
                     elif value is None:
                         value = global_args.get(arg_name)
                     else:
-                        value = _df_expand(value, {**stages[-1][2], **stage_args})
+                        value = _df_expand(value, {**stages[-1].env, **stage_args})
                     stage_args[arg_name] = value
             continue
         if not stages:
             continue
-        env = stages[-1][2]
+        stage = stages[-1]
+        scope = {**stage_args, **stage.env}
         if kind == "ENV":
             values = list(cmd.value)
             for i in range(0, len(values) - 1, 2):
-                env[values[i]] = _df_expand(_df_unquote(values[i + 1]), {**stage_args, **env})
+                stage.env[values[i]] = _df_expand(_df_unquote(values[i + 1]), scope)
         elif kind == "VOLUME":
-            scope = {**stage_args, **env}
             for raw in cmd.value:
                 # BuildKit expands variables in both forms; the shell form may quote a word
                 volume = _df_expand(raw if cmd.json else _df_unquote(raw), scope)
-                if volume and volume not in stages[-1][3]:
-                    stages[-1][3].append(volume)
+                if volume and volume not in stage.volumes:
+                    stage.volumes.append(volume)
+        elif kind == "WORKDIR" and cmd.value:
+            stage.workdir = posixpath.normpath(posixpath.join(stage.workdir, _df_expand(_df_unquote(cmd.value[0]), scope)))
+        elif kind in ("COPY", "ADD") and len(cmd.value) >= 2:
+            stage.contents.append(_copy_destination(cmd.value, stage.workdir, scope, cmd.json))
+        elif kind == "RUN":
+            stage.runs = True
+        elif kind == "HEALTHCHECK":
+            where = f"{shown}:{cmd.start_line}"
+            stage.health = (health_check_from_instruction(cmd.flags, cmd.value, cmd.json, where), where)
 
     if not stages:
         raise ValueError(f"{path}: the Dockerfile has no FROM instruction")
     if target is None:
         index = len(stages) - 1
     else:
-        matches = [i for i, (n, *_rest) in enumerate(stages) if n and n.lower() == target.lower()]
+        matches = [i for i, s in enumerate(stages) if s.name and s.name.lower() == target.lower()]
         if not matches:
             raise ValueError(f"{path}: no stage named {target!r} (stages: "
-                             f"{', '.join(n for n, *_rest in stages if n) or 'none named'})")
+                             f"{', '.join(s.name for s in stages if s.name) or 'none named'})")
         index = matches[0]
-    chain: list[int] = []
+    chain: list[_StageScan] = []
     current: Optional[int] = index
     while current is not None:
-        chain.append(current)
-        current = stages[current][1]
-    out: list[str] = []
-    for i in reversed(chain):
-        out.extend(v for v in stages[i][3] if v not in out)
-    return tuple(out)
+        chain.append(stages[current])
+        current = stages[current].parent
+    volumes: list[str] = []
+    contents: list[str] = []
+    for stage in reversed(chain):
+        volumes.extend(v for v in stage.volumes if v not in volumes)
+        contents.extend(c for c in stage.contents if c not in contents)
+    health = next((s.health for s in chain if s.health is not None), None)
+    known_contents = chain[-1].from_scratch and not any(s.runs for s in chain)
+    search = chain[0].env.get("PATH")
+    final = stages[index]
+    return ImageFacts(
+        source=f"{shown}, stage {final.name!r}" if final.name else f"{shown}, final stage",
+        volumes=tuple(volumes),
+        health_check=health[0] if health else None,
+        health_check_where=health[1] if health else None,
+        contents=tuple(contents) if known_contents else None,
+        search_path=tuple(p for p in search.split(":") if p) if search else DEFAULT_SEARCH_PATH,
+    )
 
+
+def declared_volumes(
+    dockerfile_path: str | os.PathLike[str],
+    target: Optional[str] = None,
+    build_args: Optional[Mapping[str, str]] = None,
+) -> tuple[str, ...]:
+    """The `VOLUME` paths the image built from `dockerfile_path` at stage `target` (None: the
+    last stage) declares, in declaration order, without duplicates (see `read_image_facts`)."""
+    return read_image_facts(dockerfile_path, target, build_args).volumes
 
 def undeclared_volume_findings(container_name: str, mount_paths: Sequence[str],
                                declared: Sequence[str]) -> list[str]:
@@ -442,6 +563,57 @@ def undeclared_volume_findings(container_name: str, mount_paths: Sequence[str],
     ]
 
 
+# --------------------------------------------------------------------------- pullable images
+
+#: An ECR image reference: registry host, repository, then a tag, a digest, or both.
+ECR_IMAGE_REF = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+#: An ECR repository ARN.
+ECR_REPOSITORY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):repository/(?P<repo>.+)$"
+)
+#: Tags that name whatever was pushed last: never an immutable pin.
+MUTABLE_TAGS = frozenset({"latest"})
+
+
+def check_pullable_image(image: str, repository_arn: str, tag_mutability: Optional[str], where: str) -> None:
+    """Refuse an image a task's execution role could not pull, or that could change under the task:
+    `image` must be in the ECR repository `repository_arn` names (account, region and name), and
+    pinned by digest, or by a tag only when the repository's tags are known to be immutable
+    (`tag_mutability` IMMUTABLE) and the tag is not one like `latest`."""
+    ref = ECR_IMAGE_REF.match(image)
+    if ref is None:
+        raise ValueError(
+            f"{where}: image {image!r} is not an ECR image reference "
+            "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex>); the execution role may pull "
+            f"only from image_repository_arn {repository_arn!r}: give an image of that repository, by digest"
+        )
+    arn = ECR_REPOSITORY_ARN.match(repository_arn)
+    if arn is None or (ref["account"], ref["region"], ref["repo"]) != (arn["account"], arn["region"], arn["repo"]):
+        raise ValueError(
+            f"{where}: image {image!r} is not in the repository image_repository_arn {repository_arn!r} names, the "
+            "only one its execution role may pull from; give the image of that repository, or the ARN of the "
+            "image's repository (arn:aws:ecr:<region>:<account>:repository/<name>)"
+        )
+    if ref["digest"] is not None:
+        return
+    tag = ref["tag"]
+    if tag is None or tag.lower() in MUTABLE_TAGS or tag_mutability != "IMMUTABLE":
+        why = (
+            "has no tag and no digest" if tag is None
+            else f"names the tag {tag!r}, which is moved by every push" if tag.lower() in MUTABLE_TAGS
+            else f"names the tag {tag!r}, and its repository is not known to have immutable tags "
+                 f"(image_tag_mutability: {tag_mutability!r})"
+        )
+        raise ValueError(
+            f"{where}: image {image!r} {why}, so a task could run other bytes than were scanned; give it by digest "
+            f"in image_repository_arn {repository_arn!r} (`Image.image_ref`, or <repository>@sha256:<digest>)"
+        )
+
+
 # --------------------------------------------------------------------------- component
 
 class Image(pulumi.ComponentResource):
@@ -456,6 +628,10 @@ class Image(pulumi.ComponentResource):
     image_name: pulumi.Output[str]
     image_ref: pulumi.Output[str]
     """The pushed image by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:...`)."""
+    facts: ImageFacts
+    """What the built stage declares and holds (`read_image_facts`): its VOLUMEs, its HEALTHCHECK
+    (the task's health check for this image) and, from `scratch`, its files. Give it to `WebService`
+    as `image_facts`."""
     volumes: tuple[str, ...]
     """The `VOLUME` paths the built stage declares (see `declared_volumes`): the only mount paths
     of task volumes a non-root container of this image can write to on Fargate."""
@@ -464,7 +640,8 @@ class Image(pulumi.ComponentResource):
         super().__init__("rampart:image:Image", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = merge_tags(args.tags)
-        self.volumes = declared_volumes(args.dockerfile_path(), args.target, args.build_args)
+        self.facts = read_image_facts(args.dockerfile_path(), args.target, args.build_args)
+        self.volumes = self.facts.volumes
 
         if args.kms_key_arn is None:
             self.kms_key = aws.kms.Key(
@@ -514,8 +691,11 @@ class Image(pulumi.ComponentResource):
             f"{name}-image",
             image_name=image_name,
             build=docker.DockerBuildArgs(
-                context=str(args.context_path()),
-                dockerfile=str(args.dockerfile_path()),
+                # Relative to the project directory (the program's working directory, which the
+                # provider resolves both against): the same inputs from any checkout, so a build from
+                # another path is no change, and no machine's path is in the plan or the state.
+                context=project_relative(args.context_path()),
+                dockerfile=project_relative(args.dockerfile_path()),
                 target=args.target,
                 platform=args.platform,
                 # Inline cache metadata lets any pushed image serve as a cache source.

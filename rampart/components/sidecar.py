@@ -63,7 +63,8 @@ class ProxySidecarArgs:
     image: pulumi.Input[str]
     """The proxy image reference (by digest), built from `rampart render-proxy`'s image context."""
     app_container_name: str
-    """Name of the app container in the same task; the proxy starts after it is HEALTHY."""
+    """Name of the app container in the same task; the proxy starts after it is HEALTHY (after it
+    started, when it has no health check: ECS refuses HEALTHY on a container without one)."""
     kms_key_arn: pulumi.Input[str]
     """Customer-managed KMS key that encrypts the two Secrets Manager secrets."""
     log_group_name: pulumi.Input[str]
@@ -76,6 +77,8 @@ class ProxySidecarArgs:
     """CPU units reserved for the proxy container."""
     memory_mib: int = 128
     """Hard memory limit of the proxy container, in MiB."""
+    app_has_health_check: bool = True
+    """Whether the app container has a health check (decides the proxy's start condition)."""
     secret_recovery_window_days: int = 7
     """Days a deleted secret can be restored (0 = delete at once, else 7-30)."""
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -255,7 +258,10 @@ class ProxySidecar(pulumi.ComponentResource):
                         "max-buffer-size": "25m",
                     },
                 },
-                "dependsOn": [{"containerName": args.app_container_name, "condition": "HEALTHY"}],
+                "dependsOn": [{
+                    "containerName": args.app_container_name,
+                    "condition": "HEALTHY" if args.app_has_health_check else "START",
+                }],
                 "stopTimeout": 30,
             }
 

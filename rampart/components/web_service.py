@@ -48,7 +48,8 @@ from rampart.components.observability import (
 )
 from rampart.components.proxy_config import PathAccess, ProxyConfig
 from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
-from rampart.components.image import undeclared_volume_findings
+from rampart.components.container_health import ContainerHealthCheck
+from rampart.components.image import ImageFacts, check_pullable_image, undeclared_volume_findings
 from rampart.components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
@@ -102,31 +103,9 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
 APP_CONTAINER = "app"
 DEFAULT_CONTAINER_PORT = 8080
 DEFAULT_USER = "65532:65532"
-DEFAULT_HEALTH_COMMAND = ("CMD", "/nodejs/bin/node", "/app/dist/healthcheck.js")
 #: Share of the task the Nginx sidecar reserves (ingress='nginx'); the app gets the rest.
 PROXY_CPU_UNITS = 128
 PROXY_MEMORY_MIB = 128
-
-
-class ContainerHealthCheck(ArgsModel):
-    """The app container's own health check (ECS restarts a container that fails it)."""
-
-    command: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_HEALTH_COMMAND),
-        min_length=2,
-        description="`CMD`/`CMD-SHELL` and its arguments; the default runs the sample app's healthcheck.js.",
-    )
-    interval_seconds: int = Field(15, ge=5, le=300, description="Seconds between checks.")
-    timeout_seconds: int = Field(5, ge=2, le=60, description="Seconds before a check fails.")
-    retries: int = Field(3, ge=1, le=10, description="Failures before the container is unhealthy.")
-    start_period_seconds: int = Field(30, ge=0, le=300, description="Grace period after start.")
-
-    @field_validator("command")
-    @classmethod
-    def _command(cls, value: list[str]) -> list[str]:
-        if value[0] not in ("CMD", "CMD-SHELL"):
-            raise ValueError(f"container_health_check.command must start with CMD or CMD-SHELL, not {value[0]!r}")
-        return value
 
 
 class AlarmSettings(ArgsModel):
@@ -183,8 +162,11 @@ class ServiceSettings(ArgsModel):
     secret_kms_key_arns: list[StrInput] = Field(
         default_factory=list, description="Customer-managed keys encrypting `secrets` (execution role may decrypt)."
     )
-    container_health_check: ContainerHealthCheck = Field(
-        default_factory=ContainerHealthCheck, description="The app container's health check."
+    container_health_check: Optional[ContainerHealthCheck] = Field(
+        None,
+        description="The app container's health check, for an image without a `HEALTHCHECK` of its own. None: the "
+        "image's `HEALTHCHECK` (`image_facts`), else no container health check (the target group's check still "
+        "guards traffic). The command runs inside the container: it must name a program the image holds.",
     )
     desired_count: int = Field(2, ge=0, le=1000, description="Tasks after a deployment.")
     min_count: int = Field(2, ge=0, le=1000, description="Autoscaling lower bound.")
@@ -266,9 +248,24 @@ class WebServiceArgs(ServiceSettings):
     `environment`, `image` and `image_repository_arn` are required."""
 
     environment_ref: EnvironmentRef = Field(description="The environment the service attaches to (`Environment.ref`).")
-    image: StrInput = Field(description="App image by digest (`registry/repo@sha256:...`), e.g. `Image.image_ref`.")
+    image: StrInput = Field(
+        description="App image by digest (`registry/repo@sha256:...`), e.g. `Image.image_ref`, in the repository "
+        "`image_repository_arn` names; by tag only when `image_tag_mutability` is `IMMUTABLE`. Checked at plan."
+    )
     image_repository_arn: StrInput = Field(
         description="ECR repository ARN of `image`: the only repository the execution role may pull from."
+    )
+    image_tag_mutability: Optional[StrInput] = Field(
+        None,
+        description="The `image_tag_mutability` of `image_repository_arn`'s repository (e.g. "
+        "`Image.repository.image_tag_mutability`); `IMMUTABLE` lets `image` name a tag. None: not known, so "
+        "`image` must be by digest.",
+    )
+    image_facts: Optional[ImageFacts] = Field(
+        None,
+        description="What `image` declares and holds (`Image.facts`, or `ImageFacts.from_image_config(...)` for "
+        "an image built elsewhere): its `HEALTHCHECK` becomes the container's health check, and a health check "
+        "whose program the image does not hold is refused. None: not known here.",
     )
     proxy: Optional[ProxyConfig] = Field(None, description="The Nginx sidecar's settings (ingress='nginx' only).")
     proxy_image: Optional[StrInput] = Field(None, description="Proxy image by digest (ingress='nginx' only).")
@@ -290,7 +287,25 @@ class WebServiceArgs(ServiceSettings):
         self._check_proxy()
         self._check_environment_supports()
         self._check_volumes()
+        self._check_health_check_source()
         return self
+
+    def _check_health_check_source(self) -> None:
+        """One source for the container's health check: the image's own, or an explicit one."""
+        own = self.image_facts.health_check if self.image_facts is not None else None
+        if own is not None and self.container_health_check is not None:
+            assert self.image_facts is not None
+            raise ValueError(
+                f"container_health_check {self.container_health_check.command!r} and the image's own HEALTHCHECK "
+                f"{own.command!r} ({self.image_facts.health_check_where}) both give the container's health check; "
+                "remove container_health_check to use the image's, or change the HEALTHCHECK in the Dockerfile"
+            )
+
+    def app_health_check(self) -> Optional[ContainerHealthCheck]:
+        """The app container's health check: the image's own HEALTHCHECK, else `container_health_check`,
+        else None (the target group's health check alone decides)."""
+        own = self.image_facts.health_check if self.image_facts is not None else None
+        return own or self.container_health_check
 
     def _check_volumes(self) -> None:
         """Refuse a task volume a non-root container could not write to on Fargate."""
@@ -494,6 +509,8 @@ class WebService(pulumi.ComponentResource):
         self._proxy = args.effective_proxy()
         self._env.attach_route(name, args.routing)  # refuses a route another service already claims
 
+        self._check_image_now()
+        self.app_health_check = self._app_health_check()
         self.log_groups = self._log_groups()
         self.sidecar = self._sidecar() if self._proxy is not None else None
         target_container, target_port = self._target()
@@ -526,6 +543,30 @@ class WebService(pulumi.ComponentResource):
     def _child(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self)
 
+    def _check_image_now(self) -> None:
+        """Refuse an image the tasks could not pull before anything is registered, when its values are
+        known now (Outputs are checked where the container definition resolves them)."""
+        args = self._args
+        values = (args.image, args.image_repository_arn, args.image_tag_mutability)
+        if all(v is None or isinstance(v, str) for v in values):
+            check_pullable_image(args.image, args.image_repository_arn, args.image_tag_mutability,  # type: ignore[arg-type]
+                                 where=f"WebService {self._name!r}")
+
+    def _app_health_check(self) -> Optional[ContainerHealthCheck]:
+        """The app container's health check, refused when its image certainly cannot run it."""
+        check, facts = self._args.app_health_check(), self._args.image_facts
+        if check is None or facts is None:
+            return check
+        missing = facts.missing_executable(check)
+        if missing is not None:
+            raise ValueError(
+                f"WebService {self._name!r}: the container health check {check.command!r} runs {missing!r}, which "
+                f"the image ({facts.source}) does not hold, so every task would be marked unhealthy and replaced; "
+                "make the check run a program the final stage copies in (e.g. the server binary with a health "
+                "flag), or copy that program into the final stage"
+            )
+        return check
+
     def _log_groups(self) -> dict[str, aws.cloudwatch.LogGroup]:
         """One encrypted log group per container, under the environment's prefix and retention. The
         service part carries the stack: services of two stacks on one environment may share a name."""
@@ -556,6 +597,7 @@ class WebService(pulumi.ComponentResource):
                 region=self._ctx.region,
                 cpu=PROXY_CPU_UNITS,
                 memory_mib=PROXY_MEMORY_MIB,
+                app_has_health_check=self.app_health_check is not None,
                 tags=self._tags,
             ),
             opts=self._child(),
@@ -756,11 +798,13 @@ class WebService(pulumi.ComponentResource):
         app_memory = args.memory - (PROXY_MEMORY_MIB if nginx else 0)
         environment = {"PORT": str(args.container_port), "HOST": "127.0.0.1" if nginx else "0.0.0.0"}
         environment.update(args.environment)
-        hc = args.container_health_check
+        health_check = self.app_health_check
 
         def definition(values: list[Any]) -> dict[str, Any]:
-            image, log_group_name, region, *secret_arns = values
-            return {
+            image, repository_arn, mutability, log_group_name, region, *secret_arns = values
+            # Here, where the values are known (also under the mock engine that plans), before ECS sees them.
+            check_pullable_image(image, repository_arn, mutability, where=f"WebService {self._name!r}")
+            container = {
                 "name": APP_CONTAINER,
                 "image": image,
                 "essential": True,
@@ -776,13 +820,6 @@ class WebService(pulumi.ComponentResource):
                     {"sourceVolume": _volume_name(path), "containerPath": path, "readOnly": False}
                     for path in args.writable_paths
                 ],
-                "healthCheck": {
-                    "command": hc.command,
-                    "interval": hc.interval_seconds,
-                    "timeout": hc.timeout_seconds,
-                    "retries": hc.retries,
-                    "startPeriod": hc.start_period_seconds,
-                },
                 "logConfiguration": {
                     "logDriver": "awslogs",
                     "options": {
@@ -795,9 +832,17 @@ class WebService(pulumi.ComponentResource):
                 },
                 "stopTimeout": 30,
             }
+            if health_check is not None:
+                container["healthCheck"] = health_check.ecs()
+            return container
 
         return pulumi.Output.all(
-            args.image, self.log_groups[APP_CONTAINER].name, self._ctx.region, *args.secrets.values()
+            args.image,
+            args.image_repository_arn,
+            args.image_tag_mutability,
+            self.log_groups[APP_CONTAINER].name,
+            self._ctx.region,
+            *args.secrets.values(),
         ).apply(definition)
 
     def _service(self, target_container: str, target_port: int) -> aws.ecs.Service:

@@ -95,8 +95,9 @@ def service_of(resource: RegisteredResource) -> str:
     return parent.rsplit("::", 1)[-1]
 
 
-def image_builds(resources: list[RegisteredResource]) -> dict[str, ImageBuild]:
-    """Repository -> the build the deployment runs for it."""
+def image_builds(resources: list[RegisteredResource], project_dir: Path = Path(".")) -> dict[str, ImageBuild]:
+    """Repository -> the build the deployment runs for it. The plan records build paths relative to
+    the project directory (as the provider resolves them); here they are made absolute against it."""
     builds: dict[str, ImageBuild] = {}
     for r in resources:
         if r.type != DOCKER_IMAGE:
@@ -105,8 +106,8 @@ def image_builds(resources: list[RegisteredResource]) -> dict[str, ImageBuild]:
         repository = repository_of(str(r.inputs["imageName"]))
         builds[repository] = ImageBuild(
             repository=repository,
-            context=Path(build["context"]),
-            dockerfile=Path(build.get("dockerfile") or Path(build["context"]) / "Dockerfile"),
+            context=(project_dir / build["context"]).resolve(),
+            dockerfile=(project_dir / (build.get("dockerfile") or Path(build["context"]) / "Dockerfile")).resolve(),
             target=build.get("target"),
             args={str(k): str(v) for k, v in (build.get("args") or {}).items()},
         )
@@ -190,8 +191,8 @@ def _forward_group(rule: RegisteredResource) -> str | None:
     return None
 
 
-def tasks_from_resources(resources: list[RegisteredResource]) -> list[Task]:
-    builds = image_builds(resources)
+def tasks_from_resources(resources: list[RegisteredResource], project_dir: Path = Path(".")) -> list[Task]:
+    builds = image_builds(resources, project_dir)
     routes = routes_by_service(resources)
     tasks: list[Task] = []
     for r in resources:
@@ -214,7 +215,7 @@ def tasks_from_resources(resources: list[RegisteredResource]) -> list[Task]:
 
 def stack_tasks(project_dir: Path, stack: str, services: list[str] | None = None) -> list[Task]:
     """The tasks of `stack` (all services, or the ones named), from its plan."""
-    return select_services(tasks_from_resources(run_stack(project_dir, stack).resources), services, stack)
+    return select_services(tasks_from_resources(run_stack(project_dir, stack).resources, project_dir), services, stack)
 
 
 def select_services(tasks: list[Task], services: list[str] | None, stack: str) -> list[Task]:

@@ -1,5 +1,6 @@
 """Acceptance: a component user's own Pulumi program that composes an Environment and two
-WebServices with only the required args (and the address the alarms go to) passes the SOC 2 pack,
+WebServices with only the required args (and the address the alarms go to, and the health check
+their image runs: an image built elsewhere, whose HEALTHCHECK the program cannot read) passes the SOC 2 pack,
 run as the Pulumi CLI runs it (`rampart check`: the program under the mock engine, the pack as its
 own process over the Analyzer gRPC protocol).
 
@@ -45,12 +46,14 @@ web = WebService("web", WebServiceArgs(
     environment_ref=environment.ref,
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64,
     image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/shop",
+    container_health_check={{"command": ["CMD", "/server", "-health"]}},
 ))
 api = WebService("api", WebServiceArgs(
     environment_ref=environment.ref,
     image="123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64,
     image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/shop",
     routing={{"paths": ["/api/*"]}},
+    container_health_check={{"command": ["CMD", "/server", "-health"]}},
 ))
 pulumi.export("url", web.url)
 pulumi.export("apiUrl", api.url)

@@ -181,8 +181,11 @@ def test_services_log_under_the_environment_prefix_without_colliding(plan: Plan)
 def test_the_pack_finds_nothing_in_two_services_with_an_alarm_address() -> None:
     from test_component_soc2_pack import findings  # the pack's own checks, evaluated in-process
 
+    from test_component_soc2_pack import HEALTH  # their images are built elsewhere: each states its health check
+
     settings = ENVIRONMENT.model_copy(update={"monitoring": MonitoringArgs(alarm_email_endpoints=["oncall@example.com"])})
-    assert findings(run_environment(settings, SERVICES)) == []
+    services = {name: {**args, "container_health_check": HEALTH} for name, args in SERVICES.items()}
+    assert findings(run_environment(settings, services)) == []
 
 
 def test_removing_a_service_leaves_the_others_unchanged(plan: Plan) -> None:

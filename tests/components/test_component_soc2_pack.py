@@ -33,12 +33,15 @@ from rampart_soc2.registry import POLICIES  # noqa: E402
 
 # Who is on call is the one thing a default cannot know: every variant names an alarm address.
 ON_CALL = MonitoringArgs(alarm_email_endpoints=["oncall@example.com"])
+# Nor what the image runs to report its health: its image is built elsewhere (no Dockerfile to read).
+HEALTH = {"command": ["CMD", "/server", "-health"]}
 
 VARIANTS = {
-    "required args and an alarm address": lambda: minimal_args(monitoring=ON_CALL),
+    "required args and an alarm address": lambda: minimal_args(monitoring=ON_CALL, container_health_check=HEALTH),
     # ECS Exec is left out: it needs a writable root, which the read-only-root control reports.
     "every option on": lambda: minimal_args(
         monitoring=ON_CALL,
+        container_health_check=HEALTH,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
         environment={"LOG_LEVEL": "info"},
         load_balancer=LoadBalancerSettings(
@@ -51,6 +54,7 @@ VARIANTS = {
     ),
     "nginx sidecar": lambda: minimal_args(
         monitoring=ON_CALL,
+        container_health_check=HEALTH,
         ingress="nginx",
         proxy=ProxyConfig(),
         proxy_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64,
@@ -83,11 +87,19 @@ def test_pack_finds_no_violation(variant: str) -> None:
 
 
 def test_required_args_alone_leave_only_the_unsubscribed_topic() -> None:
-    """Without an address the alarms reach no one: the pack says so, and says nothing else."""
-    found = findings(run_service(minimal_args()))
+    """Without an address the alarms reach no one: the pack says so, and says nothing else (the
+    health check is given: an image built elsewhere brings none the program can read)."""
+    found = findings(run_service(minimal_args(container_health_check=HEALTH)))
     policy = "aws-cloudwatch-metricalarm-require-subscribed-topic: "
     # Six on the service's target group and tasks, two on the environment (ALB 5xx, WAF blocks).
     assert len(found) == 8 and all(f.startswith(policy) and "shop-alarm-" in f for f in found), found
+
+
+def test_a_container_without_any_health_check_is_reported() -> None:
+    """No image HEALTHCHECK known and none given: the task has no container check, and the pack's
+    health-check control reports it (the component never invents another image's command)."""
+    found = findings(run_service(minimal_args(monitoring=ON_CALL)))
+    assert [f.split(":")[0] for f in found] == ["aws-ecs-taskdefinition-require-health-check"], found
 
 
 def test_pack_sees_an_opt_out() -> None:

@@ -94,8 +94,9 @@ def test_image_build(default_run: tuple[list[RegisteredResource], dict[str, Any]
     repo = one(resources, REPO)
     image = one(resources, DOCKER_IMAGE).inputs
     build = image["build"]
-    assert build["context"] == str(APP) and Path(build["context"]).is_absolute()
-    assert build["dockerfile"] == str(APP / "Dockerfile"), "the policy pack reads build.dockerfile"
+    # Relative to the project directory (the working directory): the same from any checkout.
+    assert not Path(build["context"]).is_absolute() and (Path.cwd() / build["context"]).resolve() == APP, build
+    assert build["dockerfile"] == f"{build['context']}/Dockerfile", "the policy pack reads build.dockerfile"
     assert build["target"] == "runtime"
     assert build["platform"] == "linux/amd64"
     assert build["builderVersion"] == "BuilderBuildKit"
@@ -140,22 +141,31 @@ def test_given_key_and_settings() -> None:
     assert {r["selection"]["countNumber"] for r in rules} == {1, 5}
 
 
-def test_any_dockerfile(tmp_path: Path) -> None:
+def test_any_dockerfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "main.go").write_text("package main\n")
     (tmp_path / "build.Dockerfile").write_text("FROM scratch\nCOPY main.go /\n")
     resources, _ = run(lambda: Image("go", ImageArgs(
         context=str(tmp_path / "svc"), dockerfile=str(tmp_path / "build.Dockerfile"))))
     build = one(resources, DOCKER_IMAGE).inputs["build"]
-    assert build["dockerfile"] == str(tmp_path / "build.Dockerfile")
-    assert build["context"] == str(tmp_path / "svc")
+    assert build["dockerfile"] == "build.Dockerfile"
+    assert build["context"] == "svc"
 
 
-def test_relative_paths_are_resolved(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_paths_are_relative_to_the_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given absolute or relative, the build records paths relative to the project directory (the
+    program's working directory), so a plan from another checkout has the same inputs."""
     monkeypatch.chdir(ROOT)
-    resources, _ = run(lambda: Image("rel", ImageArgs(context="app")))
-    build = one(resources, DOCKER_IMAGE).inputs["build"]
-    assert build["context"] == str(APP) and build["dockerfile"] == str(APP / "Dockerfile")
+    relative, _ = run(lambda: Image("rel", ImageArgs(context="app")))
+    absolute, _ = run(lambda: Image("rel", ImageArgs(context=str(APP), dockerfile=str(APP / "Dockerfile"))))
+    for resources in (relative, absolute):
+        build = one(resources, DOCKER_IMAGE).inputs["build"]
+        assert build["context"] == "app" and build["dockerfile"] == "app/Dockerfile", build
+    monkeypatch.chdir(ROOT / "stacks")
+    outside, _ = run(lambda: Image("rel", ImageArgs(context=str(APP))))
+    build = one(outside, DOCKER_IMAGE).inputs["build"]
+    assert build["context"] == "../app" and build["dockerfile"] == "../app/Dockerfile", build
 
 
 # --- content tag -----------------------------------------------------------------

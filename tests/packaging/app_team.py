@@ -37,6 +37,8 @@ from rampart.components import (Environment, EnvironmentArgs, LoadBalancerSettin
 config = pulumi.Config()
 image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@" + config.require("imageDigest")
 repository = "arn:aws:ecr:us-east-1:123456789012:repository/shop"
+# The image is built elsewhere: its HEALTHCHECK is not readable here, so the program states it.
+health_check = {"command": ["CMD", "/server", "-health"]}
 
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=[config.require("certificateArn")]),
@@ -45,9 +47,10 @@ environment = Environment("shop", EnvironmentArgs(
     **({} if config.get_bool("webAcl") is not False else {"waf": None}),
 ))
 web = WebService("web", WebServiceArgs(environment_ref=environment.ref, image=image,
-                                       image_repository_arn=repository))
+                                       image_repository_arn=repository, container_health_check=health_check))
 api = WebService("api", WebServiceArgs(environment_ref=environment.ref, image=image,
-                                       image_repository_arn=repository, routing={"paths": ["/api/*"]}))
+                                       image_repository_arn=repository, container_health_check=health_check,
+                                       routing={"paths": ["/api/*"]}))
 pulumi.export("url", web.url)
 pulumi.export("apiUrl", api.url)
 '''
