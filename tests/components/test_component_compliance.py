@@ -191,12 +191,12 @@ def test_the_programs_stack_thresholds_and_levels_reach_the_environments_rules()
 
     config = load_stack_config(ROOT, "dev")
     policy = PolicySettings(min_log_retention_days=731, enforcement={
-        "aws-ecs-cluster-enable-container-insights": "disabled", "aws-kms-key-enable-rotation": "advisory"})
+        "aws-ecr-repository-require-scan-on-push": "disabled", "aws-kms-key-enable-rotation": "advisory"})
     changed = config.model_copy(update={"policy": policy})
     run = run_program_full(lambda: attach_environment(changed, changed.tags.as_dict()) and None, region=config.region, stack="dev")
     rules = {r.inputs["source"]["sourceIdentifier"]: r for r in run.resources if r.type == RULE}
     assert json.loads(rules["CW_LOGGROUP_RETENTION_PERIOD_CHECK"].inputs["inputParameters"]) == {"MinRetentionTime": "731"}
-    assert "ECS_CONTAINER_INSIGHTS_ENABLED" not in rules
+    assert "ECR_PRIVATE_IMAGE_SCANNING_ENABLED" not in rules
     # An advisory policy's rule is evaluated but does not page; a mandatory one's does.
     names = json.loads(next(r for r in run.resources if r.type == EVENT_RULE).inputs["eventPattern"])["detail"]["configRuleName"]
     assert rules["CMK_BACKING_KEY_ROTATION_ENABLED"].inputs["name"] not in names
