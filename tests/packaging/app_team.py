@@ -41,6 +41,7 @@ repository = "arn:aws:ecr:us-east-1:123456789012:repository/shop"
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=[config.require("certificateArn")]),
     monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    compliance={"recorder": {"existing": "default"}},  # the account's AWS Config recorder
     # The team may turn its web ACL off; the SOC 2 pack then fails the check.
     **({} if config.get_bool("webAcl") is not False else {"waf": None}),
 ))
