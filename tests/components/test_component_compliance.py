@@ -350,3 +350,15 @@ def test_rampart_check_of_dev_says_that_dev_creates_the_recorder(dev: Plan) -> N
     name = dev.one(RECORDER).inputs["name"]
     notes = [l for l in lines if l.startswith("AWS Config:")]
     assert len(notes) == 1 and notes[0].startswith(f"AWS Config: this stack creates the recorder {name!r}"), lines[:5]
+
+
+def test_a_stack_file_without_the_recorder_is_refused_naming_the_file_and_key() -> None:
+    from rampart.config import read_stack_values, validate_stack_config
+    from rampart.errors import UserError
+
+    path, values = read_stack_values(ROOT, "dev")
+    del values["rampart:environment"]["compliance"]
+    with pytest.raises(UserError) as refused:
+        validate_stack_config(values, path.name)
+    assert "Pulumi.dev.yaml" in str(refused.value), str(refused.value)
+    assert "rampart:environment: compliance.recorder is not set" in str(refused.value), str(refused.value)
