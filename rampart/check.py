@@ -163,6 +163,8 @@ class CheckResult:
     """The stack file, relative to the project (where the user changes a finding's setting)."""
     tree: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """Every planned resource, components included: URN -> (type, parent URN), for the per-service report."""
+    notes: list[str] = field(default_factory=list)
+    """What the program logged while it was planned (`pulumi preview` shows the same as diagnostics)."""
     state: Any = None
     """The deployed state checked (rampart.state.DeployedState) when `--state` was given, else None (a preview)."""
     planned: dict[str, tuple[str, str | None]] = field(default_factory=dict)
@@ -235,14 +237,15 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
     stack_values = stack_config(project, stack)
     pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
-    planned = run_stack(project.directory, stack, stack_outputs).resources
+    run = run_stack(project.directory, stack, stack_outputs)
+    planned = run.resources
     plan_seconds = time.monotonic() - started
     resources = to_analysis(planned)
     analysis = _run_packs(dirs, resources, project=project, project_name=project.name, stack=stack,
                           pack_config=pack_config, stack_values=stack_values.values, dry_run=True)
     return CheckResult(stack, project.name, project.directory, dirs[0], analysis, resources,
                        pack_config, plan_seconds, time.monotonic() - started, project.shown(stack_values.path),
-                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs)
+                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs, notes=run.notes)
 
 
 def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path | Sequence[Path] | None = None,
@@ -293,6 +296,8 @@ def summary_lines(result: CheckResult) -> list[str]:
     packs = ", ".join(f"{p.pack_name} {p.pack_version}: {len(p.policies)}" for p in a.per_pack())
     lines = [f"rampart check: stack {result.stack!r}, {where}, {len(result.resources)} resources, "
              f"{len(a.policies)} policies ({packs})", ""]
+    if result.notes:  # the program's own notes (prerequisites such as a declared AWS Config recorder)
+        lines += [*result.notes, ""]
     lines.append(f"{'POLICY'.ljust(width)}  {'OUTCOME'.ljust(20)}  RESOURCES")
     for pid in sorted(a.policies):
         outs = by_policy.get(pid, [])

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -107,6 +108,30 @@ class ProgramRun:
     stack_outputs: dict[str, Any]
     secret_outputs: frozenset[str]
     region: str = "us-east-1"
+    notes: list[str] = field(default_factory=list)
+    """What the program logged (`pulumi.log.info` / `warn`), which `pulumi preview` shows as diagnostics."""
+
+
+class _NoteRecorder(logging.Handler):
+    """Collects the messages the program logs through the engine (the mock engine hands them to a logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.notes: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.notes.append(record.getMessage())
+
+
+def _engine_logger() -> tuple[logging.Logger, _NoteRecorder]:
+    logger = logging.getLogger("rampart.mock_engine.program_log")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # printed by the commands, not by logging's last-resort handler
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    recorder = _NoteRecorder()
+    logger.addHandler(recorder)
+    return logger, recorder
 
 
 def _redact(value: Any, secret_paths: frozenset[str], path: str) -> Any:
@@ -290,6 +315,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "versionStage": "AWSCURRENT",
                 "versionStages": ["AWSCURRENT"],
             }
+        if token == "aws:cloudcontrol/getResource:getResource":
+            # Offline, a declared resource (an AWS Config recorder another stack owns) is taken to exist; at
+            # deploy the provider looks it up and the program stops if it does not.
+            identifier = str(args.args.get("identifier") or "")
+            return {"id": identifier, "identifier": identifier, "typeName": args.args.get("typeName"),
+                    "properties": json.dumps({"Name": identifier}), "region": self.region}
         raise NotImplementedError(f"the mock engine has no answer for invoke {token}; add one in rampart/mock_engine.py")
 
 
@@ -416,7 +447,8 @@ def run_program_full(
     full_config = {"aws:region": region, **(config or {})}
     pulumi.runtime.set_all_config(dict(full_config), secret_keys or [])
     monitor = RecordingMonitor(RecordingMocks(region=region, stack_references=stack_references))
-    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    logger, notes = _engine_logger()
+    pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor, logger=logger)
     # set_mocks made a root stack for ad-hoc tests; run the program in a fresh one, as the CLI does,
     # so its exports are registered as the stack's outputs and nothing leaks between runs.
     _settings.ROOT.set(None)
@@ -431,6 +463,7 @@ def run_program_full(
         stack_outputs=monitor.stack_outputs,
         secret_outputs=frozenset(monitor.secret_outputs),
         region=region,
+        notes=list(notes.notes),
     )
     refusals = monitor.name_findings + [str(c) for c in name_clashes(run)] + aws_checks.refusals(run.resources, ACCOUNT_ID, ELB_ACCOUNT_ARN)
     if refusals:

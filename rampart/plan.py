@@ -179,6 +179,10 @@ def run(args: argparse.Namespace) -> int:
     result = run_stack(args.project_dir, args.stack, read_stack_outputs(args.stack_outputs))
     resources = [r for r in result.resources if r.type != STACK_TYPE]
     print(f"Plan of stack {args.stack!r} (mock engine; nothing was deployed)\n")
+    for note in result.notes:  # what the program logged: `pulumi preview` shows it as diagnostics
+        print(note)
+    if result.notes:
+        print()
     print(render_tree(resources))
     print()
     print(render_counts(resources))

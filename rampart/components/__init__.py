@@ -4,7 +4,7 @@ Each component is a Pulumi ComponentResource in its own module with typed args a
 defaults; they know nothing of stacks or stack files.
 """
 
-from rampart.components.compliance import Compliance, ComplianceArgs, ComplianceSettings
+from rampart.components.compliance import Compliance, ComplianceArgs, ComplianceSettings, ExistingRecorder
 from rampart.components.environment import (
     Environment,
     EnvironmentAlarmSettings,
@@ -36,6 +36,7 @@ __all__ = [
     "EnvironmentRef",
     "EnvironmentSettings",
     "ExistingNetworkArgs",
+    "ExistingRecorder",
     "HealthCheckSettings",
     "Image",
     "ImageArgs",

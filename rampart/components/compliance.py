@@ -6,10 +6,16 @@ with its parameters taken from this stack's pack thresholds (the log retention m
 checks is the one AWS Config checks), scoped to this environment's resources by a tag. An EventBridge
 rule sends each change of one of these rules to NON_COMPLIANT to the environment's alarm topic.
 
-AWS Config rules evaluate only what a configuration recorder records: most organisations run one
-per account and region already (often through AWS Organizations or Control Tower). For an account
-that has none, `create_recorder` adds the recorder, its delivery channel, the channel's S3 bucket and
-the recorder's IAM role (AWS managed policy `AWS_ConfigRole`). AWS allows one recorder per region.
+AWS Config rules evaluate only what a configuration recorder records, and AWS refuses a rule in an
+account and region without one (`NoAvailableConfigurationRecorderException`). AWS allows one recorder
+and one delivery channel per account and region, so exactly one stack (or the account's baseline) owns
+them and every other stack declares them. `recorder` says which: `create` adds the recorder, its IAM role
+(AWS managed policy `AWS_ConfigRole` plus the delivery permissions AWS documents for a same-account
+bucket), the delivery channel and its bucket; `{existing: NAME}` declares a recorder this stack does not
+own, looked up through the Cloud Control API at deploy (and preview) before any rule is registered, so a
+missing one fails the deploy with a message that says what to do; `none` (an environment setting) deploys
+no rules. Every rule carries the tag `rampart-config-recorder` naming the recorder that evaluates it, so a
+stack policy can see the declaration: a recorder of that name in the stack, or a declared one.
 
 Dependency direction: components know nothing of stacks and the pack knows nothing of components;
 this module reads the pack's registry (the one owner of each control's rule identifier), which is the
@@ -20,12 +26,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping, Optional
+from typing import Any, Literal, Mapping, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 from rampart_soc2 import model, registry
+from rampart_soc2.common import CONFIG_RECORDER_TAG
 
 from rampart.components._util import (
     ArgsModel,
@@ -35,6 +42,7 @@ from rampart.components._util import (
     assume_role_policy,
     merge_tags,
     physical_name,
+    policy_json,
     project_namespace,
 )
 from rampart.components.buckets import locked_bucket
@@ -50,6 +58,13 @@ COMPLIANCE_CHANGE = "Config Rules Compliance Change"
 #: AWS managed policy a configuration recorder's role needs (read-only describe/list of recorded types).
 CONFIG_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWS_ConfigRole"
 
+#: The Cloud Control (CloudFormation registry) type of a configuration recorder; its primary identifier is
+#: the recorder's name (aws-native's `getConfigurationRecorder` takes exactly that one argument).
+RECORDER_TYPE = "AWS::Config::ConfigurationRecorder"
+
+#: Where to look a recorder's name up, for the messages.
+LIST_RECORDERS = "aws configservice describe-configuration-recorders"
+
 
 #: Input parameters AWS Config accepts only from a fixed set (the rule's page lists them): a threshold
 #: outside it would leave the rule in ERROR, checking nothing, so it is refused before deployment.
@@ -61,13 +76,43 @@ ACCEPTED_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+class ExistingRecorder(ArgsModel):
+    """A configuration recorder this stack does not own: another stack's, or the account baseline's."""
+
+    existing: str = Field(
+        min_length=1,
+        max_length=256,
+        description="Name of the AWS Config configuration recorder that records in this stack's account and region "
+        f"(`{LIST_RECORDERS}` lists it; the console and most baselines name it `default`). It must exist before "
+        "`pulumi up`: the deploy looks it up before creating any rule and stops with a message if it is missing.",
+    )
+
+
+#: Who owns the account and region's configuration recorder, as the stack file says it.
+RecorderChoice = Union[Literal["create", "none"], ExistingRecorder]
+
+
+def recorder_unset_message() -> str:
+    """The plan-time refusal of an environment that deploys Config rules without saying where their recorder is."""
+    return (
+        "compliance.recorder is not set, but the environment deploys AWS Config rules, which AWS refuses "
+        "in an account and region without a configuration recorder (NoAvailableConfigurationRecorderException). "
+        "Choose one: `recorder: create` (this stack creates the recorder and delivery channel; only one per account "
+        "and region), `recorder: {existing: NAME}` (one that already records there, see "
+        f"`{LIST_RECORDERS}`), or `recorder: none` (no AWS Config rules)"
+    )
+
+
 class ComplianceSettings(ArgsModel):
     """What a platform team chooses for the environment's AWS Config rules."""
 
-    enabled: bool = Field(
-        True,
-        description="Deploy one AWS Config managed rule per control that has one, and alarm on NON_COMPLIANT; "
-        "False opts out (the evidence report then shows no runtime rule for any control).",
+    recorder: Optional[RecorderChoice] = Field(
+        None,
+        description="The AWS Config configuration recorder the rules need (one per account and region): `create` "
+        "(this stack creates the recorder, its role, the delivery channel and its bucket), `{existing: NAME}` "
+        "(declared: another stack or the account baseline owns it; looked up at deploy), or `none` (deploy no "
+        "AWS Config rules; the evidence report then shows no runtime rule for any control). Must be set: an "
+        "environment without it is refused at plan.",
     )
     tag_key: Optional[str] = Field(
         None,
@@ -79,13 +124,12 @@ class ComplianceSettings(ArgsModel):
     tag_value: Optional[str] = Field(
         None, min_length=1, max_length=256, description="The tag's value; default: the environment's value of `tag_key`."
     )
-    create_recorder: bool = Field(
-        False,
-        description="Also create the configuration recorder, its delivery channel, the channel's S3 bucket and the "
-        "recorder's IAM role, for an account and region that have none (AWS allows one recorder per region; "
-        "most organisations run one already).",
-    )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @property
+    def deploys_rules(self) -> bool:
+        """Whether the environment deploys Config rules (every choice but `none`; unset is refused)."""
+        return self.recorder != "none"
 
     @field_validator("tag_key")
     @classmethod
@@ -111,7 +155,9 @@ class ComplianceArgs(ArgsModel):
         description="Policy id -> level on this stack (`rampart:policy.enforcement`): a disabled policy's rule is "
         "not deployed; only rules of mandatory policies alarm.",
     )
-    create_recorder: bool = Field(False, description="Also create the recorder and delivery channel (see ComplianceSettings).")
+    recorder: Union[Literal["create"], ExistingRecorder] = Field(
+        description="`create` the recorder and delivery channel here, or the `existing` one the rules rely on."
+    )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
 
@@ -155,7 +201,7 @@ def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str],
             if accepted is not None and parameters[name] not in accepted:
                 raise ValueError(
                     f"threshold {threshold}={parameters[name]} cannot be {spec.config_rule.identifier}'s {name}, which "
-                    f"accepts only {', '.join(accepted)}; choose one of those, or opt out with compliance.enabled: false"
+                    f"accepts only {', '.join(accepted)}; choose one of those, or opt out with compliance.recorder: none"
                 )
         key = (spec.config_rule.identifier, json.dumps(parameters, sort_keys=True))
         previous = planned.get(key)
@@ -166,6 +212,20 @@ def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str],
             (previous.alarms if previous else False) or level == "mandatory",
         )
     return list(planned.values())
+
+
+def recorder_note(choice: Union[Literal["create"], ExistingRecorder], recorder_name: str, rule_count: int) -> str:
+    """The line `pulumi preview` and `rampart plan` print about the recorder the rules rely on."""
+    if choice == "create":
+        return (
+            f"AWS Config: this stack creates the recorder {recorder_name!r} and its delivery channel for its "
+            f"{rule_count} rules; AWS allows one of each per account and region, so every other stack in this account "
+            f"and region declares it (`recorder: {{existing: {recorder_name}}}`), and destroying this stack stops their rules."
+        )
+    return (
+        f"AWS Config: this stack declares recorder {recorder_name!r}: it must exist in the account/region before "
+        f"`pulumi up` (`{LIST_RECORDERS}`); the deploy looks it up before creating the {rule_count} rules."
+    )
 
 
 def account_name(name: str, suffix: str, limit: int) -> str:
@@ -187,13 +247,22 @@ class Compliance(pulumi.ComponentResource):
     alarmed_rule_names: list[str]
     event_rule: Optional[aws.cloudwatch.EventRule]
     recorder: Optional[aws.cfg.Recorder]
+    """The recorder created here (`recorder: create`), else None."""
     recorder_status: Optional[aws.cfg.RecorderStatus]
+    recorder_name: str
+    """The recorder the rules rely on: the one created here or the declared one (tagged on every rule)."""
 
     def __init__(self, name: str, args: ComplianceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:compliance:Compliance", name, None, opts)
         self._tags = merge_tags(args.tags)
         plan = planned_rules(args.thresholds, args.enforcement, pulumi.get_stack())
-        self.recorder, self.recorder_status = self._recorder(name) if args.create_recorder else (None, None)
+        if args.recorder == "create":
+            self.recorder, self.recorder_status = self._recorder(name)
+            self.recorder_name = account_name(name, "recorder", 256)
+        else:
+            self.recorder, self.recorder_status = None, None
+            self.recorder_name = self._declared_recorder(args.recorder.existing)
+        pulumi.log.info(recorder_note(args.recorder, self.recorder_name, len(plan)))
         self.rules = {rule.identifier: self._rule(name, rule, args) for rule in plan}
         self.alarmed_rule_names = [account_name(name, rule_suffix(r.identifier), 128) for r in plan if r.alarms]
         self.event_rule = self._alarm_route(name, args) if self.alarmed_rule_names else None
@@ -201,6 +270,7 @@ class Compliance(pulumi.ComponentResource):
             {
                 "rule_names": [rule.name for rule in self.rules.values()],
                 "scope": {"tagKey": args.tag_key, "tagValue": args.tag_value},
+                "recorder": self.recorder_name,
             }
         )
 
@@ -219,10 +289,25 @@ class Compliance(pulumi.ComponentResource):
                 source=aws.cfg.RuleSourceArgs(owner="AWS", source_identifier=rule.identifier),
                 input_parameters=json.dumps(rule.parameters, sort_keys=True) if rule.parameters else None,
                 scope=aws.cfg.RuleScopeArgs(tag_key=args.tag_key, tag_value=args.tag_value),
-                tags=self._tags,
+                tags={**self._tags, CONFIG_RECORDER_TAG: self.recorder_name},
             ),
             opts=self._child(after),
         )
+
+    def _declared_recorder(self, recorder_name: str) -> str:
+        """Look the declared recorder up (Cloud Control API, at preview and deploy) before any rule is
+        registered: a recorder that is missing, or that this account cannot read, stops the program here."""
+        try:
+            found = aws.cloudcontrol.get_resource(
+                type_name=RECORDER_TYPE, identifier=recorder_name, opts=pulumi.InvokeOptions(parent=self)
+            )
+        except Exception as e:  # the provider's error says why (not found, access denied, ...); keep it
+            raise ValueError(
+                f"AWS Config: the recorder {recorder_name!r} declared in compliance.recorder.existing could not be read "
+                f"in this account and region ({e}); create it first (or have its owning stack deployed), correct the "
+                f"name (`{LIST_RECORDERS}`), or set `compliance.recorder: create` if this stack should own it"
+            ) from e
+        return found.identifier or recorder_name
 
     def _alarm_route(self, name: str, args: ComplianceArgs) -> aws.cloudwatch.EventRule:
         """EventBridge: a change of one of the alarmed rules to NON_COMPLIANT goes to the alarm topic."""
@@ -280,6 +365,7 @@ class Compliance(pulumi.ComponentResource):
             opts=self._child(),
         )
         bucket, bucket_policy = self._delivery_bucket(name, ctx)
+        delivery = self._delivery_permissions(name, role, bucket, ctx)
         channel = aws.cfg.DeliveryChannel(
             f"{name}-delivery",
             aws.cfg.DeliveryChannelArgs(
@@ -289,8 +375,9 @@ class Compliance(pulumi.ComponentResource):
                     delivery_frequency="TwentyFour_Hours"
                 ),
             ),
-            # AWS checks the bucket's policy when the channel is created; a channel needs its recorder.
-            opts=self._child([recorder, bucket_policy]),
+            # AWS checks that the recorder's role can write the bucket when the channel is created
+            # (InsufficientDeliveryPolicyException otherwise); a channel needs its recorder.
+            opts=self._child([recorder, bucket_policy, delivery]),
         )
         status = aws.cfg.RecorderStatus(
             f"{name}-recorder-status",
@@ -298,6 +385,39 @@ class Compliance(pulumi.ComponentResource):
             opts=self._child([channel]),
         )
         return recorder, status
+
+    def _delivery_permissions(
+        self, name: str, role: aws.iam.Role, bucket: aws.s3.Bucket, ctx: AwsContext
+    ) -> aws.iam.RolePolicy:
+        """What the recorder's role needs to deliver: for a bucket in the same account AWS Config writes with
+        the role, and `AWS_ConfigRole` grants no S3 write. As AWS documents it (Permissions for the IAM role
+        assigned to AWS Config): PutObject under `AWSLogs/<account>/Config/` with the bucket-owner-full-control
+        ACL, and GetBucketAcl (with ListBucket) on the bucket. The bucket is SSE-S3 (`buckets.locked_bucket`),
+        so no KMS permission is needed; a KMS-encrypted bucket would need kms:GenerateDataKey and kms:Decrypt."""
+        return aws.iam.RolePolicy(
+            f"{name}-recorder-delivery",
+            aws.iam.RolePolicyArgs(
+                role=role.id,
+                policy=policy_json(
+                    [
+                        {
+                            "Sid": "ConfigDelivery",
+                            "Effect": "Allow",
+                            "Action": "s3:PutObject",
+                            "Resource": pulumi.Output.concat(bucket.arn, "/AWSLogs/", ctx.account_id, "/Config/*"),
+                            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+                        },
+                        {
+                            "Sid": "ConfigBucketCheck",
+                            "Effect": "Allow",
+                            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+                            "Resource": bucket.arn,
+                        },
+                    ]
+                ),
+            ),
+            opts=self._child(),
+        )
 
     def _delivery_bucket(self, name: str, ctx: AwsContext) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         """The delivery channel's bucket with the pack's S3 controls (`buckets.locked_bucket`); AWS

@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional, Union
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, model_validator
 
 from rampart.components._util import (
     ArgsModel,
@@ -25,7 +25,14 @@ from rampart.components._util import (
     merge_tags,
     physical_name,
 )
-from rampart.components.compliance import DEFAULT_SCOPE_TAG, Compliance, ComplianceArgs, ComplianceSettings, Level
+from rampart.components.compliance import (
+    DEFAULT_SCOPE_TAG,
+    Compliance,
+    ComplianceArgs,
+    ComplianceSettings,
+    Level,
+    recorder_unset_message,
+)
 from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from rampart.components.network import Network, NetworkArgs, NetworkSettings, alb_subnet_cidrs
@@ -75,10 +82,18 @@ class EnvironmentSettings(ArgsModel):
     )
     compliance: ComplianceSettings = Field(
         default_factory=ComplianceSettings,
-        description="AWS Config managed rules for the SOC 2 controls, all audit period long; `enabled: false` opts out.",
+        description="AWS Config managed rules for the SOC 2 controls, all audit period long, and who owns the "
+        "configuration recorder they need (`recorder`: `create`, `{existing: NAME}` or `none`, which opts out).",
     )
     log_group_prefix: Optional[str] = Field(None, description="Log group name prefix; default `/rampart/<stack>/<name>`.")
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
+
+    @model_validator(mode="after")
+    def _recorder_chosen(self) -> "EnvironmentSettings":
+        # AWS refuses Config rules where no recorder records: the stack says who owns it, or deploys none.
+        if self.compliance.recorder is None:
+            raise ValueError(recorder_unset_message())
+        return self
 
 
 def egress_facts(settings: EnvironmentSettings) -> tuple[Optional[list[str]], Optional[bool]]:
@@ -251,7 +266,7 @@ class Environment(pulumi.ComponentResource):
         self.web_acl = self._web_acl(name, args) if args.waf is not None else None
         if args.alarms.enabled:
             self._alarms(name, args.alarms)
-        self.compliance = self._compliance(name, args) if args.compliance.enabled else None
+        self.compliance = self._compliance(name, args) if args.compliance.deploys_rules else None
 
         endpoints, nat = egress_facts(args)
         self.ref = EnvironmentRef(
@@ -371,7 +386,7 @@ class Environment(pulumi.ComponentResource):
                 alarm_topic_arn=self.monitoring.alarm_topic_arn,
                 thresholds=dict(args.policy_thresholds),
                 enforcement=dict(args.policy_enforcement),
-                create_recorder=settings.create_recorder,
+                recorder=settings.recorder,
                 tags={**args.tags, **settings.tags},
             ),
             opts=self._child(),

@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping, Optional
 
 import pulumi
 
+from rampart.components.compliance import ComplianceSettings, ExistingRecorder
 from rampart.components.environment import Environment, EnvironmentArgs, EnvironmentRef, EnvironmentSettings
 from rampart.components.load_balancer import LoadBalancerSettings
 from rampart.components.web_service import WebService, WebServiceArgs
@@ -23,6 +24,7 @@ IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/shop@sha256:" + "a" * 64
 REPOSITORY_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/shop"
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0f0e0d0c-1111-2222-3333-444455556666"
 TAGS = {"Owner": "payments-team", "Environment": "test", "CostCentre": "cc-42"}
+DECLARED_RECORDER = ExistingRecorder(existing="default")
 
 
 #: Args that belong to the environment the service attaches to, not to the service. `alarms` and
@@ -51,7 +53,11 @@ def placeholder_ref(settings: EnvironmentSettings) -> EnvironmentRef:
 def minimal_args(**overrides: Any) -> ServiceCase:
     """Only the required args (what an app team writes), plus any overrides; environment settings
     (load_balancer, network, waf, monitoring, ...) go to the environment the service attaches to."""
-    env_values: dict[str, Any] = {"load_balancer": LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN])}
+    env_values: dict[str, Any] = {
+        "load_balancer": LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]),
+        # Every environment says where its AWS Config recorder is: here the account's own (declared).
+        "compliance": ComplianceSettings(recorder=DECLARED_RECORDER),
+    }
     env_values.update({k: overrides.pop(k) for k in list(overrides) if k in ENVIRONMENT_KEYS})
     if "environment_alarms" in overrides:
         env_values["alarms"] = overrides.pop("environment_alarms")

@@ -40,6 +40,7 @@ from rampart.components import Environment, EnvironmentArgs, LoadBalancerSetting
 
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/abc"]{lb_extra}),
+    compliance={{"recorder": {{"existing": "default"}}}},
     {monitoring}{env_extra}
 ))
 web = WebService("web", WebServiceArgs(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from components_support import Plan, minimal_args, run_environment, run_service, TAGS
-from rampart.components.compliance import ComplianceSettings, planned_rules, rule_suffix
+from components_support import DECLARED_RECORDER, Plan, minimal_args, run_environment, run_service, TAGS
+from rampart.components.compliance import RECORDER_TYPE, ComplianceSettings, ExistingRecorder, planned_rules, rule_suffix
 from rampart.config import load_stack_config
 from rampart.plan import run_stack
 from rampart_soc2.model import DEFAULT_THRESHOLDS
@@ -133,13 +133,13 @@ def test_a_shared_rule_pages_while_either_of_its_policies_is_mandatory(advisory:
 
 
 def test_opt_out_removes_rules_and_event_route() -> None:
-    plan = run_service(minimal_args(tags=TAGS, compliance=ComplianceSettings(enabled=False)))
+    plan = run_service(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder="none")))
     assert not plan.of_type(RULE) and not plan.of_type(EVENT_RULE)
     assert not plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
     assert not plan.of_type("rampart:compliance:Compliance")
 
 
-def test_component_default_is_on_and_recorder_is_off() -> None:
+def test_a_declared_recorder_deploys_the_rules_and_creates_no_recorder() -> None:
     plan = run_service(minimal_args(tags=TAGS))
     assert len(plan.of_type(RULE)) == len(registry_rules())
     assert not plan.of_type("aws:cfg/recorder:Recorder") and not plan.of_type("aws:cfg/deliveryChannel:DeliveryChannel")
@@ -153,12 +153,12 @@ def test_without_an_environment_tag_the_scope_is_the_managed_by_tag() -> None:
 
 def test_a_scope_tag_the_environment_does_not_carry_is_refused() -> None:
     with pytest.raises(Exception, match="compliance.tag_key 'CostCentre' is not among the environment's tags"):
-        run_service(minimal_args(compliance=ComplianceSettings(tag_key="CostCentre")))
+        run_service(minimal_args(compliance=ComplianceSettings(tag_key="CostCentre", recorder=DECLARED_RECORDER)))
 
 
 def test_recorder_option_creates_recorder_delivery_channel_and_role() -> None:
     plan = run_environment(
-        minimal_args(tags=TAGS, compliance=ComplianceSettings(create_recorder=True)).environment, {}
+        minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder="create")).environment, {}
     )
     recorder = plan.one("aws:cfg/recorder:Recorder")
     role = plan.one("aws:iam/role:Role", "shop-compliance-recorder-role")
@@ -191,13 +191,174 @@ def test_the_programs_stack_thresholds_and_levels_reach_the_environments_rules()
 
     config = load_stack_config(ROOT, "dev")
     policy = PolicySettings(min_log_retention_days=731, enforcement={
-        "aws-ecs-cluster-enable-container-insights": "disabled", "aws-kms-key-enable-rotation": "advisory"})
+        "aws-ecr-repository-require-scan-on-push": "disabled", "aws-kms-key-enable-rotation": "advisory"})
     changed = config.model_copy(update={"policy": policy})
     run = run_program_full(lambda: attach_environment(changed, changed.tags.as_dict()) and None, region=config.region, stack="dev")
     rules = {r.inputs["source"]["sourceIdentifier"]: r for r in run.resources if r.type == RULE}
     assert json.loads(rules["CW_LOGGROUP_RETENTION_PERIOD_CHECK"].inputs["inputParameters"]) == {"MinRetentionTime": "731"}
-    assert "ECS_CONTAINER_INSIGHTS_ENABLED" not in rules
+    assert "ECR_PRIVATE_IMAGE_SCANNING_ENABLED" not in rules
     # An advisory policy's rule is evaluated but does not page; a mandatory one's does.
     names = json.loads(next(r for r in run.resources if r.type == EVENT_RULE).inputs["eventPattern"])["detail"]["configRuleName"]
     assert rules["CMK_BACKING_KEY_ROTATION_ENABLED"].inputs["name"] not in names
     assert rules["ELB_DELETION_PROTECTION_ENABLED"].inputs["name"] in names
+
+
+# --- who owns the recorder (issue 21 items 1 and 2) -----------------------------------------------
+RECORDER = "aws:cfg/recorder:Recorder"
+CHANNEL = "aws:cfg/deliveryChannel:DeliveryChannel"
+
+
+def test_an_environment_that_does_not_say_where_its_recorder_is_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        minimal_args(compliance=ComplianceSettings())
+    message = str(refused.value)
+    # What is wrong, the AWS error it prevents, and the three ways out.
+    for words in ("compliance.recorder is not set", "NoAvailableConfigurationRecorderException",
+                  "`recorder: create`", "`recorder: {existing: NAME}`", "`recorder: none`"):
+        assert words in message, f"{words!r} missing from: {message}"
+
+
+@pytest.mark.parametrize("value, accepted", [("", False), ("r" * 256, True), ("r" * 257, False), ("default", True)])
+def test_a_declared_recorder_name_is_a_name_aws_accepts(value: str, accepted: bool) -> None:
+    from pydantic import ValidationError
+
+    if accepted:
+        assert ComplianceSettings(recorder={"existing": value}).recorder == ExistingRecorder(existing=value)
+    else:
+        with pytest.raises(ValidationError, match="recorder"):
+            ComplianceSettings(recorder={"existing": value})
+
+
+def test_the_stack_files_say_who_owns_the_recorder() -> None:
+    # dev (its own new account) creates the recorder and channel; prod (its own established account)
+    # declares the baseline's; dev-reports attaches to dev's environment and deploys no rules.
+    dev = load_stack_config(ROOT, "dev").environment.compliance.recorder
+    prod = load_stack_config(ROOT, "prod").environment.compliance.recorder
+    assert dev == "create", dev
+    assert prod == ExistingRecorder(existing="default"), prod
+
+
+def test_created_recorders_role_can_deliver_to_its_bucket() -> None:
+    plan = run_environment(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder="create")).environment, {})
+    role = plan.one("aws:iam/role:Role", "shop-compliance-recorder-role")
+    bucket = plan.one("aws:s3/bucket:Bucket", "shop-compliance-config")
+    grants = [p for p in plan.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.outputs["id"]]
+    assert len(grants) == 1, f"{role.name}: expected one delivery policy, got {[g.name for g in grants]}"
+    statements = plan.policy(grants[0])["Statement"]
+    (put,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert put["Effect"] == "Allow"
+    assert put["Resource"] == f"{bucket.outputs['arn']}/AWSLogs/123456789012/Config/*", put
+    assert put["Condition"] == {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}, put
+    (check,) = [s for s in statements if s["Action"] != "s3:PutObject"]
+    assert sorted(check["Action"]) == ["s3:GetBucketAcl", "s3:ListBucket"] and check["Resource"] == bucket.outputs["arn"], check
+    # The bucket is SSE-S3: AWS Config needs no KMS grant to write it (a KMS bucket would need one).
+    sse = plan.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                   "shop-compliance-config-encryption")
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}, sse.inputs
+    # AWS checks the delivery permissions when the channel is created: the channel waits for them.
+    assert grants[0].urn in plan.one(CHANNEL).dependencies, "the delivery channel does not wait for the role's grant"
+
+
+def test_every_rule_names_its_recorder_in_a_tag_a_stack_policy_can_read() -> None:
+    from rampart_soc2.common import CONFIG_RECORDER_TAG
+
+    created = run_environment(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder="create")).environment, {})
+    name = created.one(RECORDER).inputs["name"]
+    declared = run_service(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder={"existing": "org-recorder"})))
+    for plan, expected in ((created, name), (declared, "org-recorder")):
+        assert plan.of_type(RULE)
+        for rule in plan.of_type(RULE):
+            assert rule.inputs["tags"].get(CONFIG_RECORDER_TAG) == expected, f"{rule.name}: {rule.inputs['tags']}"
+    assert not declared.of_type(RECORDER)
+
+
+def test_a_declared_recorder_is_looked_up_before_any_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi_aws as aws
+
+    looked_up: list[tuple[str, str, int]] = []
+    rules: list[str] = []
+    real_lookup, real_rule = aws.cloudcontrol.get_resource, aws.cfg.Rule.__init__
+
+    def spy(*, type_name: str, identifier: str, **kwargs: Any) -> Any:
+        looked_up.append((type_name, identifier, len(rules)))
+        return real_lookup(type_name=type_name, identifier=identifier, **kwargs)
+
+    def rule(self: Any, resource_name: str, *args: Any, **kwargs: Any) -> None:
+        rules.append(resource_name)
+        real_rule(self, resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(aws.cloudcontrol, "get_resource", spy)
+    monkeypatch.setattr(aws.cfg.Rule, "__init__", rule)
+    run_service(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder={"existing": "org-recorder"})))
+    # Looked up once, by its Cloud Control type and name, when no rule had been registered yet.
+    assert looked_up == [("AWS::Config::ConfigurationRecorder", "org-recorder", 0)] and RECORDER_TYPE == looked_up[0][0]
+    assert len(rules) == len(registry_rules())
+
+
+def test_a_missing_declared_recorder_stops_the_program_before_any_rule_saying_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi_aws as aws
+
+    def missing(**kwargs: Any) -> Any:
+        raise Exception("ResourceNotFoundException: Resource of type 'AWS::Config::ConfigurationRecorder' with identifier 'org-recorder' was not found.")
+
+    monkeypatch.setattr(aws.cloudcontrol, "get_resource", missing)
+    with pytest.raises(Exception) as stopped:
+        run_service(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder={"existing": "org-recorder"})))
+    message = str(stopped.value)
+    for words in ("'org-recorder'", "compliance.recorder.existing", "ResourceNotFoundException",
+                  "describe-configuration-recorders", "`compliance.recorder: create`"):
+        assert words in message, f"{words!r} missing from: {message}"
+
+
+def test_rampart_plan_of_dev_says_that_dev_creates_the_recorder(dev: Plan, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from rampart import plan as plan_command
+
+    plan_command.run(argparse.Namespace(project_dir=ROOT, stack="dev", stack_outputs=[], json=None))
+    out = capsys.readouterr().out
+    (line,) = [l for l in out.splitlines() if l.startswith("AWS Config:")]
+    name = dev.one(RECORDER).inputs["name"]
+    assert line.startswith(f"AWS Config: this stack creates the recorder {name!r} and its delivery channel for its "
+                           f"{len(dev.of_type(RULE))} rules"), line
+    assert "one of each per account and region" in line, line
+
+
+def test_prod_notes_that_its_declared_recorder_must_exist_before_pulumi_up() -> None:
+    run = run_stack(ROOT, "prod")
+    (line,) = [n for n in run.notes if n.startswith("AWS Config:")]
+    assert line.startswith("AWS Config: this stack declares recorder 'default': it must exist in the account/region "
+                           "before `pulumi up`"), line
+    assert not [r for r in run.resources if r.type in (RECORDER, CHANNEL)], "prod creates a recorder it only declares"
+
+
+def test_dev_owns_exactly_one_recorder_and_channel(dev: Plan) -> None:
+    recorder, channel = dev.one(RECORDER), dev.one(CHANNEL)
+    status = dev.one("aws:cfg/recorderStatus:RecorderStatus")
+    assert status.inputs["name"] == recorder.outputs["name"]
+    for rule in dev.of_type(RULE):
+        assert status.urn in rule.dependencies, f"{rule.name} does not wait for dev's recorder to record"
+    assert channel.inputs["name"].endswith("-dev")
+
+
+def test_rampart_check_of_dev_says_that_dev_creates_the_recorder(dev: Plan) -> None:
+    from rampart.check import check_stack, summary_lines
+
+    lines = summary_lines(check_stack(ROOT, "dev"))
+    name = dev.one(RECORDER).inputs["name"]
+    notes = [l for l in lines if l.startswith("AWS Config:")]
+    assert len(notes) == 1 and notes[0].startswith(f"AWS Config: this stack creates the recorder {name!r}"), lines[:5]
+
+
+def test_a_stack_file_without_the_recorder_is_refused_naming_the_file_and_key() -> None:
+    from rampart.config import read_stack_values, validate_stack_config
+    from rampart.errors import UserError
+
+    path, values = read_stack_values(ROOT, "dev")
+    del values["rampart:environment"]["compliance"]
+    with pytest.raises(UserError) as refused:
+        validate_stack_config(values, path.name)
+    assert "Pulumi.dev.yaml" in str(refused.value), str(refused.value)
+    assert "rampart:environment: compliance.recorder is not set" in str(refused.value), str(refused.value)

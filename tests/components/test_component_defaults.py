@@ -415,7 +415,7 @@ def _config_rules(plan: Plan) -> list[Any]:
     return plan.of_type("aws:cfg/rule:Rule")
 
 
-def compliance_enabled(plan: Plan) -> None:
+def compliance_rules(plan: Plan) -> None:
     from rampart_soc2.registry import POLICIES
 
     identifiers = {s.config_rule.identifier for s in POLICIES.values() if s.config_rule is not None}
@@ -445,9 +445,15 @@ def compliance_alarm_route(plan: Plan) -> None:
     assert events and events[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}, publishers
 
 
-def compliance_create_recorder(plan: Plan) -> None:
+def compliance_recorder(plan: Plan) -> None:
+    # minimal_args declares the account's recorder (the setting has no default: unset is refused at plan):
+    # nothing of AWS Config's singletons is created, and every rule names the recorder it relies on.
+    from rampart_soc2.common import CONFIG_RECORDER_TAG
+
     for token in ("aws:cfg/recorder:Recorder", "aws:cfg/deliveryChannel:DeliveryChannel", "aws:cfg/recorderStatus:RecorderStatus"):
-        assert not plan.of_type(token), f"{token} created by default"
+        assert not plan.of_type(token), f"{token} created for a declared recorder"
+    for rule in _config_rules(plan):
+        assert rule.inputs["tags"][CONFIG_RECORDER_TAG] == "default", f"{rule.name}: {rule.inputs['tags']}"
 
 
 # --- web service -------------------------------------------------------------------------------
@@ -680,11 +686,11 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "waf.association": waf_association,
     "waf.logging": waf_logging,
     "waf.log_redaction": waf_log_redaction,
-    "compliance.enabled": compliance_enabled,
+    "compliance.rules": compliance_rules,
     "compliance.rule_parameters": compliance_rule_parameters,
     "compliance.scope": compliance_scope,
     "compliance.alarm_route": compliance_alarm_route,
-    "compliance.create_recorder": compliance_create_recorder,
+    "compliance.recorder": compliance_recorder,
     "web_service.container_insights": cluster_container_insights,
     "web_service.user": task_non_root,
     "web_service.readonly_root_filesystem": task_readonly_root,
@@ -729,7 +735,8 @@ def test_defaults_tables_match_tests() -> None:
 
 def test_minimal_args_are_only_image_and_certificate() -> None:
     """The required args are exactly the image, its repository and the environment it attaches to;
-    the environment's only requirement is a certificate (given ARNs or domains)."""
+    the environment's requirements are a certificate (given ARNs or domains) and where its AWS Config
+    recorder is (`compliance.recorder`, which has no default: a stack file without it is refused)."""
     from pydantic import ValidationError
 
     from rampart.components.environment import EnvironmentArgs
@@ -744,6 +751,8 @@ def test_minimal_args_are_only_image_and_certificate() -> None:
     assert required == set(), required
     with pytest.raises(ValidationError, match="certificate"):
         LoadBalancerSettings()
+    with pytest.raises(ValidationError, match="compliance.recorder is not set"):
+        EnvironmentArgs(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]))
     assert IMAGE and REPOSITORY_ARN and CERTIFICATE_ARN
 
 

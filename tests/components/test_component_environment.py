@@ -15,9 +15,11 @@ from rampart.components.environment import EnvironmentSettings
 from rampart.components.load_balancer import LoadBalancerSettings
 from rampart.components.monitoring import MonitoringArgs
 from rampart.components.routing import RoutingSettings, check_routes, effective_priority
-from components_support import CERTIFICATE_ARN, Plan, descendants, run_environment
+from rampart.components.compliance import ComplianceSettings
+from components_support import CERTIFICATE_ARN, DECLARED_RECORDER, Plan, descendants, run_environment
 
-ENVIRONMENT = EnvironmentSettings(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]))
+ENVIRONMENT = EnvironmentSettings(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]),
+                                  compliance=ComplianceSettings(recorder=DECLARED_RECORDER))
 #: Two services with only the required args, but for the route that tells them apart.
 SERVICES: dict[str, dict[str, Any]] = {"web": {}, "api": {"routing": {"paths": ["/api/*"]}, "container_port": 3000}}
 PORTS = {"web": 8080, "api": 3000}

@@ -31,7 +31,8 @@ CASES: dict[str, dict[str, Any]] = {
 
 
 def _settings(values: dict[str, Any]) -> EnvironmentSettings:
-    return EnvironmentSettings.model_validate({"load_balancer": {"certificate_arns": [CERTIFICATE_ARN]}, **values})
+    return EnvironmentSettings.model_validate({"load_balancer": {"certificate_arns": [CERTIFICATE_ARN]},
+                                               "compliance": {"recorder": {"existing": "default"}}, **values})
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -50,7 +50,7 @@ VARIANTS = {
         routing={"hosts": ["shop.example.com"], "paths": ["/shop/*"]},
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
         min_count=2,
-        compliance=ComplianceSettings(create_recorder=True),
+        compliance=ComplianceSettings(recorder="create"),
     ),
     "nginx sidecar": lambda: minimal_args(
         monitoring=ON_CALL,

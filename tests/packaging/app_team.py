@@ -43,6 +43,7 @@ health_check = {"command": ["CMD", "/server", "-health"]}
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=[config.require("certificateArn")]),
     monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    compliance={"recorder": {"existing": "default"}},  # the account's AWS Config recorder
     # The team may turn its web ACL off; the SOC 2 pack then fails the check.
     **({} if config.get_bool("webAcl") is not False else {"waf": None}),
 ))

@@ -51,6 +51,13 @@ DEFAULT_SECURITY_GROUP = ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",)
 BUCKET_LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 LOG_RESOURCE_POLICY = ("aws:cloudwatch/logResourcePolicy:LogResourcePolicy",)
 CLOUDTRAIL = ("aws:cloudtrail/trail:Trail",)
+CONFIG_RECORDER = ("aws:cfg/recorder:Recorder",)
+CONFIG_RULE_RESOURCE = ("aws:cfg/rule:Rule",)
+
+#: Tag on every AWS Config rule Rampart deploys: the name of the configuration recorder that evaluates it,
+#: either an `aws:cfg/recorder:Recorder` of the same stack or one the stack declares (owned elsewhere and
+#: looked up at deploy). A stack policy reads it to see that each rule has a recorder.
+CONFIG_RECORDER_TAG = "rampart-config-recorder"
 
 AWS_DOCS = "https://docs.aws.amazon.com"
 CONFIG_RULE = AWS_DOCS + "/config/latest/developerguide/{}.html"

@@ -3,8 +3,9 @@
 An audit-log bucket is one the stack sends evidence to: a load balancer's access logs, a web ACL's
 or a VPC flow log's S3 destination, a CloudTrail trail. The log bucket that receives their server
 access logs is the end of the chain: it is judged by the other S3 policies (encryption, public
-access block, TLS only, versioning) but not by this one, since logging it into itself loops and
-logging it into a further bucket never ends.
+access block, TLS only, versioning) and need not log anywhere, since logging it into a further bucket
+never ends. Whatever a bucket holds, server access logs that go into the bucket itself fail: each log
+write is logged again (AWS advises against it).
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from ..common import (BUCKET, BUCKET_LOGGING, CLOUDTRAIL, CONFIG_RULE, FLOW_LOG,
 from ..model import COMPLIANT, Context, Finding, NotApplicable, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 from ..props import UNKNOWN
 from ._buckets import BUCKET_KEYS, settings_for
+
+
+INTO_ITSELF = "server access logs go into the bucket itself (each log write is logged again)"
 
 
 def _names(bucket: Resource) -> set[str]:
@@ -94,9 +98,11 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
 
     def judge(bucket: Resource) -> Outcome:
         audit = holds_audit_logs(bucket)
-        if audit is False:
-            return NotApplicable("bucket holds no audit logs (load balancer, WAF, flow log or CloudTrail)")
         targets, maybe = log_targets(bucket)
+        if audit is False:
+            if any(t is bucket for t in targets):  # the dedicated log bucket too: a loop, whatever it holds
+                return Violation(INTO_ITSELF)
+            return NotApplicable("bucket holds no audit logs (load balancer, WAF, flow log or CloudTrail)")
         if not targets:
             if maybe or audit is None:
                 return Unknown("bucketLogging.bucket")
@@ -107,7 +113,7 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
         problems = []
         for t in targets:
             if t is bucket:
-                problems.append("server access logs go into the bucket itself (each log write is logged again)")
+                problems.append(INTO_ITSELF)
             elif isinstance(t, Resource) and holds_audit_logs(t) is True:
                 problems.append(f"server access logs go to '{t.name}', which also holds audit logs; "
                                 "use a dedicated log bucket")
@@ -121,7 +127,7 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
 POLICY = PolicySpec(
     id="aws-s3-bucket-require-server-access-logging",
     description="S3 buckets that hold audit logs (load balancer, WAF, flow log, CloudTrail) have server access "
-                "logging into a dedicated log bucket; that log bucket itself is exempt.",
+                "logging into a dedicated log bucket; that log bucket need not log, and no bucket logs into itself.",
     severity="medium",
     enforcement="mandatory",
     criteria=("CC7.2", "A1.2"),
