@@ -4,7 +4,7 @@ image (a static binary on an empty base), port, routes and health checks."""
 import pulumi
 
 from rampart.components import (
-    DomainSettings, Environment, EnvironmentArgs, Image, ImageArgs, LoadBalancerSettings, MonitoringArgs,
+    ComplianceSettings, DomainSettings, Environment, EnvironmentArgs, ExistingRecorder, Image, ImageArgs, LoadBalancerSettings, MonitoringArgs,
     RoutingSettings, WebService, WebServiceArgs,
 )
 from rampart.components.routing import HealthCheckSettings
@@ -14,6 +14,7 @@ env = Environment("hello", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(domains=[DomainSettings(domain="hello.example.com",
                                                                hosted_zone_id="Z0123456789ABC")]),
     monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),
+    compliance=ComplianceSettings(recorder=ExistingRecorder(existing="default")),  # the account's own
 ))
 image = Image("hello", ImageArgs(context="./app", target="runtime"))
 service = WebService("hello", WebServiceArgs(
