@@ -48,10 +48,13 @@ ACCESS_LOG_METRICS: tuple[AccessLogMetric, ...] = (
     AccessLogMetric("Upstream5xx", '{ $.upstream_status = "5*" }'),
     # `upstream_time` is a string that may be empty or a comma list, which a metric value cannot read; the
     # value metric records `request_time` (a number: the whole request, upstream time included) for the
-    # requests that reached the upstream.
+    # requests that reached the upstream: those whose `upstream_status` starts with a status digit (it is
+    # empty when nginx answered itself). Only the documented JSON syntax (AWS, "Filter pattern syntax for
+    # metric filters"): string equality with a trailing wildcard, `||` and `&&` grouped by parentheses;
+    # an empty-string literal (`!= ""`) is not documented.
     AccessLogMetric(
         "UpstreamRequestTime",
-        '{ $.upstream_status != "" && $.request_time >= 0 }',
+        "{ (" + " || ".join(f'$.upstream_status = "{digit}*"' for digit in "12345") + ") && $.request_time >= 0 }",
         value="$.request_time",
         unit="Seconds",
     ),
