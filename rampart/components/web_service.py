@@ -99,6 +99,41 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
             )
     return value
 
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def _is_parameter(arn: Any) -> bool:
+    return isinstance(arn, str) and ":ssm:" in arn
+
+
+def check_secret_keys(secrets: Mapping[str, Any], keys: Mapping[str, Any]) -> None:
+    """Every Secrets Manager secret names the KMS key that encrypts it: the stack creates none of them,
+    so the key is not the environment's and the execution role could not decrypt the secret (the task
+    fails to start with `kms:Decrypt AccessDenied`). Keys are key ARNs (IAM grants on key ARNs, not aliases)."""
+    for name in keys:
+        if name not in secrets:
+            raise ValueError(
+                f"secret_kms_key_arns: {name!r} is not a variable in `secrets`; name the secret whose key it is, "
+                "or drop it"
+            )
+    for name, key in keys.items():
+        if isinstance(key, str) and not _KMS_KEY_ARN.match(key):
+            raise ValueError(
+                f"secret_kms_key_arns: {name!r}: {key!r} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); "
+                "IAM grants kms:Decrypt on key ARNs, not on aliases"
+            )
+    missing = [name for name, arn in secrets.items() if not _is_parameter(arn) and name not in keys]
+    if missing:
+        shown = "; ".join(f"{name!r} ({secrets[name]})" for name in missing)
+        raise ValueError(
+            f"secrets: {shown} has no key: the stack did not create it, so the execution role may decrypt it only "
+            "with a key named for it. Add the ARN of the KMS key that encrypts it to `secret_kms_key_arns` "
+            f"(stack file: `secretKmsKeyArns: {{{missing[0]}: arn:aws:kms:REGION:ACCOUNT:key/ID}}` beside `secrets`; "
+            "`aws secretsmanager describe-secret` shows the key as KmsKeyId, none meaning the AWS managed key "
+            "aws/secretsmanager, whose key ARN `aws kms describe-key --key-id alias/aws/secretsmanager` prints)"
+        )
+
+
 APP_CONTAINER = "app"
 DEFAULT_CONTAINER_PORT = 8080
 DEFAULT_USER = "65532:65532"
@@ -180,8 +215,12 @@ class ServiceSettings(ArgsModel):
     secrets: dict[str, StrInput] = Field(
         default_factory=dict, description="Variable name -> Secrets Manager secret or SSM parameter ARN."
     )
-    secret_kms_key_arns: list[StrInput] = Field(
-        default_factory=list, description="Customer-managed keys encrypting `secrets` (execution role may decrypt)."
+    secret_kms_key_arns: dict[str, StrInput] = Field(
+        default_factory=dict,
+        description="Variable name in `secrets` -> ARN of the KMS key that encrypts that secret (`arn:aws:kms:REGION:"
+        "ACCOUNT:key/ID`). Required for every Secrets Manager secret (this stack creates none of them); optional for "
+        "SSM parameters (SecureString with a customer-managed key). The execution role may decrypt with each key "
+        "only through that service and only for its own secrets.",
     )
     container_health_check: ContainerHealthCheck = Field(
         default_factory=ContainerHealthCheck, description="The app container's health check."
@@ -236,6 +275,11 @@ class ServiceSettings(ArgsModel):
     @classmethod
     def _secrets(cls, value: dict[str, StrInput]) -> dict[str, StrInput]:
         return check_secret_refs(value)
+
+    @model_validator(mode="after")
+    def _secret_keys(self) -> "ServiceSettings":
+        check_secret_keys(self.secrets, self.secret_kms_key_arns)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> "ServiceSettings":
@@ -413,10 +457,12 @@ def execution_role_policy(
     repository_arns: list[StrInput],
     log_group_arns: list[pulumi.Output[str]],
     secret_arns: list[StrInput],
-    kms_key_arns: list[StrInput],
+    secret_key_arns: list[Optional[StrInput]],
     region: pulumi.Output[str],
 ) -> pulumi.Output[str]:
-    """Least privilege for the ECS agent: pull this image, write these log groups, read these secrets."""
+    """Least privilege for the ECS agent: pull this image, write these log groups, read these secrets
+    and decrypt each with its own key (`secret_key_arns[i]` encrypts `secret_arns[i]`; None: no key to
+    grant, an SSM parameter without a customer-managed key)."""
 
     def build(values: list[Any]) -> str:
         n_repo, n_logs, n_secrets = len(repository_arns), len(log_group_arns), len(secret_arns)
@@ -452,27 +498,46 @@ def execution_role_policy(
             statements.append(
                 {"Sid": "ReadTheseParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm}
             )
-        if resources and keys:
-            statements.append(
-                {
-                    "Sid": "DecryptSecretsViaService",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": sorted(set(keys)),
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": [
-                                f"secretsmanager.{region_name}.amazonaws.com",
-                                f"ssm.{region_name}.amazonaws.com",
-                            ]
-                        }
-                    },
-                }
-            )
+        statements += decrypt_statements(
+            [(_secret_resource(arn), key) for arn, key in zip(secrets, keys) if key is not None], region_name
+        )
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
-    inputs: list[Any] = [*repository_arns, *log_group_arns, *secret_arns, *kms_key_arns, region]
+    inputs: list[Any] = [*repository_arns, *log_group_arns, *secret_arns, *secret_key_arns, region]
     return pulumi.Output.all(*inputs).apply(build)
+
+
+#: How each service that decrypts for the task names the secret in its KMS encryption context
+#: (Secrets Manager and Parameter Store user guides, "How ... uses AWS KMS").
+_DECRYPT_VIA = {
+    "secretsmanager": ("DecryptSecrets", "secretsmanager", "kms:EncryptionContext:SecretARN"),
+    "ssm": ("DecryptParameters", "ssm", "kms:EncryptionContext:PARAMETER_ARN"),
+}
+
+
+def decrypt_statements(pairs: list[tuple[str, str]], region: str) -> list[dict[str, Any]]:
+    """One kms:Decrypt statement per (service, key): on that key only, only through that service in
+    this region, and only for the secrets that key encrypts (the encryption context names them), so
+    the policy itself says which key decrypts which secret."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for arn, key in pairs:
+        service = "ssm" if ":ssm:" in arn else "secretsmanager"
+        grouped.setdefault((service, key), []).append(arn)
+    statements = []
+    for index, ((service, key), arns) in enumerate(sorted(grouped.items()), start=1):
+        sid, via, context = _DECRYPT_VIA[service]
+        statements.append(
+            {
+                "Sid": f"{sid}WithKey{index}",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"{via}.{region}.amazonaws.com", context: sorted(set(arns))}
+                },
+            }
+        )
+    return statements
 
 
 class WebService(pulumi.ComponentResource):
@@ -648,7 +713,7 @@ class WebService(pulumi.ComponentResource):
                         repository_arns=repositories,
                         log_group_arns=[lg.arn for lg in self.log_groups.values()],
                         secret_arns=list(args.secrets.values()),
-                        kms_key_arns=[self._env.kms_key_arn, *args.secret_kms_key_arns],
+                        secret_key_arns=[args.secret_kms_key_arns.get(name) for name in args.secrets],
                         region=self._ctx.region,
                     ),
                 ),

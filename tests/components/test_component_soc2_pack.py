@@ -40,6 +40,7 @@ VARIANTS = {
     "every option on": lambda: minimal_args(
         monitoring=ON_CALL,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+        secret_kms_key_arns={"DB_URL": "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"},
         environment={"LOG_LEVEL": "info"},
         load_balancer=LoadBalancerSettings(
             domains=[DomainSettings(domain=d, hosted_zone_id="Z123456ABC") for d in ("shop.example.com", "api.example.com")]
