@@ -22,6 +22,8 @@ from typing import Any, Optional, Union
 import pulumi
 import pulumi_aws as aws
 
+from rampart.components._util import physical_name, project_namespace
+
 NAMESPACE_PREFIX = "Rampart/Proxy"
 
 
@@ -260,6 +262,16 @@ def service_widgets(m: ServiceMetrics) -> list[MetricWidget]:
     return grid(widgets)
 
 
+def service_dashboard_body(m: ServiceMetrics) -> pulumi.Output[str]:
+    """The service dashboard's body. The WAF widget appears when the environment has a web ACL: known
+    here for an environment in this program; for one another stack exports, when its exported metric
+    name turns out to be set (an environment without a WAF exports none)."""
+    name = m.web_acl_metric_name
+    if isinstance(name, pulumi.Output):
+        return name.apply(lambda known: dashboard_body(service_widgets(replace(m, web_acl_metric_name=known)), m.region))
+    return dashboard_body(service_widgets(m), m.region)
+
+
 def environment_widgets(
     alb_arn_suffix: pulumi.Input[str],
     cluster_name: pulumi.Input[str],
@@ -296,15 +308,21 @@ def environment_widgets(
     return grid(widgets)
 
 
+def dashboard_name(component: str) -> str:
+    """`<project>-<component>-<stack>`: PutDashboard overwrites a dashboard of the same name without a
+    word, so two programs (or two stacks) in one account must never share one."""
+    return physical_name(f"{project_namespace()}-{component}", 255)
+
+
 def dashboard(
     resource_name: str,
-    dashboard_name: pulumi.Input[str],
-    widgets: list[MetricWidget],
-    region: pulumi.Input[str],
+    component: str,
+    body: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> aws.cloudwatch.Dashboard:
+    """The dashboard of `component` (its name from `dashboard_name`) with this body."""
     return aws.cloudwatch.Dashboard(
         resource_name,
-        aws.cloudwatch.DashboardArgs(dashboard_name=dashboard_name, dashboard_body=dashboard_body(widgets, region)),
+        aws.cloudwatch.DashboardArgs(dashboard_name=dashboard_name(component), dashboard_body=body),
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -44,10 +44,16 @@ from rampart.components.observability import (
     access_log_metric_filters,
     dashboard,
     metric_namespace,
-    service_widgets,
+    service_dashboard_body,
 )
 from rampart.components.proxy_config import PathAccess, ProxyConfig
-from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
+from rampart.components.routing import (
+    HealthCheckSettings,
+    RoutingSettings,
+    ServiceRoute,
+    effective_priority,
+    priority_range_problem,
+)
 from rampart.components.image import undeclared_volume_findings
 from rampart.components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
 
@@ -168,7 +174,8 @@ class AlarmSettings(ArgsModel):
     """The service's alarm thresholds; every alarm notifies the environment's encrypted alarm topic."""
 
     enabled: bool = Field(True, description="Create the alarms below (False skips them all).")
-    http_5xx_rate_percent: float = Field(5.0, gt=0, le=100, description="ALB + target 5xx as % of requests.")
+    http_5xx_rate_percent: float = Field(5.0, gt=0, le=100, description="The targets' 5xx (HTTPCode_Target_5XX_Count) as % of the service's requests; the load "
+        "balancer's own 5xx, which AWS publishes per load balancer only, is the environment's alarm (`alb_5xx_per_minute`).")
     target_p99_seconds: float = Field(2.0, gt=0, description="p99 target response time.")
     cpu_percent: float = Field(80.0, gt=0, le=100, description="Service average CPU utilisation.")
     memory_percent: float = Field(80.0, gt=0, le=100, description="Service average memory utilisation.")
@@ -382,6 +389,13 @@ class WebServiceArgs(ServiceSettings):
 
     def _check_environment_supports(self) -> None:
         env = self.environment_ref
+        problem = priority_range_problem(self.routing, app_stack=env.in_other_stack)
+        if problem is not None:
+            raise ValueError(problem)
+        if self.routing.authenticates() and (
+            env.sign_in_egress is False or (env.sign_in_egress is None and not env.in_other_stack)
+        ):
+            raise ValueError(sign_in_egress_problem(env.name))
         if self.enable_execute_command and env.execute_command_log_group_arn is None:
             raise ValueError(
                 f"enable_execute_command=True needs an environment configured for ECS Exec; environment {env.name!r} "
@@ -412,6 +426,30 @@ def check_proxy_access(proxy: ProxyConfig) -> None:
             "proxy.access is filled from routing.access; remove it from the proxy settings and restrict the paths "
             "in routing.access, so the ALB and the sidecar enforce the same rules"
         )
+
+
+def sign_in_egress_problem(environment: str) -> str:
+    """Why a route that signs users in cannot work on this environment, and the setting that fixes it."""
+    return (
+        "routing.access signs users in (oidc or cognito): after sign-in the load balancer itself calls the identity "
+        "provider's token and user-info endpoints (or the Cognito domain) on TCP 443, and answers HTTP 500 when it "
+        f"cannot; environment {environment!r} does not let its load balancer reach them. Turn on the environment's "
+        "`load_balancer.sign_in_egress` (stack file of the environment: `rampart:environment.loadBalancer."
+        "signInEgress: true`)"
+    )
+
+
+def _listener_for_sign_in(listener_arn: StrInput, environment: EnvironmentRef) -> pulumi.Output[str]:
+    """The listener ARN, once the environment another stack exports says its load balancer may reach
+    identity providers; its rules are never registered (the plan fails, naming the setting) when not."""
+
+    def allowed(values: list[Any]) -> str:
+        arn, egress = values
+        if egress is not True:
+            raise ValueError(sign_in_egress_problem(environment.name))
+        return str(arn)
+
+    return pulumi.Output.all(listener_arn, environment.sign_in_egress).apply(allowed)
 
 
 def sidecar_proxy(
@@ -641,7 +679,7 @@ class WebService(pulumi.ComponentResource):
             f"{self._name}-route",
             routing=self._args.routing,
             priority=effective_priority(self._name, self._args.routing),
-            listener_arn=self._env.https_listener_arn,
+            listener_arn=self._listener_arn(),
             vpc_id=self._env.vpc_id,
             port=target_port,
             protocol="HTTPS" if self.sidecar is not None else "HTTP",
@@ -650,6 +688,17 @@ class WebService(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
+
+    def _listener_arn(self) -> StrInput:
+        """The HTTPS listener the route attaches to; for a route that signs users in on another stack's
+        environment, only once that environment says its load balancer may reach identity providers
+        (this program's own environment was checked with the args)."""
+        egress = self._env.sign_in_egress
+        if not self._args.routing.authenticates() or egress is True:
+            return self._env.https_listener_arn
+        if isinstance(egress, pulumi.Output):
+            return _listener_for_sign_in(self._env.https_listener_arn, self._env)
+        raise ValueError(sign_in_egress_problem(self._env.name))
 
     def _security_group(self, target_container: str, target_port: int) -> aws.ec2.SecurityGroup:
         group = aws.ec2.SecurityGroup(
@@ -980,8 +1029,7 @@ class WebService(pulumi.ComponentResource):
             web_acl_metric_name=self._env.web_acl_metric_name,
         )
         # "-service": an environment and a service may share a name, and the environment has a dashboard too
-        name = physical_name(f"{self._name}-service", 255)
-        return dashboard(f"{self._name}-dashboard", name, service_widgets(metrics), self._ctx.region, self)
+        return dashboard(f"{self._name}-dashboard", f"{self._name}-service", service_dashboard_body(metrics), self)
 
     def _alarms(self) -> None:
         """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
@@ -1009,7 +1057,7 @@ class WebService(pulumi.ComponentResource):
 
         alarm(
             "5xx-rate",
-            description=f"{name}: more than {thresholds.http_5xx_rate_percent}% of its requests answered 5xx",
+            description=f"{name}: its targets answered 5xx to more than {thresholds.http_5xx_rate_percent}% of its requests",
             metric_queries=[
                 target_metric("target5xx", "HTTPCode_Target_5XX_Count"),
                 target_metric("requests", "RequestCount"),

@@ -50,6 +50,16 @@ VARIANTS = {
         min_count=2,
         compliance=ComplianceSettings(create_recorder=True),
     ),
+    # The load balancer's egress to identity providers is judged by the pack's security group policies.
+    "sign-in route": lambda: minimal_args(
+        monitoring=ON_CALL,
+        load_balancer=LoadBalancerSettings(
+            certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/x"], sign_in_egress=True
+        ),
+        routing={"access": [{"paths": ["/admin/*"], "private": True, "cognito": {
+            "userPoolArn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123",
+            "userPoolClientId": "abc123", "userPoolDomain": "shop-login"}}]},
+    ),
     "nginx sidecar": lambda: minimal_args(
         monitoring=ON_CALL,
         ingress="nginx",
