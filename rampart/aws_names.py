@@ -75,6 +75,14 @@ class NameRule:
     """`name`: a physical name; `text`: another string AWS restricts (a description)."""
 
 
+#: What a second resource with one name does to the first for the APIs that create or update by name
+#: (PutMetricAlarm, PutDashboard, PutConfigRule, PutRule): no "already exists", a silent overwrite.
+PUT_BY_NAME = (
+    "AWS puts it by name: the second stack's create silently overwrites the first stack's (and destroying "
+    "either stack deletes the one both use)"
+)
+
+
 #: The characters EC2 allows in security group and rule descriptions (no apostrophe, no quotes).
 _EC2_TEXT = r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*"
 _EC2_TEXT_WORDS = "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (no apostrophes or quotes)"
@@ -135,7 +143,13 @@ NAME_RULES: tuple[NameRule, ...] = (
     NameRule(
         "aws:cloudwatch/metricAlarm:MetricAlarm", "name", 255, r"[^\x00-\x1f\x7f]+", "no control characters",
         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html",
-        auto_max=255,
+        auto_max=255, on_clash=PUT_BY_NAME,
+    ),
+    NameRule(
+        "aws:cloudwatch/dashboard:Dashboard", "dashboardName", 255, r"[A-Za-z0-9_-]+",
+        "letters, digits, hyphens and underscores",
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html",
+        on_clash=PUT_BY_NAME,
     ),
     NameRule(
         "aws:sns/topic:Topic", "name", 256, r"[A-Za-z0-9_-]+(\.fifo)?",
@@ -236,11 +250,12 @@ NAME_RULES: tuple[NameRule, ...] = (
     NameRule(
         "aws:cfg/rule:Rule", "name", 128, r".*\S.*", "1 to 128 characters, not only white space",
         "https://docs.aws.amazon.com/config/latest/APIReference/API_ConfigRule.html",
+        on_clash=PUT_BY_NAME,
     ),
     NameRule(
         "aws:cloudwatch/eventRule:EventRule", "name", 64, r"[.\-_A-Za-z0-9]+", "letters, digits and . - _",
         "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html",
-        auto_max=64, prefix_prop="namePrefix",
+        auto_max=64, prefix_prop="namePrefix", on_clash=PUT_BY_NAME,
     ),
     NameRule(
         "aws:route53/record:Record", "name", 255, r"[A-Za-z0-9_*.-]+\.?", "a DNS name",

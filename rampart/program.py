@@ -149,6 +149,7 @@ def planned_environment(config: StackConfig) -> EnvironmentRef:
         cluster_arn=placeholder, cluster_name=placeholder, https_listener_arn=placeholder,
         alb_arn_suffix=placeholder, alb_security_group_id=placeholder, kms_key_arn=placeholder,
         alarm_topic_arn=placeholder, log_group_prefix=placeholder, log_retention_days=1, url=f"https://{placeholder}",
+        in_other_stack=True,
     )
 
 

@@ -23,7 +23,6 @@ from rampart.components._util import (
     check_component_name,
     log_group_prefix as default_log_group_prefix,
     merge_tags,
-    physical_name,
 )
 from rampart.components.compliance import (
     DEFAULT_SCOPE_TAG,
@@ -36,7 +35,7 @@ from rampart.components.compliance import (
 from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from rampart.components.network import Network, NetworkArgs, NetworkSettings, alb_subnet_cidrs
-from rampart.components.observability import dashboard, environment_widgets
+from rampart.components.observability import dashboard, dashboard_body, environment_widgets
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 
 #: The stack output under which an environment stack exports its `EnvironmentRef`.
@@ -45,6 +44,7 @@ ENVIRONMENT_OUTPUT = "environment"
 Endpoint = Literal["ssm", "ssmmessages", "kms"]
 ListInput = Union[list[StrInput], pulumi.Output[list[str]]]
 IntInput = Union[int, pulumi.Output[int]]
+BoolInput = Union[bool, pulumi.Output[bool]]
 
 
 class EnvironmentAlarmSettings(ArgsModel):
@@ -152,8 +152,18 @@ class EnvironmentRef(ArgsModel):
     web_acl_metric_name: Optional[StrInput] = Field(
         None, description="The WAF ACL's metric name (the WAFV2 WebACL dimension); None without a WAF."
     )
+    sign_in_egress: Optional[BoolInput] = Field(
+        None,
+        description="Whether the load balancer may reach identity providers (`load_balancer.sign_in_egress`), "
+        "which a route that authenticates needs; None when the environment does not say (refused like False).",
+    )
     execute_command_log_group_arn: Optional[StrInput] = Field(
         None, description="ECS Exec session log group, when the cluster is configured for ECS Exec."
+    )
+    in_other_stack: bool = Field(
+        False,
+        description="The environment is another stack's: its listener's other rules are not visible here, so "
+        "services take explicit priorities from the app-stack range (`routing.APP_STACK_PRIORITIES`).",
     )
     #: The routes this program has attached so far (service name -> routing), so a service that would
     #: shadow another's route or reuse its priority is refused before anything is registered. Services
@@ -177,6 +187,7 @@ class EnvironmentRef(ArgsModel):
             interface_endpoints=endpoints,
             nat=nat,
             execute_command_log_group_arn=placeholder if settings.execute_command else None,
+            sign_in_egress=settings.load_balancer.sign_in_egress,
         )
 
     def attach_route(self, service: str, routing: Any) -> None:
@@ -190,7 +201,7 @@ class EnvironmentRef(ArgsModel):
 
     def outputs(self) -> dict[str, Any]:
         """The reference as a stack output (plain values and Outputs), for `pulumi.export`."""
-        return {key: value for key, value in self.__dict__.items() if value is not None}
+        return {key: value for key, value in self.__dict__.items() if value is not None and key != "in_other_stack"}
 
     @classmethod
     def from_outputs(cls, outputs: pulumi.Output[Mapping[str, Any]], name: str) -> "EnvironmentRef":
@@ -224,6 +235,9 @@ class EnvironmentRef(ArgsModel):
             log_retention_days=field("log_retention_days"),
             url=field("url"),
             execute_command_log_group_arn=optional("execute_command_log_group_arn"),
+            web_acl_metric_name=optional("web_acl_metric_name"),
+            sign_in_egress=optional("sign_in_egress"),
+            in_other_stack=True,
         )
 
     @classmethod
@@ -288,6 +302,7 @@ class Environment(pulumi.ComponentResource):
             nat=nat,
             execute_command_log_group_arn=exec_log_group.arn if exec_log_group is not None else None,
             web_acl_metric_name=self.web_acl.web_acl_metric_name if self.web_acl is not None else None,
+            sign_in_egress=args.load_balancer.sign_in_egress,
         )
         self.dashboard = self._dashboard(name)
         self.log_group_names: dict[str, pulumi.Output[str]] = {}
@@ -399,7 +414,9 @@ class Environment(pulumi.ComponentResource):
             self.load_balancer.alb.arn_suffix, self.cluster.name, region,
             self.web_acl.web_acl_metric_name if self.web_acl is not None else None,
         )
-        return dashboard(f"{name}-environment-dashboard", physical_name(f"{name}-environment", 255), widgets, region, self)
+        return dashboard(
+            f"{name}-environment-dashboard", f"{name}-environment", dashboard_body(widgets, region), self
+        )
 
     def _alarms(self, name: str, thresholds: EnvironmentAlarmSettings) -> None:
         """The environment's own alarms: the load balancer's 5xx and a spike of WAF blocks.

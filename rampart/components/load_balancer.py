@@ -2,7 +2,8 @@
 
 HTTPS only (HTTP redirects), one ACM certificate per domain served by SNI, a hardened
 configuration, access logs into a locked-down S3 bucket, a security group that admits 80/443 from
-the internet and reaches only the VPC's task ports, and an HTTPS listener whose default action
+the internet and reaches only the VPC's task ports (and, with `sign_in_egress`, identity providers on
+443 for the listener rules that authenticate), and an HTTPS listener whose default action
 answers 404: a request reaches a service only through that service's own listener rule
 (`rampart.components.routing`).
 """
@@ -86,6 +87,12 @@ class LoadBalancerSettings(ArgsModel):
     access_log_force_destroy: bool = Field(
         False, description="Let `pulumi destroy` empty the created log bucket (keeps evidence when False)."
     )
+    sign_in_egress: bool = Field(
+        False,
+        description="Let the ALB reach identity providers on TCP 443 on the internet: listener rules that "
+        "authenticate (OIDC, Cognito) call the provider's token and user-info endpoints (or the Cognito domain) "
+        "after sign-in, and fail with HTTP 500/561 without it. Off: the ALB reaches only its targets.",
+    )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @model_validator(mode="after")
@@ -105,6 +112,12 @@ class LoadBalancerSettings(ArgsModel):
 
 #: Ports the ALB may reach tasks on: services listen on unprivileged ports (container_port >= 1024).
 TARGET_PORTS = (1024, 65535)
+#: Where a signing-in ALB reaches identity providers: HTTPS, anywhere on the internet (an IdP's
+#: addresses are not published and change; AWS documents the ALB's group must allow this egress).
+SIGN_IN_PORT = 443
+SIGN_IN_EGRESS_DESCRIPTION = (
+    "HTTPS to identity providers: OIDC token and user-info endpoints, Cognito domains (listener rules that authenticate)"
+)
 
 #: What the HTTPS listener answers when no service's rule matches the request.
 NOT_FOUND_BODY = '{"error":"not found"}'
@@ -138,43 +151,7 @@ class LoadBalancer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ctx = AwsContext(pulumi.InvokeOptions(parent=self))
 
-        # Security group: 443 and 80 from the internet, egress only to the service on its port.
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-alb-sg",
-            aws.ec2.SecurityGroupArgs(
-                vpc_id=args.vpc_id,
-                description=f"{name} ALB: HTTPS/HTTP from the internet, egress to the service only",
-                tags={**tags, "Name": f"{name}-alb"},
-            ),
-            opts=child,
-        )
-        for port, why in ((443, "HTTPS from the internet"), (80, "HTTP from the internet (redirected to HTTPS)")):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-alb-in-{port}",
-                aws.vpc.SecurityGroupIngressRuleArgs(
-                    security_group_id=self.security_group.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=INTERNET_IPV4,
-                    description=why,
-                    tags=tags,
-                ),
-                opts=child,
-            )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-out-tasks",
-            aws.vpc.SecurityGroupEgressRuleArgs(
-                security_group_id=self.security_group.id,
-                ip_protocol="tcp",
-                from_port=TARGET_PORTS[0],
-                to_port=TARGET_PORTS[1],
-                cidr_ipv4=args.target_cidr_block,
-                description="To the service tasks in this VPC (each task group admits only this ALB, on its own port)",
-                tags=tags,
-            ),
-            opts=child,
-        )
+        self.security_group = self._security_group(name, args, tags)
 
         # Access logs: skip, existing bucket, or a bucket created here.
         self.log_bucket = None
@@ -294,6 +271,65 @@ class LoadBalancer(pulumi.ComponentResource):
                 "access_log_bucket": log_bucket_name,
             }
         )
+
+    def _security_group(self, name: str, args: LoadBalancerArgs, tags: dict[str, str]) -> aws.ec2.SecurityGroup:
+        """443 and 80 from the internet; egress to the tasks on their ports and, with `sign_in_egress`,
+        to identity providers on 443."""
+        child = pulumi.ResourceOptions(parent=self)
+        # A group's description cannot change without replacing the group: the words change only
+        # when the group does more.
+        reaches = "the service and identity providers" if args.sign_in_egress else "the service only"
+        group = aws.ec2.SecurityGroup(
+            f"{name}-alb-sg",
+            aws.ec2.SecurityGroupArgs(
+                vpc_id=args.vpc_id,
+                description=f"{name} ALB: HTTPS/HTTP from the internet, egress to {reaches}",
+                tags={**tags, "Name": f"{name}-alb"},
+            ),
+            opts=child,
+        )
+        for port, why in ((443, "HTTPS from the internet"), (80, "HTTP from the internet (redirected to HTTPS)")):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-in-{port}",
+                aws.vpc.SecurityGroupIngressRuleArgs(
+                    security_group_id=group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=INTERNET_IPV4,
+                    description=why,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-out-tasks",
+            aws.vpc.SecurityGroupEgressRuleArgs(
+                security_group_id=group.id,
+                ip_protocol="tcp",
+                from_port=TARGET_PORTS[0],
+                to_port=TARGET_PORTS[1],
+                cidr_ipv4=args.target_cidr_block,
+                description="To the service tasks in this VPC (each task group admits only this ALB, on its own port)",
+                tags=tags,
+            ),
+            opts=child,
+        )
+        if args.sign_in_egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-alb-out-sign-in",
+                aws.vpc.SecurityGroupEgressRuleArgs(
+                    security_group_id=group.id,
+                    ip_protocol="tcp",
+                    from_port=SIGN_IN_PORT,
+                    to_port=SIGN_IN_PORT,
+                    cidr_ipv4=INTERNET_IPV4,
+                    description=SIGN_IN_EGRESS_DESCRIPTION,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+        return group
 
     def _certificates(self, name: str, args: LoadBalancerArgs, tags: dict[str, str]) -> list[pulumi.Output[str]]:
         """The given certificates, then one DNS-validated certificate per domain."""

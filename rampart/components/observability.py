@@ -22,6 +22,8 @@ from typing import Any, Optional, Union
 import pulumi
 import pulumi_aws as aws
 
+from rampart.components._util import physical_name, project_namespace
+
 NAMESPACE_PREFIX = "Rampart/Proxy"
 
 
@@ -48,10 +50,13 @@ ACCESS_LOG_METRICS: tuple[AccessLogMetric, ...] = (
     AccessLogMetric("Upstream5xx", '{ $.upstream_status = "5*" }'),
     # `upstream_time` is a string that may be empty or a comma list, which a metric value cannot read; the
     # value metric records `request_time` (a number: the whole request, upstream time included) for the
-    # requests that reached the upstream.
+    # requests that reached the upstream: those whose `upstream_status` starts with a status digit (it is
+    # empty when nginx answered itself). Only the documented JSON syntax (AWS, "Filter pattern syntax for
+    # metric filters"): string equality with a trailing wildcard, `||` and `&&` grouped by parentheses;
+    # an empty-string literal (`!= ""`) is not documented.
     AccessLogMetric(
         "UpstreamRequestTime",
-        '{ $.upstream_status != "" && $.request_time >= 0 }',
+        "{ (" + " || ".join(f'$.upstream_status = "{digit}*"' for digit in "12345") + ") && $.request_time >= 0 }",
         value="$.request_time",
         unit="Seconds",
     ),
@@ -257,6 +262,16 @@ def service_widgets(m: ServiceMetrics) -> list[MetricWidget]:
     return grid(widgets)
 
 
+def service_dashboard_body(m: ServiceMetrics) -> pulumi.Output[str]:
+    """The service dashboard's body. The WAF widget appears when the environment has a web ACL: known
+    here for an environment in this program; for one another stack exports, when its exported metric
+    name turns out to be set (an environment without a WAF exports none)."""
+    name = m.web_acl_metric_name
+    if isinstance(name, pulumi.Output):
+        return name.apply(lambda known: dashboard_body(service_widgets(replace(m, web_acl_metric_name=known)), m.region))
+    return dashboard_body(service_widgets(m), m.region)
+
+
 def environment_widgets(
     alb_arn_suffix: pulumi.Input[str],
     cluster_name: pulumi.Input[str],
@@ -293,15 +308,21 @@ def environment_widgets(
     return grid(widgets)
 
 
+def dashboard_name(component: str) -> str:
+    """`<project>-<component>-<stack>`: PutDashboard overwrites a dashboard of the same name without a
+    word, so two programs (or two stacks) in one account must never share one."""
+    return physical_name(f"{project_namespace()}-{component}", 255)
+
+
 def dashboard(
     resource_name: str,
-    dashboard_name: pulumi.Input[str],
-    widgets: list[MetricWidget],
-    region: pulumi.Input[str],
+    component: str,
+    body: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> aws.cloudwatch.Dashboard:
+    """The dashboard of `component` (its name from `dashboard_name`) with this body."""
     return aws.cloudwatch.Dashboard(
         resource_name,
-        aws.cloudwatch.DashboardArgs(dashboard_name=dashboard_name, dashboard_body=dashboard_body(widgets, region)),
+        aws.cloudwatch.DashboardArgs(dashboard_name=dashboard_name(component), dashboard_body=body),
         opts=pulumi.ResourceOptions(parent=parent),
     )

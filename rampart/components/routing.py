@@ -47,9 +47,20 @@ SESSION_TIMEOUT_RANGE = (1, 604_800)
 DEFAULT_SESSION_TIMEOUT_SECONDS = 3600
 #: Listener rule priorities AWS accepts.
 PRIORITY_RANGE = (1, 50_000)
-#: Derived priorities: six specificity classes of 8000 slots each from 1000 up (1000-48999), so
-#: more specific routes are tried first; the service name picks a stable slot within its class.
-_DERIVED_BASE, _CLASS_SLOTS = 1000, 8000
+#: The listener's priorities, split so that rules of different stacks cannot meet (`PriorityInUse`
+#: at deploy): the one owner of these ranges. Services of other stacks than the environment's (app
+#: stacks, whose rules this program cannot see) take explicit priorities from APP_STACK_PRIORITIES,
+#: tried before every derived one; derived priorities fill DERIVED_PRIORITIES; an explicit priority
+#: of the environment's own stack may be anything outside APP_STACK_PRIORITIES (`check_routes`
+#: refuses one that meets another of the same program).
+APP_STACK_PRIORITIES = range(1_000, 10_000)
+#: Derived priorities: six specificity classes of 6500 slots each (10000-48999), so more specific
+#: routes are tried first; the service name picks a stable slot within its class.
+_CLASS_COUNT, _CLASS_SLOTS = 6, 6_500
+DERIVED_PRIORITIES = range(APP_STACK_PRIORITIES.stop, APP_STACK_PRIORITIES.stop + _CLASS_COUNT * _CLASS_SLOTS)
+_DERIVED_BASE = DERIVED_PRIORITIES.start
+if DERIVED_PRIORITIES.stop - 1 > PRIORITY_RANGE[1]:
+    raise AssertionError("the derived classes must fit the listener's priorities")
 #: Literal path prefix lengths (characters before the first wildcard) that open classes 0-3.
 _PREFIX_CLASSES = (17, 9, 5, 2)
 _HOST_CLASS, _CATCH_ALL_CLASS = 4, 5
@@ -311,6 +322,11 @@ class RoutingSettings(ArgsModel):
         """Listener rules the access entries take, just before the service's own rule."""
         return sum(entry.rule_count() for entry in self.access)
 
+    def authenticates(self) -> bool:
+        """True when a rule of the route signs users in (OIDC or Cognito): the ALB then calls the
+        identity provider's endpoints itself, which its security group must allow."""
+        return any(entry.authentication is not None for entry in self.access)
+
     def path_patterns(self) -> list[str]:
         """The rule's path patterns: `/*` when neither hosts nor paths are given."""
         return list(self.paths) or ([] if self.hosts else ["/*"])
@@ -367,6 +383,42 @@ def priority_range(service: str, routing: RoutingSettings) -> range:
     """Every priority the service's rules take: its access rules, then its own rule (the last)."""
     own = effective_priority(service, routing)
     return range(own - routing.access_rule_count(), own + 1)
+
+
+def _span(values: range) -> str:
+    return f"{values.start}-{values.stop - 1}"
+
+
+def priority_range_problem(routing: RoutingSettings, *, app_stack: bool) -> Optional[str]:
+    """Why the service's priorities lie in the wrong range (None when they do not): a service of an
+    app stack (the environment is another stack's) takes explicit priorities in APP_STACK_PRIORITIES;
+    a service of the environment's own stack takes none there. The ranges are disjoint from the
+    derived ones by construction, so two stacks' rules never meet on the listener."""
+    app = APP_STACK_PRIORITIES
+    if routing.priority is None:
+        if not app_stack:
+            return None  # derived: in DERIVED_PRIORITIES, never in the app stacks' range
+        return (
+            f"routing.priority is unset, but the environment is another stack's and its other rules are not "
+            f"visible here: set routing.priority in {_span(app)}, the range for app stacks (a derived one would "
+            f"be in {_span(DERIVED_PRIORITIES)}, the environment stack's)"
+        )
+    taken = range(routing.priority - routing.access_rule_count(), routing.priority + 1)
+    if app_stack:
+        if taken.start < app.start or taken.stop > app.stop:
+            return (
+                f"routing.priority {routing.priority} (its rules take {_span(taken)}) is outside {_span(app)}, the "
+                "range for services attached to another stack's environment; pick a priority in that range that "
+                "no other app stack uses"
+            )
+        return None
+    if taken.start < app.stop and app.start < taken.stop:
+        return (
+            f"routing.priority {routing.priority} (its rules take {_span(taken)}) is in {_span(app)}, the range kept "
+            f"for app stacks attaching to this environment; give a priority below {app.start} or from {app.stop} "
+            "up, or leave it unset to derive one"
+        )
+    return None
 
 
 def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services") -> None:

@@ -150,7 +150,7 @@ def _any(statements: list[Any]) -> Any:
     return statements[0] if len(statements) == 1 else {"or_statement": {"statements": statements}}
 
 
-def _scoped_rate_rule(acl: str, limit: ScopedRateLimit, priority: int, window: int) -> aws.wafv2.WebAclRuleArgs:
+def _scoped_rate_rule(prefix: str, limit: ScopedRateLimit, priority: int, window: int) -> aws.wafv2.WebAclRuleArgs:
     """A rate-based rule counting only the requests to one service's hosts and path prefixes."""
     hosts = [_byte_match("host", "ENDS_WITH", h[1:]) if h.startswith("*.") else _byte_match("host", "EXACTLY", h)
              for h in limit.hosts]
@@ -172,7 +172,7 @@ def _scoped_rate_rule(acl: str, limit: ScopedRateLimit, priority: int, window: i
         ),
         visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
             cloudwatch_metrics_enabled=True,
-            metric_name=_metric(f"{acl}-rate-limit-{limit.name}"),
+            metric_name=_metric(f"{prefix}-rate-limit-{limit.name}"),
             sampled_requests_enabled=True,
         ),
     )
@@ -181,6 +181,18 @@ def _scoped_rate_rule(acl: str, limit: ScopedRateLimit, priority: int, window: i
 def _metric(name: str) -> str:
     """CloudWatch metric names for WAF: letters, digits, '-' and '_' only, at most 128 characters."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:128]
+
+
+#: Room the metric prefix leaves for the longest rule suffix (`rate-limit-` and a 63-character
+#: service name) within WAF's 128 characters, so no two rules' names are cut to one.
+METRIC_PREFIX_LENGTH = 48
+
+
+def metric_prefix(name: str) -> str:
+    """The start of every metric name of web ACL `name`: the name and the stack. CloudWatch keys WAF
+    metrics by these names in the account and region, so two stacks' ACLs (dev and prod in one
+    account) must not share them, or every alarm and widget sums both."""
+    return physical_name(name, METRIC_PREFIX_LENGTH)
 
 
 class WebAcl(pulumi.ComponentResource):
@@ -195,6 +207,7 @@ class WebAcl(pulumi.ComponentResource):
         super().__init__("rampart:waf:WebAcl", name, None, opts)
         tags = merge_tags(args.tags)
         child = pulumi.ResourceOptions(parent=self)
+        prefix = metric_prefix(name)
 
         rules: list[aws.wafv2.WebAclRuleArgs] = [
             aws.wafv2.WebAclRuleArgs(
@@ -210,12 +223,12 @@ class WebAcl(pulumi.ComponentResource):
                 ),
                 visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
                     cloudwatch_metrics_enabled=True,
-                    metric_name=_metric(f"{name}-rate-limit-per-ip"),
+                    metric_name=_metric(f"{prefix}-rate-limit-per-ip"),
                     sampled_requests_enabled=True,
                 ),
             )
         ]
-        rules += [_scoped_rate_rule(name, limit, 1 + index, args.rate_limit_window_seconds)
+        rules += [_scoped_rate_rule(prefix, limit, 1 + index, args.rate_limit_window_seconds)
                   for index, limit in enumerate(args.scoped_rate_limits)]
         for index, group in enumerate(args.managed_rule_groups):
             overrides = [
@@ -243,15 +256,16 @@ class WebAcl(pulumi.ComponentResource):
                     ),
                     visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
                         cloudwatch_metrics_enabled=True,
-                        metric_name=_metric(f"{name}-{group}"),
+                        metric_name=_metric(f"{prefix}-{group}"),
                         sampled_requests_enabled=True,
                     ),
                 )
             )
 
         # CloudWatch publishes the ACL's metrics under this name (the `WebACL` dimension), not under
-        # the ACL's own name, which the provider randomises when it is not set.
-        self.web_acl_metric_name = _metric(f"{name}-acl")
+        # the ACL's own name, which the provider randomises when it is not set. Alarms and dashboards
+        # read it from here (through `EnvironmentRef.web_acl_metric_name`).
+        self.web_acl_metric_name = _metric(f"{prefix}-acl")
         self.web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
             aws.wafv2.WebAclArgs(

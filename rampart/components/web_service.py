@@ -44,10 +44,16 @@ from rampart.components.observability import (
     access_log_metric_filters,
     dashboard,
     metric_namespace,
-    service_widgets,
+    service_dashboard_body,
 )
 from rampart.components.proxy_config import PathAccess, ProxyConfig
-from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute, effective_priority
+from rampart.components.routing import (
+    HealthCheckSettings,
+    RoutingSettings,
+    ServiceRoute,
+    effective_priority,
+    priority_range_problem,
+)
 from rampart.components.container_health import ContainerHealthCheck
 from rampart.components.image import ImageFacts, check_pullable_image, undeclared_volume_findings
 from rampart.components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
@@ -100,6 +106,41 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
             )
     return value
 
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def _is_parameter(arn: Any) -> bool:
+    return isinstance(arn, str) and ":ssm:" in arn
+
+
+def check_secret_keys(secrets: Mapping[str, Any], keys: Mapping[str, Any]) -> None:
+    """Every Secrets Manager secret names the KMS key that encrypts it: the stack creates none of them,
+    so the key is not the environment's and the execution role could not decrypt the secret (the task
+    fails to start with `kms:Decrypt AccessDenied`). Keys are key ARNs (IAM grants on key ARNs, not aliases)."""
+    for name in keys:
+        if name not in secrets:
+            raise ValueError(
+                f"secret_kms_key_arns: {name!r} is not a variable in `secrets`; name the secret whose key it is, "
+                "or drop it"
+            )
+    for name, key in keys.items():
+        if isinstance(key, str) and not _KMS_KEY_ARN.match(key):
+            raise ValueError(
+                f"secret_kms_key_arns: {name!r}: {key!r} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); "
+                "IAM grants kms:Decrypt on key ARNs, not on aliases"
+            )
+    missing = [name for name, arn in secrets.items() if not _is_parameter(arn) and name not in keys]
+    if missing:
+        shown = "; ".join(f"{name!r} ({secrets[name]})" for name in missing)
+        raise ValueError(
+            f"secrets: {shown} has no key: the stack did not create it, so the execution role may decrypt it only "
+            "with a key named for it. Add the ARN of the KMS key that encrypts it to `secret_kms_key_arns` "
+            f"(stack file: `secretKmsKeyArns: {{{missing[0]}: arn:aws:kms:REGION:ACCOUNT:key/ID}}` beside `secrets`; "
+            "`aws secretsmanager describe-secret` shows the key as KmsKeyId, none meaning the AWS managed key "
+            "aws/secretsmanager, whose key ARN `aws kms describe-key --key-id alias/aws/secretsmanager` prints)"
+        )
+
+
 APP_CONTAINER = "app"
 DEFAULT_CONTAINER_PORT = 8080
 DEFAULT_USER = "65532:65532"
@@ -112,7 +153,8 @@ class AlarmSettings(ArgsModel):
     """The service's alarm thresholds; every alarm notifies the environment's encrypted alarm topic."""
 
     enabled: bool = Field(True, description="Create the alarms below (False skips them all).")
-    http_5xx_rate_percent: float = Field(5.0, gt=0, le=100, description="ALB + target 5xx as % of requests.")
+    http_5xx_rate_percent: float = Field(5.0, gt=0, le=100, description="The targets' 5xx (HTTPCode_Target_5XX_Count) as % of the service's requests; the load "
+        "balancer's own 5xx, which AWS publishes per load balancer only, is the environment's alarm (`alb_5xx_per_minute`).")
     target_p99_seconds: float = Field(2.0, gt=0, description="p99 target response time.")
     cpu_percent: float = Field(80.0, gt=0, le=100, description="Service average CPU utilisation.")
     memory_percent: float = Field(80.0, gt=0, le=100, description="Service average memory utilisation.")
@@ -159,8 +201,12 @@ class ServiceSettings(ArgsModel):
     secrets: dict[str, StrInput] = Field(
         default_factory=dict, description="Variable name -> Secrets Manager secret or SSM parameter ARN."
     )
-    secret_kms_key_arns: list[StrInput] = Field(
-        default_factory=list, description="Customer-managed keys encrypting `secrets` (execution role may decrypt)."
+    secret_kms_key_arns: dict[str, StrInput] = Field(
+        default_factory=dict,
+        description="Variable name in `secrets` -> ARN of the KMS key that encrypts that secret (`arn:aws:kms:REGION:"
+        "ACCOUNT:key/ID`). Required for every Secrets Manager secret (this stack creates none of them); optional for "
+        "SSM parameters (SecureString with a customer-managed key). The execution role may decrypt with each key "
+        "only through that service and only for its own secrets.",
     )
     container_health_check: Optional[ContainerHealthCheck] = Field(
         None,
@@ -218,6 +264,11 @@ class ServiceSettings(ArgsModel):
     @classmethod
     def _secrets(cls, value: dict[str, StrInput]) -> dict[str, StrInput]:
         return check_secret_refs(value)
+
+    @model_validator(mode="after")
+    def _secret_keys(self) -> "ServiceSettings":
+        check_secret_keys(self.secrets, self.secret_kms_key_arns)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> "ServiceSettings":
@@ -353,6 +404,13 @@ class WebServiceArgs(ServiceSettings):
 
     def _check_environment_supports(self) -> None:
         env = self.environment_ref
+        problem = priority_range_problem(self.routing, app_stack=env.in_other_stack)
+        if problem is not None:
+            raise ValueError(problem)
+        if self.routing.authenticates() and (
+            env.sign_in_egress is False or (env.sign_in_egress is None and not env.in_other_stack)
+        ):
+            raise ValueError(sign_in_egress_problem(env.name))
         if self.enable_execute_command and env.execute_command_log_group_arn is None:
             raise ValueError(
                 f"enable_execute_command=True needs an environment configured for ECS Exec; environment {env.name!r} "
@@ -383,6 +441,30 @@ def check_proxy_access(proxy: ProxyConfig) -> None:
             "proxy.access is filled from routing.access; remove it from the proxy settings and restrict the paths "
             "in routing.access, so the ALB and the sidecar enforce the same rules"
         )
+
+
+def sign_in_egress_problem(environment: str) -> str:
+    """Why a route that signs users in cannot work on this environment, and the setting that fixes it."""
+    return (
+        "routing.access signs users in (oidc or cognito): after sign-in the load balancer itself calls the identity "
+        "provider's token and user-info endpoints (or the Cognito domain) on TCP 443, and answers HTTP 500 when it "
+        f"cannot; environment {environment!r} does not let its load balancer reach them. Turn on the environment's "
+        "`load_balancer.sign_in_egress` (stack file of the environment: `rampart:environment.loadBalancer."
+        "signInEgress: true`)"
+    )
+
+
+def _listener_for_sign_in(listener_arn: StrInput, environment: EnvironmentRef) -> pulumi.Output[str]:
+    """The listener ARN, once the environment another stack exports says its load balancer may reach
+    identity providers; its rules are never registered (the plan fails, naming the setting) when not."""
+
+    def allowed(values: list[Any]) -> str:
+        arn, egress = values
+        if egress is not True:
+            raise ValueError(sign_in_egress_problem(environment.name))
+        return str(arn)
+
+    return pulumi.Output.all(listener_arn, environment.sign_in_egress).apply(allowed)
 
 
 def sidecar_proxy(
@@ -428,10 +510,12 @@ def execution_role_policy(
     repository_arns: list[StrInput],
     log_group_arns: list[pulumi.Output[str]],
     secret_arns: list[StrInput],
-    kms_key_arns: list[StrInput],
+    secret_key_arns: list[Optional[StrInput]],
     region: pulumi.Output[str],
 ) -> pulumi.Output[str]:
-    """Least privilege for the ECS agent: pull this image, write these log groups, read these secrets."""
+    """Least privilege for the ECS agent: pull this image, write these log groups, read these secrets
+    and decrypt each with its own key (`secret_key_arns[i]` encrypts `secret_arns[i]`; None: no key to
+    grant, an SSM parameter without a customer-managed key)."""
 
     def build(values: list[Any]) -> str:
         n_repo, n_logs, n_secrets = len(repository_arns), len(log_group_arns), len(secret_arns)
@@ -467,27 +551,46 @@ def execution_role_policy(
             statements.append(
                 {"Sid": "ReadTheseParameters", "Effect": "Allow", "Action": "ssm:GetParameters", "Resource": ssm}
             )
-        if resources and keys:
-            statements.append(
-                {
-                    "Sid": "DecryptSecretsViaService",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": sorted(set(keys)),
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": [
-                                f"secretsmanager.{region_name}.amazonaws.com",
-                                f"ssm.{region_name}.amazonaws.com",
-                            ]
-                        }
-                    },
-                }
-            )
+        statements += decrypt_statements(
+            [(_secret_resource(arn), key) for arn, key in zip(secrets, keys) if key is not None], region_name
+        )
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
-    inputs: list[Any] = [*repository_arns, *log_group_arns, *secret_arns, *kms_key_arns, region]
+    inputs: list[Any] = [*repository_arns, *log_group_arns, *secret_arns, *secret_key_arns, region]
     return pulumi.Output.all(*inputs).apply(build)
+
+
+#: How each service that decrypts for the task names the secret in its KMS encryption context
+#: (Secrets Manager and Parameter Store user guides, "How ... uses AWS KMS").
+_DECRYPT_VIA = {
+    "secretsmanager": ("DecryptSecrets", "secretsmanager", "kms:EncryptionContext:SecretARN"),
+    "ssm": ("DecryptParameters", "ssm", "kms:EncryptionContext:PARAMETER_ARN"),
+}
+
+
+def decrypt_statements(pairs: list[tuple[str, str]], region: str) -> list[dict[str, Any]]:
+    """One kms:Decrypt statement per (service, key): on that key only, only through that service in
+    this region, and only for the secrets that key encrypts (the encryption context names them), so
+    the policy itself says which key decrypts which secret."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for arn, key in pairs:
+        service = "ssm" if ":ssm:" in arn else "secretsmanager"
+        grouped.setdefault((service, key), []).append(arn)
+    statements = []
+    for index, ((service, key), arns) in enumerate(sorted(grouped.items()), start=1):
+        sid, via, context = _DECRYPT_VIA[service]
+        statements.append(
+            {
+                "Sid": f"{sid}WithKey{index}",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"{via}.{region}.amazonaws.com", context: sorted(set(arns))}
+                },
+            }
+        )
+    return statements
 
 
 class WebService(pulumi.ComponentResource):
@@ -618,7 +721,7 @@ class WebService(pulumi.ComponentResource):
             f"{self._name}-route",
             routing=self._args.routing,
             priority=effective_priority(self._name, self._args.routing),
-            listener_arn=self._env.https_listener_arn,
+            listener_arn=self._listener_arn(),
             vpc_id=self._env.vpc_id,
             port=target_port,
             protocol="HTTPS" if self.sidecar is not None else "HTTP",
@@ -627,6 +730,17 @@ class WebService(pulumi.ComponentResource):
             tags=self._tags,
             opts=self._child(),
         )
+
+    def _listener_arn(self) -> StrInput:
+        """The HTTPS listener the route attaches to; for a route that signs users in on another stack's
+        environment, only once that environment says its load balancer may reach identity providers
+        (this program's own environment was checked with the args)."""
+        egress = self._env.sign_in_egress
+        if not self._args.routing.authenticates() or egress is True:
+            return self._env.https_listener_arn
+        if isinstance(egress, pulumi.Output):
+            return _listener_for_sign_in(self._env.https_listener_arn, self._env)
+        raise ValueError(sign_in_egress_problem(self._env.name))
 
     def _security_group(self, target_container: str, target_port: int) -> aws.ec2.SecurityGroup:
         group = aws.ec2.SecurityGroup(
@@ -690,7 +804,7 @@ class WebService(pulumi.ComponentResource):
                         repository_arns=repositories,
                         log_group_arns=[lg.arn for lg in self.log_groups.values()],
                         secret_arns=list(args.secrets.values()),
-                        kms_key_arns=[self._env.kms_key_arn, *args.secret_kms_key_arns],
+                        secret_key_arns=[args.secret_kms_key_arns.get(name) for name in args.secrets],
                         region=self._ctx.region,
                     ),
                 ),
@@ -960,8 +1074,7 @@ class WebService(pulumi.ComponentResource):
             web_acl_metric_name=self._env.web_acl_metric_name,
         )
         # "-service": an environment and a service may share a name, and the environment has a dashboard too
-        name = physical_name(f"{self._name}-service", 255)
-        return dashboard(f"{self._name}-dashboard", name, service_widgets(metrics), self._ctx.region, self)
+        return dashboard(f"{self._name}-dashboard", f"{self._name}-service", service_dashboard_body(metrics), self)
 
     def _alarms(self) -> None:
         """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
@@ -989,7 +1102,7 @@ class WebService(pulumi.ComponentResource):
 
         alarm(
             "5xx-rate",
-            description=f"{name}: more than {thresholds.http_5xx_rate_percent}% of its requests answered 5xx",
+            description=f"{name}: its targets answered 5xx to more than {thresholds.http_5xx_rate_percent}% of its requests",
             metric_queries=[
                 target_metric("target5xx", "HTTPCode_Target_5XX_Count"),
                 target_metric("requests", "RequestCount"),

@@ -21,7 +21,9 @@ from rampart.components.routing import (
 from rampart.mock_engine import mock_secret_string
 from rampart_soc2.lb.listenerrule_require_private_access import PRIVATE_ROUTE_TAG
 
-from components_support import Plan, minimal_args, placeholder_ref, run_service
+from rampart.components.load_balancer import LoadBalancerSettings
+
+from components_support import CERTIFICATE_ARN, Plan, minimal_args, placeholder_ref, run_service
 from test_component_nginx import PROXY_IMAGE, PROXY_REPOSITORY_ARN, nginx_args
 
 RULE = "aws:lb/listenerRule:ListenerRule"
@@ -40,6 +42,10 @@ COGNITO = {
     "userPoolClientId": "abc123",
     "userPoolDomain": "shop-login",
 }
+
+
+#: An environment whose load balancer may reach identity providers, which sign-in routes need.
+SIGN_IN_LB = LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN], sign_in_egress=True)
 
 
 def routing(**values: Any) -> RoutingSettings:
@@ -74,7 +80,7 @@ def test_allow_list_forwards_the_networks_and_answers_403_to_the_rest(allow_list
 
 
 def test_oidc_action_carries_the_client_secret_only_as_a_secret() -> None:
-    plan = run_service(minimal_args(routing={"access": [{"paths": ["/admin/*"], "oidc": OIDC}]}))
+    plan = run_service(minimal_args(load_balancer=SIGN_IN_LB, routing={"access": [{"paths": ["/admin/*"], "oidc": OIDC}]}))
     rule = plan.named("shop-route-access-0-allow")
     assert [(a["type"], a["order"]) for a in rule.inputs["actions"]] == [("authenticate-oidc", 1), ("forward", 2)]
     oidc = rule.inputs["actions"][0]["authenticateOidc"]
@@ -89,14 +95,14 @@ def test_oidc_action_carries_the_client_secret_only_as_a_secret() -> None:
 
 
 def test_oidc_session_and_unauthenticated_settings_reach_the_action() -> None:
-    plan = run_service(minimal_args(routing={"access": [{"paths": ["/admin/*"], "oidc": {
+    plan = run_service(minimal_args(load_balancer=SIGN_IN_LB, routing={"access": [{"paths": ["/admin/*"], "oidc": {
         **OIDC, "sessionTimeoutSeconds": 900, "onUnauthenticatedRequest": "deny", "scope": "openid email"}}]}))
     oidc = plan.named("shop-route-access-0-allow").inputs["actions"][0]["authenticateOidc"]
     assert (oidc["sessionTimeout"], oidc["onUnauthenticatedRequest"], oidc["scope"]) == (900, "deny", "openid email")
 
 
 def test_cognito_action_then_forward() -> None:
-    plan = run_service(minimal_args(routing={"access": [
+    plan = run_service(minimal_args(load_balancer=SIGN_IN_LB, routing={"access": [
         {"paths": ["/admin/*"], "cognito": {**COGNITO, "sessionTimeoutSeconds": 900, "onUnauthenticatedRequest": "deny"}}]}))
     actions = plan.named("shop-route-access-0-allow").inputs["actions"]
     assert [a["type"] for a in actions] == ["authenticate-cognito", "forward"]
@@ -189,7 +195,7 @@ def test_access_paths_must_lie_inside_the_route() -> None:
 
 
 def test_the_sidecar_enforces_the_routes_allow_lists_and_sign_in() -> None:
-    case = nginx_args(routing={"access": [{"paths": ["/admin/*"], "allowCidrs": [OFFICE]},
+    case = nginx_args(load_balancer=SIGN_IN_LB, routing={"access": [{"paths": ["/admin/*"], "allowCidrs": [OFFICE]},
                                           {"paths": ["/sso/*"], "oidc": OIDC},
                                           {"paths": ["/maybe/*"], "oidc": {**OIDC, "onUnauthenticatedRequest": "allow"}}]})
     proxy = case.args(placeholder_ref(case.environment)).effective_proxy()

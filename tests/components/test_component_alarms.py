@@ -109,3 +109,16 @@ def test_service_alarms_use_the_cluster_and_service_names(plan: Plan, alarm_name
         "ClusterName": cluster.outputs["name"],
         "ServiceName": service.outputs["name"],
     }, f"{alarm.name}: {alarm.inputs['dimensions']}"
+
+
+def test_5xx_rate_alarm_says_what_it_counts(plan: Plan) -> None:
+    """It counts the targets' 5xx only (AWS publishes the load balancer's own 5xx per load balancer, which
+    the environment alarms on): its description and its setting's must not promise the ALB's too."""
+    from rampart.components.web_service import AlarmSettings
+
+    alarm = plan.named("shop-alarm-5xx-rate")
+    counted = {q["metric"]["metricName"] for q in alarm.inputs["metricQueries"] if "metric" in q} - {"RequestCount"}
+    assert counted == {"HTTPCode_Target_5XX_Count"}, counted
+    described = (alarm.inputs["alarmDescription"], AlarmSettings.model_fields["http_5xx_rate_percent"].description)
+    for text in described:
+        assert "target" in text.lower() and "ALB +" not in text, text

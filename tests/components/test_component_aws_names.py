@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pulumi
 import pulumi_aws as aws
@@ -111,6 +111,31 @@ def test_two_resources_claiming_one_name_fail_the_plan() -> None:
 
     with pytest.raises(AwsRefusal, match=r"2 resources claim the name '/shop/dev/app', unique per account and region"):
         run_program(program)
+
+
+@pytest.mark.parametrize(
+    "register",
+    [
+        lambda n: aws.cloudwatch.MetricAlarm(n, name="shop-5xx", comparison_operator="GreaterThanThreshold",
+                                             evaluation_periods=1),
+        lambda n: aws.cloudwatch.Dashboard(n, dashboard_name="shop-service-dev", dashboard_body="{}"),
+        lambda n: aws.cloudwatch.EventRule(n, name="shop-findings"),
+        lambda n: aws.cfg.Rule(n, name="shop-rule", source={"owner": "AWS", "source_identifier": "X"}),
+    ],
+    ids=["PutMetricAlarm", "PutDashboard", "PutRule", "PutConfigRule"],
+)
+def test_a_name_put_twice_fails_the_plan_saying_aws_would_overwrite(register: Any) -> None:
+    """These APIs create or update by name: AWS answers no "already exists", the second overwrites
+    the first (docs/aws-behaviour.md). The plan refuses it, and says so rather than "already exists"."""
+
+    def program() -> None:
+        register("first")
+        register("second")
+
+    with pytest.raises(AwsRefusal) as caught:
+        run_program(program)
+    message = str(caught.value)
+    assert "silently overwrites" in message and "already exists" not in message, message
 
 
 def test_names_unique_in_a_parent_may_repeat_across_parents() -> None:

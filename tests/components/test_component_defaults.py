@@ -758,7 +758,8 @@ def test_minimal_args_are_only_image_and_certificate() -> None:
 
 def test_outputs_hold_no_secret() -> None:
     secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-password-AbCdEf"
-    plan = run_service(minimal_args(secrets={"DB_PASSWORD": secret}))
+    key = "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"
+    plan = run_service(minimal_args(secrets={"DB_PASSWORD": secret}, secret_kms_key_arns={"DB_PASSWORD": key}))
     dumped = json.dumps(plan.outputs)
     assert secret not in dumped and "db-password" not in dumped, plan.outputs
     assert set(plan.outputs) == {"environment", "url", "serviceName", "logGroupNames"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -233,7 +234,9 @@ def test_ssm_secrets_need_the_ssm_endpoint_without_nat() -> None:
         minimal_args(network=no_nat, secrets={"API": api})
     assert "ssm" in str(caught.value) and "extra_endpoints" in str(caught.value), str(caught.value)
     assert "ssm" in _endpoint_services(run_service(minimal_args(network=no_nat, extra_endpoints=["ssm"], secrets={"API": api})))
-    assert "ssm" not in _endpoint_services(run_service(minimal_args(network=no_nat, secrets={"DB": sm})))
+    assert "ssm" not in _endpoint_services(
+        run_service(minimal_args(network=no_nat, secrets={"DB": sm}, secret_kms_key_arns={"DB": SECRET_KEY}))
+    )
     # With NAT the tasks reach SSM without an endpoint: nothing is refused.
     assert minimal_args(secrets={"API": api}).service["secrets"] == {"API": api}
 
@@ -255,21 +258,71 @@ def test_steady_state_timeout_bounds(minutes: int, ok: bool) -> None:
             minimal_args(steady_state_timeout_minutes=minutes)
 
 
+SECRET_KEY = "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"
+
+
 def test_secrets_scope_the_execution_role() -> None:
+    """Each secret is read and decrypted only with its own key, only through its own service, and the
+    policy says which key decrypts which secret (the encryption context names the secrets)."""
     db = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
     api = "arn:aws:ssm:us-east-1:123456789012:parameter/shop/api"
     cmk = "arn:aws:kms:us-east-1:123456789012:key/secrets"
-    plan = run_service(minimal_args(secrets={"DB_URL": db + ":url::", "API_CREDENTIAL": api}, secret_kms_key_arns=[cmk]))
+    plan = run_service(minimal_args(secrets={"DB_URL": db + ":url::", "API_CREDENTIAL": api},
+                                    secret_kms_key_arns={"DB_URL": cmk, "API_CREDENTIAL": SECRET_KEY}))
     app = plan.container()
     assert app["secrets"] == [{"name": "DB_URL", "valueFrom": db + ":url::"}, {"name": "API_CREDENTIAL", "valueFrom": api}]
     assert all(e["name"] in ("HOST", "PORT") for e in app["environment"]), "secret leaked into environment"
     by_sid = {s["Sid"]: s for s in plan.policy(plan.named("shop-execution-policy"))["Statement"]}
     assert by_sid["ReadTheseSecrets"]["Resource"] == [db]
     assert by_sid["ReadTheseParameters"]["Resource"] == [api]
-    decrypt = by_sid["DecryptSecretsViaService"]
-    assert cmk in decrypt["Resource"] and "*" not in decrypt["Resource"]
-    assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == ["secretsmanager.us-east-1.amazonaws.com", "ssm.us-east-1.amazonaws.com"]
+    decrypts = [s for s in by_sid.values() if s["Action"] == "kms:Decrypt"]
+    assert {d["Resource"] for d in decrypts} == {cmk, SECRET_KEY}, "the environment's key or another key is granted"
+    secret = next(d for d in decrypts if d["Resource"] == cmk)
+    assert secret["Condition"]["StringEquals"] == {
+        "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN": [db]}
+    parameter = next(d for d in decrypts if d["Resource"] == SECRET_KEY)
+    assert parameter["Condition"]["StringEquals"] == {
+        "kms:ViaService": "ssm.us-east-1.amazonaws.com", "kms:EncryptionContext:PARAMETER_ARN": [api]}
     assert by_sid["PullThisImage"]["Resource"] == [REPOSITORY_ARN]
+
+
+def test_secrets_sharing_a_key_get_one_grant_naming_both() -> None:
+    one = "arn:aws:secretsmanager:us-east-1:123456789012:secret:one-AbCdEf"
+    two = "arn:aws:secretsmanager:us-east-1:123456789012:secret:two-AbCdEf"
+    plan = run_service(minimal_args(secrets={"ONE": one, "TWO": two}, secret_kms_key_arns={"ONE": SECRET_KEY, "TWO": SECRET_KEY}))
+    decrypts = [s for s in plan.policy(plan.named("shop-execution-policy"))["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert len(decrypts) == 1, decrypts
+    assert decrypts[0]["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == [one, two]
+
+
+def test_an_ssm_parameter_without_a_key_gets_no_decrypt_grant() -> None:
+    api = "arn:aws:ssm:us-east-1:123456789012:parameter/shop/api"
+    plan = run_service(minimal_args(secrets={"API": api}))
+    statements = plan.policy(plan.named("shop-execution-policy"))["Statement"]
+    assert not [s for s in statements if s["Action"] == "kms:Decrypt"], statements
+
+
+def test_a_secret_without_its_key_is_refused_naming_the_secret_and_the_setting() -> None:
+    db = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rampart/prod/database-url-AbCdEf"
+    with pytest.raises(ValueError) as caught:
+        minimal_args(secrets={"DATABASE_URL": db})
+    message = str(caught.value)
+    assert "DATABASE_URL" in message and db in message, message
+    assert "secret_kms_key_arns" in message and "secretKmsKeyArns" in message, message
+
+
+@pytest.mark.parametrize(
+    ("keys", "refused"),
+    [
+        ({"OTHER": SECRET_KEY}, "'OTHER' is not a variable in `secrets`"),
+        ({"DB": "arn:aws:kms:us-east-1:123456789012:alias/db"}, "not a KMS key ARN"),
+        ({"DB": "6c1d0f3e-8a2b-4c5d-9e7f-1a2b3c4d5e6f"}, "not a KMS key ARN"),
+    ],
+)
+def test_secret_keys_that_cannot_be_granted_are_refused(keys: dict[str, str], refused: str) -> None:
+    db = "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"
+    with pytest.raises(ValueError, match=refused):
+        minimal_args(secrets={"DB": db}, secret_kms_key_arns={"DB": SECRET_KEY, **keys})
 
 
 def test_readonly_root_opt_out_and_writable_paths() -> None:
@@ -333,3 +386,34 @@ def test_flow_log_retention_override() -> None:
     plan = run_service(minimal_args(network=NetworkSettings(flow_log_retention_days=90)))
     assert plan.named("shop-network-flow-logs").inputs["retentionInDays"] == 90
     assert plan.named("shop-app-logs").inputs["retentionInDays"] == 365
+
+
+def test_prod_stack_names_the_key_of_its_database_secret(tmp_path: Path) -> None:
+    """prod's DATABASE_URL is an existing secret: its stack file names the key, the plan grants it, and
+    the same file without the key is refused at plan, naming the secret and the setting."""
+    import shutil
+
+    import yaml
+
+    from rampart.plan import run_stack
+
+    root = Path(__file__).resolve().parents[2]
+    prod = yaml.safe_load((root / "stacks" / "Pulumi.prod.yaml").read_text())
+    web = prod["config"]["rampart:services"]["web"]
+    secret, key = web["secrets"]["DATABASE_URL"], web["secretKmsKeyArns"]["DATABASE_URL"]
+    project = tmp_path / "project"
+    shutil.copytree(root / "stacks", project / "stacks")
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy2(root / name, project / name)
+    shutil.copytree(root / "app", project / "app", ignore=shutil.ignore_patterns("node_modules", "dist"))
+    shutil.copytree(root / "proxy", project / "proxy")
+    policy = next(r for r in run_stack(project, "prod").resources if r.name == "web-execution-policy")
+    grants = [s for s in json.loads(policy.inputs["policy"])["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert [(g["Resource"], g["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"]) for g in grants] == [
+        (key, [secret])], grants
+    del web["secretKmsKeyArns"]
+    (project / "stacks" / "Pulumi.prod.yaml").write_text(yaml.safe_dump(prod, sort_keys=False))
+    with pytest.raises(Exception) as caught:
+        run_stack(project, "prod")
+    message = str(caught.value)
+    assert "rampart:services.web" in message and "DATABASE_URL" in message and "secretKmsKeyArns" in message, message

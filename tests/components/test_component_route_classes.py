@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from rampart.components.routing import RoutingSettings, effective_priority, specificity_class
+from rampart.components.routing import (
+    APP_STACK_PRIORITIES,
+    DERIVED_PRIORITIES,
+    RoutingSettings,
+    effective_priority,
+    specificity_class,
+)
 
 
 def _path_of_prefix(length: int) -> str:
@@ -39,11 +45,13 @@ def test_host_only_rules_sit_between_short_paths_and_catch_alls() -> None:
 
 @pytest.mark.parametrize("service", ["web", "api", "reports", "a" * 40])
 def test_a_derived_priority_stays_inside_its_class_band(service: str) -> None:
-    """Every class owns a band of 8000 priorities from 1000, so a more specific route always wins."""
+    """Every class owns a band of 6500 priorities from 10000 (after the app stacks' 1000-9999), so a
+    more specific route always wins."""
     bands = [effective_priority(service, RoutingSettings(paths=[_path_of_prefix(n)])) for n in (17, 9, 5, 2, 1)]
     bands.insert(4, effective_priority(service, RoutingSettings(hosts=["x.example.com"])))
     for cls, priority in enumerate(bands):
-        assert 1000 + cls * 8000 <= priority < 1000 + (cls + 1) * 8000, (cls, priority)
+        assert 10_000 + cls * 6500 <= priority < 10_000 + (cls + 1) * 6500, (cls, priority)
+        assert priority in DERIVED_PRIORITIES and priority not in APP_STACK_PRIORITIES, (cls, priority)
     assert bands == sorted(bands) and max(bands) <= 50000, bands
 
 

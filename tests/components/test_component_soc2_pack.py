@@ -43,6 +43,7 @@ VARIANTS = {
         monitoring=ON_CALL,
         container_health_check=HEALTH,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+        secret_kms_key_arns={"DB_URL": "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"},
         environment={"LOG_LEVEL": "info"},
         load_balancer=LoadBalancerSettings(
             domains=[DomainSettings(domain=d, hosted_zone_id="Z123456ABC") for d in ("shop.example.com", "api.example.com")]
@@ -51,6 +52,16 @@ VARIANTS = {
         network=NetworkSettings(create=CreateNetworkArgs(az_count=3, nat_gateways="perAz")),
         min_count=2,
         compliance=ComplianceSettings(recorder="create"),
+    ),
+    # The load balancer's egress to identity providers is judged by the pack's security group policies.
+    "sign-in route": lambda: minimal_args(
+        monitoring=ON_CALL,
+        load_balancer=LoadBalancerSettings(
+            certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/x"], sign_in_egress=True
+        ),
+        routing={"access": [{"paths": ["/admin/*"], "private": True, "cognito": {
+            "userPoolArn": "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123",
+            "userPoolClientId": "abc123", "userPoolDomain": "shop-login"}}]},
     ),
     "nginx sidecar": lambda: minimal_args(
         monitoring=ON_CALL,

@@ -21,6 +21,7 @@ VARIANTS = {
         enable_execute_command=True,
         readonly_root_filesystem=False,
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+        secret_kms_key_arns={"DB_URL": "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"},
         load_balancer=LoadBalancerSettings(
             domains=[
                 DomainSettings(domain="shop.example.com", hosted_zone_id="Z123456ABC"),

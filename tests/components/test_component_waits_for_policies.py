@@ -32,6 +32,7 @@ VARIANTS = {
     "defaults": lambda: minimal_args(tags=TAGS),
     "no NAT, secrets": lambda: minimal_args(
         secrets={"DB_URL": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
+        secret_kms_key_arns={"DB_URL": "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"},
         network=NetworkSettings(create=CreateNetworkArgs(nat_gateways="none")),
     ),
     "exec on, domain": lambda: minimal_args(

@@ -67,6 +67,8 @@ def project(docker: Docker, base_images: tuple[str, str], tmp_path_factory: pyte
     stack["config"]["rampart:services"]["web"]["routing"]["hosts"] = ["localhost"]
     stack["config"]["rampart:services"]["web"]["secrets"] = {
         "GREETING_TOKEN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:greeting-AbCdEf"}
+    stack["config"]["rampart:services"]["web"]["secretKmsKeyArns"] = {
+        "GREETING_TOKEN": "arn:aws:kms:eu-west-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"}
     (dest / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack))
     secrets = dest / ".rampart" / "local" / f"{STACK}.env"
     secrets.parent.mkdir(parents=True)

@@ -36,6 +36,14 @@ def set_web_access(project: Path, access: list[dict[str, object]]) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
+def allow_sign_in_egress(project: Path) -> None:
+    """Sign-in routes need the load balancer's egress to the identity provider, an environment setting."""
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["rampart:environment"]["loadBalancer"]["signInEgress"] = True
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
 def outcome_of(result: CheckResult, rule: str) -> str:
     kinds = [o.kind for o in result.analysis.outcomes if o.policy == POLICY and o.urn.endswith(f"::{rule}")]
     assert len(kinds) == 1, f"{POLICY} judged {rule} {len(kinds)} times"
@@ -62,6 +70,7 @@ def test_private_route_with_neither_sign_in_nor_allow_list_fails_the_check(
 
 def test_oidc_client_secret_is_never_plain_in_plan_report_or_outputs(project_copy: Path, tmp_path: Path) -> None:
     set_web_access(project_copy, [{"paths": ["/admin/*"], "private": True, "oidc": OIDC}])
+    allow_sign_in_egress(project_copy)
     secret = mock_secret_string(SECRET_ARN)
     plan_json = tmp_path / "plan.json"
     assert cli_main(["plan", "-C", str(project_copy), "--stack", "dev", "--json", str(plan_json)]) == 0

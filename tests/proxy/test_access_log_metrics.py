@@ -98,7 +98,16 @@ def test_value_metrics_read_a_number_from_every_line_they_match(logged: dict[str
         ("{ $.status >= 500 && $.status < 600 }", {"status": 600}, False),  # one past it
         ('{ $.upstream_status = "5*" }', {"upstream_status": "502, 200"}, True),
         ('{ $.upstream_status = "5*" }', {"upstream_status": "200, 502"}, False),
-        ('{ $.upstream_status != "" && $.request_time >= 0 }', {"upstream_status": "", "request_time": 0.1}, False),
+        ('{ ($.upstream_status = "2*" || $.upstream_status = "5*") && $.request_time >= 0 }',
+         {"upstream_status": "", "request_time": 0.1}, False),  # nginx answered itself
+        ('{ ($.upstream_status = "2*" || $.upstream_status = "5*") && $.request_time >= 0 }',
+         {"upstream_status": "502, 200", "request_time": 0.1}, True),
+        ('{ ($.upstream_status = "2*" || $.upstream_status = "5*") && $.request_time >= 0 }',
+         {"upstream_status": "200", "request_time": -1}, False),
+        ("{ $.upstream_status IS NULL }", {"upstream_status": None}, True),
+        ("{ $.upstream_status IS NULL }", {"upstream_status": ""}, False),
+        ("{ $.upstream_status NOT EXISTS }", {"status": 200}, True),
+        ("{ $.upstream_status NOT EXISTS }", {"upstream_status": ""}, False),
         ('{ $.cache = "HIT" }', {"cache_status": "HIT"}, False),  # a renamed field never matches
     ],
 )
@@ -106,10 +115,37 @@ def test_evaluator_semantics(pattern: str, event: dict[str, Any], expected: bool
     assert matches(pattern, event) is expected
 
 
-def test_evaluator_refuses_syntax_outside_its_subset() -> None:
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        '{ $.upstream_status != "" }',  # no empty-string literal in AWS's documented syntax
+        '{ $.upstream_status = "" }',
+        "{ $.status = 429 && $.status = 403 || $.status = 500 }",  # no documented precedence: parenthesise
+        "{ ($.status = 429 }",
+        "{ $.status = 429 && }",
+        '{ $.cache = "*IT" }',  # a wildcard only at the end
+        '{ $.status > "5" }',  # strings take = and != only
+        "{ $.status[0] = 429 }",  # arrays: not used, not evaluated
+        "$.status = 429",  # not a JSON pattern
+    ],
+)
+def test_evaluator_refuses_syntax_aws_does_not_document(pattern: str) -> None:
     from cloudwatch_filter import UnsupportedPattern
 
     with pytest.raises(UnsupportedPattern):
-        matches("{ $.status = 429 || $.status = 403 }", {"status": 429})
+        matches(pattern, {"status": 429, "upstream_status": "", "cache": "HIT"})
+
+
+def test_evaluator_reads_documented_or_and_parentheses() -> None:
+    assert matches("{ $.status = 429 || $.status = 403 }", {"status": 403})
+    assert not matches("{ ($.status = 429 || $.status = 403) && $.request_time > 1 }", {"status": 403, "request_time": 1})
     with pytest.raises(TypeError):
         metric_value("$.upstream_time", {"upstream_time": "0.012"})
+
+
+def test_every_metric_pattern_is_in_the_documented_syntax() -> None:
+    """Offline, with no nginx: each pattern the components deploy parses (the live tests above feed them)."""
+    from cloudwatch_filter import parse
+
+    for metric in ACCESS_LOG_METRICS:
+        parse(metric.pattern)
