@@ -366,6 +366,9 @@ CASES = [
                                        "Resource": "*"})), "task"),
     Case("aws-ecs-service-require-aws-api-network-path", "no-https-egress", setp("app-sg", "egress", []), "svc"),
     Case("aws-ecs-service-require-aws-api-network-path", "no-nat-and-no-ecr-endpoints", remove("private-default"), "svc"),
+    # subnets of another stack: their routes are unknown, but no egress on 443 at all is a violation still
+    Case("aws-ecs-service-require-aws-api-network-path", "subnets-elsewhere-and-no-https-egress",
+         both(setp("svc", "networkConfiguration.subnets", ["subnet-elsewhere"]), setp("app-sg", "egress", [])), "svc"),
     Case("aws-ecs-service-require-load-balancer-path", "alb-egress-on-another-port",
          both(setp("alb-sg", "egress.0.fromPort", 9000), setp("alb-sg", "egress.0.toPort", 9000)), "svc"),
     Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-without-internet-egress",
