@@ -31,8 +31,8 @@ config:
 PROGRAM = '''\
 """The shop team's program: one Environment and two WebServices from rampart.components."""
 import pulumi
-from rampart.components import (Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs,
-                                WebService, WebServiceArgs)
+from rampart.components import (ComplianceSettings, Environment, EnvironmentArgs, LoadBalancerSettings,
+                                MonitoringArgs, WebService, WebServiceArgs)
 
 config = pulumi.Config()
 image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@" + config.require("imageDigest")
@@ -41,6 +41,8 @@ repository = "arn:aws:ecr:us-east-1:123456789012:repository/shop"
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=[config.require("certificateArn")]),
     monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    # The account's Config recorder is the platform team's: the rules declare it (readiness policy).
+    compliance=ComplianceSettings(tags={"rampart-config-recorder": "platform account baseline"}),
     # The team may turn its web ACL off; the SOC 2 pack then fails the check.
     **({} if config.get_bool("webAcl") is not False else {"waf": None}),
 ))
