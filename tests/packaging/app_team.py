@@ -31,8 +31,8 @@ config:
 PROGRAM = '''\
 """The shop team's program: one Environment and two WebServices from rampart.components."""
 import pulumi
-from rampart.components import (Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs,
-                                WebService, WebServiceArgs)
+from rampart.components import (ComplianceSettings, Environment, EnvironmentArgs, LoadBalancerSettings,
+                                MonitoringArgs, WebService, WebServiceArgs)
 
 config = pulumi.Config()
 image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shop@" + config.require("imageDigest")

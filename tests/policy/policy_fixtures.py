@@ -79,11 +79,51 @@ S3_LOG_WRITE = {"Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"S
                 "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:s3:::web-alb-logs"}}}
 
 
+#: The key policy: the account's IAM principals, and CloudWatch Logs for this region's log groups.
+KEY_POLICY = (
+    {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*",
+     "Resource": "*"},
+    {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+     "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+     "Resource": "*",
+     "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}},
+)
+DB_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db"
+#: The execution role's secret statements (ECR pulls and log writes come from the AWS managed policy).
+EXEC_SECRETS = (
+    {"Sid": "ReadSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": DB_SECRET_ARN},
+    {"Sid": "DecryptViaSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS_ARN,
+     "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}},
+)
+
+
+def readiness_baseline(R: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the first deploy needs beyond the controls: the tasks' way out, the secret they read, the recorder."""
+    return [
+        R("aws:ec2/routeTable:RouteTable", "private-rt", vpcId="vpc-1", id="rtb-private"),
+        R("aws:ec2/routeTableAssociation:RouteTableAssociation", "private-rta-a", subnetId="subnet-a",
+          routeTableId="rtb-private"),
+        R("aws:ec2/routeTableAssociation:RouteTableAssociation", "private-rta-b", subnetId="subnet-b",
+          routeTableId="rtb-private"),
+        R("aws:ec2/route:Route", "private-default", routeTableId="rtb-private", destinationCidrBlock="0.0.0.0/0",
+          natGatewayId="nat-1"),
+        R("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-s3", vpcId="vpc-1", vpcEndpointType="Gateway",
+          serviceName=f"com.amazonaws.{REGION}.s3", routeTableIds=["rtb-private"]),
+        R("aws:ec2/vpcEndpoint:VpcEndpoint", "endpoint-logs", vpcId="vpc-1", vpcEndpointType="Interface",
+          serviceName=f"com.amazonaws.{REGION}.logs", privateDnsEnabled=True, subnetIds=["subnet-a", "subnet-b"],
+          securityGroupIds=["sg-endpoints"]),
+        R("aws:secretsmanager/secret:Secret", "db-secret", kmsKeyId=KMS_ARN, name="db", arn=DB_SECRET_ARN),
+        R("aws:iam/rolePolicy:RolePolicy", "exec-secrets", role="web-execution", policy=doc(*EXEC_SECRETS)),
+        R("aws:cfg/recorder:Recorder", "recorder", roleArn=f"arn:aws:iam::{ACCOUNT}:role/config-recorder"),
+        R("aws:cfg/rule:Rule", "config-rule", source={"owner": "AWS", "sourceIdentifier": "ECS_NO_ENVIRONMENT_SECRETS"}),
+    ]
+
+
 def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
     """Every resource type the pack checks, each fully compliant."""
     R = lambda t, n, **p: {"type": t, "name": n, "props": p}  # noqa: E731
     return [
-        R("aws:kms/key:Key", "kms", enableKeyRotation=True, arn=KMS_ARN, id="1234abcd"),
+        R("aws:kms/key:Key", "kms", enableKeyRotation=True, arn=KMS_ARN, id="1234abcd", policy=doc(*KEY_POLICY)),
         R("aws:cloudwatch/logGroup:LogGroup", "logs", name="/ecs/web", retentionInDays=365, kmsKeyId=KMS_ARN,
           arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/web"),
         R("aws:cloudwatch/logGroup:LogGroup", "waf-logs", name="aws-waf-logs-web", retentionInDays=400,
@@ -134,7 +174,9 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
                    {"protocol": "tcp", "fromPort": 80, "toPort": 80, "cidrBlocks": ["0.0.0.0/0"],
                     "description": "HTTP, redirected to HTTPS"}],
           egress=[{"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "cidrBlocks": ["10.0.0.0/16"],
-                   "description": "to the tasks"}]),
+                   "description": "to the tasks"},
+                  {"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"],
+                   "description": "OIDC sign-in: the identity provider's token and user-info endpoints"}]),
         R("aws:ec2/securityGroup:SecurityGroup", "app-sg", id="sg-app", description="tasks",
           egress=[{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["0.0.0.0/0"],
                    "description": "AWS APIs over HTTPS"}]),
@@ -208,7 +250,7 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
           taskRoleArn=TASK_ROLE_ARN,
           containerDefinitions=json.dumps([container("proxy", "101:101", 8443), container("app", "10001:10001", 3000)])),
         R("aws:ecs/service:Service", "svc", launchType="FARGATE", desiredCount=2, platformVersion="LATEST",
-          networkConfiguration={"assignPublicIp": False, "subnets": ["subnet-c"], "securityGroups": ["sg-app"]},
+          networkConfiguration={"assignPublicIp": False, "subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-app"]},
           deploymentCircuitBreaker={"enable": True, "rollback": True},
           loadBalancers=[{"targetGroupArn": TG_ARN, "containerName": "proxy", "containerPort": 8443}]),
         R("aws:appautoscaling/target:Target", "svc-scaling", scalableDimension="ecs:service:DesiredCount",
@@ -225,7 +267,7 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
           policy=doc({"Sid": "Pull", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
                       "Action": ["ecr:BatchGetImage"]})),
         R("aws:secretsmanager/secret:Secret", "tls-key", kmsKeyId=KMS_ARN, name="web/tls-key"),
-        R("aws:iam/role:Role", "exec-role", arn=EXEC_ROLE_ARN,
+        R("aws:iam/role:Role", "exec-role", arn=EXEC_ROLE_ARN, name="web-execution", id="web-execution",
           assumeRolePolicy=doc({"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"},
                                 "Action": "sts:AssumeRole"}),
           inlinePolicies=[{"name": "pull", "policy": doc({"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"],
@@ -240,6 +282,7 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
         R("aws:iam/policy:Policy", "exec-policy",
           policy=doc({"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                       "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db"})),
+        *readiness_baseline(R),
         R("docker:index/image:Image", "image", imageName=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/web:1",
           build={"context": str(dockerfile_dir), "dockerfile": "Dockerfile", "platform": "linux/amd64",
                  "target": "runtime"}),

@@ -11,7 +11,10 @@ import pytest
 from policy_fixtures import (
     ALB_ARN,
     EXEC_ROLE_ARN,
+    EXEC_SECRETS,
     HTTPS_LISTENER_ARN,
+    KEY_POLICY,
+    KMS_ARN,
     TASK_ROLE_ARN,
     TG_ARN,
     TLS_DENY,
@@ -67,6 +70,12 @@ def add(resource: dict[str, Any]) -> Callable[[Stack], None]:
     def mutate(stack: Stack) -> None:
         stack.append(resource)
     return mutate
+
+
+def role_policy(name: str, *statements: dict[str, Any]) -> dict[str, Any]:
+    """An extra inline policy of the baseline's execution role."""
+    return {"type": "aws:iam/rolePolicy:RolePolicy", "name": name, "props": {"role": "web-execution",
+                                                                             "policy": doc(*statements)}}
 
 
 def both(*fns: Callable[[Stack], None]) -> Callable[[Stack], None]:
@@ -216,7 +225,8 @@ CASES = [
     Case("aws-ecs-service-require-load-balancer-only-ingress", "cidr-source",
          both(setp("app-from-alb", "referencedSecurityGroupId", DELETE), setp("app-from-alb", "cidrIpv4", "10.0.0.0/16")), "svc"),
     Case("aws-ecs-service-require-load-balancer-only-ingress", "other-group",
-         setp("app-from-alb", "referencedSecurityGroupId", "sg-endpoints"), "svc"),
+         setp("app-from-alb", "referencedSecurityGroupId", "sg-endpoints"), "svc",
+         also={"aws-ecs-service-require-load-balancer-path"}),  # the ALB's only way in is gone too
     Case("aws-ecs-service-require-load-balancer-only-ingress", "inline-prefix-list",
          setp("app-sg", "ingress", [{"protocol": "tcp", "fromPort": 8443, "toPort": 8443, "description": "office",
                                      "prefixListIds": ["pl-0123"]}]), "svc"),
@@ -341,6 +351,38 @@ CASES = [
          setp("logs-delivery", "policyDocument", doc({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "logs:GetLogEvents",
                                                       "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}})),
          "logs-delivery"),
+    # ---- readiness: what the first deploy and request need (one missing permission or path each)
+    Case("aws-ecs-taskdefinition-require-image-pull-access", "deny-wins-over-the-managed-allow",
+         add(role_policy("exec-deny", {"Effect": "Deny", "Action": "ecr:BatchGetImage",
+                                       "Resource": "arn:aws:ecr:*:*:repository/web"})), "task"),
+    Case("aws-ecs-taskdefinition-require-image-pull-access", "token-scoped-to-a-repository",
+         both(remove("exec-role-managed"), setp("exec-role", "inlinePolicies", []),
+              add(role_policy("exec-pull", {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:BatchGetImage",
+                                                                         "ecr:GetDownloadUrlForLayer",
+                                                                         "ecr:BatchCheckLayerAvailability"],
+                                            "Resource": "arn:aws:ecr:*:*:repository/web"},
+                                  {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}))), "task"),
+    Case("aws-ecs-taskdefinition-require-secret-access", "key-of-an-outside-secret-not-stated", remove("db-secret"), "task"),
+    Case("aws-ecs-taskdefinition-require-secret-access", "decrypt-only-via-ssm",
+         setp("exec-secrets", "policy", doc(EXEC_SECRETS[0], {**EXEC_SECRETS[1], "Condition": {"StringEquals": {
+             "kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}})), "task"),
+    Case("aws-ecs-taskdefinition-require-secret-access", "no-get-secret-value",
+         setp("exec-secrets", "policy", doc(EXEC_SECRETS[1])), "task"),
+    Case("aws-ecs-taskdefinition-require-log-write-access", "key-policy-without-logs",
+         setp("kms", "policy", doc(KEY_POLICY[0])), "task"),
+    Case("aws-ecs-taskdefinition-require-log-write-access", "not-action-deny-on-logs",
+         add(role_policy("exec-deny", {"Effect": "Deny", "NotAction": ["ecr:*", "secretsmanager:*", "kms:*"],
+                                       "Resource": "*"})), "task"),
+    Case("aws-ecs-service-require-aws-api-network-path", "no-https-egress", setp("app-sg", "egress", []), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "no-nat-and-no-ecr-endpoints", remove("private-default"), "svc"),
+    # subnets of another stack: their routes are unknown, but no egress on 443 at all is a violation still
+    Case("aws-ecs-service-require-aws-api-network-path", "subnets-elsewhere-and-no-https-egress",
+         both(setp("svc", "networkConfiguration.subnets", ["subnet-elsewhere"]), setp("app-sg", "egress", [])), "svc"),
+    Case("aws-ecs-service-require-load-balancer-path", "alb-egress-on-another-port",
+         both(setp("alb-sg", "egress.0.fromPort", 9000), setp("alb-sg", "egress.0.toPort", 9000)), "svc"),
+    Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-without-internet-egress",
+         setp("alb-sg", "egress.1", DELETE), "admin-sso"),
+    Case("aws-config-rule-require-configuration-recorder", "no-recorder", remove("recorder"), "config-rule"),
     # ---- image
     Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
     Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),
@@ -352,6 +394,17 @@ CASES = [
 
 # Variants that must stay compliant: the near misses of the cases above.
 STILL_COMPLIANT = [
+    ("aws-ecs-taskdefinition-require-secret-access", "outside-secret-with-its-key-stated",
+     both(remove("db-secret"), setp("task", "tags", {"rampart-secret-kms-key:DATABASE_URL": KMS_ARN})), "task"),
+    ("aws-ecs-service-require-aws-api-network-path", "endpoints-instead-of-nat",
+     both(remove("private-default"), *[add({"type": "aws:ec2/vpcEndpoint:VpcEndpoint", "name": f"endpoint-{s}",
+                                             "props": {"vpcId": "vpc-1", "vpcEndpointType": "Interface",
+                                                       "serviceName": f"com.amazonaws.eu-west-1.{s}",
+                                                       "privateDnsEnabled": True, "securityGroupIds": ["sg-endpoints"]}})
+                                         for s in ("ecr.api", "ecr.dkr")]), "svc"),
+    ("aws-config-rule-require-configuration-recorder", "recorder-declared-by-tag",
+     both(remove("recorder"), setp("config-rule", "tags", {"rampart-config-recorder": "stack:org/platform/prod"})),
+     "config-rule"),
     ("aws-sns-topic-require-kms-encryption", "aws-managed-key", setp("alerts", "kmsMasterKeyId", "alias/aws/sns"), "alerts"),
     ("aws-ec2-subnet-disallow-public-ip-on-launch", "string-false", setp("subnet-a", "mapPublicIpOnLaunch", "false"), "subnet-a"),
     ("aws-ec2-defaultsecuritygroup-require-no-rules", "rules-unset",

@@ -223,6 +223,8 @@ class PolicySpec:
     """The level on stacks not named in `productionStacks`, when it differs from `enforcement`."""
     config_rule: ConfigRule | None = None
     """The AWS Config managed rule for the same control, when AWS has one (the runtime checkpoint)."""
+    category: str = ""
+    """A category spanning services (`readiness`: what AWS needs at the first deploy and request); "" for a control."""
 
     def enforcement_for(self, stack: str, production_stacks: Sequence[str] | None = None) -> Enforcement:
         """The policy's default level on this stack (pack config may still override it)."""

@@ -116,7 +116,7 @@ class _Unknown(UnknownValueError):
 
 
 def _tags(spec: PolicySpec) -> list[str]:
-    return ["soc2", f"service:{spec.service}", f"kind:{spec.kind}",
+    return ["soc2", f"service:{spec.service}", f"kind:{spec.kind}", *([f"category:{spec.category}"] if spec.category else []),
             *[f"criteria:{c}" for c in spec.criteria], *[f"type:{t}" for t in spec.resource_types]]
 
 
