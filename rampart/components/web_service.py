@@ -35,6 +35,7 @@ from rampart.components._util import (
     Tags,
 )
 from rampart.components.environment import EnvironmentRef
+from rampart_soc2.common import SECRET_KEY_TAG_PREFIX
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
 from rampart.components.observability import (
@@ -901,7 +902,9 @@ class WebService(pulumi.ComponentResource):
                 task_role_arn=self.task_role.arn,
                 volumes=[aws.ecs.TaskDefinitionVolumeArgs(name=v["name"]) for v in volumes],
                 container_definitions=container_definitions,
-                tags=self._tags,
+                # Each secret's key stated where the pack's readiness policy reads it (the role's grant alone
+                # cannot show which key encrypts which secret).
+                tags={**self._tags, **{SECRET_KEY_TAG_PREFIX + name: key for name, key in args.secret_kms_key_arns.items()}},
             ),
             opts=self._child(),
         )

@@ -31,21 +31,8 @@ config:
     owner: shop-team
     environment: dev
     dataClassification: internal
-  rampart:policy:
-    # Today's readiness finding of the defaults, fixed on another branch (tests/readiness_today.py):
-    # shown as advisory until then.
-    enforcement:
-      aws-config-rule-require-configuration-recorder: advisory
 """
 
-
-def pending_advisories(out: str) -> int:
-    """Advisory lines of policies tests/readiness_today.py lists as fixed elsewhere (at least one today)."""
-    from readiness_today import PENDING_ELSEWHERE
-
-    count = sum(1 for line in out.splitlines() for pid in PENDING_ELSEWHERE if line.startswith(f"- [advisory] {pid} on "))
-    assert count or not PENDING_ELSEWHERE, "the pending readiness finding is gone: empty readiness_today.PENDING_ELSEWHERE"
-    return count
 
 PROGRAM = '''\
 """A component user's program: one Environment and two WebServices with only the required args."""
@@ -100,7 +87,7 @@ def _check(project: Path) -> subprocess.CompletedProcess[str]:
 def test_required_args_only_pass_the_pack(tmp_path: Path) -> None:
     result = _check(_project(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"0 mandatory violation(s), {pending_advisories(result.stdout)} advisory" in result.stdout, result.stdout
+    assert "0 mandatory violation(s), 0 advisory" in result.stdout, result.stdout
     for policy in ("aws-lb-loadbalancer-require-waf-association", "aws-ecs-taskdefinition-require-read-only-root-filesystem",
                    "aws-s3-bucket-require-tls-requests-only", "aws-cloudwatch-loggroup-require-kms-encryption"):
         line = next((ln for ln in result.stdout.splitlines() if ln.startswith(policy)), "")
@@ -111,7 +98,7 @@ def test_alarms_that_notify_no_one_are_reported(tmp_path: Path) -> None:
     result = _check(_project(tmp_path, monitoring=""))
     # The stack is not a production stack, so the finding is advisory and the check passes.
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"0 mandatory violation(s), {ALARMS + pending_advisories(result.stdout)} advisory" in result.stdout, result.stdout
+    assert f"0 mandatory violation(s), {ALARMS} advisory" in result.stdout, result.stdout
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("aws-cloudwatch-metricalarm-require-subscribed-topic"))
     assert " fail " in line or "advisory" in line, line
 

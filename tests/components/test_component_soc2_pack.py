@@ -18,7 +18,6 @@ from rampart.components.monitoring import MonitoringArgs
 from rampart.components.network import CreateNetworkArgs, NetworkSettings
 from rampart.components.proxy_config import ProxyConfig
 from components_support import Plan, minimal_args, run_service
-from readiness_today import PENDING_ELSEWHERE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
 
@@ -57,6 +56,7 @@ VARIANTS = {
     # The load balancer's egress to identity providers is judged by the pack's security group policies.
     "sign-in route": lambda: minimal_args(
         monitoring=ON_CALL,
+        container_health_check=HEALTH,
         load_balancer=LoadBalancerSettings(
             certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/x"], sign_in_egress=True
         ),
@@ -75,7 +75,7 @@ VARIANTS = {
 }
 
 
-def findings(plan: Plan, pending: bool = False) -> list[str]:
+def findings(plan: Plan) -> list[str]:
     resources = [
         make_resource(r.type, r.name, {**r.inputs, **r.outputs}, urn=r.urn, parent=r.parent_urn)
         for r in plan.resources
@@ -88,8 +88,6 @@ def findings(plan: Plan, pending: bool = False) -> list[str]:
             results = [(r.name, evaluate_resource(spec, r, ctx)) for r in resources]
         else:
             results = evaluate_stack(spec, resources, ctx)
-        if (policy_id in PENDING_ELSEWHERE) != pending:
-            continue  # today's readiness findings of the defaults, fixed on other branches (tests/readiness_today.py)
         problems += [f"{policy_id}: {name}: {outcome}" for name, outcome in results if isinstance(outcome, (Violation, Unknown))]
     return problems
 
@@ -98,12 +96,6 @@ def findings(plan: Plan, pending: bool = False) -> list[str]:
 def test_pack_finds_no_violation(variant: str) -> None:
     assert len(POLICIES) >= 40, "the pack registry looks incomplete"
     assert findings(run_service(VARIANTS[variant]())) == []
-
-
-def test_todays_pending_readiness_findings_still_occur() -> None:
-    """The findings left out above are real today; once another branch fixes one, empty its entry."""
-    found = [f for variant in VARIANTS.values() for f in findings(run_service(variant()), pending=True)]
-    assert {f.split(":", 1)[0] for f in found} == set(PENDING_ELSEWHERE), found
 
 
 def test_required_args_alone_leave_only_the_unsubscribed_topic() -> None:

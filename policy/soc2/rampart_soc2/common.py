@@ -59,6 +59,11 @@ CONFIG_RULE_RESOURCE = ("aws:cfg/rule:Rule",)
 #: looked up at deploy). A stack policy reads it to see that each rule has a recorder.
 CONFIG_RECORDER_TAG = "rampart-config-recorder"
 
+#: Tag on a task definition stating the KMS key of a secret the stack did not create:
+#: `rampart-secret-kms-key:<container secret name>` = the key's ARN. WebService writes it from
+#: `secret_kms_key_arns`; the readiness policy on secret access reads it.
+SECRET_KEY_TAG_PREFIX = "rampart-secret-kms-key:"
+
 AWS_DOCS = "https://docs.aws.amazon.com"
 CONFIG_RULE = AWS_DOCS + "/config/latest/developerguide/{}.html"
 

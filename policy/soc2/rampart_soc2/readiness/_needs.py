@@ -7,6 +7,8 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_r
 """
 from __future__ import annotations
 
+from ..common import SECRET_KEY_TAG_PREFIX  # noqa: F401  (re-exported: declared with the tags the components write)
+
 #: ECR's token call has no resource-level permission: it must be allowed on "*".
 ECR_AUTH_ACTION = "ecr:GetAuthorizationToken"
 #: Image and layer reads, allowed on the image's repository ARN.
@@ -39,12 +41,6 @@ IDP_EGRESS_ERROR = ("users get HTTP 500 or 561 after signing in: the ALB cannot 
                     "and user-info endpoints")
 RECORDER_ERROR = "PutConfigRule fails with NoAvailableConfigurationRecorderException"
 
-#: Tag on a task definition stating the KMS key of a secret the stack did not create:
-#: `rampart-secret-kms-key:<container secret name>` = the key's ARN.
-SECRET_KEY_TAG_PREFIX = "rampart-secret-kms-key:"
-#: Tag on an AWS Config rule declaring that the account and region's recorder exists outside this stack
-#: (value: where it is owned, e.g. "stack:org/platform/prod" or "account-baseline").
-DECLARED_RECORDER_TAG = "rampart-config-recorder"
 
 #: AWS managed policies an execution role may attach, by ARN suffix, with the document AWS publishes
 #: (the plan holds only the attachment's ARN). Any other managed policy not in the plan is unreadable.

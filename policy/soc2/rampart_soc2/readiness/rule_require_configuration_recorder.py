@@ -2,20 +2,20 @@
 
 AWS allows one recorder per account and region, and refuses PutConfigRule while there is none. A stack
 either creates it (`aws:cfg/recorder:Recorder`) or declares that another owner runs it, by tagging each
-rule `rampart-config-recorder` = where it is owned (e.g. `stack:org/platform/prod`). A data source is
-not a resource of the plan, so the declaration is the tag.
+rule `rampart-config-recorder` = the recorder's name (Rampart's `Compliance` component does so, and looks
+the recorder up at deploy). A data source is not a resource of the plan, so the declaration is the tag.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Violation, stack_findings
-from ..common import of_type, raw_get
+from ..common import CONFIG_RECORDER, CONFIG_RECORDER_TAG as DECLARED_RECORDER_TAG, CONFIG_RULE_RESOURCE, of_type, raw_get
 from ..props import UNKNOWN, UnknownValue
-from ._needs import DECLARED_RECORDER_TAG, RECORDER_ERROR
+from ._needs import RECORDER_ERROR
 
-CONFIG_RULE = ("aws:cfg/rule:Rule",)
-RECORDER = ("aws:cfg/recorder:Recorder",)
+CONFIG_RULE = CONFIG_RULE_RESOURCE
+RECORDER = CONFIG_RECORDER
 
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
@@ -40,13 +40,13 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
 POLICY = PolicySpec(
     id="aws-config-rule-require-configuration-recorder",
     description="Readiness: every AWS Config rule has a configuration recorder, created in the stack "
-                f"(aws:cfg/recorder:Recorder) or declared by the tag {DECLARED_RECORDER_TAG} = its owner. "
+                f"(aws:cfg/recorder:Recorder) or declared by the tag {DECLARED_RECORDER_TAG} = its name. "
                 f"Prevents: {RECORDER_ERROR}.",
     severity="high",
     enforcement="mandatory",
     criteria=("CC7.1", "CC8.1"),
     remediation="Create the region's recorder in exactly one stack of the account (with its delivery channel), and "
-                f"in every other stack tag the Config rules {DECLARED_RECORDER_TAG} = the stack or team that owns it.",
+                f"in every other stack tag the Config rules {DECLARED_RECORDER_TAG} = its name (Rampart: `compliance.recorder: {{existing: NAME}}`).",
     reference="https://docs.aws.amazon.com/config/latest/developerguide/stop-start-recorder.html",
     resource_types=CONFIG_RULE,
     kind="stack",
