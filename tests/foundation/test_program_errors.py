@@ -114,7 +114,8 @@ def test_a_missing_required_config_key_names_the_key_and_the_stack_file(tmp_path
     line = assert_one_message(rampart(write_program(tmp_path / "shop", body), "plan", "--stack", "dev"),
                               "__main__.py line 14", "`shop:imageDigest`", "Pulumi.dev.yaml",
                               "pulumi config set imageDigest")
-    assert "require(" not in line  # a function call is not named as if it were a resource
+    # A function call (`pulumi.export("digest", ...)`, `config.require(...)`) is not named as if it were a resource.
+    assert line.startswith("rampart plan: __main__.py line 14: the program requires"), line
 
 
 def test_debug_shows_the_traceback_after_the_same_message(tmp_path: Path) -> None:
