@@ -179,6 +179,15 @@ def test_check_help_documents_the_exit_codes() -> None:
     assert "--policy-pack-config FILE" in result.stdout
 
 
+def test_the_docs_list_the_exit_codes_as_the_cli_declares_them() -> None:
+    from rampart.errors import EXIT_CODES
+
+    docs = (ROOT / "docs" / "policy.md").read_text()
+    for code, text in EXIT_CODES.items():
+        assert f"| {code} | {text}" in docs, (code, text)
+    assert "exits 0 on a pass, 1 on a mandatory violation, 2 on a" in (ROOT / "README.md").read_text()
+
+
 # ----------------------------------------------------------------------------- the reconciliation, unit
 
 def _info(initial: dict[str, analyzer_pb2.PolicyConfig]) -> Any:
