@@ -331,6 +331,19 @@ def _short(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else "(stack)"
 
 
+def resource_count(result: CheckResult) -> str:
+    """The resources checked, and why that is fewer than `rampart plan` counts: the plan lists component
+    resources too, which no provider creates, so the engine sends them to no pack."""
+    checked = f"{len(result.resources)} resources"
+    if result.state is not None:
+        return checked
+    planned = sum(1 for kind, _ in result.tree.values() if kind != STACK_TYPE)
+    components = planned - len(result.resources)
+    if components <= 0:
+        return checked
+    return f"{checked} (the plan's {planned} less {components} component resources, which packs are not sent)"
+
+
 def summary_lines(result: CheckResult) -> list[str]:
     """One line per policy: policy, outcome, resources (the non-compliant ones named)."""
     a = result.analysis
@@ -341,7 +354,7 @@ def summary_lines(result: CheckResult) -> list[str]:
     where = (f"deployed state {result.state.path} (checkpoint {result.state.checkpoint_time})"
              if result.state is not None else "preview")
     packs = ", ".join(f"{p.pack_name} {p.pack_version}: {len(p.policies)}" for p in a.per_pack())
-    lines = [f"rampart check: stack {result.stack!r}, {where}, {len(result.resources)} resources, "
+    lines = [f"rampart check: stack {result.stack!r}, {where}, {resource_count(result)}, "
              f"{len(a.policies)} policies ({packs})", ""]
     lines.append(f"{'POLICY'.ljust(width)}  {'OUTCOME'.ljust(20)}  RESOURCES")
     for pid in sorted(a.policies):

@@ -190,3 +190,19 @@ def test_a_misspelled_region_in_ramparts_own_stack_file_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"aws:region: \"eu-wset-1\" is not valid: 'eu-wset-1' is not an AWS region "
                                           r"botocore knows; did you mean `eu-west-1`\?"):
         validate_stack_config(values, "Pulumi.dev.yaml")
+
+
+# ----------------------------------------------------------------------------- plan and check agree
+
+def test_check_says_why_it_counts_fewer_resources_than_plan(tmp_path: Path) -> None:
+    import re
+
+    project = write_program(tmp_path / "shop", "")
+    plan = rampart(project, "plan", "--stack", "dev")
+    planned = int(re.search(r"^(\d+) resources by type:", plan.stdout, re.M).group(1))  # type: ignore[union-attr]
+    tree = plan.stdout.split("resources by type:", 1)[0]
+    components = len(re.findall(r"^\s*rampart:\S+  ", tree, re.M))  # the tree's component resources
+    check = rampart(project, "check", "--stack", "dev")
+    first = check.stdout.splitlines()[0]
+    assert (f"{planned - components} resources (the plan's {planned} less {components} component resources, "
+            "which packs are not sent)") in first, (first, plan.stdout)
