@@ -612,7 +612,7 @@ def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: 
                 outcomes += classify_resource(policies, levels, r, pack.analyze(r))
             outcomes += classify_stack(policies, levels, resources, pack.analyze_stack(resources))
         except grpc.RpcError as e:
-            raise AnalyzerError(f"{e.details() or e}") from e  # type: ignore[attr-defined]
+            raise AnalyzerError(f"{e.details() or e}") from e
         logs = list(pack.engine.logs)
     for i, o in enumerate(outcomes):
         if o.kind == "violation" and o.enforcement is None:

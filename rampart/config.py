@@ -209,7 +209,7 @@ class ServiceConfig(ServiceSettings):
 def known_regions() -> list[str]:
     """Every AWS region botocore knows, in every partition (aws, aws-cn, aws-us-gov, ...), read from
     its bundled endpoints data: offline, and as current as the installed botocore."""
-    import botocore.session
+    import botocore.session  # type: ignore[import-untyped]
 
     partitions = botocore.session.get_session().get_data("endpoints")["partitions"]
     return sorted(region for partition in partitions for region in partition["regions"])

@@ -191,7 +191,7 @@ def program_error(error: BaseException, program: Path, shown: str, stack_file: s
     elif isinstance(error, ConfigMissingError):
         lines = _config_missing_lines(error, stack_file)
     elif isinstance(error, ConfigTypeError):
-        lines = [f"config key `{error.key}` in {stack_file} is {error.value!r}, not the {error.type} the program asks for"]
+        lines = [f"config key `{error.key}` in {stack_file} is {error.value!r}, not the {error.expect_type} the program asks for"]
     elif isinstance(error, ValueError):
         lines = [str(error)]
     else:

@@ -206,3 +206,10 @@ def test_check_says_why_it_counts_fewer_resources_than_plan(tmp_path: Path) -> N
     first = check.stdout.splitlines()[0]
     assert (f"{planned - components} resources (the plan's {planned} less {components} component resources, "
             "which packs are not sent)") in first, (first, plan.stdout)
+
+
+def test_a_config_value_of_the_wrong_type_names_the_key_the_value_and_the_type(tmp_path: Path) -> None:
+    body = 'pulumi.export("replicas", config.require_int("replicas"))\n'
+    stack = STACK + "  shop:replicas: two\n"
+    assert_one_message(rampart(write_program(tmp_path / "shop", body, stack=stack), "plan", "--stack", "dev"),
+                       "__main__.py line 14", "config key `shop:replicas` in Pulumi.dev.yaml is 'two', not the int")
