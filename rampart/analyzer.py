@@ -53,6 +53,11 @@ class AnalyzerError(RuntimeError):
     """The pack could not be started or answered with an error."""
 
 
+class PackConfigError(AnalyzerError):
+    """The config given for a pack does not fit it (a policy it does not have, a pack that takes none):
+    the user's input, not the pack's failure."""
+
+
 @dataclass(frozen=True)
 class AnalysisResource:
     """One resource as the engine sends it to a policy pack."""
@@ -443,21 +448,6 @@ def schema_defaults(info: Any, policy: str) -> dict[str, Any]:
     return {}
 
 
-def effective_enforcement(policies: Mapping[str, PolicyMeta], policy_config: Mapping[str, Any]) -> dict[str, Level]:
-    levels: dict[str, Level] = {k: v.enforcement for k, v in policies.items()}
-    everyone = policy_config.get("all")
-    level_all = everyone if isinstance(everyone, str) else (everyone or {}).get("enforcementLevel")
-    if level_all:
-        levels = {k: cast(Level, level_all) for k in levels}
-    for name, value in policy_config.items():
-        if name == "all":
-            continue
-        level = value if isinstance(value, str) else value.get("enforcementLevel")
-        if level and name in levels:
-            levels[name] = cast(Level, level)
-    return levels
-
-
 def _unknown_of(diag: Any) -> str | None:
     m = UNKNOWN_MARK.match(diag.message)
     return m.group(2) if m else None
@@ -541,35 +531,88 @@ def classify_stack(policies: Mapping[str, PolicyMeta], levels: Mapping[str, Leve
     return out
 
 
+PolicyConfig = dict[str, Any]
+"""One policy's config as the CLI reconciles it: {"enforcementLevel": level, **properties}."""
+
+
+def initial_config(info: Any) -> dict[str, Any]:
+    """The config a pack sets for itself (`new PolicyPack(..., {initialConfig})`, AWSGuard's
+    `new AwsGuard({...})`), as GetAnalyzerInfo reports it. As the CLI reads it, an entry's level is
+    the proto's value, whose default is advisory."""
+    found: dict[str, Any] = {}
+    for name, cfg in info.initialConfig.items():
+        found[name] = {"enforcementLevel": _PROTO_TO_LEVEL.get(cfg.enforcementLevel, "advisory"),
+                       **json_format.MessageToDict(cfg.properties)}
+    return found
+
+
+def apply_config(result: Mapping[str, PolicyConfig], layer: Mapping[str, Any]) -> dict[str, PolicyConfig]:
+    """One layer of config over the reconciled one, as the Pulumi CLI's applyConfig: an `all` level
+    first, then each policy's level (when given) and properties (merged key by key)."""
+    merged = {name: dict(cfg) for name, cfg in result.items()}
+    everyone = _as_entry(layer["all"]).get("enforcementLevel") if "all" in layer else None
+    if everyone:
+        for cfg in merged.values():
+            cfg["enforcementLevel"] = everyone
+    for name, value in layer.items():
+        if name == "all":
+            continue
+        entry = _as_entry(value)
+        cfg = merged.setdefault(name, {})
+        cfg.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
+        if entry.get("enforcementLevel"):
+            cfg["enforcementLevel"] = entry["enforcementLevel"]
+    return merged
+
+
+def reconcile_config(info: Any, policies: Mapping[str, PolicyMeta], *layers: Mapping[str, Any]) -> dict[str, PolicyConfig]:
+    """Every policy's config as the Pulumi CLI sends it in Configure (ReconcilePolicyPackConfig): its
+    default level and schema defaults, then the pack's own initialConfig, then each given layer."""
+    result: dict[str, PolicyConfig] = {name: {"enforcementLevel": meta.enforcement, **schema_defaults(info, name)}
+                                       for name, meta in policies.items()}
+    for layer in (initial_config(info), *layers):
+        unknown = sorted(set(layer) - set(policies) - {"all"})
+        if unknown:
+            raise PackConfigError(f"the config names policies pack {info.name} does not have: {', '.join(unknown)}; "
+                                  f"its policies: {', '.join(sorted(policies))}")
+        for name, value in layer.items():
+            level = _as_entry(value).get("enforcementLevel")
+            if level is not None and level not in _LEVEL_TO_PROTO:
+                raise PackConfigError(f"the config sets {name} of pack {info.name} to {level!r}; "
+                                      f"use one of {', '.join(_LEVEL_TO_PROTO)}")
+        result = apply_config(result, layer)
+    return result
+
+
 def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: str, stack: str,
              policy_config: Mapping[str, Any] | None = None, stack_config: Mapping[str, str] | None = None,
              dry_run: bool = True, extra_env: Mapping[str, str] | None = None,
-             config_pack: str | None = None) -> Analysis:
-    """Start the pack, configure it, Analyze every resource, AnalyzeStack once; classify everything.
-    `policy_config` goes to the pack named `config_pack` only (to any pack when None)."""
+             config_pack: str | None = None, pack_config: Mapping[str, Any] | None = None) -> Analysis:
+    """Start the pack, configure it as the CLI does, Analyze every resource, AnalyzeStack once; classify
+    everything. The pack's own initialConfig applies first, then `policy_config` (to the pack named
+    `config_pack` only; to any pack when None), then `pack_config` (this pack's --policy-pack-config).
+    A pack that fails to start or whose policy raises is an AnalyzerError naming the pack."""
     started = time.monotonic()
-    config = dict(policy_config or {})
     with PolicyPackProcess(pack_dir, project=project, stack=stack, dry_run=dry_run,
                            stack_config=stack_config, extra_env=extra_env) as pack:
-        info = pack.info()
-        if config_pack is not None and info.name != config_pack:
-            config = {}
-        policies = policy_meta(info)
-        unknown_ids = sorted(set(config) - set(policies) - {"all"})
-        if unknown_ids:
-            raise AnalyzerError(f"pack config names policies the pack does not have: {', '.join(unknown_ids)}")
-        defaults = {k: v.enforcement for k, v in policies.items()}
-        if info.supportsConfig:
-            # As the CLI does: one entry per policy of the pack, its level and its properties.
-            pack.configure({name: {**schema_defaults(info, name), **_as_entry(config.get(name, {}))} for name in policies}
-                           | ({"all": config["all"]} if "all" in config else {}), defaults)
-        elif config:
-            raise AnalyzerError(f"pack {info.name} takes no config, but config was given for it")
-        levels = effective_enforcement(policies, config)
-        outcomes: list[Outcome] = []
-        for r in resources:
-            outcomes += classify_resource(policies, levels, r, pack.analyze(r))
-        outcomes += classify_stack(policies, levels, resources, pack.analyze_stack(resources))
+        try:
+            info = pack.info()
+            config = dict(policy_config or {}) if config_pack in (None, info.name) else {}
+            policies = policy_meta(info)
+            given = [layer for layer in (config, dict(pack_config or {})) if layer]
+            if given and not info.supportsConfig:
+                raise PackConfigError(f"pack {info.name} takes no config, but config was given for it")
+            reconciled = reconcile_config(info, policies, *given)
+            if info.supportsConfig:
+                pack.configure(reconciled, {k: v.enforcement for k, v in policies.items()})
+            levels: dict[str, Level] = {name: cast(Level, cfg["enforcementLevel"]) for name, cfg in reconciled.items()
+                                        if name in policies}
+            outcomes: list[Outcome] = []
+            for r in resources:
+                outcomes += classify_resource(policies, levels, r, pack.analyze(r))
+            outcomes += classify_stack(policies, levels, resources, pack.analyze_stack(resources))
+        except grpc.RpcError as e:
+            raise AnalyzerError(f"{e.details() or e}") from e
         logs = list(pack.engine.logs)
     for i, o in enumerate(outcomes):
         if o.kind == "violation" and o.enforcement is None:

@@ -4,7 +4,9 @@ Plans the stack of any Pulumi Python project under Pulumi's mock engine (`rampar
 each policy pack (Rampart's installed SOC 2 pack by default; `--policy-pack DIR`, repeatable, Python
 or Node.js) the way the Pulumi CLI does: as its own process speaking the Analyzer gRPC protocol,
 Analyze per resource and AnalyzeStack once; Rampart's pack is configured from `rampart:policy`.
-Prints a summary, writes the evidence report, exits 1 on a mandatory violation and 0 otherwise.
+Each pack's own initialConfig applies, then `--policy-pack-config FILE` (one per pack, in order).
+Prints a summary, writes the evidence report; exits 0 on a pass, 1 on a mandatory violation, 2 on a
+usage or configuration error, 3 when a pack fails to start or a policy raises (rampart.errors.EXIT_CODES).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rampart.analyzer import Analysis, AnalysisResource, AnalyzerError, Outcome, merge_analyses, run_pack
+from rampart.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
+                              run_pack)
 from rampart.config import engine_config
-from rampart.errors import UserError
-from rampart.stack_keys import stack_hint
+from rampart.errors import PackError, UserError, exit_codes_text
+from rampart.stack_keys import program_hint, stack_hint
 
 FORMATS = ("md", "json", "html")
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -136,14 +139,16 @@ def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
 def pack_config_for_stack(project_dir: Path, stack: str) -> dict[str, Any]:
     """The pack config for a stack file, as `pulumi preview --policy-pack-config` takes it: from its
     `rampart:policy` key (validated with the whole file for Rampart's program, alone for any other)."""
-    from rampart.config import read_stack_values, validate_stack_config
+    from rampart.config import read_stack_values, validate_policy_settings, validate_stack_config
     from rampart.project import load_project, stack_config
 
     project = load_project(project_dir)
     if project.is_rampart_program:
         path, values = read_stack_values(project_dir, stack)
         return pack_config_from_stack(validate_stack_config(values, path.name).policy, _registry())
-    return pack_config_from_stack(stack_config(project, stack).values.get(f"{NAMESPACE}:policy"), _registry())
+    found = stack_config(project, stack)
+    settings = validate_policy_settings(found.values.get(f"{NAMESPACE}:policy"), project.shown(found.path))
+    return pack_config_from_stack(settings, _registry())
 
 
 @dataclass
@@ -172,13 +177,19 @@ class CheckResult:
     preview: Analysis | None = None
     """With `--state`: the pack's results on the plan of the same stack (the preview checkpoint)."""
     pack_dirs: list[Path] = field(default_factory=list)
+    program: str = ""
+    """The program's entry file, relative to the project, when it is not Rampart's own config-driven
+    program: then a finding's fix is a component argument in it, not a key of Rampart's stack file."""
 
     def stack_hint(self, policy_id: str) -> str | None:
-        """The stack key(s) that control what `policy_id` judged, in the user's words (None if none)."""
+        """Where the user changes what `policy_id` judged, in the user's words (None if nowhere): the
+        stack key in Rampart's own program, the component argument in any other program."""
         if not self.stack_file:
             return None
-        spec = _registry().get(policy_id)
-        return stack_hint(policy_id, tuple(getattr(spec, "thresholds", ()) or ()), self.stack_file)
+        thresholds = tuple(getattr(_registry().get(policy_id), "thresholds", ()) or ())
+        if self.program:
+            return program_hint(policy_id, thresholds, self.program, self.stack_file)
+        return stack_hint(policy_id, thresholds, self.stack_file)
 
     @property
     def checkpoint(self) -> str:
@@ -208,25 +219,59 @@ def _pack_dirs(pack_dirs: Path | Sequence[Path] | None) -> list[Path]:
     return dirs
 
 
+def read_pack_configs(files: Sequence[Path] | None, packs: int) -> list[dict[str, Any]]:
+    """`--policy-pack-config FILE`, one per `--policy-pack` in the same order, as the Pulumi CLI takes
+    them: each a JSON object keyed by policy name (a level, or {enforcementLevel, ...properties}),
+    plus `all` for every policy's level."""
+    files = list(files or [])
+    if not files:
+        return [{} for _ in range(packs)]
+    if len(files) != packs:
+        raise UserError(f"{len(files)} --policy-pack-config for {packs} policy pack(s): give one config file per "
+                        "--policy-pack, in the same order (as `pulumi preview` takes them)")
+    configs = []
+    for file in files:
+        try:
+            config = json.loads(file.read_text())
+        except json.JSONDecodeError as e:
+            raise UserError(f"--policy-pack-config {file} is not JSON ({e})") from None
+        if not isinstance(config, dict) or not all(isinstance(v, (str, dict)) for v in config.values()):
+            raise UserError(f"--policy-pack-config {file}: give a JSON object keyed by policy name (or `all`), "
+                            'each a level or {"enforcementLevel": ..., property: value}')
+        configs.append(config)
+    return configs
+
+
 def _run_packs(dirs: Sequence[Path], resources: list[AnalysisResource], *, project: Any, project_name: str,
-               stack: str, pack_config: Mapping[str, Any], stack_values: Mapping[str, Any], dry_run: bool) -> Analysis:
+               stack: str, pack_config: Mapping[str, Any], stack_values: Mapping[str, Any], dry_run: bool,
+               pack_configs: Sequence[Mapping[str, Any]] = ()) -> Analysis:
     """Every pack over the same resources, as the CLI runs them; their results merged into one Analysis.
-    The stack's `rampart:policy` configures Rampart's pack only."""
+    The stack's `rampart:policy` configures Rampart's pack only; `pack_configs[i]` (its
+    --policy-pack-config) configures pack `dirs[i]`, over its own initialConfig and the stack's."""
     from rampart_soc2.pulumi_adapter import PACK_NAME
 
     analyses = []
-    for d in dirs:
+    for i, d in enumerate(dirs):
         try:
             analyses.append(run_pack(d, resources, project=project_name, stack=stack, policy_config=pack_config,
                                      config_pack=PACK_NAME, stack_config=engine_config(stack_values),
-                                     dry_run=dry_run, extra_env={"RAMPART_PROJECT_DIR": str(project.directory)}))
+                                     dry_run=dry_run, extra_env={"RAMPART_PROJECT_DIR": str(project.directory)},
+                                     pack_config=pack_configs[i] if i < len(pack_configs) else None))
+        except PackConfigError as e:
+            raise UserError(f"--policy-pack {d}: {e}") from None
         except AnalyzerError as e:
-            raise UserError(str(e)) from None
+            raise PackError(f"policy pack {d} failed: {e}") from e
     return merge_analyses(analyses)
 
 
+def _program_shown(project: Any) -> str:
+    """CheckResult.program: the entry file of a program that is not Rampart's own, else ""."""
+    return "" if project.is_rampart_program else project.shown(project.program())
+
+
 def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] | None = None,
-                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+                pack_config_files: Sequence[Path] | None = None) -> CheckResult:
     """Plan `stack` and run each policy pack over it (Rampart's installed pack by default); the
     subcommand-free entry point."""
     from rampart.plan import run_stack
@@ -234,6 +279,7 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
 
     project = load_project(project_dir)
     dirs = _pack_dirs(pack_dirs)
+    pack_configs = read_pack_configs(pack_config_files, len(dirs))
     stack_values = stack_config(project, stack)
     pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
@@ -242,14 +288,17 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
     plan_seconds = time.monotonic() - started
     resources = to_analysis(planned)
     analysis = _run_packs(dirs, resources, project=project, project_name=project.name, stack=stack,
-                          pack_config=pack_config, stack_values=stack_values.values, dry_run=True)
+                          pack_config=pack_config, stack_values=stack_values.values, dry_run=True,
+                          pack_configs=pack_configs)
     return CheckResult(stack, project.name, project.directory, dirs[0], analysis, resources,
                        pack_config, plan_seconds, time.monotonic() - started, project.shown(stack_values.path),
-                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs, notes=run.notes)
+                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs, notes=run.notes,
+                       program=_program_shown(project))
 
 
 def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path | Sequence[Path] | None = None,
-                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+                stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+                pack_config_files: Sequence[Path] | None = None) -> CheckResult:
     """Run the packs over a deployed stack's export (`pulumi stack export`), configured from the stack
     file as for a preview; the plan of the same stack is the preview checkpoint and names the
     resources the export lacks."""
@@ -259,6 +308,7 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
 
     project = load_project(project_dir)
     dirs = _pack_dirs(pack_dirs)
+    pack_configs = read_pack_configs(pack_config_files, len(dirs))
     state = read_export(state_file)
     if state.stack != stack:
         raise UserError(f"--state {state_file} is an export of stack {state.stack!r}, not {stack!r}; "
@@ -271,17 +321,31 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     preview_resources = to_analysis(planned)
     analysis, preview = (
         _run_packs(dirs, resources, project=project, project_name=state.project, stack=stack,
-                   pack_config=pack_config, stack_values=stack_values.values, dry_run=dry_run)
+                   pack_config=pack_config, stack_values=stack_values.values, dry_run=dry_run,
+                   pack_configs=pack_configs)
         for resources, dry_run in ((state.resources, False), (preview_resources, True)))
     analysis.outcomes += missing_outcomes(preview_resources, state, analysis)
     return CheckResult(stack, state.project, project.directory, dirs[0], analysis, state.resources, pack_config,
                        plan_seconds, time.monotonic() - started, project.shown(stack_values.path), tree=state.tree,
                        state=state, planned={r.urn: (r.type, r.parent_urn) for r in planned}, preview=preview,
-                       pack_dirs=dirs)
+                       pack_dirs=dirs, program=_program_shown(project))
 
 
 def _short(urn: str) -> str:
     return urn.rsplit("::", 1)[-1] if urn else "(stack)"
+
+
+def resource_count(result: CheckResult) -> str:
+    """The resources checked, and why that is fewer than `rampart plan` counts: the plan lists component
+    resources too, which no provider creates, so the engine sends them to no pack."""
+    checked = f"{len(result.resources)} resources"
+    if result.state is not None:
+        return checked
+    planned = sum(1 for kind, _ in result.tree.values() if kind != STACK_TYPE)
+    components = planned - len(result.resources)
+    if components <= 0:
+        return checked
+    return f"{checked} (the plan's {planned} less {components} component resources, which packs are not sent)"
 
 
 def summary_lines(result: CheckResult) -> list[str]:
@@ -294,7 +358,7 @@ def summary_lines(result: CheckResult) -> list[str]:
     where = (f"deployed state {result.state.path} (checkpoint {result.state.checkpoint_time})"
              if result.state is not None else "preview")
     packs = ", ".join(f"{p.pack_name} {p.pack_version}: {len(p.policies)}" for p in a.per_pack())
-    lines = [f"rampart check: stack {result.stack!r}, {where}, {len(result.resources)} resources, "
+    lines = [f"rampart check: stack {result.stack!r}, {where}, {resource_count(result)}, "
              f"{len(a.policies)} policies ({packs})", ""]
     if result.notes:  # the program's own notes (prerequisites such as a declared AWS Config recorder)
         lines += [*result.notes, ""]
@@ -357,7 +421,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     from rampart.plan import add_stack_outputs_option
 
     p = subparsers.add_parser("check", parents=[parent], help="run the SOC 2 policy pack over a stack's plan, offline",
-                              description=__doc__.splitlines()[0] if __doc__ else None)
+                              description=__doc__.splitlines()[0] if __doc__ else None,
+                              epilog=exit_codes_text(),
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
     p.add_argument("--report", type=Path, metavar="DIR", help="write the SOC 2 evidence report into DIR")
     p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
@@ -366,6 +432,10 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("--policy-pack", type=Path, action="append", metavar="DIR",
                    help="a policy pack directory (Python or Node.js), repeatable; default: Rampart's installed "
                         "SOC 2 pack (`rampart pack-path`); give it too to run it beside others")
+    p.add_argument("--policy-pack-config", type=Path, action="append", metavar="FILE",
+                   help="a JSON config file for a pack, repeatable: one per --policy-pack, in the same order, as "
+                        "`pulumi preview` takes them (policy name or `all` -> a level or {enforcementLevel, properties}); "
+                        "applied over the pack's own initialConfig (and, for Rampart's pack, the stack's rampart:policy)")
     p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
                    help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
     add_stack_outputs_option(p)
@@ -391,9 +461,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     outputs = read_stack_outputs(args.stack_outputs)
     if args.state:
-        result = check_state(Path(args.project_dir), args.stack, args.state, args.policy_pack, outputs)
+        result = check_state(Path(args.project_dir), args.stack, args.state, args.policy_pack, outputs,
+                             args.policy_pack_config)
     else:
-        result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, outputs)
+        result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, outputs, args.policy_pack_config)
     print("\n".join(summary_lines(result)))
     for warning in unused_waiver_warnings(result):
         print(f"rampart check: warning: {warning}", file=sys.stderr)
@@ -416,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except UserError as e:
         print(f"rampart check: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
 
 
 if __name__ == "__main__":

@@ -10,27 +10,42 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from rampart.errors import UserError
+from rampart.errors import UserError, exit_codes_text
 
 SUBCOMMANDS = [
     "rampart.plan", "rampart.render_proxy", "rampart.check", "rampart.verify", "rampart.pack_path", "rampart.local.command",
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument(
+def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """-C and --debug, accepted before the subcommand (`rampart -C DIR check`) and after it
+    (`rampart check -C DIR`); after it wins. `default` is SUPPRESS on the subcommand's copy, so an
+    option given only before the subcommand is not overwritten by the subcommand's default."""
+    parser.add_argument(
         "-C",
         dest="project_dir",
         type=Path,
-        default=Path.cwd(),
+        default=Path.cwd() if default is None else default,
         metavar="DIR",
         help="the Pulumi project directory (default: the current directory)",
     )
-    parser = argparse.ArgumentParser(prog="rampart", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--debug", action="store_true", default=False if default is None else default,
+        help="on an error, also print its Python traceback",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    _common_options(parent, argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="rampart", description=__doc__.splitlines()[0] if __doc__ else None,
+                                     epilog=exit_codes_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common_options(parser, None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).register(subparsers, parent)
@@ -43,9 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except UserError as e:
+        if args.debug:
+            traceback.print_exception(e.__cause__ or e, file=sys.stderr)
         print(f"rampart {args.command}: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     except OSError as e:  # an output path that cannot be written, a file that cannot be read
+        if args.debug:
+            traceback.print_exception(e, file=sys.stderr)
         where = f": {e.filename}" if e.filename else ""
         print(f"rampart {args.command}: {e.strerror or e}{where}", file=sys.stderr)
         return 2

@@ -38,7 +38,6 @@ from rampart.errors import UserError
 NAMESPACE = "rampart"
 REGION_KEY = "aws:region"
 
-AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 SERVICE_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 ECR_IMAGE_BY_DIGEST = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[a-z0-9._/-]+)@sha256:[a-f0-9]{64}$")
 POLICY_ID = re.compile(r"^aws-[a-z0-9-]+$|^docker-[a-z0-9-]+$")
@@ -207,6 +206,25 @@ class ServiceConfig(ServiceSettings):
         return self.proxy or ProxyConfig()
 
 
+def known_regions() -> list[str]:
+    """Every AWS region botocore knows, in every partition (aws, aws-cn, aws-us-gov, ...), read from
+    its bundled endpoints data: offline, and as current as the installed botocore."""
+    import botocore.session  # type: ignore[import-untyped]
+
+    partitions = botocore.session.get_session().get_data("endpoints")["partitions"]
+    return sorted(region for partition in partitions for region in partition["regions"])
+
+
+def region_problem(region: str) -> str | None:
+    """Why `region` is not an AWS region (with the closest one botocore knows), or None when it is."""
+    regions = known_regions()
+    if region in regions:
+        return None
+    close = difflib.get_close_matches(region, regions, n=1)
+    hint = f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(regions)}"
+    return f"{region!r} is not an AWS region botocore knows; {hint}"
+
+
 class StackConfig(Model):
     """Everything one stack file configures: an environment (or a reference to another stack's) and
     the services attached to it."""
@@ -221,8 +239,9 @@ class StackConfig(Model):
     @field_validator("region")
     @classmethod
     def _region(cls, v: str) -> str:
-        if not AWS_REGION.match(v):
-            raise ValueError(f"{v!r} is not an AWS region name such as us-east-1")
+        problem = region_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("services")
@@ -368,6 +387,25 @@ def validate_stack_config(values: Mapping[str, Any], source: str) -> StackConfig
             problems.extend(_describe(err) for err in e.errors())
     lines = "\n".join(f"  - {p}" for p in problems)
     raise ConfigError(f"{source} is not a valid Rampart stack configuration:\n{lines}")
+
+
+def validate_policy_settings(value: Any, source: str) -> PolicySettings:
+    """A stack file's `rampart:policy` alone (any program's stack file): the same model and the same
+    messages as in Rampart's own stack files, "Did you mean" included."""
+    try:
+        return PolicySettings.model_validate({} if value is None else value)
+    except ValidationError as e:
+        problems = [_describe({**err, "loc": ("policy", *err["loc"])}) for err in e.errors()]
+    lines = "\n".join(f"  - {p}" for p in problems)
+    raise ConfigError(f"{source}: rampart:policy is not valid:\n{lines}")
+
+
+def validate_region(region: str, where: str) -> str:
+    """`region` if botocore knows it; else a ConfigError naming where it was written and the closest region."""
+    problem = region_problem(region)
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    return region
 
 
 def read_stack_values(project_dir: Path, stack: str) -> tuple[Path, dict[str, Any]]:

@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rampart.config import engine_config, read_stack_values, validate_stack_config
-from rampart.errors import UserError
-from rampart.project import load_project, stack_config
+from rampart.config import engine_config, read_stack_values, validate_region, validate_stack_config
+from rampart.errors import UserError, program_error
+from rampart.project import Project, load_project, stack_config
 from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
 from rampart_soc2.secret_values import redact
 
@@ -116,23 +116,36 @@ def run_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None 
                 region=region,
                 stack_references=given,
             )
-        except ValidationError as e:
-            # The stack file passed its own model but a component refused the values it maps to.
-            lines = "\n".join(
-                f"  - {'.'.join([e.title, *(str(p) for p in err['loc'])])}: {str(err['msg']).removeprefix('Value error, ')}"
-                for err in e.errors()
-            )
-            raise UserError(f"{path.name}: the components refuse these settings:\n{lines}") from None
         except StackReferenceError as e:
             raise UserError(f"{path.name}: {e}") from None
+        except UserError:
+            raise
+        except Exception as e:
+            raise _refused(e, project, path) from e
+
+
+def _refused(error: Exception, project: Project, stack_file: Path) -> Exception:
+    """What the program raised, pointing where the user wrote the value: in Rampart's own program the
+    stack file (its values are the components' args), in any other the program's file, line, component
+    and argument. A failure that is no refusal (a bug) is returned as is, for its traceback."""
+    if project.is_rampart_program and isinstance(error, ValidationError):
+        # The stack file passed its own model but a component refused the values it maps to.
+        lines = "\n".join(
+            f"  - {'.'.join([error.title, *(str(p) for p in err['loc'])])}: {str(err['msg']).removeprefix('Value error, ')}"
+            for err in error.errors()
+        )
+        return UserError(f"{stack_file.name}: the components refuse these settings:\n{lines}")
+    found = program_error(error, project.program(), project.shown(project.program()), project.shown(stack_file))
+    return found if found is not None else error
 
 
 def program_region(values: Mapping[str, Any], where: str) -> str:
     """The AWS region a program deploys to: `aws:region` in its config, else AWS_REGION as the provider reads it."""
-    region = values.get("aws:region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise UserError(f"{where}: no aws:region; set it (pulumi config set aws:region REGION) or AWS_REGION")
-    return str(region)
+    for source, region in (("aws:region", values.get("aws:region")), ("AWS_REGION", os.environ.get("AWS_REGION")),
+                           ("AWS_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION"))):
+        if region:
+            return validate_region(str(region), f"{where}: {source}" if source == "aws:region" else f"{source} (environment)")
+    raise UserError(f"{where}: no aws:region; set it (pulumi config set aws:region REGION) or AWS_REGION")
 
 
 def plan_stack(project_dir: Path, stack: str, stack_outputs: StackOutputs | None = None) -> list[RegisteredResource]:

@@ -28,6 +28,9 @@ BUILD_DIR = Path(".rampart") / "build"
 #: The sidecar image's source (its Dockerfile and entrypoint) and the stage a build targets.
 PROXY_SOURCE = Path("proxy")
 PROXY_TARGET = "runtime"
+#: A service's images are `Image` components named after it (beside its WebService, whose args need
+#: their refs): the evidence report files them under the service by these suffixes.
+IMAGE_SUFFIXES = {"app": "-app", "proxy": "-proxy"}
 
 
 def environment_name() -> str:
@@ -88,7 +91,7 @@ def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tag
     context = (BUILD_DIR / pulumi.get_stack() / name).resolve()
     write_image_context(proxy, context, source_dir=PROXY_SOURCE.resolve(), upstream_port=service.container_port)
     return Image(
-        f"{name}-proxy",
+        f"{name}{IMAGE_SUFFIXES['proxy']}",
         ImageArgs(
             context=str(context),
             dockerfile=str(context / "Dockerfile"),
@@ -189,7 +192,7 @@ def deploy_service(
     tags = config.tags.as_dict()
     outputs: dict[str, Any] = {}
     if service.image.build is not None:
-        app_image = build_image(f"{name}-app", service.image, tags)
+        app_image = build_image(f"{name}{IMAGE_SUFFIXES['app']}", service.image, tags)
         images = ServiceImages(app_image.image_ref, app_image.repository.arn, list(app_image.volumes), facts=app_image.facts)
         outputs["appRepositoryUrl"] = app_image.repository.repository_url
     else:

@@ -49,6 +49,8 @@ CRITERIA = {
     "C1.1": "Confidential information is identified and protected",
     "C1.2": "Confidential information is disposed of on schedule",
 }
+#: Control outcomes the HTML report shows as one row (nothing to act on); others get a full section.
+QUIET_OUTCOMES = ("compliant", "not-applicable", "disabled")
 HTML_START, HTML_END = "<!-- report-body:start -->", "<!-- report-body:end -->"
 MD_SEAL = ("\n---\n\nChecksum of the report body (SHA-256 of every byte before the `---` line above; "
            "`rampart verify FILE` recomputes it): `")
@@ -61,7 +63,7 @@ UNUSED_WAIVER = "unused (matches no resource)"
 THRESHOLD_SENTENCES = {
     "minLogRetentionDays": "Log groups must keep their logs for at least {} days.",
     "allowedTlsPolicies": "HTTPS listeners may only use these TLS policies: {}.",
-    "minTaskCount": "Each service must run at least {} tasks.",
+    "minTaskCount": "Each service must run at least this many tasks: {}.",
     "productionStacks": "These stacks count as production: {}.",
     "rateLimitMin": "A web ACL's rate limit must be at least {} requests per 5 minutes.",
     "rateLimitMax": "A web ACL's rate limit must be at most {} requests per 5 minutes.",
@@ -126,14 +128,36 @@ def _aggregate(kinds: set[str]) -> str:
 
 
 SERVICE_TYPE = "rampart:web_service:WebService"
+IMAGE_TYPE = "rampart:image:Image"
+
+
+def _service_images(tree: Mapping[str, tuple[str, str | None]], services: Sequence[str]) -> dict[str, str]:
+    """Image component URN -> its service's URN: an `Image` named `<service>-app` / `<service>-proxy`
+    (how Rampart's program names a service's images; they sit beside the WebService, not under it)."""
+    from rampart.program import IMAGE_SUFFIXES
+
+    by_name = {urn.rsplit("::", 1)[-1]: urn for urn in services}
+    found = {}
+    for urn, (kind, _) in tree.items():
+        name = urn.rsplit("::", 1)[-1]
+        owner = next((by_name[name.removesuffix(s)] for s in IMAGE_SUFFIXES.values()
+                      if kind == IMAGE_TYPE and name.endswith(s) and name.removesuffix(s) in by_name), None)
+        if owner is not None:
+            found[urn] = owner
+    return found
 
 
 def service_sections(outcomes: Sequence[Any], tree: Mapping[str, tuple[str, str | None]]) -> list[dict[str, Any]]:
-    """Per WebService component: the policies that judged its descendant resources, and their outcomes.
+    """Per WebService component: the policies that judged its descendant resources and its images, and
+    their outcomes.
 
     `tree` maps every planned URN (components included) to (type, parent URN); a resource belongs to
-    the nearest WebService above it. Stack-wide outcomes and not-applicable ones are left out.
+    the nearest WebService above it, or to the service whose image (`<service>-app`, `<service>-proxy`)
+    it is part of. Stack-wide outcomes and not-applicable ones are left out.
     """
+    services = sorted(u for u, (t, _) in tree.items() if t == SERVICE_TYPE)
+    images = _service_images(tree, services)
+
     def service_of(urn: str) -> str | None:
         seen: set[str] = set()
         at: str | None = tree[urn][1] if urn in tree else None
@@ -141,10 +165,11 @@ def service_sections(outcomes: Sequence[Any], tree: Mapping[str, tuple[str, str 
             seen.add(at)
             if tree[at][0] == SERVICE_TYPE:
                 return at
+            if at in images:
+                return images[at]
             at = tree[at][1]
         return None
 
-    services = sorted(u for u, (t, _) in tree.items() if t == SERVICE_TYPE)
     judged: dict[str, dict[str, list[Any]]] = {u: {} for u in services}
     for o in outcomes:
         if o.kind == "not-applicable":
@@ -560,6 +585,7 @@ th{background:#eef1f5}code{font:12px ui-monospace,Menlo,Consolas,monospace;word-
 .section{background:#fff;border:1px solid #d5dae1;border-radius:6px;margin:.5em 0;padding:.4em .8em}
 .section h4{margin:.2em 0}.muted{color:#5f6b7a}footer{margin-top:2em;font-size:.85em;color:#5f6b7a}
 .missing{background:#ad1457}@media print{.section{break-inside:avoid}}
+code.pid{white-space:nowrap;word-break:normal}table.compact td{padding:2px 6px}
 """
 
 
@@ -567,14 +593,20 @@ def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _pid(policy: Any) -> str:
+    """A policy id: kept on one line (URNs may break anywhere, an id never mid-word)."""
+    return f"<code class='pid'>{_e(policy)}</code>"
+
+
 def _badge(kind: str) -> str:
     return f'<span class="badge {_e(kind)}">{_e(kind)}</span>'
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], css: str = "") -> str:
     th = "".join(f"<th>{_e(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+    attr = f" class='{css}'" if css else ""
+    return f"<table{attr}><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def render_html(report: dict[str, Any]) -> str:
@@ -596,22 +628,22 @@ def render_html(report: dict[str, Any]) -> str:
         "<h2>Results</h2>", f"<p>Counts of {_e(r['countsOf'])}.</p>",
         _table(["outcome", "policy x resource results"], [[_badge(k), str(v)] for k, v in r["counts"].items()]),
         "<h2>Enforcement overrides</h2>",
-        _table(["policy", "default", "this stack"], [[f"<code>{_e(o['policy'])}</code>", _e(o["default"]), f"<b>{_e(o['effective'])}</b>"]
+        _table(["policy", "default", "this stack"], [[f"{_pid(o['policy'])}", _e(o["default"]), f"<b>{_e(o['effective'])}</b>"]
                                                      for o in r["enforcementOverrides"]])
         if r["enforcementOverrides"] else "<p>None: every control runs at its default level.</p>",
         "<h2>Waivers</h2>",
         _table(["policy", "resource", "reason", "expires", "status"],
-               [[f"<code>{_e(w['policy'])}</code>", f"<code>{_e(w['resource'])}</code>", _e(w["reason"]), _e(w["expires"]), _e(w["status"])]
+               [[f"{_pid(w['policy'])}", f"<code>{_e(w['resource'])}</code>", _e(w["reason"]), _e(w["expires"]), _e(w["status"])]
                 for w in r["waivers"]]) if r["waivers"] else "<p>None.</p>",
     ]
     if r["thresholds"]:
         parts += ["<h2>Thresholds set by this stack</h2>",
                   "<ul>" + "".join(f"<li>{_e(t['sentence'])} <span class='muted'>(<code>{_e(t['setting'])}</code>, applied by "
-                                   + ", ".join(f"<code>{_e(p)}</code>" for p in t["policies"]) + ")</span></li>"
+                                   + ", ".join(f"{_pid(p)}" for p in t["policies"]) + ")</span></li>"
                                    for t in r["thresholds"]) + "</ul>"]
     parts += ["<h2>Violations</h2>",
               _table(["policy", "enforcement", "resource", "criteria", "finding"],
-                     [[f"<code>{_e(v['policy'])}</code>", _e(v["enforcement"]), f"<code>{_e(v['urn'])}</code>",
+                     [[f"{_pid(v['policy'])}", _e(v["enforcement"]), f"<code>{_e(v['urn'])}</code>",
                        _e(", ".join(v["criteria"])), _e(v["message"] + (" " + v["inYourStack"] if v.get("inYourStack") else ""))]
                       for v in r["violations"]])
               if r["violations"] else "<p>None.</p>",
@@ -619,22 +651,33 @@ def render_html(report: dict[str, Any]) -> str:
                  "<p>These resources are in the stack's plan but not in the export (deleted out of band, or never "
                  "deployed); the controls that check them have no evidence for them.</p>",
                  _table(["policy", "enforcement", "resource"],
-                        [[f"<code>{_e(m['policy'])}</code>", _e(m["enforcement"]), f"<code>{_e(m['urn'])}</code>"]
+                        [[f"{_pid(m['policy'])}", _e(m["enforcement"]), f"<code>{_e(m['urn'])}</code>"]
                          for m in r["missing"]])] if r["missing"] else []),
               f"<h2>{_e(_unknown_heading(r))}</h2>",
               _table(["policy", "resource", "not known"],
-                     [[f"<code>{_e(u['policy'])}</code>", f"<code>{_e(u['urn'])}</code>", _e(u["message"])] for u in r["unknowns"]])
+                     [[f"{_pid(u['policy'])}", f"<code>{_e(u['urn'])}</code>", _e(u["message"])] for u in r["unknowns"]])
               if r["unknowns"] else "<p>None: every checked value was known.</p>",
               "<h2>Controls by SOC 2 criterion</h2>"]
     controls = {c["policy"]: c for c in r["controls"]}
     for c in r["criteria"]:
         inner = []
+        # A control with nothing to act on (passed, nothing to check, disabled) is one row of a table; a
+        # control with findings gets its full section. Keeps the page short and prints expanded.
+        quiet = [controls[pid] for pid in c["controls"] if controls[pid]["outcome"] in QUIET_OUTCOMES]
+        if quiet:
+            inner.append(_table(["", "control", "severity, level", "resources judged", "checkpoints"], [
+                [_badge(ctl["outcome"]), _pid(ctl["policy"]), _e(f"{ctl['severity']}, {ctl['enforcement']}"),
+                 _e(", ".join(x["urn"].rsplit("::", 1)[-1] for x in ctl["resources"]) or "none of its types in the stack"),
+                 _e(f"Preview: {ctl['checkpoints']['preview']}; deployed state: {ctl['checkpoints']['deployedState']}; "
+                    f"runtime: {ctl['checkpoints']['runtime']['text']}")] for ctl in quiet], css="compact"))
         for pid in c["controls"]:
             ctl = controls[pid]
+            if ctl["outcome"] in QUIET_OUTCOMES:
+                continue
             rows = [[f"<code>{_e(x['urn'])}</code>", _badge(x["outcome"]), _e(x.get("message", ""))] for x in ctl["resources"]]
             cp = ctl["checkpoints"]
             inner.append(
-                f"<div class='section'><h4>{_badge(ctl['outcome'])} <code>{_e(pid)}</code> "
+                f"<div class='section'><h4>{_badge(ctl['outcome'])} {_pid(pid)} "
                 f"<span class='muted'>({_e(ctl['severity'])}, {_e(ctl['enforcement'])}; {len(rows)} resource(s))</span></h4>"
                 f"<p>{_e(ctl['description'])}</p><p><b>Remediation:</b> {_e(ctl['remediation'])} "
                 f"<a href='{_e(ctl['reference'])}'>reference</a></p>"
@@ -647,7 +690,7 @@ def render_html(report: dict[str, Any]) -> str:
     parts.append("<h2>Services</h2>")
     if r.get("services"):
         for svc in r["services"]:
-            rows = [[f"<code>{_e(p['policy'])}</code>", _badge(p["outcome"]), str(p["resourcesJudged"]),
+            rows = [[f"{_pid(p['policy'])}", _badge(p["outcome"]), str(p["resourcesJudged"]),
                      "<br>".join(f"{_badge(f['outcome'])} <code>{_e(f['urn'].rsplit('::', 1)[-1])}</code> {_e(f.get('message', ''))}"
                                  for f in p["findings"]) or "none"] for p in svc["policies"]]
             parts.append(

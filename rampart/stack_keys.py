@@ -56,3 +56,54 @@ def stack_hint(policy_id: str, thresholds: Sequence[str], stack_file: str) -> st
     if limits:
         parts.append("the policy's threshold is " + " / ".join(f"`{k}`" for k in limits))
     return f"In your stack file {stack_file}: " + "; ".join(parts) + "."
+
+
+# ----------------------------------------------------------------------------- in a program's words
+
+#: Stack keys of Rampart's stack file that are not a component argument of the same path: the image
+#: (built by the `Image` component) and a service's own WAF rate limit (a rule of the environment's
+#: web ACL). Every other `rampart:environment.*` / `rampart:services.<name>.*` key is the argument of
+#: EnvironmentArgs / WebServiceArgs at the same path (the stack file's sections are those models).
+PROGRAM_ARGUMENTS: dict[str, str] = {
+    "rampart:services.<name>.image.build.dockerfile": "ImageArgs.dockerfile",
+    "rampart:services.<name>.image.build.target": "ImageArgs.target",
+    "rampart:services.<name>.rateLimit": "EnvironmentArgs.waf.scoped_rate_limits",
+}
+
+
+def _component_models() -> dict[str, type]:
+    from rampart.components.environment import EnvironmentArgs
+    from rampart.components.image import ImageArgs
+    from rampart.components.web_service import WebServiceArgs
+
+    return {model.__name__: model for model in (EnvironmentArgs, ImageArgs, WebServiceArgs)}
+
+
+def component_argument(key: str) -> str:
+    """The component argument, as written in Python, that a stack key of Rampart's program sets:
+    `rampart:environment.waf.rateLimit` -> `EnvironmentArgs.waf.rate_limit`."""
+    from rampart.errors import python_path
+
+    models = _component_models()
+    if key in PROGRAM_ARGUMENTS:
+        model_name, _, path = PROGRAM_ARGUMENTS[key].partition(".")
+        python_path(models[model_name], path.split("."), strict=True)  # still an argument
+        return PROGRAM_ARGUMENTS[key]
+    for prefix, model in (("rampart:environment.", models["EnvironmentArgs"]), ("rampart:services.<name>.", models["WebServiceArgs"])):
+        if key.startswith(prefix):
+            return f"{model.__name__}.{python_path(model, key.removeprefix(prefix).split('.'), strict=True)}"
+    raise KeyError(f"{key} is not a key of a component's settings")
+
+
+def program_hint(policy_id: str, thresholds: Sequence[str], program: str, stack_file: str) -> str | None:
+    """'In your program __main__.py: set `EnvironmentArgs.waf.rate_limit`; ...' for a program that composes
+    the components itself (its stack file has no rampart:environment or rampart:services). The pack's
+    thresholds are set in any program's stack file, under rampart:policy."""
+    settings = [component_argument(key) for key in STACK_KEYS.get(policy_id, ())]
+    limits = _threshold_keys(thresholds)
+    parts = []
+    if settings:
+        parts.append(f"In your program {program}: set " + " / ".join(f"`{a}`" for a in settings))
+    if limits:
+        parts.append("the policy's threshold is " + " / ".join(f"`{k}`" for k in limits) + f" in {stack_file}")
+    return "; ".join(parts) + "." if parts else None

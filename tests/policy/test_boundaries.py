@@ -70,6 +70,19 @@ def test_service_without_desired_count_runs_one_task(stack: Stack) -> None:
     assert run_all(stack, {MIN_TASKS: {"minTaskCount": 1}})[(MIN_TASKS, "svc")].kind == "compliant"
 
 
+def test_a_dev_stacks_own_minimum_is_not_called_production(stack: Stack) -> None:
+    """A minTaskCount a dev stack sets for itself: the finding says so, and never calls the service 'production'."""
+    find(stack, "svc")["props"]["desiredCount"] = 1
+    find(stack, "svc-scaling")["props"]["minCapacity"] = 1
+    config = {MIN_TASKS: {"minTaskCount": 3}}
+    for name in ("svc", "svc-scaling"):
+        result = run_all(stack, config, stack_name="dev")[(MIN_TASKS, name)]
+        assert result.kind == "violation" and "production" not in result.message, result  # type: ignore[union-attr]
+        assert "fewer than 3 (this stack's minTaskCount)" in result.message  # type: ignore[union-attr]
+    prod = run_all(stack)[(MIN_TASKS, "svc")]
+    assert "fewer than 2 (the minimum on production stacks; 'prod' is in productionStacks)" in prod.message  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("count,ok", [(1, False), (2, True), (3, True)])
 def test_min_task_count_is_inclusive(stack: Stack, count: int, ok: bool) -> None:
     find(stack, "svc")["props"]["desiredCount"] = count

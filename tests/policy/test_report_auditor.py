@@ -80,6 +80,28 @@ def test_sections_print_expanded(reports: list[Path]) -> None:
     assert "<details" not in md
 
 
+def test_the_html_is_compact_and_keeps_policy_ids_whole(reports: list[Path]) -> None:
+    """Controls with nothing to act on are one table row each (naming every resource they judged);
+    only controls with findings get a full section. Policy ids never break mid-word."""
+    from rampart.report import QUIET_OUTCOMES
+
+    report = json.loads((reports[0] / "soc2-prod.json").read_text())["report"]
+    html = (reports[0] / "soc2-prod.html").read_text()
+    loud = [c for c in report["controls"] if c["outcome"] not in QUIET_OUTCOMES]
+    quiet = [c for c in report["controls"] if c["outcome"] in QUIET_OUTCOMES]
+    assert quiet and html.count("<div class='section'><h4>") == len(loud) + len(report["services"])
+    for c in quiet:
+        row = next(r for r in html.split("<tr>") if f"<td><code class='pid'>{c['policy']}</code></td>" in r and "Preview: " in r)
+        assert all(x["urn"].rsplit("::", 1)[-1] in row for x in c["resources"]), c["policy"]
+    assert not re.search(r"<code>(aws|docker)-[a-z0-9-]+</code>", html)  # every id is a nowrap `pid`
+    assert "code.pid{white-space:nowrap" in html
+
+
+def test_a_threshold_of_one_task_reads_well() -> None:
+    [t] = threshold_sentences({"p": {"minTaskCount": 1}})
+    assert t["sentence"] == "Each service must run at least this many tasks: 1."
+
+
 def test_every_threshold_of_the_pack_has_a_sentence() -> None:
     assert set(THRESHOLD_SENTENCES) == set(THRESHOLD_ALIASES)
     [t] = threshold_sentences({"a": {"allowedTlsPolicies": ["P1", "P2"]}, "b": {"allowedTlsPolicies": ["P1", "P2"]}})

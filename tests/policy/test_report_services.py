@@ -85,3 +85,25 @@ def test_report_files_show_the_services_and_stay_sealed(tmp_path: Path) -> None:
     for name, text in (("r.md", md), ("r.html", html), ("r.json", js)):
         (tmp_path / name).write_text(text, encoding="utf-8")
         assert verify_report(tmp_path / name), name
+
+
+def test_a_services_images_are_in_its_section() -> None:
+    """Rampart's program builds a service's images as `Image` components `<service>-app` / `-proxy` beside
+    its WebService (their refs are its args): their controls (the Dockerfile's, the repository's) are the service's."""
+    image = "urn:pulumi:dev::rampart::rampart:image:Image::api-app"
+    proxy = "urn:pulumi:dev::rampart::rampart:image:Image::api-proxy"
+    built = "urn:pulumi:dev::rampart::rampart:image:Image$docker:index/image:Image::api-app"
+    repo = "urn:pulumi:dev::rampart::rampart:image:Image$aws:ecr/repository:Repository::api-proxy"
+    other = "urn:pulumi:dev::rampart::rampart:image:Image::shared-app"  # no service named `shared`
+    other_built = "urn:pulumi:dev::rampart::rampart:image:Image$docker:index/image:Image::shared-app"
+    tree = {**TREE, image: ("rampart:image:Image", STACK), proxy: ("rampart:image:Image", STACK),
+            built: ("docker:index/image:Image", image), repo: ("aws:ecr/repository:Repository", proxy),
+            other: ("rampart:image:Image", STACK), other_built: ("docker:index/image:Image", other)}
+    outcomes = [Outcome("docker-image-require-dockerfile-controls", built, "violation", "no USER", "mandatory"),
+                Outcome("aws-ecr-repository-require-scan-on-push", repo, "compliant"),
+                Outcome("docker-image-require-dockerfile-controls", other_built, "compliant")]
+    api = next(s for s in service_sections(outcomes, tree) if s["name"] == "api")
+    assert [p["policy"] for p in api["policies"]] == ["aws-ecr-repository-require-scan-on-push",
+                                                      "docker-image-require-dockerfile-controls"]
+    assert api["outcome"] == "violation" and api["resources"] == 3 + 2  # its own 3 and its images' 2 resources
+    assert all(other_built not in str(s) for s in service_sections(outcomes, tree))

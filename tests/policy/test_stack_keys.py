@@ -73,3 +73,47 @@ def test_check_names_the_stack_key_and_file_of_a_finding(project_copy: Path, tmp
     shown = {v["inYourStack"] for v in report["violations"] if v["policy"] == "aws-cloudwatch-loggroup-require-retention"}
     assert shown == {hint.strip()}
     assert "rampart:environment.monitoring.logRetentionDays" in (tmp_path / "soc2-prod.md").read_text()
+
+
+# ----------------------------------------------------------------------------- in a program's words
+
+def test_every_mapped_key_is_a_component_argument_in_python() -> None:
+    from rampart.stack_keys import component_argument
+
+    found = {key: component_argument(key) for keys in STACK_KEYS.values() for key in keys}
+    assert found["rampart:environment.waf.rateLimit"] == "EnvironmentArgs.waf.rate_limit"
+    assert found["rampart:services.<name>.readonlyRootFilesystem"] == "WebServiceArgs.readonly_root_filesystem"
+    assert found["rampart:services.<name>.image.build.dockerfile"] == "ImageArgs.dockerfile"
+    assert all(not any(c.isupper() for c in argument.split(".", 1)[1]) for argument in found.values()), found
+
+
+def test_a_key_that_is_no_component_argument_is_refused() -> None:
+    from rampart.stack_keys import component_argument
+
+    with pytest.raises(KeyError, match="'rateLimitt' is not an argument of WafSettings"):
+        component_argument("rampart:environment.waf.rateLimitt")
+
+
+def test_check_names_the_component_argument_in_a_program_that_is_not_ramparts(tmp_path: Path) -> None:
+    """`WafSettings(rate_limit=50)` passes the component (10..2e9) and fails the pack (100..10000; the
+    bounds are issue 22's): the remediation names the argument in the program, not a stack key it lacks."""
+    import subprocess
+    import sys
+
+    (tmp_path / "Pulumi.yaml").write_text("name: shop\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (tmp_path / "__main__.py").write_text(
+        "from rampart.components import Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs\n"
+        "from rampart.components.waf import WafSettings\n"
+        'Environment("shop", EnvironmentArgs(\n'
+        '    load_balancer=LoadBalancerSettings(certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/abc"]),\n'
+        '    monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),\n'
+        "    waf=WafSettings(rate_limit=50)))\n")
+    result = subprocess.run([sys.executable, "-m", "rampart", "check", "--stack", "dev", "--report", str(tmp_path / "r"),
+                             "--format", "json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("In your program __main__.py: set `EnvironmentArgs.waf.rate_limit` / `EnvironmentArgs.waf.scoped_rate_limits`; "
+            "the policy's threshold is `rampart:policy.rateLimitMin` / `rampart:policy.rateLimitMax` in Pulumi.dev.yaml."
+            ) in result.stdout, result.stdout
+    assert "rampart:environment." not in result.stdout  # no stack key (the URN's type token may say rampart:environment:)
+    assert "rampart:environment.waf" not in (tmp_path / "r" / "soc2-dev.json").read_text()

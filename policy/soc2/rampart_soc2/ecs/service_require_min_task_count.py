@@ -12,6 +12,10 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
     # A minTaskCount set in the stack's pack config applies to that stack; the default (2) applies to
     # the stacks named in productionStacks.
     production = "minTaskCount" in ctx.thresholds or ctx.stack in list(ctx.threshold("productionStacks"))
+    # Why the minimum applies to this stack, in the finding: a dev stack's own minTaskCount is no
+    # "production" minimum.
+    why = ("this stack's minTaskCount" if "minTaskCount" in ctx.thresholds
+           else f"the minimum on production stacks; '{ctx.stack}' is in productionStacks")
     targets = [t for t in of_type(resources, SCALABLE_TARGET)
                if t.props.raw().get("scalableDimension") == "ecs:service:DesiredCount"]
 
@@ -23,7 +27,7 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
         desired = svc.props.get("desiredCount")
         desired = 1 if desired is None else int(desired)
         if desired < minimum:
-            return Violation(f"production service runs {desired} task(s), fewer than {minimum}")
+            return Violation(f"service runs {desired} task(s), fewer than {minimum} ({why})")
         return COMPLIANT
 
     findings = stack_findings(of_type(resources, ECS_SERVICE), judge)
@@ -36,7 +40,7 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
             return Violation("autoscaling target sets no minCapacity")
         low = int(raw)
         if low < minimum:
-            return Violation(f"autoscaling can scale the production service down to {low} task(s), fewer than {minimum}")
+            return Violation(f"autoscaling can scale the service down to {low} task(s), fewer than {minimum} ({why})")
         return COMPLIANT
 
     return findings + stack_findings(targets, judge_target)
