@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rampart import cost
 from rampart.analyzer import Analysis, AnalysisResource, AnalyzerError, Outcome, merge_analyses, run_pack
 from rampart.config import engine_config
 from rampart.errors import UserError
@@ -170,6 +171,8 @@ class CheckResult:
     preview: Analysis | None = None
     """With `--state`: the pack's results on the plan of the same stack (the preview checkpoint)."""
     pack_dirs: list[Path] = field(default_factory=list)
+    cost: dict[str, Any] | None = None
+    """The plan's fixed monthly cost (rampart.cost.estimate), for the evidence report."""
 
     def stack_hint(self, policy_id: str) -> str | None:
         """The stack key(s) that control what `policy_id` judged, in the user's words (None if none)."""
@@ -235,14 +238,16 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
     stack_values = stack_config(project, stack)
     pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
-    planned = run_stack(project.directory, stack, stack_outputs).resources
+    run = run_stack(project.directory, stack, stack_outputs)
+    planned = run.resources
     plan_seconds = time.monotonic() - started
     resources = to_analysis(planned)
     analysis = _run_packs(dirs, resources, project=project, project_name=project.name, stack=stack,
                           pack_config=pack_config, stack_values=stack_values.values, dry_run=True)
     return CheckResult(stack, project.name, project.directory, dirs[0], analysis, resources,
                        pack_config, plan_seconds, time.monotonic() - started, project.shown(stack_values.path),
-                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs)
+                       tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs,
+                       cost=cost.estimate(cost.entries(planned), run.region))
 
 
 def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path | Sequence[Path] | None = None,
@@ -263,7 +268,8 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     stack_values = stack_config(project, stack)
     pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
-    planned = run_stack(project.directory, stack, stack_outputs).resources
+    run = run_stack(project.directory, stack, stack_outputs)
+    planned = run.resources
     plan_seconds = time.monotonic() - started
     preview_resources = to_analysis(planned)
     analysis, preview = (
@@ -274,7 +280,7 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     return CheckResult(stack, state.project, project.directory, dirs[0], analysis, state.resources, pack_config,
                        plan_seconds, time.monotonic() - started, project.shown(stack_values.path), tree=state.tree,
                        state=state, planned={r.urn: (r.type, r.parent_urn) for r in planned}, preview=preview,
-                       pack_dirs=dirs)
+                       pack_dirs=dirs, cost=cost.estimate(cost.entries(planned), run.region))
 
 
 def _short(urn: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rampart import cost
 from rampart.config import engine_config, read_stack_values, validate_stack_config
 from rampart.errors import UserError
 from rampart.project import load_project, stack_config
@@ -182,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
     print(render_tree(resources))
     print()
     print(render_counts(resources))
+    plan = cost.entries(resources)
+    print()
+    print(cost.render_text(cost.estimate(plan, result.region)))
     if result.stack_outputs:
         print("\nOutputs:")
         for key, value in sorted(result.stack_outputs.items()):
@@ -189,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {key}: {shown}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json(resources), indent=2, sort_keys=True) + "\n")
+        entries = cost.annotate(to_json(resources), plan, result.region)
+        args.json.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
         print(f"\nWrote {len(resources)} resources to {args.json}")
     return 0
 
