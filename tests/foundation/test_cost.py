@@ -209,3 +209,29 @@ def test_readme_quotes_what_the_plan_prints_for_devs_services(planned: tuple[str
         "README's Benchmarks section"
     docs = " ".join((ROOT / "docs" / "cost.md").read_text().split())
     assert f"service web {figure}" in docs and f"environment (shared, not under a service) {env[1]}" in docs, "docs/cost.md's example"
+
+
+# ----------------------------------------------------------------------------- the evidence report
+
+def test_the_evidence_report_shows_the_plans_cost() -> None:
+    from rampart.check import check_stack
+    from rampart.report import build_report, render_html, render_md
+
+    result = check_stack(ROOT, "prod")
+    report = build_report(result)
+    cost = report["cost"]
+    assert cost["priced"] and cost["region"] == "eu-west-1" and cost["services"], cost
+    md, page = render_md(report), render_html(report)
+    assert "## Fixed monthly cost" in md and "<h2>Fixed monthly cost</h2>" in page
+    for s in cost["services"]:
+        assert f"| service {s['name']} | ${s['monthly']:,.2f} |" in md
+        assert f"<td>service {s['name']}</td><td>${s['monthly']:,.2f}</td>" in page
+    assert f"| **total** | **${cost['fixedMonthly']:,.2f}** |" in md
+    printed = summary.render_text(summary.estimate(summary.entries(result_plan("prod")), "eu-west-1"))
+    assert f"${cost['fixedMonthly']:,.2f}" in printed, "the report and the plan print the same total"
+
+
+def result_plan(stack: str) -> list[Any]:
+    from rampart.plan import run_stack
+
+    return run_stack(ROOT, stack).resources
