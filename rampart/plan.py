@@ -1,8 +1,9 @@
 """`rampart plan`: run the project's real Pulumi program under the mock engine with a stack's config.
 
 No cloud account, no Pulumi CLI and no provider plugins: the program's resources are recorded as
-the engine would receive them, printed as a tree, and optionally written as JSON (secrets redacted:
-those marked secret, and any value that looks like a credential).
+the engine would receive them, printed as a tree with their fixed monthly cost (rampart.cost), and
+optionally written as JSON (secrets redacted: those marked secret, and any value that looks like a
+credential; priced resources carry their `cost`).
 """
 
 from __future__ import annotations
@@ -210,6 +211,6 @@ def add_stack_outputs_option(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("plan", parents=[parent], help="show what a stack would create (offline, mock engine)")
     p.add_argument("--stack", "-s", required=True, help="stack name: stacks/Pulumi.<NAME>.yaml")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the resources as JSON (secrets redacted)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the resources as JSON (secrets redacted; priced ones with their monthly cost)")
     add_stack_outputs_option(p)
     p.set_defaults(func=run)

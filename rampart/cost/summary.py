@@ -1,5 +1,5 @@
 """The plan's fixed monthly cost as one JSON-able value, and how `rampart plan`, `--json` and the
-evidence report show it. Everything here is computed once, by `estimate`, from the engine and table.
+evidence report show it. Every figure comes from the engine (`engine.py`) and the table (`prices.json`).
 """
 from __future__ import annotations
 
