@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rampart import cost
 from rampart.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
                               run_pack)
 from rampart.config import engine_config
@@ -180,6 +181,8 @@ class CheckResult:
     program: str = ""
     """The program's entry file, relative to the project, when it is not Rampart's own config-driven
     program: then a finding's fix is a component argument in it, not a key of Rampart's stack file."""
+    cost: dict[str, Any] | None = None
+    """The plan's fixed monthly cost (rampart.cost.estimate), for the evidence report."""
 
     def stack_hint(self, policy_id: str) -> str | None:
         """Where the user changes what `policy_id` judged, in the user's words (None if nowhere): the
@@ -293,7 +296,7 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
     return CheckResult(stack, project.name, project.directory, dirs[0], analysis, resources,
                        pack_config, plan_seconds, time.monotonic() - started, project.shown(stack_values.path),
                        tree={r.urn: (r.type, r.parent_urn) for r in planned}, pack_dirs=dirs, notes=run.notes,
-                       program=_program_shown(project))
+                       program=_program_shown(project), cost=cost.estimate(cost.entries(planned), run.region))
 
 
 def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path | Sequence[Path] | None = None,
@@ -316,7 +319,8 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     stack_values = stack_config(project, stack)
     pack_config = pack_config_for_stack(project.directory, stack)
     started = time.monotonic()
-    planned = run_stack(project.directory, stack, stack_outputs).resources
+    run = run_stack(project.directory, stack, stack_outputs)
+    planned = run.resources
     plan_seconds = time.monotonic() - started
     preview_resources = to_analysis(planned)
     analysis, preview = (
@@ -328,7 +332,7 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     return CheckResult(stack, state.project, project.directory, dirs[0], analysis, state.resources, pack_config,
                        plan_seconds, time.monotonic() - started, project.shown(stack_values.path), tree=state.tree,
                        state=state, planned={r.urn: (r.type, r.parent_urn) for r in planned}, preview=preview,
-                       pack_dirs=dirs, program=_program_shown(project))
+                       pack_dirs=dirs, program=_program_shown(project), cost=cost.estimate(cost.entries(planned), run.region))
 
 
 def _short(urn: str) -> str:

@@ -1,8 +1,9 @@
 """`rampart plan`: run the project's real Pulumi program under the mock engine with a stack's config.
 
 No cloud account, no Pulumi CLI and no provider plugins: the program's resources are recorded as
-the engine would receive them, printed as a tree, and optionally written as JSON (secrets redacted:
-those marked secret, and any value that looks like a credential).
+the engine would receive them, printed as a tree with their fixed monthly cost (rampart.cost), and
+optionally written as JSON (secrets redacted: those marked secret, and any value that looks like a
+credential; priced resources carry their `cost`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from rampart import cost
 from rampart.config import engine_config, read_stack_values, validate_region, validate_stack_config
 from rampart.errors import UserError, program_error
 from rampart.project import Project, load_project, stack_config
@@ -199,6 +201,9 @@ def run(args: argparse.Namespace) -> int:
     print(render_tree(resources))
     print()
     print(render_counts(resources))
+    plan = cost.entries(resources)
+    print()
+    print(cost.render_text(cost.estimate(plan, result.region)))
     if result.stack_outputs:
         print("\nOutputs:")
         for key, value in sorted(result.stack_outputs.items()):
@@ -206,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {key}: {shown}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(to_json(resources), indent=2, sort_keys=True) + "\n")
+        entries = cost.annotate(to_json(resources), plan, result.region)
+        args.json.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
         print(f"\nWrote {len(resources)} resources to {args.json}")
     return 0
 
@@ -222,6 +228,6 @@ def add_stack_outputs_option(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("plan", parents=[parent], help="show what a stack would create (offline, mock engine)")
     p.add_argument("--stack", "-s", required=True, help="stack name: stacks/Pulumi.<NAME>.yaml")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the resources as JSON (secrets redacted)")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the resources as JSON (secrets redacted; priced ones with their monthly cost)")
     add_stack_outputs_option(p)
     p.set_defaults(func=run)

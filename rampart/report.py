@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from rampart.cost import summary as cost_summary
 from rampart_soc2.model import parse_waivers
 
 if TYPE_CHECKING:
@@ -413,6 +414,7 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
         "criteria": criteria,
         "services": service_sections(a.outcomes, getattr(result, "tree", {}) or {}),
         "controls": list(controls.values()),
+        **({"cost": result.cost} if getattr(result, "cost", None) else {}),
     }
 
 
@@ -508,6 +510,8 @@ def render_md(report: dict[str, Any]) -> str:
         lines += ["", "## Thresholds set by this stack", "",
                   *[f"- {t['sentence']} (`{t['setting']}`, applied by {', '.join(f'`{p}`' for p in t['policies'])})"
                     for t in r["thresholds"]]]
+    if r.get("cost"):
+        lines += ["", *cost_summary.render_md(r["cost"])]
     lines += ["", "## Violations", ""]
     if r["violations"]:
         lines += ["| policy | enforcement | resource | criteria | finding |", "|---|---|---|---|---|",
@@ -641,6 +645,8 @@ def render_html(report: dict[str, Any]) -> str:
                   "<ul>" + "".join(f"<li>{_e(t['sentence'])} <span class='muted'>(<code>{_e(t['setting'])}</code>, applied by "
                                    + ", ".join(f"{_pid(p)}" for p in t["policies"]) + ")</span></li>"
                                    for t in r["thresholds"]) + "</ul>"]
+    if r.get("cost"):
+        parts.append(cost_summary.render_html(r["cost"]))
     parts += ["<h2>Violations</h2>",
               _table(["policy", "enforcement", "resource", "criteria", "finding"],
                      [[f"{_pid(v['policy'])}", _e(v["enforcement"]), f"<code>{_e(v['urn'])}</code>",

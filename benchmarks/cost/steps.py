@@ -43,6 +43,7 @@ def steps(config: dict[str, Any], extra: int) -> list[tuple[str, dict[str, Any]]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rampart import cost as pricing
     from rampart.plan import run_stack, to_json
     from rampart.mock_engine import STACK_TYPE
     import cost
@@ -65,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         (project / "stacks").mkdir()
         for index, (label, config) in enumerate(steps(doc["config"], args.extra)):
             (project / "stacks" / f"Pulumi.{args.stack}.yaml").write_text(yaml.safe_dump({"config": config}))
-            resources = [r for r in run_stack(project, args.stack).resources if r.type != STACK_TYPE]
+            run = run_stack(project, args.stack)
+            resources = [r for r in run.resources if r.type != STACK_TYPE]
             path = out_dir / f"{args.stack}-step{index}.json"
-            path.write_text(json.dumps(to_json(resources), indent=1) + "\n")
+            entries = pricing.annotate(to_json(resources), pricing.entries(resources), run.region)
+            path.write_text(json.dumps(entries, indent=1) + "\n")
             print(f"step {index}: {label}: {len(resources)} resources -> {path.relative_to(REPO)}", file=sys.stderr)
             plans.append(path)
     return cost.main([str(p) for p in plans])

@@ -1,7 +1,10 @@
-"""benchmarks/cost/cost.py: the fixed monthly cost arithmetic on small hand-made plans.
+"""The fixed monthly cost arithmetic (rampart.cost, which benchmarks/cost/cost.py prints) on small
+hand-made plans.
 
-Expected figures are written as the bill's arithmetic (count x price x 730 h) over the script's
-own price table, so the table stays the one place prices live.
+Expected figures are written as the bill's arithmetic (count x price x 730 h) over the package's
+price table (rampart/cost/prices.json), so the table stays the one place prices live. Until the
+table moved into the package these tests read the script's own `PRICES`; they now price at
+eu-west-1 explicitly, as the plans they build record no region.
 """
 from __future__ import annotations
 
@@ -19,8 +22,11 @@ cost = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = cost
 _spec.loader.exec_module(cost)
 
-P = cost.PRICES
-H = cost.HOURS_PER_MONTH
+from rampart.cost.table import load_table  # noqa: E402  (after the script, which puts the checkout on the path)
+
+PRICES = load_table().for_region("eu-west-1")
+P = PRICES.prices
+H = PRICES.hours_per_month
 SVC = "rampart:web_service:WebService"
 
 
@@ -33,13 +39,13 @@ def subnets(n: int) -> list[str]:
 
 
 def fixed(plan: list[dict[str, Any]]) -> float:
-    return float(cost.total(cost.fixed_lines(plan)))
+    return float(cost.total(cost.fixed_lines(plan, PRICES)))
 
 
-def test_price_table_names_region_date_and_a_source_per_price() -> None:
-    assert P["region"] == "eu-west-1" and P["asOf"] and "list prices" in P["basis"]
-    prices = {k for k, v in P.items() if isinstance(v, float)}
-    assert prices and prices == set(P["sources"]), "every price has a source page, and every source a price"
+def test_the_script_prices_with_the_package_table_not_a_copy() -> None:
+    source = (ROOT / "benchmarks" / "cost" / "cost.py").read_text()
+    assert "PRICES" not in source and "0.048" not in source, "the benchmark keeps no price table of its own"
+    assert cost.fixed_lines.__module__ == "rampart.cost.engine"
 
 
 def test_empty_plan_and_free_resources_cost_nothing() -> None:
@@ -53,7 +59,7 @@ def test_empty_plan_and_free_resources_cost_nothing() -> None:
 
 def test_zero_nat_gateways() -> None:
     plan = [res("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", vpcEndpointType="Gateway")]
-    assert not [line for line in cost.fixed_lines(plan) if "NAT" in line.item or "IPv4" in line.item]
+    assert not [line for line in cost.fixed_lines(plan, PRICES) if "NAT" in line.item or "IPv4" in line.item]
 
 
 @pytest.mark.parametrize("azs", [1, 2, 3])
@@ -118,10 +124,10 @@ def test_fargate_tasks_are_variable_and_priced_apart() -> None:
             res("aws:ecs/service:Service", "api-service", parent=svc_urn, desiredCount=2,
                 taskDefinition="arn:aws:ecs:eu-west-1:1:task-definition/api:3")]
     assert fixed(plan) == 0
-    tasks = cost.task_lines(plan)
+    tasks = cost.task_lines(plan, PRICES)
     assert cost.total(tasks) == pytest.approx(2 * (0.5 * P["fargateVcpuHour"] + 1 * P["fargateGbHour"]) * H)
     plan[2]["inputs"]["desiredCount"] = 0
-    assert cost.task_lines(plan) == []
+    assert cost.task_lines(plan, PRICES) == []
 
 
 def test_cost_is_attributed_to_the_nearest_web_service() -> None:
@@ -131,7 +137,7 @@ def test_cost_is_attributed_to_the_nearest_web_service() -> None:
             res("rampart:sidecar:ProxySidecar", "api-proxy", parent=api),
             res("aws:kms/key:Key", "env-key", parent=env),
             res("aws:secretsmanager/secret:Secret", "tls", parent="urn:pulumi:t::p::rampart:sidecar:ProxySidecar::api-proxy")]
-    owners = cost.by_owner(cost.fixed_lines(plan))
+    owners = cost.by_owner(cost.fixed_lines(plan, PRICES))
     assert owners == pytest.approx({cost.SHARED: P["kmsKeyMonth"], api: P["secretMonth"]})
 
 
@@ -145,10 +151,10 @@ def test_cli_prints_each_plan_and_what_each_step_adds(tmp_path: Path, capsys: py
     for name, plan in (("env.json", env), ("one.json", one), ("two.json", two)):
         (tmp_path / name).write_text(json.dumps(plan))
         paths.append(str(tmp_path / name))
-    assert cost.main(paths) == 0
+    assert cost.main([*paths, "--region", "eu-west-1"]) == 0
     out = capsys.readouterr().out
     base = (P["natGatewayHour"] + P["publicIpv4Hour"]) * H
-    assert "eu-west-1" in out and P["asOf"] in out
+    assert "eu-west-1" in out and PRICES.as_of in out
     assert f"| env.json | ${base:,.2f} | |" in out
     assert f"| one.json | ${base + P['secretMonth']:,.2f} | +${P['secretMonth']:,.2f} (Secrets Manager secret +$0.40) |" in out
     assert (f"| two.json | ${base + 2 * P['secretMonth'] + P['kmsKeyMonth']:,.2f} | "
@@ -166,14 +172,14 @@ def test_config_rules_are_estimated_apart_from_the_fixed_total() -> None:
     groups = [res("aws:cloudwatch/logGroup:LogGroup", f"g{i}") for i in range(3)]
     plan = [rule, *groups]
     assert fixed(plan) == 0, "a Config rule has no monthly fee"
-    (line,) = cost.config_lines(plan)
+    (line,) = cost.config_lines(plan, PRICES)
     assert line.quantity == 3 * cost.CONFIG_EVALUATIONS_PER_RESOURCE_MONTH  # three log groups, judged daily
     assert line.monthly == pytest.approx(line.quantity * P["configRuleEvaluation"])
     # A recorder in the plan adds the configuration items it records (every AWS resource but the rules).
     recorded = [*plan, res("aws:cfg/recorder:Recorder", "recorder")]
-    items = [x for x in cost.config_lines(recorded) if "configuration items" in x.item]
+    items = [x for x in cost.config_lines(recorded, PRICES) if "configuration items" in x.item]
     assert items and items[0].quantity == 4 * cost.CONFIG_CHANGES_PER_RESOURCE_MONTH
-    assert cost.config_lines(groups) == [], "no rule, no Config estimate"
+    assert cost.config_lines(groups, PRICES) == [], "no rule, no Config estimate"
 
 
 def test_dashboards_and_log_metric_filters() -> None:
@@ -182,3 +188,24 @@ def test_dashboards_and_log_metric_filters() -> None:
     plan = [res("aws:cloudwatch/dashboard:Dashboard", "d1"), res("aws:cloudwatch/dashboard:Dashboard", "d2"),
             res("aws:cloudwatch/logMetricFilter:LogMetricFilter", "f1")]
     assert fixed(plan) == pytest.approx(2 * P["dashboardMonth"] + P["customMetricMonth"])
+
+
+def test_the_region_comes_from_the_plan_and_is_never_guessed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    def plan_file(name: str, region: str | None) -> str:
+        nat = res("aws:ec2/natGateway:NatGateway", "nat")
+        if region:
+            nat["cost"] = {"monthly": 0, "owner": "environment", "currency": "USD", "region": region, "asOf": "x"}
+        (tmp_path / name).write_text(json.dumps([nat]))
+        return str(tmp_path / name)
+
+    us = load_table().for_region("us-east-1")
+    assert cost.main([plan_file("us.json", "us-east-1")]) == 0
+    assert f"| **fixed total** | | | **${us.price('natGatewayHour') * H:,.2f}** |" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="no region recorded .* give --region REGION"):
+        cost.main([plan_file("none.json", None)])
+    with pytest.raises(SystemExit, match="no prices for region 'eu-north-1'"):
+        cost.main([plan_file("north.json", "eu-north-1")])
+    with pytest.raises(SystemExit, match="--region eu-west-1: the plans were priced for us-east-1"):
+        cost.main([plan_file("us.json", "us-east-1"), "--region", "eu-west-1"])

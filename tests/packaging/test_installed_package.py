@@ -27,6 +27,7 @@ from app_team import write_project
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOTS = {"rampart": ROOT / "rampart", "rampart_soc2": ROOT / "policy" / "soc2" / "rampart_soc2"}
 PACK_FILES = ("rampart_soc2/pack/PulumiPolicy.yaml", "rampart_soc2/pack/__main__.py")
+DATA_FILES = ("rampart/cost/prices.json",)  # the price table `rampart plan` prices with
 SKIP = shutil.ignore_patterns(".git", ".venv", "venv", "build", "*.egg-info", "__pycache__", "node_modules",
                               ".rampart", ".pytest_cache", ".mypy_cache", "tests", "benchmarks")
 
@@ -72,7 +73,7 @@ def test_the_wheel_carries_every_package_and_the_pack_directory(installed: Insta
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     packaged = {n.removesuffix("/__init__.py").replace("/", ".") for n in names if n.endswith("/__init__.py")}
     assert packaged == packages_on_disk(), f"missing: {sorted(packages_on_disk() - packaged)}; extra: {sorted(packaged - packages_on_disk())}"
-    for name in PACK_FILES:
+    for name in (*PACK_FILES, *DATA_FILES):
         assert name in names, f"{name} is not in the wheel"
     # Never a bare generic top-level name beside Rampart's own.
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"rampart", "rampart_soc2"}
