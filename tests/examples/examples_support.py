@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from installed_wheel import Installed
+from tests.image.conftest import Docker
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -108,3 +109,11 @@ def offline_build_args() -> list[str]:
     bases = {"BUILD_IMAGE": C_BUILD_BASE, "NGINX_IMAGE": NGINX_BASE, "NODE_IMAGE": NODE_BUILD_BASE,
              "RUNTIME_IMAGE": RUNTIME_BASE}
     return [f"--build-arg={name}={image}" for name, image in bases.items()]
+
+
+def left_behind(docker: Docker, stack: str) -> dict[str, list[str]]:
+    """Containers, volumes and networks that still carry the stack's `rampart local` label."""
+    found = {kind: docker.run(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter",
+                              f"label=rampart.local.stack={stack}").stdout.split()
+             for kind in ("container", "volume", "network")}
+    return {kind: names for kind, names in found.items() if names}

@@ -15,8 +15,8 @@ import yaml
 
 from installed_wheel import Installed
 from tests.examples.examples_support import (
-    EXAMPLES, containers, dockerfile_healthcheck, example_copy, http_get, https_get, of_type, offline_build_args, ok,
-    plan_json,
+    EXAMPLES, containers, dockerfile_healthcheck, example_copy, http_get, https_get, left_behind, of_type,
+    offline_build_args, ok, plan_json,
 )
 from tests.image.conftest import Docker, base_images, docker  # noqa: F401
 
@@ -133,7 +133,4 @@ def test_http_redirects_to_https(served: Docker) -> None:
 @pytest.mark.docker
 def test_down_removes_everything_it_started(installed: Installed, project: Path, served: Docker) -> None:
     ok(installed.run("local", "down", "--stack", LOCAL_STACK, cwd=project, env={"DOCKER_HOST": served.host}))
-    for kind in ("container", "volume", "network"):
-        left = served.run(kind, "ls", "-q", *(["-a"] if kind == "container" else []), "--filter",
-                          f"label=rampart.local.stack={LOCAL_STACK}").stdout.split()
-        assert left == [], f"{kind}s left: {left}"
+    assert left_behind(served, LOCAL_STACK) == {}
