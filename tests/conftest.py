@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository root, and a fresh copy of the project for tests that edit stack files."""
+"""Shared fixtures: the repository root, a fresh copy of the project for tests that edit stack files, and
+the built wheel installed in a clean virtualenv (once per session)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from installed_wheel import Installed, install_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,3 +29,9 @@ def project_copy(tmp_path: Path) -> Path:
     for name in ("app", "proxy", "policy"):
         shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("node_modules", "dist", "__pycache__", "venv"))
     return dest
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The wheel built from this checkout, installed in a clean virtualenv (tests/installed_wheel.py)."""
+    return install_wheel(tmp_path_factory.mktemp("installed"))

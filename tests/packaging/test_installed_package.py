@@ -1,67 +1,25 @@
 """The built wheel alone carries the library and the whole pack, and checks an app team's program.
 
-A session fixture builds the wheel (`pip wheel --no-deps`, setuptools from PyPI in an isolated
-build) from a copy of the source tree, creates a clean virtualenv and installs the wheel there with
-`--no-deps`. The locked dependencies (pulumi, pulumi-aws, ...) come from the test run's own
-environment, added to the clean venv's path by a .pth line (that directory's own .pth files, such
-as an editable install of this checkout, are not processed), so every `rampart`/`rampart_soc2`
-module the checks import comes from the wheel; a test asserts that. Every command runs from a
-directory outside the repository with no PYTHONPATH.
+The wheel is built and installed in a clean virtualenv once per session (the `installed` fixture,
+tests/installed_wheel.py); a test asserts that every `rampart`/`rampart_soc2` module the checks
+import comes from the wheel. Every command runs from a directory outside the repository with no
+PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from app_team import write_project
+from installed_wheel import Installed
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOTS = {"rampart": ROOT / "rampart", "rampart_soc2": ROOT / "policy" / "soc2" / "rampart_soc2"}
 PACK_FILES = ("rampart_soc2/pack/PulumiPolicy.yaml", "rampart_soc2/pack/__main__.py")
 DATA_FILES = ("rampart/cost/prices.json",)  # the price table `rampart plan` prices with
-SKIP = shutil.ignore_patterns(".git", ".venv", "venv", "build", "*.egg-info", "__pycache__", "node_modules",
-                              ".rampart", ".pytest_cache", ".mypy_cache", "tests", "benchmarks")
-
-
-class Installed:
-    def __init__(self, wheel: Path, venv: Path, workdir: Path) -> None:
-        self.wheel, self.venv, self.workdir = wheel, venv, workdir
-        self.python = venv / "bin" / "python"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        self.env["PATH"] = f"{venv / 'bin'}{os.pathsep}{self.env.get('PATH', '')}"
-
-    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(self.venv / "bin" / "rampart"), *args], cwd=cwd or self.workdir, env=self.env,
-                              capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("installed")
-    source = base / "source"
-    shutil.copytree(ROOT, source, ignore=SKIP)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
-                    "-w", str(base / "dist"), str(source)], check=True, capture_output=True, timeout=600)
-    wheel = next((base / "dist").glob("rampart-*.whl"))
-    venv = base / "clean-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--quiet",
-                    "--disable-pip-version-check", str(wheel)], check=True, capture_output=True, timeout=300)
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
-    (site / "locked_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    workdir = base / "elsewhere"
-    workdir.mkdir()
-    return Installed(wheel, venv, workdir)
 
 
 def packages_on_disk() -> set[str]:

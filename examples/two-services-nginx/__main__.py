@@ -1,0 +1,92 @@
+"""The bookshop team's program: its own environment and two services in `nginx` ingress mode.
+
+Each service's tasks run the app (app/, one image for both) behind an Nginx TLS sidecar; the
+sidecar's image is rendered per service from Rampart's proxy sources (proxy/) with the settings
+the sidecar is deployed with. Two kinds of access control:
+
+- storefront (`/*`): `/admin/*` only from the office networks; everyone else gets 403, from the
+  load balancer and again from the sidecar;
+- backoffice (`/backoffice/*`): everyone signs in through the OIDC identity provider first.
+"""
+
+from pathlib import Path
+
+import pulumi
+from rampart.components import (
+    DomainSettings, Environment, EnvironmentArgs, Image, ImageArgs, LoadBalancerSettings, MonitoringArgs,
+    ProxyConfig, RoutingSettings, WebService, WebServiceArgs, write_image_context,
+)
+from rampart.components.routing import OidcSettings, RouteAccess
+from rampart.components.web_service import sidecar_proxy
+
+#: The port the app listens on, on 127.0.0.1 behind the sidecar (its Dockerfile's PORT).
+APP_PORT = 7000
+#: Rampart's proxy image sources (Dockerfile, entrypoint) at the Rampart version this program uses.
+PROXY_SOURCE = Path("proxy")
+#: Where each service's proxy image context is rendered before it is built.
+PROXY_BUILD_DIR = Path(".rampart") / "build" / pulumi.get_stack()
+
+config = pulumi.Config()
+domain = config.require("domain")
+issuer = config.require("oidcIssuer")
+
+environment = Environment("bookshop", EnvironmentArgs(
+    load_balancer=LoadBalancerSettings(
+        domains=[DomainSettings(domain=domain, hosted_zone_id=config.require("hostedZoneId"))],
+    ),
+    monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    tags={"Owner": "bookshop-team", "Environment": pulumi.get_stack()},
+))
+
+app = Image("bookshop-app", ImageArgs(context="app", target="runtime"))
+
+
+def proxy_image(service: str, routing: RoutingSettings) -> Image:
+    """The service's sidecar image: Rampart's proxy sources with the nginx.conf its sidecar runs
+    (upstream port, trusted load balancer subnets and the route's access control filled in)."""
+    settings = sidecar_proxy(ProxyConfig(), APP_PORT, environment.ref.alb_subnet_cidrs, routing)
+    context = (PROXY_BUILD_DIR / service).resolve()
+    write_image_context(settings, context, source_dir=PROXY_SOURCE.resolve(), upstream_port=APP_PORT)
+    return Image(f"{service}-proxy", ImageArgs(context=str(context), target="runtime"))
+
+
+def bookshop_service(name: str, routing: RoutingSettings) -> WebService:
+    """One service: the app image behind its own sidecar, on its own route."""
+    proxy = proxy_image(name, routing)
+    return WebService(name, WebServiceArgs(
+        environment_ref=environment.ref,
+        image=app.image_ref,
+        image_repository_arn=app.repository.arn,
+        image_volumes=app.volumes,
+        ingress="nginx",
+        proxy=ProxyConfig(),
+        proxy_image=proxy.image_ref,
+        proxy_image_repository_arn=proxy.repository.arn,
+        proxy_image_volumes=proxy.volumes,
+        container_port=APP_PORT,
+        environment={"SERVICE_NAME": name},
+        routing=routing,
+        desired_count=1, min_count=1, max_count=2,
+    ))
+
+
+storefront = bookshop_service("storefront", RoutingSettings(
+    hosts=[domain],
+    paths=["/*"],
+    access=[RouteAccess(paths=["/admin/*"], allow_cidrs=config.require_object("officeCidrs"), private=True)],
+))
+backoffice = bookshop_service("backoffice", RoutingSettings(
+    hosts=[domain],
+    paths=["/backoffice/*"],
+    access=[RouteAccess(paths=["/backoffice/*"], private=True, oidc=OidcSettings(
+        issuer=issuer,
+        authorization_endpoint=f"{issuer}/authorize",
+        token_endpoint=f"{issuer}/token",
+        user_info_endpoint=f"{issuer}/userinfo",
+        client_id=config.require("oidcClientId"),
+        client_secret_arn=config.require("oidcClientSecretArn"),
+    ))],
+))
+
+pulumi.export("storefrontUrl", storefront.url)
+pulumi.export("backofficeUrl", backoffice.url)
