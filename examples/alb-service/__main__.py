@@ -6,7 +6,7 @@ health-check path for the load balancer, and the image's own Dockerfile `HEALTHC
 
 import pulumi
 from rampart.components import (
-    DomainSettings, Environment, EnvironmentArgs, HealthCheckSettings, Image, ImageArgs, LoadBalancerSettings,
+    ComplianceSettings, DomainSettings, Environment, EnvironmentArgs, HealthCheckSettings, Image, ImageArgs, LoadBalancerSettings,
     MonitoringArgs, RoutingSettings, WebService, WebServiceArgs,
 )
 
@@ -23,6 +23,8 @@ environment = Environment("catalog", EnvironmentArgs(
         domains=[DomainSettings(domain=domain, hosted_zone_id=config.require("hostedZoneId"))],
     ),
     monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    # A new account of the team's own: this stack creates the region's AWS Config recorder.
+    compliance=ComplianceSettings(recorder="create"),
     tags={"Owner": "catalog-team", "Environment": pulumi.get_stack()},
 ))
 
@@ -33,6 +35,7 @@ catalog = WebService("catalog", WebServiceArgs(
     image=image.image_ref,                       # by digest
     image_repository_arn=image.repository.arn,   # the only repository its tasks may pull from
     image_volumes=image.volumes,                 # /tmp is declared in the Dockerfile
+    image_facts=image.facts,                     # its HEALTHCHECK becomes the task's container health check
     ingress="alb",
     container_port=CATALOG_PORT,
     health_check=HealthCheckSettings(path=READY_PATH),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pulumi
 from rampart.components import (
-    DomainSettings, Environment, EnvironmentArgs, Image, ImageArgs, LoadBalancerSettings, MonitoringArgs,
+    ComplianceSettings, DomainSettings, Environment, EnvironmentArgs, ExistingRecorder, Image, ImageArgs, LoadBalancerSettings, MonitoringArgs,
     ProxyConfig, RoutingSettings, WebService, WebServiceArgs, write_image_context,
 )
 from rampart.components.routing import OidcSettings, RouteAccess
@@ -33,8 +33,11 @@ issuer = config.require("oidcIssuer")
 environment = Environment("bookshop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(
         domains=[DomainSettings(domain=domain, hosted_zone_id=config.require("hostedZoneId"))],
+        sign_in_egress=True,  # backoffice's OIDC sign-in: the load balancer calls the identity provider on 443
     ),
     monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    # The account's AWS Config recorder is the platform team's baseline ("default"): declared, not created.
+    compliance=ComplianceSettings(recorder=ExistingRecorder(existing="default")),
     tags={"Owner": "bookshop-team", "Environment": pulumi.get_stack()},
 ))
 
@@ -58,6 +61,7 @@ def bookshop_service(name: str, routing: RoutingSettings) -> WebService:
         image=app.image_ref,
         image_repository_arn=app.repository.arn,
         image_volumes=app.volumes,
+        image_facts=app.facts,                # the app's HEALTHCHECK becomes the task's container health check
         ingress="nginx",
         proxy=ProxyConfig(),
         proxy_image=proxy.image_ref,

@@ -5,7 +5,9 @@ App teams attach their services to it from their own stacks through a stack refe
 """
 
 import pulumi
-from rampart.components import DomainSettings, Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs
+from rampart.components import (
+    ComplianceSettings, DomainSettings, Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs,
+)
 
 config = pulumi.Config()
 
@@ -14,6 +16,8 @@ environment = Environment("apps", EnvironmentArgs(
         domains=[DomainSettings(domain=config.require("domain"), hosted_zone_id=config.require("hostedZoneId"))],
     ),
     monitoring=MonitoringArgs(alarm_email_endpoints=[config.require("onCall")]),
+    # The platform owns the account's AWS Config recorder; app stacks' rules (if any) declare it.
+    compliance=ComplianceSettings(recorder="create"),
     tags={"Owner": "platform-team", "Environment": pulumi.get_stack()},
 ))
 
