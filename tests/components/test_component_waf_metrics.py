@@ -23,9 +23,12 @@ from rampart.mock_engine import run_program_full
 
 from components_support import CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, Plan, run_environment
 
+#: Every environment says who owns the account's AWS Config recorder; these tests' accounts have one.
+RECORDER = {"recorder": {"existing": "default"}}
+
 ACL = "aws:wafv2/webAcl:WebAcl"
 LB = LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN])
-ENV = EnvironmentSettings(load_balancer=LB, waf=WafSettings(scoped_rate_limits=[ScopedRateLimit(
+ENV = EnvironmentSettings(load_balancer=LB, compliance=RECORDER, waf=WafSettings(scoped_rate_limits=[ScopedRateLimit(
     name="api", limit=100, path_prefixes=["/api/"])]))
 
 
@@ -73,7 +76,7 @@ def test_the_longest_names_stay_within_wafs_limit_and_apart() -> None:
     """At the limits: a 40-character environment name, a long stack name and a 63-character scoped
     limit: every name at most 128 characters, letters, digits, - and _, and no two cut to one."""
     limits = [ScopedRateLimit(name=("a" * 62) + c, limit=100, path_prefixes=[f"/{c}/"]) for c in "xy"]
-    env = EnvironmentSettings(load_balancer=LB, waf=WafSettings(scoped_rate_limits=limits))
+    env = EnvironmentSettings(load_balancer=LB, compliance=RECORDER, waf=WafSettings(scoped_rate_limits=limits))
     plan = run_environment(env, {}, name="e" * 40, stack="a-very-long-stack-name-" + "s" * 60)
     names = metric_names(plan)
     assert all(len(n) <= 128 and n.replace("-", "").replace("_", "").isalnum() for n in names), names
@@ -99,6 +102,6 @@ def test_a_services_only_stack_shows_the_environments_waf(stacks: dict[str, Plan
 
 
 def test_a_services_only_stack_on_an_environment_without_waf_has_no_waf_widget() -> None:
-    platform = run_environment(EnvironmentSettings(load_balancer=LB, waf=None), {"web": {}}, stack="platform")
+    platform = run_environment(EnvironmentSettings(load_balancer=LB, compliance=RECORDER, waf=None), {"web": {}}, stack="platform")
     body = _team_dashboard(platform)
     assert waf_dimensions(body) == [] and "null" not in body, body
