@@ -19,14 +19,14 @@ from pydantic import ValidationError
 from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
 from rampart.components.image import Image, ImageArgs, ImageFacts, declared_volumes, read_image_facts
 from rampart.components.network import alb_subnet_cidrs
-from rampart.components.proxy_config import ProxyConfig, write_image_context
+from rampart.components.proxy_config import PROXY_IMAGE_SOURCES, ProxyConfig, write_image_context
 from rampart.components.web_service import WebService, WebServiceArgs, sidecar_proxy
 from rampart.config import ConfigError, ImageConfig, ServiceConfig, StackConfig
 
 #: Where each proxy image context is rendered for a build, relative to the project directory.
 BUILD_DIR = Path(".rampart") / "build"
-#: The sidecar image's source (its Dockerfile and entrypoint) and the stage a build targets.
-PROXY_SOURCE = Path("proxy")
+#: The sidecar image's sources are the ones installed with Rampart (PROXY_IMAGE_SOURCES); the stage a build targets.
+PROXY_SOURCE = PROXY_IMAGE_SOURCES
 PROXY_TARGET = "runtime"
 #: A service's images are `Image` components named after it (beside its WebService, whose args need
 #: their refs): the evidence report files them under the service by these suffixes.
@@ -89,7 +89,7 @@ def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
 def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tags: dict[str, str]) -> Image:
     """The sidecar's image, rendered with the settings the sidecar is deployed with."""
     context = (BUILD_DIR / pulumi.get_stack() / name).resolve()
-    write_image_context(proxy, context, source_dir=PROXY_SOURCE.resolve(), upstream_port=service.container_port)
+    write_image_context(proxy, context, upstream_port=service.container_port)
     return Image(
         f"{name}{IMAGE_SUFFIXES['proxy']}",
         ImageArgs(

@@ -1,8 +1,8 @@
 """The bookshop team's program: its own environment and two services in `nginx` ingress mode.
 
 Each service's tasks run the app (app/, one image for both) behind an Nginx TLS sidecar; the
-sidecar's image is rendered per service from Rampart's proxy sources (proxy/) with the settings
-the sidecar is deployed with. Two kinds of access control:
+sidecar's image is rendered per service from the proxy sources installed with Rampart, with the
+settings the sidecar is deployed with. Two kinds of access control:
 
 - storefront (`/*`): `/admin/*` only from the office networks; everyone else gets 403, from the
   load balancer and again from the sidecar;
@@ -14,15 +14,12 @@ from pathlib import Path
 import pulumi
 from rampart.components import (
     ComplianceSettings, DomainSettings, Environment, EnvironmentArgs, ExistingRecorder, Image, ImageArgs, LoadBalancerSettings, MonitoringArgs,
-    ProxyConfig, RoutingSettings, WebService, WebServiceArgs, write_image_context,
+    ProxyConfig, RoutingSettings, WebService, WebServiceArgs, sidecar_proxy, write_image_context,
 )
 from rampart.components.routing import OidcSettings, RouteAccess
-from rampart.components.web_service import sidecar_proxy
 
 #: The port the app listens on, on 127.0.0.1 behind the sidecar (its Dockerfile's PORT).
 APP_PORT = 7000
-#: Rampart's proxy image sources (Dockerfile, entrypoint) at the Rampart version this program uses.
-PROXY_SOURCE = Path("proxy")
 #: Where each service's proxy image context is rendered before it is built.
 PROXY_BUILD_DIR = Path(".rampart") / "build" / pulumi.get_stack()
 
@@ -48,8 +45,8 @@ def proxy_image(service: str, routing: RoutingSettings) -> Image:
     """The service's sidecar image: Rampart's proxy sources with the nginx.conf its sidecar runs
     (upstream port, trusted load balancer subnets and the route's access control filled in)."""
     settings = sidecar_proxy(ProxyConfig(), APP_PORT, environment.ref.alb_subnet_cidrs, routing)
-    context = (PROXY_BUILD_DIR / service).resolve()
-    write_image_context(settings, context, source_dir=PROXY_SOURCE.resolve(), upstream_port=APP_PORT)
+    context = PROXY_BUILD_DIR / service  # relative to the project: the same build inputs from any checkout
+    write_image_context(settings, context, upstream_port=APP_PORT)
     return Image(f"{service}-proxy", ImageArgs(context=str(context), target="runtime"))
 
 

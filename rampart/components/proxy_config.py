@@ -1103,15 +1103,20 @@ def _proxy_pass(w: _Writer, config: ProxyConfig) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+#: The sidecar image's sources (Dockerfile, init helper, rootfs script) as installed with Rampart: the
+#: repository's proxy/, carried in the wheel as `rampart/proxy_image`.
+PROXY_IMAGE_SOURCES = Path(__file__).resolve().parent.parent / "proxy_image"
+
+
 def write_image_context(
     config: ProxyConfig,
     out_dir: Path,
     *,
-    source_dir: Path,
+    source_dir: Path = PROXY_IMAGE_SOURCES,
     upstream_port: int | None = None,
 ) -> Path:
-    """Copy the proxy image sources (`source_dir`, the repository's proxy/) into `out_dir` and
-    write the container-mode nginx.conf beside them. Returns the path of the nginx.conf."""
+    """Copy the proxy image sources (`source_dir`; by default the ones installed with Rampart) into
+    `out_dir` and write the container-mode nginx.conf beside them. Returns the path of the nginx.conf."""
     conf = render_nginx_conf(config, RenderTarget(mode="container", upstream_port=upstream_port))
     out_dir.mkdir(parents=True, exist_ok=True)
     for item in sorted(source_dir.iterdir()):

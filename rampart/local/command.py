@@ -95,7 +95,7 @@ def run_compose(args: argparse.Namespace) -> int:
 
 def edge_image(args: argparse.Namespace, build_args: dict[str, str]) -> str | None:
     """The edge's nginx: NGINX_IMAGE when given as a build arg, else the proxy Dockerfile's pin."""
-    return build_args.get(NGINX_IMAGE_ARG) or default_nginx_image(args.project_dir / PROXY_SOURCE / "Dockerfile")
+    return build_args.get(NGINX_IMAGE_ARG) or default_nginx_image(PROXY_SOURCE / "Dockerfile")
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -19,7 +19,10 @@ from installed_wheel import Installed
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOTS = {"rampart": ROOT / "rampart", "rampart_soc2": ROOT / "policy" / "soc2" / "rampart_soc2"}
 PACK_FILES = ("rampart_soc2/pack/PulumiPolicy.yaml", "rampart_soc2/pack/__main__.py")
-DATA_FILES = ("rampart/cost/prices.json",)  # the price table `rampart plan` prices with
+#: The price table `rampart plan` prices with, and every file of the sidecar image's sources (proxy/),
+#: which a program in nginx mode builds its sidecar from.
+DATA_FILES = ("rampart/cost/prices.json",
+              *(f"rampart/proxy_image/{p.name}" for p in sorted((ROOT / "proxy").iterdir()) if p.is_file()))
 
 
 def packages_on_disk() -> set[str]:
@@ -35,6 +38,17 @@ def test_the_wheel_carries_every_package_and_the_pack_directory(installed: Insta
         assert name in names, f"{name} is not in the wheel"
     # Never a bare generic top-level name beside Rampart's own.
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"rampart", "rampart_soc2"}
+
+
+def test_the_installed_proxy_sources_render_a_sidecar_image_context(installed: Installed, tmp_path: Path) -> None:
+    """A program in nginx mode renders its sidecar's image context from the wheel alone."""
+    code = ("import sys; from pathlib import Path; from rampart.components import PROXY_IMAGE_SOURCES, ProxyConfig, "
+            "write_image_context; print(PROXY_IMAGE_SOURCES); write_image_context(ProxyConfig(), Path(sys.argv[1]), upstream_port=8080)")
+    out = subprocess.run([str(installed.python), "-c", code, str(tmp_path / "ctx")], cwd=installed.workdir,
+                         env=installed.env, capture_output=True, text=True, check=True).stdout.split()
+    assert Path(out[0]).is_relative_to(installed.venv), out
+    rendered = {p.name for p in (tmp_path / "ctx").iterdir()}
+    assert {p.name for p in (ROOT / "proxy").iterdir()} | {"nginx.conf"} <= rendered, rendered
 
 
 def test_modules_come_from_the_wheel_not_the_checkout(installed: Installed) -> None:
