@@ -14,7 +14,7 @@ from rampart.local import engine
 from rampart.local.command import LOCAL_BASE_IMAGES, parse_build_args
 from rampart.local.edge import matcher_accepts, nginx_conf, targets
 from rampart.local.scope import Scope
-from rampart.local.tasks import Route, Task, stack_tasks
+from rampart.local.tasks import Route, TargetGroupProbe, Task, stack_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 ALB_PROGRAM = Path(__file__).resolve().parent / "alb_program"
@@ -97,6 +97,30 @@ def test_a_sidecar_target_group_is_https(dev_tasks: list[Task]) -> None:
     for task in dev_tasks:
         for route in task.routes:
             assert (route.protocol, route.health_check_protocol) == ("HTTPS", "HTTPS"), task.service
+
+
+def target_group(**inputs: Any) -> Any:
+    from rampart.mock_engine import RegisteredResource
+
+    return RegisteredResource(urn="urn:tg", type="aws:lb/targetGroup:TargetGroup", name="tg", parent_urn=None,
+                              inputs=inputs, outputs={}, custom=True)
+
+
+def test_a_target_group_that_leaves_its_settings_out_gets_the_albs_defaults() -> None:
+    """AWS defaults an ALB target group to HTTP, its health check to the group's protocol, path `/`
+    and matcher `200`: the local edge must probe what the ALB would, not what Rampart usually sets."""
+    from rampart.local.tasks import target_group_probe
+
+    assert target_group_probe(target_group()) == TargetGroupProbe("HTTP", "HTTP", "/", "200")
+    assert target_group_probe(target_group(protocol="https")) == TargetGroupProbe("HTTPS", "HTTPS", "/", "200")
+
+
+def test_a_health_check_protocol_of_its_own_is_kept() -> None:
+    """An HTTPS group may check its targets over HTTP (`healthCheck.protocol`): the probe follows the check."""
+    from rampart.local.tasks import target_group_probe
+
+    group = target_group(protocol="HTTPS", healthCheck={"protocol": "HTTP", "path": "/ready", "matcher": "200-399"})
+    assert target_group_probe(group) == TargetGroupProbe("HTTPS", "HTTP", "/ready", "200-399")
 
 
 def http_route(port: int, protocol: str) -> Route:
@@ -226,3 +250,78 @@ def test_docs_state_the_waits_and_the_offline_images_the_code_uses() -> None:
     for image in LOCAL_BASE_IMAGES.values():
         assert f"`{image}`" in docs, image
     assert "--local-base-images" in (ROOT / "README.md").read_text()
+
+
+class FakeObject:
+    """A volume or network: a name, labels, and whether `down` removed it."""
+
+    def __init__(self, name: str, labels: dict[str, str]) -> None:
+        self.name, self.labels, self.removed = name, labels, False
+
+    def remove(self, force: bool = False) -> None:
+        self.removed = True
+
+
+def matching(objects: list[Any], filters: dict[str, list[str]]) -> list[Any]:
+    """The engine's label filter: every `key=value` given must be one of the object's labels."""
+    wanted = dict(f.split("=", 1) for f in filters["label"])
+    return [o for o in objects if not getattr(o, "removed", False) and wanted.items() <= o.labels.items()]
+
+
+class FakeEngine:
+    """Containers, volumes and networks of several projects on one engine, filtered as the engine filters."""
+
+    def __init__(self, containers: list[FakeContainer], volumes: list[FakeObject], networks: list[FakeObject]) -> None:
+        outer = self
+        self.all, self.volume_list, self.network_list = containers, volumes, networks
+
+        class Listing:
+            def __init__(self, objects: list[Any]) -> None:
+                self.objects = objects
+
+            def list(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> list[Any]:  # noqa: A002
+                return matching(self.objects, filters or {"label": []})
+
+        self.containers = Listing(outer.all)
+        self.volumes = Listing(outer.volume_list)
+        self.networks = Listing(outer.network_list)
+
+
+class ProjectContainer(FakeContainer):
+    """A container of one project's `dev` task, as `rampart local up` labels and names it."""
+
+    def __init__(self, project: str, service: str, status: str, essential: bool = True) -> None:
+        super().__init__([state(None, status=status)], labels={
+            **Scope(project, "dev").labels(service), engine.LABEL_CONTAINER: "app",
+            engine.LABEL_ESSENTIAL: str(essential).lower()})
+        self.name = Scope(project, "dev").container_name(service, "app")
+        self.attrs["HostConfig"] = {"NetworkMode": "rampart"}
+        self.removed = self.stopped = False
+
+    def remove(self, force: bool = False) -> None:
+        self.removed = True
+
+    def stop(self, timeout: int = 0) -> None:
+        self.stopped = True
+
+
+def test_down_and_the_stopped_task_check_of_one_project_leave_another_projects_same_stack_alone() -> None:
+    """Two programs with a `dev` stack on one engine: `down` in one removes only its own containers,
+    volumes and network; an exited essential container of the other project's task stops nothing of
+    this one."""
+    shop, blog = Scope("shop", "dev"), Scope("blog", "dev")
+    shop_app = ProjectContainer("shop", "web", "running")
+    blog_app = ProjectContainer("blog", "web", "running")
+    blog_exited = ProjectContainer("blog", "worker", "exited")
+    blog_worker_sidecar = ProjectContainer("blog", "worker", "running", essential=False)
+    volumes = [FakeObject(s.volume_name("web", "tmp"), s.labels("web")) for s in (shop, blog)]
+    networks = [FakeObject(s.network_name(), s.labels()) for s in (shop, blog)]
+    client = FakeEngine([shop_app, blog_app, blog_exited, blog_worker_sidecar], volumes, networks)
+
+    assert engine.stopped_tasks(client, shop) == {}  # type: ignore[arg-type]
+    assert not blog_worker_sidecar.stopped, "shop's look at its tasks stopped blog's"
+    removed = engine.down(client, shop)  # type: ignore[arg-type]
+    assert removed == ["container rampart-shop-dev-web-app", "volume rampart-shop-dev-web-tmp",
+                       "network rampart-shop-dev"], removed
+    assert not any(c.removed for c in (blog_app, blog_exited, blog_worker_sidecar))
+    assert [v.removed for v in volumes] == [True, False] and [n.removed for n in networks] == [True, False]
