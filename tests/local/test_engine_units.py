@@ -257,15 +257,18 @@ class FakeObject:
 
     def __init__(self, name: str, labels: dict[str, str]) -> None:
         self.name, self.labels, self.removed = name, labels, False
+        self.attrs = {"Labels": labels}
 
     def remove(self, force: bool = False) -> None:
         self.removed = True
 
 
 def matching(objects: list[Any], filters: dict[str, list[str]]) -> list[Any]:
-    """The engine's label filter: every `key=value` given must be one of the object's labels."""
-    wanted = dict(f.split("=", 1) for f in filters["label"])
-    return [o for o in objects if not getattr(o, "removed", False) and wanted.items() <= o.labels.items()]
+    """The engine's label filter: every `key=value` given must be one of the object's labels (a bare
+    `key`: the object has that label)."""
+    wanted = [f.split("=", 1) for f in filters["label"]]
+    return [o for o in objects if not getattr(o, "removed", False)
+            and all(k in o.labels and (not v or o.labels[k] == v[0]) for k, *v in wanted)]
 
 
 class FakeEngine:
@@ -325,3 +328,29 @@ def test_down_and_the_stopped_task_check_of_one_project_leave_another_projects_s
                        "network rampart-shop-dev"], removed
     assert not any(c.removed for c in (blog_app, blog_exited, blog_worker_sidecar))
     assert [v.removed for v in volumes] == [True, False] and [n.removed for n in networks] == [True, False]
+
+
+def test_up_refuses_names_another_project_and_stack_already_hold() -> None:
+    """Project `a` stack `b-c` and project `a-b` stack `c` spell the same names (`rampart-a-b-c-...`):
+    the second `up` stops before building, naming what the first holds, instead of mounting its volume."""
+    first, second = Scope("a", "b-c"), Scope("a-b", "c")
+    assert first.container_name("web", "app") == second.container_name("web", "app"), "the clash this guards"
+    held = ProjectContainer("a", "web", "running")
+    held.labels.update(first.labels("web"))
+    held.name = first.container_name("web", "app")
+    edge = ProjectContainer("a", engine.EDGE, "running")
+    edge.labels.update(first.labels(engine.EDGE))
+    edge.name = first.container_name(engine.EDGE, engine.EDGE)
+    volume = FakeObject(first.volume_name("web", "tmp"), first.labels("web"))
+    client = FakeEngine([held, edge], [volume], [FakeObject(first.network_name(), first.labels())])
+    task = Task("web", "web-c", {"volumes": [{"name": "tmp"}]}, [{"name": "app"}])
+    with pytest.raises(UserError) as raised:
+        engine.up(client, second, [task], project_dir=Path("."), secrets={}, secrets_path=Path("x.env"),  # type: ignore[arg-type]
+                  build_args={}, edge_image=None, https_port=8443, http_port=8080, say=print)
+    assert str(raised.value) == (
+        "project 'a-b' stack 'c': another local run already uses these names: "
+        "container rampart-a-b-c-web-app (project 'a' stack 'b-c'); container rampart-a-b-c-edge-edge (project 'a' "
+        "stack 'b-c'); volume rampart-a-b-c-web-tmp (project 'a' "
+        "stack 'b-c'); network rampart-a-b-c (project 'a' stack 'b-c'); run `rampart local down` there, or "
+        "rename this project or stack")
+    assert engine.name_clashes(client, first, [task]) == [], "a run's own names are no clash"  # type: ignore[arg-type]
