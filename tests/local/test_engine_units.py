@@ -243,6 +243,31 @@ def test_local_base_images_are_the_ones_the_script_makes_and_an_explicit_build_a
     assert parse_build_args([]) == {}
 
 
+def test_local_base_images_missing_from_the_engine_are_named_unless_a_build_arg_replaces_them() -> None:
+    import docker
+
+    from rampart.local.command import require_local_base_images
+
+    present = {LOCAL_BASE_IMAGES["NODE_IMAGE"], LOCAL_BASE_IMAGES["RUNTIME_IMAGE"], LOCAL_BASE_IMAGES["BUILD_IMAGE"]}
+
+    class Images:
+        def get(self, image: str) -> str:
+            if image not in present:
+                raise docker.errors.ImageNotFound(image)
+            return image
+
+    class Client:
+        images = Images()
+
+    nginx = LOCAL_BASE_IMAGES["NGINX_IMAGE"]
+    with pytest.raises(UserError, match=f"--local-base-images: {nginx} not in the engine; make them with "
+                                        "`scripts/base-images.sh`"):
+        require_local_base_images(Client(), parse_build_args([], local_base_images=True))
+    require_local_base_images(Client(), parse_build_args(["NGINX_IMAGE=mirror/nginx:1"], local_base_images=True))
+    present.add(nginx)
+    require_local_base_images(Client(), parse_build_args([], local_base_images=True))
+
+
 def test_docs_state_the_waits_and_the_offline_images_the_code_uses() -> None:
     docs = (ROOT / "docs" / "local.md").read_text()
     assert f"every {engine.PROGRESS_S:.0f} s" in docs
