@@ -84,6 +84,20 @@ def test_wait_healthy_fails_on_the_unhealthy_container_without_waiting_for_the_o
         engine.wait_healthy(None, Scope("p", "dev"), tasks, lambda _: None)  # type: ignore[arg-type]
 
 
+def test_wait_healthy_takes_a_running_container_without_a_health_check_as_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No health check is the default now (the image's own, else none): such a container is ready
+    once running, as ECS counts it, and `up` must not demand a health status it cannot have."""
+    plain = FakeContainer([state(None, status="created"), state(None, status="running")])
+    checked = FakeContainer([state("starting"), state("healthy")], labels={engine.LABEL_SERVICE: "api",
+                                                                        engine.LABEL_CONTAINER: "app"})
+    checked.id = "checked"
+    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service: [plain] if service == "hello" else [checked])
+    monkeypatch.setattr(engine, "POLL_S", 0.0)
+    engine.wait_healthy(None, Scope("p", "dev"), [Task("hello", "hello-dev", {}, []), Task("api", "api-dev", {}, [])],  # type: ignore[arg-type]
+                        lambda _: None)
+    assert plain.status == "running" and checked.attrs["State"]["Health"]["Status"] == "healthy"
+
+
 # -- the target group's protocol, path and matcher -----------------------------------------------
 
 def test_an_alb_mode_target_group_is_http_with_its_own_health_check() -> None:
