@@ -460,9 +460,9 @@ def name_clashes(client: docker.DockerClient, scope: Scope, tasks: list[Task]) -
     found = [("container", c.name, c.labels) for c in client.containers.list(all=True, filters=ours)]
     found += [("volume", v.name, v.attrs.get("Labels") or {}) for v in client.volumes.list(filters=ours)]
     found += [("network", n.name, n.attrs.get("Labels") or {}) for n in client.networks.list(filters=ours)]
-    return [f"{kind} {name} ({Scope(labels.get(LABEL_PROJECT, '?'), labels.get(LABEL_STACK, '?'))})"
-            for kind, name, labels in found
-            if name in wanted[kind] and (labels.get(LABEL_PROJECT), labels.get(LABEL_STACK)) != (scope.project, scope.stack)]
+    owners = [(kind, name, Scope(labels.get(LABEL_PROJECT, "?"), labels.get(LABEL_STACK, "?")))
+              for kind, name, labels in found]
+    return [f"{kind} {name} ({owner})" for kind, name, owner in owners if name in wanted[kind] and owner != scope]
 
 
 
