@@ -25,7 +25,7 @@ from docker.types import Mount, Ulimit
 from rampart.errors import UserError
 from rampart.local.containers import ECS_STOP_TIMEOUT_S, STOP_TIMEOUT_LABEL, create_args
 from rampart.local.edge import EDGE_CONFIG_DIR, matcher_accepts, nginx_conf, targets
-from rampart.local.scope import LABEL_SERVICE, Scope
+from rampart.local.scope import LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Scope
 from rampart.local.secrets import LOCAL_DIR, resolve_secrets, tls_pair
 from rampart.local.tasks import Task
 from rampart.local.volumes import task_mounts
@@ -446,12 +446,36 @@ def stopped_tasks(client: docker.DockerClient, scope: Scope) -> dict[str, str]:
 
 # -- commands -----------------------------------------------------------------------------------
 
+def name_clashes(client: docker.DockerClient, scope: Scope, tasks: list[Task]) -> list[str]:
+    """What another project or stack already holds under a name this run would use. Names join project
+    and stack with `-` (`a-b`/`c` and `a`/`b-c` both spell `rampart-a-b-c`): without this check the
+    second would fail on a taken container name after building, or mount the first one's volume."""
+    wanted = {
+        "container": {scope.container_name(t.service, c["name"]) for t in tasks for c in t.containers}
+                     | {scope.container_name(EDGE, EDGE)},
+        "volume": {scope.volume_name(t.service, v["name"]) for t in tasks for v in t.volumes},
+        "network": {scope.network_name()},
+    }
+    ours = {"label": [LABEL_PROJECT]}  # anything `rampart local` made, whichever project
+    found = [("container", c.name, c.labels) for c in client.containers.list(all=True, filters=ours)]
+    found += [("volume", v.name, v.attrs.get("Labels") or {}) for v in client.volumes.list(filters=ours)]
+    found += [("network", n.name, n.attrs.get("Labels") or {}) for n in client.networks.list(filters=ours)]
+    owners = [(kind, name, Scope(labels.get(LABEL_PROJECT, "?"), labels.get(LABEL_STACK, "?")))
+              for kind, name, labels in found]
+    return [f"{kind} {name} ({owner})" for kind, name, owner in owners if name in wanted[kind] and owner != scope]
+
+
+
 def up(client: docker.DockerClient, scope: Scope, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
        secrets_path: Path, build_args: dict[str, str], edge_image: str | None, https_port: int, http_port: int,
        say: Callable[[str], None], services: list[str] | None = None) -> None:
     """Build, then (re)start the tasks of `services` (all when None) whose containers changed, all
     tasks at once as ECS starts a service's tasks; then the edge, routing to every running task; then
     wait for the containers' health checks and the target groups' (each failure ends `up` at once)."""
+    clashes = name_clashes(client, scope, tasks)
+    if clashes:
+        raise UserError(f"{scope}: another local run already uses these names: {'; '.join(clashes)}; "
+                        "run `rampart local down` there, or rename this project or stack")
     tls_root = project_dir / LOCAL_DIR / scope.stack / "tls"
     selected = [t for t in tasks if not services or t.service in services]
     changed: list[tuple[Task, list[PreparedContainer]]] = []

@@ -86,3 +86,12 @@ def test_a_container_without_a_health_check_runs_none_not_its_images(dev_tasks: 
     assert doc["services"]["web-proxy"]["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL")
     schema = compose_schema()
     assert not list(jsonschema.validators.validator_for(schema)(schema).iter_errors(yaml.safe_load(render(doc))))
+
+
+def test_the_compose_project_is_keyed_by_project_and_stack(document) -> None:  # type: ignore[no-untyped-def]
+    """`docker compose down` removes what its Compose project name owns: with the stack alone, two
+    programs' `dev` files would be one Compose project."""
+    doc, _, _ = document
+    assert doc["name"] == "rampart-rampart-dev"
+    networks = {n for s in doc["services"].values() for n in s.get("networks", [])}
+    assert networks == {"rampart-rampart-dev"} and set(doc["networks"]) == networks

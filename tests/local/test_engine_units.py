@@ -14,7 +14,7 @@ from rampart.local import engine
 from rampart.local.command import LOCAL_BASE_IMAGES, parse_build_args
 from rampart.local.edge import matcher_accepts, nginx_conf, targets
 from rampart.local.scope import Scope
-from rampart.local.tasks import Route, Task, stack_tasks
+from rampart.local.tasks import Route, TargetGroupProbe, Task, stack_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 ALB_PROGRAM = Path(__file__).resolve().parent / "alb_program"
@@ -84,6 +84,20 @@ def test_wait_healthy_fails_on_the_unhealthy_container_without_waiting_for_the_o
         engine.wait_healthy(None, Scope("p", "dev"), tasks, lambda _: None)  # type: ignore[arg-type]
 
 
+def test_wait_healthy_takes_a_running_container_without_a_health_check_as_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No health check is the default now (the image's own, else none): such a container is ready
+    once running, as ECS counts it, and `up` must not demand a health status it cannot have."""
+    plain = FakeContainer([state(None, status="created"), state(None, status="running")])
+    checked = FakeContainer([state("starting"), state("healthy")], labels={engine.LABEL_SERVICE: "api",
+                                                                        engine.LABEL_CONTAINER: "app"})
+    checked.id = "checked"
+    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service: [plain] if service == "hello" else [checked])
+    monkeypatch.setattr(engine, "POLL_S", 0.0)
+    engine.wait_healthy(None, Scope("p", "dev"), [Task("hello", "hello-dev", {}, []), Task("api", "api-dev", {}, [])],  # type: ignore[arg-type]
+                        lambda _: None)
+    assert plain.status == "running" and checked.attrs["State"]["Health"]["Status"] == "healthy"
+
+
 # -- the target group's protocol, path and matcher -----------------------------------------------
 
 def test_an_alb_mode_target_group_is_http_with_its_own_health_check() -> None:
@@ -97,6 +111,30 @@ def test_a_sidecar_target_group_is_https(dev_tasks: list[Task]) -> None:
     for task in dev_tasks:
         for route in task.routes:
             assert (route.protocol, route.health_check_protocol) == ("HTTPS", "HTTPS"), task.service
+
+
+def target_group(**inputs: Any) -> Any:
+    from rampart.mock_engine import RegisteredResource
+
+    return RegisteredResource(urn="urn:tg", type="aws:lb/targetGroup:TargetGroup", name="tg", parent_urn=None,
+                              inputs=inputs, outputs={}, custom=True)
+
+
+def test_a_target_group_that_leaves_its_settings_out_gets_the_albs_defaults() -> None:
+    """AWS defaults an ALB target group to HTTP, its health check to the group's protocol, path `/`
+    and matcher `200`: the local edge must probe what the ALB would, not what Rampart usually sets."""
+    from rampart.local.tasks import target_group_probe
+
+    assert target_group_probe(target_group()) == TargetGroupProbe("HTTP", "HTTP", "/", "200")
+    assert target_group_probe(target_group(protocol="https")) == TargetGroupProbe("HTTPS", "HTTPS", "/", "200")
+
+
+def test_a_health_check_protocol_of_its_own_is_kept() -> None:
+    """An HTTPS group may check its targets over HTTP (`healthCheck.protocol`): the probe follows the check."""
+    from rampart.local.tasks import target_group_probe
+
+    group = target_group(protocol="HTTPS", healthCheck={"protocol": "HTTP", "path": "/ready", "matcher": "200-399"})
+    assert target_group_probe(group) == TargetGroupProbe("HTTPS", "HTTP", "/ready", "200-399")
 
 
 def http_route(port: int, protocol: str) -> Route:
@@ -219,6 +257,31 @@ def test_local_base_images_are_the_ones_the_script_makes_and_an_explicit_build_a
     assert parse_build_args([]) == {}
 
 
+def test_local_base_images_missing_from_the_engine_are_named_unless_a_build_arg_replaces_them() -> None:
+    import docker
+
+    from rampart.local.command import require_local_base_images
+
+    present = {LOCAL_BASE_IMAGES["NODE_IMAGE"], LOCAL_BASE_IMAGES["RUNTIME_IMAGE"], LOCAL_BASE_IMAGES["BUILD_IMAGE"]}
+
+    class Images:
+        def get(self, image: str) -> str:
+            if image not in present:
+                raise docker.errors.ImageNotFound(image)
+            return image
+
+    class Client:
+        images = Images()
+
+    nginx = LOCAL_BASE_IMAGES["NGINX_IMAGE"]
+    with pytest.raises(UserError, match=f"--local-base-images: {nginx} not in the engine; make them with "
+                                        "`scripts/base-images.sh`"):
+        require_local_base_images(Client(), parse_build_args([], local_base_images=True))
+    require_local_base_images(Client(), parse_build_args(["NGINX_IMAGE=mirror/nginx:1"], local_base_images=True))
+    present.add(nginx)
+    require_local_base_images(Client(), parse_build_args([], local_base_images=True))
+
+
 def test_docs_state_the_waits_and_the_offline_images_the_code_uses() -> None:
     docs = (ROOT / "docs" / "local.md").read_text()
     assert f"every {engine.PROGRESS_S:.0f} s" in docs
@@ -226,3 +289,107 @@ def test_docs_state_the_waits_and_the_offline_images_the_code_uses() -> None:
     for image in LOCAL_BASE_IMAGES.values():
         assert f"`{image}`" in docs, image
     assert "--local-base-images" in (ROOT / "README.md").read_text()
+
+
+class FakeObject:
+    """A volume or network: a name, labels, and whether `down` removed it."""
+
+    def __init__(self, name: str, labels: dict[str, str]) -> None:
+        self.name, self.labels, self.removed = name, labels, False
+        self.attrs = {"Labels": labels}
+
+    def remove(self, force: bool = False) -> None:
+        self.removed = True
+
+
+def matching(objects: list[Any], filters: dict[str, list[str]]) -> list[Any]:
+    """The engine's label filter: every `key=value` given must be one of the object's labels (a bare
+    `key`: the object has that label)."""
+    wanted = [f.split("=", 1) for f in filters["label"]]
+    return [o for o in objects if not getattr(o, "removed", False)
+            and all(k in o.labels and (not v or o.labels[k] == v[0]) for k, *v in wanted)]
+
+
+class FakeEngine:
+    """Containers, volumes and networks of several projects on one engine, filtered as the engine filters."""
+
+    def __init__(self, containers: list[FakeContainer], volumes: list[FakeObject], networks: list[FakeObject]) -> None:
+        outer = self
+        self.all, self.volume_list, self.network_list = containers, volumes, networks
+
+        class Listing:
+            def __init__(self, objects: list[Any]) -> None:
+                self.objects = objects
+
+            def list(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> list[Any]:  # noqa: A002
+                return matching(self.objects, filters or {"label": []})
+
+        self.containers = Listing(outer.all)
+        self.volumes = Listing(outer.volume_list)
+        self.networks = Listing(outer.network_list)
+
+
+class ProjectContainer(FakeContainer):
+    """A container of one project's `dev` task, as `rampart local up` labels and names it."""
+
+    def __init__(self, project: str, service: str, status: str, essential: bool = True) -> None:
+        super().__init__([state(None, status=status)], labels={
+            **Scope(project, "dev").labels(service), engine.LABEL_CONTAINER: "app",
+            engine.LABEL_ESSENTIAL: str(essential).lower()})
+        self.name = Scope(project, "dev").container_name(service, "app")
+        self.attrs["HostConfig"] = {"NetworkMode": "rampart"}
+        self.removed = self.stopped = False
+
+    def remove(self, force: bool = False) -> None:
+        self.removed = True
+
+    def stop(self, timeout: int = 0) -> None:
+        self.stopped = True
+
+
+def test_down_and_the_stopped_task_check_of_one_project_leave_another_projects_same_stack_alone() -> None:
+    """Two programs with a `dev` stack on one engine: `down` in one removes only its own containers,
+    volumes and network; an exited essential container of the other project's task stops nothing of
+    this one."""
+    shop, blog = Scope("shop", "dev"), Scope("blog", "dev")
+    shop_app = ProjectContainer("shop", "web", "running")
+    blog_app = ProjectContainer("blog", "web", "running")
+    blog_exited = ProjectContainer("blog", "worker", "exited")
+    blog_worker_sidecar = ProjectContainer("blog", "worker", "running", essential=False)
+    volumes = [FakeObject(s.volume_name("web", "tmp"), s.labels("web")) for s in (shop, blog)]
+    networks = [FakeObject(s.network_name(), s.labels()) for s in (shop, blog)]
+    client = FakeEngine([shop_app, blog_app, blog_exited, blog_worker_sidecar], volumes, networks)
+
+    assert engine.stopped_tasks(client, shop) == {}  # type: ignore[arg-type]
+    assert not blog_worker_sidecar.stopped, "shop's look at its tasks stopped blog's"
+    removed = engine.down(client, shop)  # type: ignore[arg-type]
+    assert removed == ["container rampart-shop-dev-web-app", "volume rampart-shop-dev-web-tmp",
+                       "network rampart-shop-dev"], removed
+    assert not any(c.removed for c in (blog_app, blog_exited, blog_worker_sidecar))
+    assert [v.removed for v in volumes] == [True, False] and [n.removed for n in networks] == [True, False]
+
+
+def test_up_refuses_names_another_project_and_stack_already_hold() -> None:
+    """Project `a` stack `b-c` and project `a-b` stack `c` spell the same names (`rampart-a-b-c-...`):
+    the second `up` stops before building, naming what the first holds, instead of mounting its volume."""
+    first, second = Scope("a", "b-c"), Scope("a-b", "c")
+    assert first.container_name("web", "app") == second.container_name("web", "app"), "the clash this guards"
+    held = ProjectContainer("a", "web", "running")
+    held.labels.update(first.labels("web"))
+    held.name = first.container_name("web", "app")
+    edge = ProjectContainer("a", engine.EDGE, "running")
+    edge.labels.update(first.labels(engine.EDGE))
+    edge.name = first.container_name(engine.EDGE, engine.EDGE)
+    volume = FakeObject(first.volume_name("web", "tmp"), first.labels("web"))
+    client = FakeEngine([held, edge], [volume], [FakeObject(first.network_name(), first.labels())])
+    task = Task("web", "web-c", {"volumes": [{"name": "tmp"}]}, [{"name": "app"}])
+    with pytest.raises(UserError) as raised:
+        engine.up(client, second, [task], project_dir=Path("."), secrets={}, secrets_path=Path("x.env"),  # type: ignore[arg-type]
+                  build_args={}, edge_image=None, https_port=8443, http_port=8080, say=print)
+    assert str(raised.value) == (
+        "project 'a-b' stack 'c': another local run already uses these names: "
+        "container rampart-a-b-c-web-app (project 'a' stack 'b-c'); container rampart-a-b-c-edge-edge (project 'a' "
+        "stack 'b-c'); volume rampart-a-b-c-web-tmp (project 'a' "
+        "stack 'b-c'); network rampart-a-b-c (project 'a' stack 'b-c'); run `rampart local down` there, or "
+        "rename this project or stack")
+    assert engine.name_clashes(client, first, [task]) == [], "a run's own names are no clash"  # type: ignore[arg-type]

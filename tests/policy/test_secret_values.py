@@ -265,6 +265,10 @@ def test_an_elb_policy_prefix_cannot_hide_a_key() -> None:
     for joined in (" ", ";", "-", ","):
         value = "ELBSecurityPolicy-TLS13-1-2-2021-06" + joined + key
         assert secret_kind(value) is not None, f"a key after {joined!r} passed as part of the policy name"
+    # A policy's spelling around a key: the name's segments are short words, so the key is not taken out with it.
+    secret_key = rand(40)  # an AWS secret access key's shape, found on its own
+    inside = "ELBSecurityPolicy-" + secret_key + "-2021-06"
+    assert secret_kind(inside) == "an AWS secret access key", "a key between a policy prefix and a date passed"
 
 
 # --- key=value forms are secrets (issue 20 item 8) ----------------------------------------------
@@ -338,6 +342,18 @@ KEY_VALUE_ORDINARY = {
 def test_key_value_without_a_secret_passes(name: str) -> None:
     value = KEY_VALUE_ORDINARY[name]
     assert secret_kind(value) is None, f"{name}: {value!r} flagged as {secret_kind(value)}"
+
+
+@pytest.mark.parametrize(("value", "found"), [
+    ("Password=;", False),                          # no value
+    ("Password=a;", True),                          # one character: the shortest password is still one
+    ("password='" + "a" * 256 + "'", True),         # a quoted value at the 256 characters read
+    ("password='" + "a" * 257 + "'", True),         # one past: still a value, read for 256 characters
+    ('password="' + "correct horse " * 30 + '"', True),  # a long passphrase (low entropy: only its key says so)
+    ("password=" + "a" * 257, True),                # unquoted, one past the window
+], ids=["empty", "one-char", "quoted-256", "quoted-257", "quoted-passphrase-420", "unquoted-257"])
+def test_key_value_length_boundaries(value: str, found: bool) -> None:
+    assert (secret_kind(value) is not None) is found, f"{value[:40]!r}... ({len(value)} characters)"
 
 
 @pytest.mark.parametrize("value", ["a" * 100_000, "a-" * 50_000, "a=" * 50_000, "a." * 50_000],

@@ -33,10 +33,11 @@ _PLACEHOLDER = re.compile(r"^(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|\{\{.*\}\}|<[^>]+>|
 # key=value in a query string (`&`), a connection string (`;`), an option list (spaces, `,`) or a
 # command line (`--key=value`). A lookahead, so a pair inside another pair's value is still read
 # (`DATABASE_URL=postgres://db/shop?password=...`). A key starts only where no key character
-# precedes it (`X-Amz-Signature` is one key), so each word is scanned once.
+# precedes it (`X-Amz-Signature` is one key), so each word is scanned once. A quoted value is read
+# to its closing quote or for 256 characters, whichever comes first: a longer one is still a value.
 _KEY_VALUE = re.compile(
     r"(?<![A-Za-z0-9_.-])(?=-{0,2}(?P<key>[A-Za-z][A-Za-z0-9_.-]*)[ \t]*=[ \t]*"
-    r"(?P<value>'[^']{0,256}'|\"[^\"]{0,256}\"|\{\{[^}]{0,256}\}\}|<[^>]{0,256}>|[^&;,\s'\"]{1,256}))"
+    r"(?P<value>'[^']{0,256}'?|\"[^\"]{0,256}\"?|\{\{[^}]{0,256}\}\}|<[^>]{0,256}>|[^&;,\s'\"]{1,256}))"
 )
 #: Keys that say a secret only in a key=value pair: `PWD` alone is the shell's working directory.
 _KEY_VALUE_SECRET_KEYS = frozenset({"PWD", "PASS", "SIG", "SIGNATURE", "ACCOUNTKEY"})
