@@ -335,6 +335,10 @@ KEY_VALUE_ORDINARY = {
     "shared-access-key-name-only": "Endpoint=sb://shop.servicebus.windows.net/;SharedAccessKeyName=send",
     "key-without-equals": "password reset link expires in 24 hours",
     "pwd-is-a-directory-outside-pairs": "cd $PWD && make",
+    # A setting about a secret holds none: the key's last word is not a secret word.
+    "setting-about-passwords": "password_min_length=12&password_max_age_days=90",
+    "setting-about-tokens": "--token-expiry=3600 --session-timeout=900",
+    "java-property-about-tokens": "-Djwt.token.validity=3600 -Dspring.profiles.active=prod",
 }
 
 

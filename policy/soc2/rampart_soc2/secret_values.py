@@ -95,11 +95,14 @@ def _path_like(token: str) -> bool:
 
 
 def _secret_key(key: str) -> bool:
-    """Does the key of a key=value pair say its value is a secret (password, Pwd, api_key,
-    X-Amz-Signature, AccountKey)?"""
+    """Does the key of a key=value pair say its value is a secret (password, Pwd, db_password, api_key,
+    X-Amz-Signature, AccountKey)? Its last word must: a setting about a secret (password_min_length,
+    token-expiry, jwt.token.validity) holds none."""
     words = _name_words(key)
-    return secret_name(key) or bool(words) and (words[-1] in _KEY_VALUE_SECRET_KEYS
-                                                 or "".join(words) in _KEY_VALUE_SECRET_KEYS)
+    if not words:
+        return False
+    return (words[-1] in _SECRET_WORDS or tuple(words[-2:]) in _SECRET_PAIRS
+            or words[-1] in _KEY_VALUE_SECRET_KEYS or "".join(words) in _KEY_VALUE_SECRET_KEYS)
 
 
 def _key_value_secret(value: str) -> str | None:
