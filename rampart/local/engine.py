@@ -379,6 +379,14 @@ def probes(routes: list[dict[str, Any]]) -> list[Probe]:
     return found
 
 
+def check_edge_running(edge: Container) -> None:
+    """The edge's nginx refused its config or stopped: say so with its own words, not as a failed probe."""
+    edge.reload()
+    if edge.status != "running":
+        logs = edge.logs(tail=20).decode(errors="replace").strip()
+        raise UserError(f"the local edge {edge.name} is {edge.status}; its last lines:\n{logs}")
+
+
 def run_probe(edge: Container, probe: Probe) -> int | None:
     """The status code the target answered (None: no answer within 5 s)."""
     result = edge.exec_run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", probe.url()])
@@ -506,6 +514,7 @@ def up(client: docker.DockerClient, scope: Scope, tasks: list[Task], *, project_
     wait_healthy(client, scope, selected, say)
     say("every container is healthy" + ("; checking each target group's health check" if edge else ""))
     if edge is not None:
+        check_edge_running(edge)
         wait_targets_healthy(edge, say)
         say("every target passes its target group's health check")
 

@@ -153,6 +153,32 @@ def test_the_edge_speaks_each_target_groups_protocol() -> None:
         nginx_conf(targets([Task("a", "a", {}, [], routes=[http_route(9090, "TCP")])], {"a": "x"}), 8443)
 
 
+@pytest.mark.parametrize("owner_length", [34, 35, 98, 99])  # the name fits 64 bytes up to 34, 128 up to 98
+def test_the_edges_maps_hold_the_longest_upstream_name(owner_length: int) -> None:
+    """Names carry project, stack and service: an upstream name past the default 64-byte map bucket made
+    nginx refuse the edge ("could not build map_hash"). Each entry takes the name, a pointer, two bytes."""
+    import re
+
+    owner = "r" * owner_length
+    conf = nginx_conf(targets([Task("a", "a", {}, [], routes=[http_route(9090, "HTTP")])], {"a": owner}), 8443)
+    name = f"target_{owner}_9090"
+    bucket = int(re.search(r"map_hash_bucket_size (\d+);", conf)[1])  # type: ignore[index]
+    assert bucket >= len(name) + 18 and bucket & (bucket - 1) == 0, (len(name), bucket)
+    assert bucket == (64 if len(name) + 18 <= 64 else 128 if len(name) + 18 <= 128 else 256), (len(name), bucket)
+
+
+def test_up_says_when_the_edge_stopped_instead_of_probing_it() -> None:
+    class Edge(FakeContainer):
+        def logs(self, tail: int) -> bytes:
+            return b"[emerg] could not build map_hash, you should increase map_hash_bucket_size: 64"
+
+    edge = Edge([state(None, status="exited")])
+    edge.name = "rampart-shop-dev-edge-edge"
+    with pytest.raises(UserError, match=r"(?s)edge rampart-shop-dev-edge-edge is exited.*could not build map_hash"):
+        engine.check_edge_running(edge)  # type: ignore[arg-type]
+    engine.check_edge_running(Edge([state(None)]))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("matcher", "code", "healthy"), [
     ("200", 200, True), ("200", 201, False), ("200", 199, False),
     ("200-299", 200, True), ("200-299", 299, True), ("200-299", 300, False), ("200-299", 199, False),
