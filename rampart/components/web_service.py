@@ -24,6 +24,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from rampart.components._util import (
+    KMS_KEY_ARN,
     ArgsModel,
     AwsContext,
     StrInput,
@@ -107,7 +108,7 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
             )
     return value
 
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_KMS_KEY_ARN = KMS_KEY_ARN
 
 
 def _is_parameter(arn: Any) -> bool:

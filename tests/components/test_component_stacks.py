@@ -130,6 +130,44 @@ def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:
             assert all(have.get(k) == v for k, v in tags.items()), f"{name}: {resource.name} lacks the stack's tags"
 
 
+def env_key(run: object) -> str:
+    return str(run.stack_outputs["environment"]["kms_key_arn"])  # type: ignore[attr-defined]
+
+
+def test_every_repository_uses_the_environment_key(stack: tuple[str, Plan]) -> None:
+    """Issue 23: the services' ECR repositories share the environment's key (one key, not one per
+    repository), and that key's policy is the one that lets ECR use it."""
+    name, plan = stack
+    (key,) = plan.of_type("aws:kms/key:Key")
+    assert key.parent_urn == plan.one("rampart:monitoring:Monitoring").urn, f"{name}: {key.name} is not the environment's"
+    assert any(s.get("Sid") == "EcrRepositoriesInThisRegion" for s in plan.policy(key)["Statement"]), key.name
+    repositories = plan.of_type("aws:ecr/repository:Repository")
+    assert len(repositories) == 2 * len(load_stack_config(ROOT, name).services), f"{name}: app and sidecar repositories"
+    for repository in repositories:
+        assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key.outputs["arn"]}], \
+            f"{name}: {repository.name} is not encrypted with the environment's key"
+
+
+def test_a_service_may_bring_its_own_repository_key(tmp_path: Path) -> None:
+    """`image.kmsKeyArn` in the stack file: that service's repositories use it; the others keep the
+    environment's."""
+    import shutil
+
+    import yaml
+
+    own = "arn:aws:kms:eu-west-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "out", "node_modules", "__pycache__"))
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    data = yaml.safe_load(stack_file.read_text())
+    data["config"]["rampart:services"]["api"]["image"]["kmsKeyArn"] = own
+    stack_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = run_stack(project, "dev")
+    plan = Plan(resources=run.resources, outputs=run.stack_outputs)
+    keys = {r.name: r.inputs["encryptionConfigurations"][0]["kmsKey"] for r in plan.of_type("aws:ecr/repository:Repository")}
+    assert keys == {"api-app-repo": own, "api-proxy-repo": own, "web-app-repo": env_key(run), "web-proxy-repo": env_key(run)}, keys
+
+
 def test_dev_routes_api_before_the_catch_all() -> None:
     plan = Plan(resources=(run := run_stack(ROOT, "dev")).resources, outputs=run.stack_outputs)
     rules = {r.name: r.inputs["priority"] for r in plan.of_type("aws:lb/listenerRule:ListenerRule")}
@@ -146,9 +184,12 @@ def test_services_only_stack_attaches_to_the_dev_environment() -> None:
                   "rampart:load_balancer:LoadBalancer", "rampart:waf:WebAcl", "aws:lb/listener:Listener",
                   "aws:sns/topic:Topic"):
         assert plan.of_type(token) == [], f"the services-only stack created {token}"
-    images = {r.urn for r in plan.of_type("rampart:image:Image")}
-    for key in plan.of_type("aws:kms/key:Key"):
-        assert key.parent_urn in images, f"{key.name}: a key other than an image repository's"
+    assert plan.of_type("aws:kms/key:Key") == [], "the services' repositories use dev's key: no key of their own"
+    repositories = plan.of_type("aws:ecr/repository:Repository")
+    assert repositories
+    for repository in repositories:
+        assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": env_key(dev)}], \
+            f"{repository.name}: not encrypted with dev's key"
     assert sorted(r.name for r in plan.of_type("rampart:web_service:WebService")) == sorted(config.services)
     env = dev.stack_outputs["environment"]
     rule = plan.one("aws:lb/listenerRule:ListenerRule")
