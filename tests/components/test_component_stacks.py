@@ -59,21 +59,26 @@ def test_whole_environment_and_every_service_are_registered(stack: tuple[str, Pl
     assert len(alarms) == expected_alarms, f"{name}: {len(alarms)} alarms"
 
 
-def test_every_service_has_its_dashboard_metric_filters_and_surge_alarms_with_actions(
+def test_every_service_is_on_the_environment_dashboard_with_metric_filters_and_surge_alarms_with_actions(
     stack: tuple[str, Plan],
 ) -> None:
-    """Issue 14's acceptance: each service gets a dashboard; each nginx-ingress service the access-log
-    metric filters and the two surge alarms, whose actions notify the environment's topic."""
+    """Issue 14's acceptance, with issue 23's cost: the environment's one dashboard shows each service
+    (chosen in its toolbar; a service's own dashboard only when its `dashboard` setting asks); each
+    nginx-ingress service gets the access-log metric filters and the two surge alarms, whose actions
+    notify the environment's topic."""
     from rampart.components.observability import ACCESS_LOG_METRICS
 
     name, plan = stack
     config = load_stack_config(ROOT, name)
     topic = plan.one("aws:sns/topic:Topic").outputs["arn"]
     environment = plan.one("rampart:environment:Environment")
-    assert len([d for d in plan.of_type("aws:cloudwatch/dashboard:Dashboard") if d.parent_urn == environment.urn]) == 1
+    (board,) = [d for d in plan.of_type("aws:cloudwatch/dashboard:Dashboard") if d.parent_urn == environment.urn]
+    selectors = {v["property"] for v in json.loads(board.inputs["dashboardBody"])["variables"]}
+    assert selectors == {"TargetGroup", "ServiceName"}, f"{name}: the environment dashboard's service selectors"
     for service, settings in config.services.items():
         mine = _service(plan, service)
-        assert len([r for r in mine if r.type == "aws:cloudwatch/dashboard:Dashboard"]) == 1, f"{name}/{service}"
+        own = [r for r in mine if r.type == "aws:cloudwatch/dashboard:Dashboard"]
+        assert len(own) == int(settings.dashboard), f"{name}/{service}: dashboard setting {settings.dashboard}"
         filters = [r for r in mine if r.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter"]
         surges = [r for r in mine if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.name.endswith("-surge")]
         if settings.ingress != "nginx":
