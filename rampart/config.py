@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from rampart.components._util import KMS_KEY_ARN
 from rampart.components.environment import EnvironmentSettings
 from rampart.components.waf import ScopedRateLimit
 from rampart.components.image import check_build_args
@@ -84,6 +85,7 @@ class ImageConfig(Model):
     uri: Annotated[str | None, Field(description="An existing ECR image, referenced by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<64 hex>`); tasks may pull only from that repository.")] = None
     keep_images: Annotated[int, Field(ge=1, le=1000, description="Tagged images the repository lifecycle policy keeps.")] = 30
     untagged_expiry_days: Annotated[int, Field(ge=1, le=365, description="Days after which untagged images are expired.")] = 7
+    kms_key_arn: Annotated[str | None, Field(description="ARN of the KMS key that encrypts the service's ECR repositories (`build` only: the app's and the sidecar's); omitted, the environment's key does (one key for the environment, not $1 a month per repository). Your key's policy must let ECR use it (kms:CreateGrant, kms:RetireGrant and kms:DescribeKey through ecr.REGION.amazonaws.com).")] = None
 
     @field_validator("uri")
     @classmethod
@@ -102,10 +104,23 @@ class ImageConfig(Model):
         partition = "aws-cn" if ".amazonaws.com.cn/" in match.group(0) else "aws"
         return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
 
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms_key_arn(cls, v: str | None) -> str | None:
+        if v is not None and not KMS_KEY_ARN.match(v):
+            raise ValueError(
+                f"{v!r} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID): give the key's ARN, not an alias "
+                "or a key ID, or leave `kmsKeyArn` out to use the environment's key"
+            )
+        return v
+
     @model_validator(mode="after")
     def _one_source(self) -> ImageConfig:
         if (self.build is None) == (self.uri is None):
             raise ValueError("give either `build` or `uri`, not both and not neither")
+        if self.uri is not None and self.kms_key_arn is not None:
+            raise ValueError("give `kmsKeyArn` only with `build`: an image given by `uri` lives in a repository this "
+                             "stack does not create, so its key is that repository's")
         return self
 
 

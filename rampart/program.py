@@ -58,7 +58,7 @@ def attach_environment(config: StackConfig, tags: dict[str, str]) -> tuple[Envir
     return environment.ref, environment
 
 
-def build_image(name: str, image: ImageConfig, tags: dict[str, str]) -> Image:
+def build_image(name: str, image: ImageConfig, kms_key_arn: pulumi.Input[str], tags: dict[str, str]) -> Image:
     build = image.build
     assert build is not None
     context = Path(build.context).resolve()
@@ -71,9 +71,16 @@ def build_image(name: str, image: ImageConfig, tags: dict[str, str]) -> Image:
             build_args=build.args,
             keep_tagged_images=image.keep_images,
             untagged_expiry_days=image.untagged_expiry_days,
+            kms_key_arn=kms_key_arn,
             tags=tags,
         ),
     )
+
+
+def repository_key(service: ServiceConfig, environment: EnvironmentRef) -> pulumi.Input[str]:
+    """The KMS key of a service's ECR repositories: its own when the stack file names one, else the
+    environment's (issue 23: one key for the environment instead of one per repository)."""
+    return service.image.kms_key_arn or environment.kms_key_arn
 
 
 def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
@@ -86,7 +93,9 @@ def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
     return sidecar_proxy(sidecar, service.container_port, known, service.routing)
 
 
-def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tags: dict[str, str]) -> Image:
+def build_proxy_image(
+    name: str, service: ServiceConfig, proxy: ProxyConfig, kms_key_arn: pulumi.Input[str], tags: dict[str, str]
+) -> Image:
     """The sidecar's image, rendered with the settings the sidecar is deployed with."""
     context = (BUILD_DIR / pulumi.get_stack() / name).resolve()
     write_image_context(proxy, context, upstream_port=service.container_port)
@@ -98,6 +107,7 @@ def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tag
             target=PROXY_TARGET,
             keep_tagged_images=service.image.keep_images,
             untagged_expiry_days=service.image.untagged_expiry_days,
+            kms_key_arn=kms_key_arn,
             tags=tags,
         ),
     )
@@ -192,14 +202,14 @@ def deploy_service(
     tags = config.tags.as_dict()
     outputs: dict[str, Any] = {}
     if service.image.build is not None:
-        app_image = build_image(f"{name}{IMAGE_SUFFIXES['app']}", service.image, tags)
+        app_image = build_image(f"{name}{IMAGE_SUFFIXES['app']}", service.image, repository_key(service, environment), tags)
         images = ServiceImages(app_image.image_ref, app_image.repository.arn, list(app_image.volumes), facts=app_image.facts)
         outputs["appRepositoryUrl"] = app_image.repository.repository_url
     else:
         assert service.image.uri is not None
         images = ServiceImages(service.image.uri, service.image.repository_arn(), None)
     if service.sidecar() is not None:
-        proxy_image = build_proxy_image(name, service, proxy_settings(config, name), tags)
+        proxy_image = build_proxy_image(name, service, proxy_settings(config, name), repository_key(service, environment), tags)
         images = replace(images, proxy_image=proxy_image.image_ref, proxy_repository_arn=proxy_image.repository.arn,
                          proxy_volumes=list(proxy_image.volumes))
         outputs["proxyImage"] = proxy_image.image_ref

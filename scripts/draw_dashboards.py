@@ -15,9 +15,11 @@ from pathlib import Path
 
 from rampart.components.observability import (
     GRID_COLUMNS,
+    Expression,
+    Metric,
     MetricWidget,
     ServiceMetrics,
-    environment_widgets,
+    environment_dashboard,
     service_widgets,
 )
 
@@ -33,14 +35,19 @@ def _example_service() -> list[MetricWidget]:
     ))
 
 
+def _shown(expression: str, label: str) -> str:
+    """Metric math as written; a metric search (too long for a box) by what it finds."""
+    return f"each sidecar's {label}" if expression.startswith("SEARCH(") else expression
+
+
 def _panel(title: str, widgets: list[MetricWidget], top: int) -> tuple[list[str], int]:
     rows = max(w.y + w.height for w in widgets)
     out = [f'<text x="{GAP}" y="{top + 18}" class="h">{escape(title)}</text>']
     for w in widgets:
         x, y = GAP + w.x * CELL_W, top + TITLE_H + w.y * CELL_H
         width, height = w.width * CELL_W - GAP, w.height * CELL_H - GAP
-        names = sorted({line.name for line in w.lines if hasattr(line, "name")} |
-                       {line.expression for line in w.lines if hasattr(line, "expression")})
+        names = sorted({line.name for line in w.lines if isinstance(line, Metric)} |
+                       {_shown(line.expression, line.label) for line in w.lines if isinstance(line, Expression)})
         out.append(f'<rect x="{x}" y="{y}" width="{width}" height="{height}" class="w"/>')
         out.append(f'<text x="{x + 8}" y="{y + 18}" class="t">{escape(w.title)}</text>')
         for i, name in enumerate(names[:3]):
@@ -49,9 +56,10 @@ def _panel(title: str, widgets: list[MetricWidget], top: int) -> tuple[list[str]
 
 
 def picture() -> str:
-    parts, top = _panel("Service dashboard (nginx ingress, WAF on)", _example_service(), 0)
-    env, bottom = _panel("Environment dashboard",
-                         environment_widgets("ALB", "CLUSTER", "REGION", "ACL"), top + 10)
+    environment, _ = environment_dashboard("ALB", "CLUSTER", "REGION", "ACL")
+    parts, top = _panel("Environment dashboard (service chosen in its toolbar; sidecars of every service)", environment, 0)
+    env, bottom = _panel("A service's own dashboard (opt-in: `dashboard: true`; nginx ingress, WAF on)",
+                         _example_service(), top + 10)
     width = GRID_COLUMNS * CELL_W + GAP
     style = (".h{font:bold 15px sans-serif}.t{font:bold 12px sans-serif}.m{font:10px monospace;fill:#444}"
              ".w{fill:#f3f6fa;stroke:#7a8ca3}")

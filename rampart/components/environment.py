@@ -35,7 +35,7 @@ from rampart.components.compliance import (
 from rampart.components.load_balancer import LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs, encrypted_log_group, metric_alarm
 from rampart.components.network import Network, NetworkArgs, NetworkSettings, alb_subnet_cidrs
-from rampart.components.observability import dashboard, dashboard_body, environment_widgets
+from rampart.components.observability import dashboard, dashboard_body, environment_dashboard
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 
 #: The stack output under which an environment stack exports its `EnvironmentRef`.
@@ -408,14 +408,15 @@ class Environment(pulumi.ComponentResource):
         )
 
     def _dashboard(self, name: str) -> aws.cloudwatch.Dashboard:
-        """The environment's dashboard: its load balancer, WAF and cluster (each service has its own)."""
+        """The environment's dashboard: its load balancer, WAF and cluster, any attached service chosen
+        in its toolbar, and every service's sidecar (a service's own dashboard is opt-in)."""
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
-        widgets = environment_widgets(
+        widgets, selectors = environment_dashboard(
             self.load_balancer.alb.arn_suffix, self.cluster.name, region,
             self.web_acl.web_acl_metric_name if self.web_acl is not None else None,
         )
         return dashboard(
-            f"{name}-environment-dashboard", f"{name}-environment", dashboard_body(widgets, region), self
+            f"{name}-environment-dashboard", f"{name}-environment", dashboard_body(widgets, region, selectors), self
         )
 
     def _alarms(self, name: str, thresholds: EnvironmentAlarmSettings) -> None:

@@ -1,7 +1,7 @@
 """Image: a hardened ECR repository and a container image built into it from a Dockerfile.
 
 The repository scans on push, has immutable tags, is encrypted with a customer-managed KMS
-key (given, or created with rotation), expires untagged images and keeps only the last N,
+key (given: the environment's, which Rampart's program passes; or created with rotation), expires untagged images and keeps only the last N,
 and has no repository policy (access stays with IAM in the owning account). The image is a
 `pulumi_docker.Image` built with BuildKit from any Dockerfile, context and target stage for
 one platform, pushed with a short-lived ECR token and tagged by the content of its build
@@ -99,8 +99,9 @@ class ImageArgs(ArgsModel):
     )
     kms_key_arn: Optional[StrInput] = Field(
         None,
-        description="Customer-managed KMS key ARN that encrypts the repository; None creates a "
-        "key with automatic rotation for this repository.",
+        description="Customer-managed KMS key ARN that encrypts the repository: the environment's "
+        "(`EnvironmentRef.kms_key_arn`, whose key policy lets ECR use it; Rampart's own program passes it) or "
+        "your own. None creates a key with automatic rotation for this repository alone ($1 a month each).",
     )
     key_deletion_window_days: int = Field(
         30, ge=7, le=30, description="Waiting period before a deleted created key is destroyed (created key only)."

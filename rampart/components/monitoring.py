@@ -80,9 +80,14 @@ class MonitoringArgs(ArgsModel):
         return value
 
 
+#: What ECR needs of a customer-managed key that encrypts a repository (through ECR only).
+ECR_KEY_ACTIONS = ("kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey")
+
+
 def key_policy(ctx: AwsContext) -> pulumi.Output[str]:
     """Key policy: account administrators, CloudWatch Logs of this region (for this account's
-    log groups only) and SNS / CloudWatch alarms / EventBridge (publishing to an encrypted topic)."""
+    log groups only), ECR of this region (the services' image repositories) and SNS / CloudWatch
+    alarms / EventBridge (publishing to an encrypted topic)."""
     root = pulumi.Output.concat("arn:", ctx.partition, ":iam::", ctx.account_id, ":root")
     logs_principal = pulumi.Output.concat("logs.", ctx.region, ".", ctx.dns_suffix)
     log_group_arns = pulumi.Output.concat(
@@ -110,6 +115,24 @@ def key_policy(ctx: AwsContext) -> pulumi.Output[str]:
                 ],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
+            },
+            {
+                # ECR (AWS, "Encryption at rest", Amazon ECR User Guide): creating a repository with this key,
+                # ECR calls DescribeKey and creates grants for itself (CreateGrant, later RetireGrant) on behalf
+                # of whoever creates the repository; pushes and pulls then use ECR's grant, so the principals
+                # that push or pull need no kms:Decrypt of their own. Only through ECR in this region, only for
+                # callers of this account (who still need those actions in their IAM policy).
+                "Sid": "EcrRepositoriesInThisRegion",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": list(ECR_KEY_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": pulumi.Output.concat("ecr.", ctx.region, ".", ctx.dns_suffix),
+                        "kms:CallerAccount": ctx.account_id,
+                    }
+                },
             },
             {
                 "Sid": "AlarmNotificationsToEncryptedTopic",

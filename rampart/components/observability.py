@@ -37,29 +37,19 @@ class AccessLogMetric:
     unit: str = "Count"
 
 
+#: Only what the load balancer does not already publish per target group for free: AWS/ApplicationELB
+#: counts the requests and the 2xx/3xx/4xx/5xx the sidecar answers (`RequestCount`,
+#: `HTTPCode_Target_*_Count`) and times them (`TargetResponseTime`, upstream time included), per
+#: TargetGroup and LoadBalancer. What only the sidecar knows is which 4xx were its own rate limit (429)
+#: or access control (403), whether the cache answered, and whether the app behind it failed. Each entry
+#: is a custom metric CloudWatch bills by the month (issue 23): add one only for a signal AWS lacks.
 ACCESS_LOG_METRICS: tuple[AccessLogMetric, ...] = (
-    AccessLogMetric("Requests2xx", "{ $.status >= 200 && $.status < 300 }"),
-    AccessLogMetric("Requests3xx", "{ $.status >= 300 && $.status < 400 }"),
-    AccessLogMetric("Requests4xx", "{ $.status >= 400 && $.status < 500 }"),
-    AccessLogMetric("Requests5xx", "{ $.status >= 500 && $.status < 600 }"),
     AccessLogMetric("RateLimited429", "{ $.status = 429 }"),
     AccessLogMetric("Forbidden403", "{ $.status = 403 }"),
     AccessLogMetric("CacheHits", '{ $.cache = "HIT" }'),
     AccessLogMetric("CacheMisses", '{ $.cache = "MISS" }'),
     # Upstream 5xx: nginx writes the upstream's status as a string ("502", or "502, 200" after a retry).
     AccessLogMetric("Upstream5xx", '{ $.upstream_status = "5*" }'),
-    # `upstream_time` is a string that may be empty or a comma list, which a metric value cannot read; the
-    # value metric records `request_time` (a number: the whole request, upstream time included) for the
-    # requests that reached the upstream: those whose `upstream_status` starts with a status digit (it is
-    # empty when nginx answered itself). Only the documented JSON syntax (AWS, "Filter pattern syntax for
-    # metric filters"): string equality with a trailing wildcard, `||` and `&&` grouped by parentheses;
-    # an empty-string literal (`!= ""`) is not documented.
-    AccessLogMetric(
-        "UpstreamRequestTime",
-        "{ (" + " || ".join(f'$.upstream_status = "{digit}*"' for digit in "12345") + ") && $.request_time >= 0 }",
-        value="$.request_time",
-        unit="Seconds",
-    ),
 )
 
 # The alarms on the sidecar's metrics watch these two.
@@ -188,8 +178,40 @@ def grid(widgets: list[MetricWidget]) -> list[MetricWidget]:
     ]
 
 
-def dashboard_body(widgets: list[MetricWidget], region: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.json_dumps({"widgets": [w.body(region) for w in widgets]})
+@dataclass(frozen=True)
+class DashboardVariable:
+    """A dashboard variable (AWS "Dashboard body structure and syntax", `variables`): a `property`
+    variable replaces the value of every `dimension` of that name in the body's metric lines with the
+    value chosen in the dashboard's toolbar. Its choices come from `search` (a metric search expression,
+    `populateFrom` that dimension), so they are whatever publishes now: a service attached later, from
+    any stack, is listed without changing the dashboard. `defaultValue` `__FIRST` picks the first."""
+
+    id: str
+    label: str
+    dimension: str
+    search: pulumi.Input[str]
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": "property",
+            "property": self.dimension,
+            "inputType": "select",
+            "id": self.id,
+            "label": self.label,
+            "search": self.search,
+            "populateFrom": self.dimension,
+            "defaultValue": "__FIRST",
+            "visible": True,
+        }
+
+
+def dashboard_body(
+    widgets: list[MetricWidget], region: pulumi.Input[str], variables: tuple[DashboardVariable, ...] = ()
+) -> pulumi.Output[str]:
+    body: dict[str, Any] = {"widgets": [w.body(region) for w in widgets]}
+    if variables:
+        body["variables"] = [v.body() for v in variables]
+    return pulumi.Output.json_dumps(body)
 
 
 @dataclass(frozen=True)
@@ -278,7 +300,7 @@ def environment_widgets(
     region: pulumi.Input[str],
     web_acl_metric_name: Optional[pulumi.Input[str]],
 ) -> list[MetricWidget]:
-    """The environment dashboard: the shared load balancer, WAF and cluster."""
+    """The environment's shared parts: the load balancer, WAF and cluster, summed over all services."""
     lb: Dims = {"LoadBalancer": alb_arn_suffix}
     cluster: Dims = {"ClusterName": cluster_name}
     elb, ci = "AWS/ApplicationELB", "ECS/ContainerInsights"
@@ -305,7 +327,72 @@ def environment_widgets(
             Metric(ci, "TaskCount", cluster, stat="Maximum", label="tasks"),
         )),
     ]
-    return grid(widgets)
+    return widgets
+
+
+# --- the service selector (issue 23): one environment dashboard instead of one per service ---------
+# A dashboard costs $3 a month; the environment's one shows any service attached to it, chosen in its
+# toolbar. The service's widgets are `service_widgets` itself, with these placeholder dimension values,
+# which the two variables replace with the chosen target group and ECS service (AWS publishes the load
+# balancer's metrics per target group and Container Insights' per service name: two selectors).
+SELECTED_TARGET_GROUP = "SELECTED_TARGET_GROUP"
+SELECTED_SERVICE = "SELECTED_SERVICE"
+SERVICE_TITLE_PREFIX = "Service: "
+
+
+def service_selectors(alb_arn_suffix: pulumi.Input[str], cluster_name: pulumi.Input[str]) -> tuple[DashboardVariable, ...]:
+    """The toolbar's choices: the target groups this load balancer publishes requests for, and the
+    services this cluster publishes Container Insights for (exact matches on the environment's own)."""
+    return (
+        DashboardVariable(
+            "targetGroup", "Service target group", "TargetGroup",
+            pulumi.Output.format('{{AWS/ApplicationELB,LoadBalancer,TargetGroup}} MetricName="RequestCount" '
+                                 'LoadBalancer="{0}"', alb_arn_suffix),
+        ),
+        DashboardVariable(
+            "service", "ECS service", "ServiceName",
+            pulumi.Output.format('{{ECS/ContainerInsights,ClusterName,ServiceName}} MetricName="CpuUtilized" '
+                                 'ClusterName="{0}"', cluster_name),
+        ),
+    )
+
+
+def sidecar_search(metric_name: str) -> str:
+    """Every service's sidecar metric `metric_name`, one line per service (its namespace names it)."""
+    access_log_metric(metric_name)  # only a metric a filter publishes
+    return f"SEARCH('Namespace:\"{NAMESPACE_PREFIX}\" MetricName=\"{metric_name}\"', 'Sum', {PERIOD_SECONDS})"
+
+
+def sidecar_widgets() -> list[MetricWidget]:
+    """The sidecars' own signals for every nginx-ingress service at once (each service's metrics are in
+    its own namespace, which a dimension variable cannot switch)."""
+    def searched(title: str, *names: str) -> MetricWidget:
+        return MetricWidget(title, tuple(Expression(sidecar_search(n), n, f"s{i}") for i, n in enumerate(names)))
+
+    return [
+        searched("429 / 403 at each sidecar", RATE_LIMITED_METRIC, "Forbidden403"),
+        searched("Cache hits / misses at each sidecar", "CacheHits", "CacheMisses"),
+        searched("Upstream 5xx at each sidecar", UPSTREAM_5XX_METRIC),
+    ]
+
+
+def environment_dashboard(
+    alb_arn_suffix: pulumi.Input[str],
+    cluster_name: pulumi.Input[str],
+    region: pulumi.Input[str],
+    web_acl_metric_name: Optional[pulumi.Input[str]],
+) -> tuple[list[MetricWidget], tuple[DashboardVariable, ...]]:
+    """The environment dashboard: its shared parts, then the selected service, then every sidecar."""
+    selected = service_widgets(ServiceMetrics(
+        alb_arn_suffix=alb_arn_suffix, target_group_arn_suffix=SELECTED_TARGET_GROUP, cluster_name=cluster_name,
+        service_name=SELECTED_SERVICE, region=region,
+    ))
+    widgets = [
+        *environment_widgets(alb_arn_suffix, cluster_name, region, web_acl_metric_name),
+        *[replace(w, title=SERVICE_TITLE_PREFIX + w.title) for w in selected],
+        *sidecar_widgets(),
+    ]
+    return grid(widgets), service_selectors(alb_arn_suffix, cluster_name)
 
 
 def dashboard_name(component: str) -> str:

@@ -24,6 +24,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from rampart.components._util import (
+    KMS_KEY_ARN,
     ArgsModel,
     AwsContext,
     StrInput,
@@ -107,7 +108,7 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
             )
     return value
 
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+_KMS_KEY_ARN = KMS_KEY_ARN
 
 
 def _is_parameter(arn: Any) -> bool:
@@ -236,6 +237,11 @@ class ServiceSettings(ArgsModel):
         "circuit breaker rolls back (or that never becomes healthy) fails the update instead of passing.",
     )
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
+    dashboard: bool = Field(
+        False,
+        description="Give the service a CloudWatch dashboard of its own ($3 a month). Off: the environment's "
+        "dashboard shows it (choose its target group and ECS service in the dashboard's toolbar).",
+    )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("user")
@@ -627,7 +633,7 @@ class WebService(pulumi.ComponentResource):
         self.access_log_metrics_namespace = self._access_log_metrics()
         if args.alarms.enabled:
             self._alarms()
-        self.dashboard = self._dashboard()
+        self.dashboard = self._dashboard() if args.dashboard else None
 
         # --- outputs (no secrets) -----------------------------------------------------------
         self.url = self._url()
@@ -1066,7 +1072,8 @@ class WebService(pulumi.ComponentResource):
         return namespace
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:
-        """One CloudWatch dashboard for the service (layout: rampart/components/observability.py)."""
+        """The service's own CloudWatch dashboard, when asked for (`dashboard`; layout:
+        rampart/components/observability.py)."""
         metrics = ServiceMetrics(
             alb_arn_suffix=self._env.alb_arn_suffix,
             target_group_arn_suffix=self.route.target_group.arn_suffix,

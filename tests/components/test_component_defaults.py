@@ -66,6 +66,20 @@ def key_policy_alarms(plan: Plan) -> None:
             f"{statement.get('Condition')}")
 
 
+def key_policy_ecr(plan: Plan) -> None:
+    """ECR may use the environment's key for the services' repositories: exactly the grant and describe
+    calls it makes when a repository is created, only through ECR of this region, only for this
+    account's callers. Pushes and pulls go through ECR's grant, so no Encrypt/Decrypt is granted here."""
+    key = plan.one("aws:kms/key:Key")
+    ecr = [s for s in _statements(plan.policy(key)) if s.get("Sid") == "EcrRepositoriesInThisRegion"]
+    assert len(ecr) == 1, f"{key.name}: key policy has no statement for ECR"
+    (statement,) = ecr
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}, statement["Principal"]
+    assert sorted(statement["Action"]) == ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"], statement["Action"]
+    assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "ecr.us-east-1.amazonaws.com",
+                                                       "kms:CallerAccount": "123456789012"}}, statement["Condition"]
+
+
 def log_retention(plan: Plan) -> None:
     groups = _log_groups(plan)
     assert len(groups) >= 3
@@ -644,6 +658,7 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "monitoring.key_deletion_window_days": key_deletion_window,
     "monitoring.key_policy_logs": key_policy_logs,
     "monitoring.key_policy_alarms": key_policy_alarms,
+    "monitoring.key_policy_ecr": key_policy_ecr,
     "monitoring.log_retention_days": log_retention,
     "monitoring.log_encryption": log_encryption,
     "monitoring.alarm_topic_encryption": alarm_topic_encrypted,

@@ -9,7 +9,12 @@ import pytest
 from components_support import Plan, minimal_args, run_service
 from test_component_nginx import nginx_args
 
-from rampart.components.observability import ACCESS_LOG_METRICS
+from rampart.components.observability import (
+    ACCESS_LOG_METRICS,
+    SELECTED_SERVICE,
+    SELECTED_TARGET_GROUP,
+    SERVICE_TITLE_PREFIX,
+)
 from rampart.components.web_service import AlarmSettings
 
 FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
@@ -72,6 +77,14 @@ from typing import Any  # noqa: E402
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 WIDGET_KEYS = {"type", "x", "y", "width", "height", "properties"}
+# AWS's metric search expression, as the environment dashboard writes it for the sidecars' metrics
+SEARCH = re.compile(r"""SEARCH\('Namespace:"(?P<namespace>[^"]+)" MetricName="(?P<name>[^"]+)"', 'Sum', 60\)""")
+
+
+@pytest.fixture(scope="module")
+def opted() -> Plan:
+    """A service that asks for a dashboard of its own."""
+    return run_service(nginx_args(dashboard=True))
 
 
 def _body(plan: Plan, name: str) -> dict[str, Any]:
@@ -82,7 +95,7 @@ def _check_structure(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """AWS's dashboard body structure: widgets on a 24-column grid, width 1-24, no two overlapping;
     metric widgets list metrics as [namespace, name, dim, value, ..., {options}] or [{expression}].
     Returns (widget title, metric line dimensions + options) for every metric."""
-    assert set(body) == {"widgets"}
+    assert set(body) <= {"widgets", "variables"} and "widgets" in body
     cells: dict[tuple[int, int], str] = {}
     found = []
     for w in body["widgets"]:
@@ -100,7 +113,12 @@ def _check_structure(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         for line in props["metrics"]:
             if len(line) == 1:
                 assert set(line[0]) == {"expression", "label", "id"}
-                used = set(re.findall(r"[a-z][A-Za-z0-9_]*", line[0]["expression"]))
+                expression = line[0]["expression"]
+                search = SEARCH.fullmatch(expression)
+                if search:  # a metric search: what it finds is checked by the caller
+                    found.append((title, {"namespace": search["namespace"], "name": search["name"], "search": True}))
+                    continue
+                used = set(re.findall(r"[a-z][A-Za-z0-9_]*", expression))
                 assert used <= ids, f"{title}: expression uses {used - ids}, not defined ids"
                 continue
             *flat, options = line
@@ -111,7 +129,8 @@ def _check_structure(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def test_service_dashboard_structure_and_dimensions(plan: Plan) -> None:
+def test_service_dashboard_structure_and_dimensions(opted: Plan) -> None:
+    plan = opted
     alb = plan.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
     tg = plan.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]
     cluster = plan.one("aws:ecs/cluster:Cluster").outputs["name"]
@@ -136,28 +155,77 @@ def test_service_dashboard_structure_and_dimensions(plan: Plan) -> None:
             "Deployments / tasks", "Target 4xx / 5xx"} <= titles
 
 
+def _environment_body(plan: Plan) -> dict[str, Any]:
+    environment = plan.one("rampart:environment:Environment")
+    (board,) = [d for d in plan.of_type(DASHBOARD) if d.parent_urn == environment.urn]
+    return json.loads(board.inputs["dashboardBody"])
+
+
 def test_environment_dashboard_structure_and_dimensions(plan: Plan) -> None:
+    """Every widget of the environment dashboard reads a metric AWS or the sidecars' filters publish:
+    the shared parts under the environment's own dimensions, the selected service's under the
+    placeholder its toolbar variable replaces, the sidecars' by a search for a filter's metric."""
     alb = plan.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
     cluster = plan.one("aws:ecs/cluster:Cluster").outputs["name"]
     acl = plan.one("aws:wafv2/webAcl:WebAcl").inputs["visibilityConfig"]["metricName"]
-    expected_dims = {
+    shared = {
         "AWS/ApplicationELB": {"LoadBalancer": alb},
         "ECS/ContainerInsights": {"ClusterName": cluster},
         "AWS/WAFV2": {"WebACL": acl, "Region": "us-east-1", "Rule": "ALL"},
     }
-    env_dashboards = [d for d in plan.of_type(DASHBOARD) if d.parent_urn == plan.one("rampart:environment:Environment").urn]
-    assert len(env_dashboards) == 1
-    for title, m in _check_structure(json.loads(env_dashboards[0].inputs["dashboardBody"])):
-        assert m["dims"] == expected_dims[m["namespace"]], f"{title}: {m}"
+    selected = {
+        "AWS/ApplicationELB": {"LoadBalancer": alb, "TargetGroup": SELECTED_TARGET_GROUP},
+        "ECS/ContainerInsights": {"ClusterName": cluster, "ServiceName": SELECTED_SERVICE},
+    }
+    published = {(f.inputs["metricTransformation"]["namespace"], f.inputs["metricTransformation"]["name"])
+                 for f in plan.of_type(FILTER)}
+    searched = set()
+    for title, m in _check_structure(_environment_body(plan)):
+        if m.get("search"):
+            searched.add(m["name"])
+            assert any(ns.startswith(m["namespace"] + "/") and name == m["name"] for ns, name in published), (
+                f"{title}: searches {m['namespace']} {m['name']}, which no metric filter publishes")
+        elif title.startswith(SERVICE_TITLE_PREFIX):
+            assert m["dims"] == selected[m["namespace"]], f"{title}: {m}"
+        else:
+            assert m["dims"] == shared[m["namespace"]], f"{title}: {m}"
+    assert searched == {m.metric_name for m in ACCESS_LOG_METRICS}, "every sidecar metric is on the dashboard"
+
+
+def test_environment_dashboard_selects_any_service_of_its_own_load_balancer_and_cluster(plan: Plan) -> None:
+    """The toolbar's two selectors replace exactly the placeholders the service widgets carry, and list
+    the target groups of this environment's load balancer and the services of its cluster."""
+    alb = plan.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"]
+    cluster = plan.one("aws:ecs/cluster:Cluster").outputs["name"]
+    body = _environment_body(plan)
+    variables = {v["property"]: v for v in body["variables"]}
+    assert set(variables) == {"TargetGroup", "ServiceName"}
+    for v in variables.values():
+        assert v["type"] == "property" and v["inputType"] == "select" and v["populateFrom"] == v["property"]
+        assert v["defaultValue"] == "__FIRST" and v["visible"] is True and v["label"]
+    assert variables["TargetGroup"]["search"] == (
+        '{AWS/ApplicationELB,LoadBalancer,TargetGroup} MetricName="RequestCount" ' f'LoadBalancer="{alb}"')
+    assert variables["ServiceName"]["search"] == (
+        '{ECS/ContainerInsights,ClusterName,ServiceName} MetricName="CpuUtilized" ' f'ClusterName="{cluster}"')
+    placeholders = {value for _, m in _check_structure(body) for value in m.get("dims", {}).values()
+                    if value in (SELECTED_TARGET_GROUP, SELECTED_SERVICE)}
+    assert placeholders == {SELECTED_TARGET_GROUP, SELECTED_SERVICE}
+
+
+def test_a_service_has_no_dashboard_of_its_own_unless_it_asks(plan: Plan, opted: Plan) -> None:
+    service = plan.one("rampart:web_service:WebService").urn
+    assert [d.name for d in plan.of_type(DASHBOARD) if d.parent_urn == service] == []
+    assert [d.name for d in opted.of_type(DASHBOARD) if d.parent_urn == opted.one("rampart:web_service:WebService").urn] \
+        == ["shop-dashboard"]
 
 
 def test_alb_mode_dashboard_has_no_proxy_widgets() -> None:
-    alb_plan = run_service(minimal_args())
+    alb_plan = run_service(minimal_args(dashboard=True))
     titles = {w["properties"]["title"] for w in _body(alb_plan, "shop-dashboard")["widgets"]}
     assert "Requests" in titles and "Cache hit ratio (%)" not in titles and "429 / 403 at the proxy" not in titles
 
 
-def test_dashboard_names_differ_when_environment_and_service_share_a_name(plan: Plan) -> None:
-    names = [d.inputs["dashboardName"] for d in plan.of_type(DASHBOARD)]
+def test_dashboard_names_differ_when_environment_and_service_share_a_name(opted: Plan) -> None:
+    names = [d.inputs["dashboardName"] for d in opted.of_type(DASHBOARD)]
     assert len(names) == 2 and len(set(names)) == 2, names
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,255}", n) for n in names), names

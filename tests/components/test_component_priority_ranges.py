@@ -24,10 +24,8 @@ from rampart.components.routing import (
 from rampart.components.web_service import WebService, WebServiceArgs
 from rampart.mock_engine import run_program_full
 
-from components_support import CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, minimal_args, run_environment
+from components_support import DECLARED_RECORDER, CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, minimal_args, run_environment
 
-#: Every environment says who owns the account's AWS Config recorder; these tests' accounts have one.
-RECORDER = {"recorder": {"existing": "default"}}
 
 FIRST, LAST = APP_STACK_PRIORITIES.start, APP_STACK_PRIORITIES.stop - 1
 ALLOW = {"paths": ["/team/admin/*"], "allowCidrs": ["198.51.100.0/24"]}  # two rules just below the service's own
@@ -93,7 +91,7 @@ def _team(values: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def platform() -> dict[str, Any]:
-    settings = EnvironmentSettings(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]), compliance=RECORDER)
+    settings = EnvironmentSettings(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]), compliance={"recorder": DECLARED_RECORDER})
     return run_environment(settings, {"web": {}, "api": {"routing": {"paths": ["/api/*"]}}}, stack="platform").outputs
 
 

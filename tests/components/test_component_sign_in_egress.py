@@ -20,11 +20,9 @@ from rampart.components.routing import RoutingSettings
 from rampart.components.web_service import WebService, WebServiceArgs
 from rampart.mock_engine import run_program_full
 
-from components_support import CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, Plan, minimal_args, run_environment, run_service
+from components_support import DECLARED_RECORDER, CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, Plan, minimal_args, run_environment, run_service
 from test_component_access import COGNITO, OIDC
 
-#: Every environment says who owns the account's AWS Config recorder; these tests' accounts have one.
-RECORDER = {"recorder": {"existing": "default"}}
 
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 RULE = "aws:lb/listenerRule:ListenerRule"
@@ -91,7 +89,7 @@ def _team(routing: dict[str, Any]) -> Callable[[], None]:
 
 
 def _platform(**lb_values: Any) -> dict[str, Any]:
-    platform = run_environment(EnvironmentSettings(load_balancer=lb(**lb_values), compliance=RECORDER), {"web": {}}, stack="platform")
+    platform = run_environment(EnvironmentSettings(load_balancer=lb(**lb_values), compliance={"recorder": DECLARED_RECORDER}), {"web": {}}, stack="platform")
     return platform.outputs
 
 

@@ -59,21 +59,26 @@ def test_whole_environment_and_every_service_are_registered(stack: tuple[str, Pl
     assert len(alarms) == expected_alarms, f"{name}: {len(alarms)} alarms"
 
 
-def test_every_service_has_its_dashboard_metric_filters_and_surge_alarms_with_actions(
+def test_every_service_is_on_the_environment_dashboard_with_metric_filters_and_surge_alarms_with_actions(
     stack: tuple[str, Plan],
 ) -> None:
-    """Issue 14's acceptance: each service gets a dashboard; each nginx-ingress service the access-log
-    metric filters and the two surge alarms, whose actions notify the environment's topic."""
+    """Issue 14's acceptance, with issue 23's cost: the environment's one dashboard shows each service
+    (chosen in its toolbar; a service's own dashboard only when its `dashboard` setting asks); each
+    nginx-ingress service gets the access-log metric filters and the two surge alarms, whose actions
+    notify the environment's topic."""
     from rampart.components.observability import ACCESS_LOG_METRICS
 
     name, plan = stack
     config = load_stack_config(ROOT, name)
     topic = plan.one("aws:sns/topic:Topic").outputs["arn"]
     environment = plan.one("rampart:environment:Environment")
-    assert len([d for d in plan.of_type("aws:cloudwatch/dashboard:Dashboard") if d.parent_urn == environment.urn]) == 1
+    (board,) = [d for d in plan.of_type("aws:cloudwatch/dashboard:Dashboard") if d.parent_urn == environment.urn]
+    selectors = {v["property"] for v in json.loads(board.inputs["dashboardBody"])["variables"]}
+    assert selectors == {"TargetGroup", "ServiceName"}, f"{name}: the environment dashboard's service selectors"
     for service, settings in config.services.items():
         mine = _service(plan, service)
-        assert len([r for r in mine if r.type == "aws:cloudwatch/dashboard:Dashboard"]) == 1, f"{name}/{service}"
+        own = [r for r in mine if r.type == "aws:cloudwatch/dashboard:Dashboard"]
+        assert len(own) == int(settings.dashboard), f"{name}/{service}: dashboard setting {settings.dashboard}"
         filters = [r for r in mine if r.type == "aws:cloudwatch/logMetricFilter:LogMetricFilter"]
         surges = [r for r in mine if r.type == "aws:cloudwatch/metricAlarm:MetricAlarm" and r.name.endswith("-surge")]
         if settings.ingress != "nginx":
@@ -130,6 +135,44 @@ def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:
             assert all(have.get(k) == v for k, v in tags.items()), f"{name}: {resource.name} lacks the stack's tags"
 
 
+def env_key(run: object) -> str:
+    return str(run.stack_outputs["environment"]["kms_key_arn"])  # type: ignore[attr-defined]
+
+
+def test_every_repository_uses_the_environment_key(stack: tuple[str, Plan]) -> None:
+    """Issue 23: the services' ECR repositories share the environment's key (one key, not one per
+    repository), and that key's policy is the one that lets ECR use it."""
+    name, plan = stack
+    (key,) = plan.of_type("aws:kms/key:Key")
+    assert key.parent_urn == plan.one("rampart:monitoring:Monitoring").urn, f"{name}: {key.name} is not the environment's"
+    assert any(s.get("Sid") == "EcrRepositoriesInThisRegion" for s in plan.policy(key)["Statement"]), key.name
+    repositories = plan.of_type("aws:ecr/repository:Repository")
+    assert len(repositories) == 2 * len(load_stack_config(ROOT, name).services), f"{name}: app and sidecar repositories"
+    for repository in repositories:
+        assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key.outputs["arn"]}], \
+            f"{name}: {repository.name} is not encrypted with the environment's key"
+
+
+def test_a_service_may_bring_its_own_repository_key(tmp_path: Path) -> None:
+    """`image.kmsKeyArn` in the stack file: that service's repositories use it; the others keep the
+    environment's."""
+    import shutil
+
+    import yaml
+
+    own = "arn:aws:kms:eu-west-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "out", "node_modules", "__pycache__"))
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    data = yaml.safe_load(stack_file.read_text())
+    data["config"]["rampart:services"]["api"]["image"]["kmsKeyArn"] = own
+    stack_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = run_stack(project, "dev")
+    plan = Plan(resources=run.resources, outputs=run.stack_outputs)
+    keys = {r.name: r.inputs["encryptionConfigurations"][0]["kmsKey"] for r in plan.of_type("aws:ecr/repository:Repository")}
+    assert keys == {"api-app-repo": own, "api-proxy-repo": own, "web-app-repo": env_key(run), "web-proxy-repo": env_key(run)}, keys
+
+
 def test_dev_routes_api_before_the_catch_all() -> None:
     plan = Plan(resources=(run := run_stack(ROOT, "dev")).resources, outputs=run.stack_outputs)
     rules = {r.name: r.inputs["priority"] for r in plan.of_type("aws:lb/listenerRule:ListenerRule")}
@@ -146,9 +189,12 @@ def test_services_only_stack_attaches_to_the_dev_environment() -> None:
                   "rampart:load_balancer:LoadBalancer", "rampart:waf:WebAcl", "aws:lb/listener:Listener",
                   "aws:sns/topic:Topic"):
         assert plan.of_type(token) == [], f"the services-only stack created {token}"
-    images = {r.urn for r in plan.of_type("rampart:image:Image")}
-    for key in plan.of_type("aws:kms/key:Key"):
-        assert key.parent_urn in images, f"{key.name}: a key other than an image repository's"
+    assert plan.of_type("aws:kms/key:Key") == [], "the services' repositories use dev's key: no key of their own"
+    repositories = plan.of_type("aws:ecr/repository:Repository")
+    assert repositories
+    for repository in repositories:
+        assert repository.inputs["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": env_key(dev)}], \
+            f"{repository.name}: not encrypted with dev's key"
     assert sorted(r.name for r in plan.of_type("rampart:web_service:WebService")) == sorted(config.services)
     env = dev.stack_outputs["environment"]
     rule = plan.one("aws:lb/listenerRule:ListenerRule")

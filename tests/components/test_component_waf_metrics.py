@@ -21,14 +21,13 @@ from rampart.components.waf import ScopedRateLimit, WafSettings
 from rampart.components.web_service import WebService, WebServiceArgs
 from rampart.mock_engine import run_program_full
 
-from components_support import CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, Plan, run_environment
-
-#: Every environment says who owns the account's AWS Config recorder; these tests' accounts have one.
-RECORDER = {"recorder": {"existing": "default"}}
+from components_support import CERTIFICATE_ARN, DECLARED_RECORDER, IMAGE, REGION, REPOSITORY_ARN, Plan, run_environment
+from rampart.components.compliance import ComplianceSettings
 
 ACL = "aws:wafv2/webAcl:WebAcl"
 LB = LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN])
-ENV = EnvironmentSettings(load_balancer=LB, compliance=RECORDER, waf=WafSettings(scoped_rate_limits=[ScopedRateLimit(
+COMPLIANCE = ComplianceSettings(recorder=DECLARED_RECORDER)  # every environment says where its recorder is
+ENV = EnvironmentSettings(load_balancer=LB, compliance=COMPLIANCE, waf=WafSettings(scoped_rate_limits=[ScopedRateLimit(
     name="api", limit=100, path_prefixes=["/api/"])]))
 
 
@@ -76,7 +75,7 @@ def test_the_longest_names_stay_within_wafs_limit_and_apart() -> None:
     """At the limits: a 40-character environment name, a long stack name and a 63-character scoped
     limit: every name at most 128 characters, letters, digits, - and _, and no two cut to one."""
     limits = [ScopedRateLimit(name=("a" * 62) + c, limit=100, path_prefixes=[f"/{c}/"]) for c in "xy"]
-    env = EnvironmentSettings(load_balancer=LB, compliance=RECORDER, waf=WafSettings(scoped_rate_limits=limits))
+    env = EnvironmentSettings(load_balancer=LB, compliance=COMPLIANCE, waf=WafSettings(scoped_rate_limits=limits))
     plan = run_environment(env, {}, name="e" * 40, stack="a-very-long-stack-name-" + "s" * 60)
     names = metric_names(plan)
     assert all(len(n) <= 128 and n.replace("-", "").replace("_", "").isalnum() for n in names), names
@@ -85,10 +84,12 @@ def test_the_longest_names_stay_within_wafs_limit_and_apart() -> None:
 
 # --- a services-only stack keeps the WAF widget of the environment it attaches to -----------------------------------
 def _team_dashboard(platform: Plan) -> str:
+    """The dashboard of a service in a services-only stack that asks for one of its own (`dashboard`)."""
     def program() -> None:
         ref = EnvironmentRef.from_stack_reference("org/rampart/platform")
         WebService("reports", WebServiceArgs(environment_ref=ref, image=IMAGE, image_repository_arn=REPOSITORY_ARN,
-                                             routing=RoutingSettings(paths=["/reports/*"], priority=2000)))
+                                             routing=RoutingSettings(paths=["/reports/*"], priority=2000),
+                                             dashboard=True))
         pulumi.export("done", True)
 
     run = run_program_full(program, stack="team", region=REGION, stack_references={"org/rampart/platform": platform.outputs})
@@ -102,6 +103,7 @@ def test_a_services_only_stack_shows_the_environments_waf(stacks: dict[str, Plan
 
 
 def test_a_services_only_stack_on_an_environment_without_waf_has_no_waf_widget() -> None:
-    platform = run_environment(EnvironmentSettings(load_balancer=LB, compliance=RECORDER, waf=None), {"web": {}}, stack="platform")
+    platform = run_environment(EnvironmentSettings(load_balancer=LB, compliance=COMPLIANCE, waf=None), {"web": {}},
+                               stack="platform")
     body = _team_dashboard(platform)
     assert waf_dimensions(body) == [] and "null" not in body, body

@@ -205,6 +205,23 @@ def test_image_uri_must_be_an_ecr_image() -> None:
     assert config.services["web"].image.repository_arn() == "arn:aws:ecr:eu-west-1:123456789012:repository/team/web"
 
 
+def test_image_kms_key_arn_is_a_key_arn_and_only_for_built_images() -> None:
+    """`image.kmsKeyArn` (issue 23: a service's own key for its repositories instead of the
+    environment's) names a key by ARN; the error names the value, where it was written and the fix."""
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"
+    values = dev_values()
+    values["rampart:services"]["web"]["image"]["kmsKeyArn"] = key
+    assert validate_stack_config(values, "test").services["web"].image.kms_key_arn == key
+    for bad in ("alias/web-images", "arn:aws:kms:eu-west-1:123456789012:alias/web-images", key.replace("123456789012", "12345678901")):
+        values["rampart:services"]["web"]["image"]["kmsKeyArn"] = bad
+        errors = errors_for(values)
+        assert "rampart:services.web.image.kmsKeyArn" in errors and repr(bad) in errors and "give the key's ARN" in errors, errors
+    values = dev_values()
+    values["rampart:services"]["web"]["image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/web@sha256:" + "a" * 64,
+                                                  "kmsKeyArn": key}
+    assert "give `kmsKeyArn` only with `build`" in errors_for(values)
+
+
 def test_image_uri_must_be_pinned_by_digest() -> None:
     values = dev_values()
     values["rampart:services"]["web"]["image"] = {"uri": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:latest"}

@@ -181,16 +181,19 @@ def test_plan_json_stays_a_list_of_resources_with_cost_on_the_priced_ones(planne
     assert not [r for r in resources if r["type"] in ("aws:kms/key:Key", "aws:ec2/natGateway:NatGateway") and "cost" not in r]
 
 
-def test_each_service_pays_for_its_own_images_keys(planned: tuple[str, str, list[dict[str, Any]]]) -> None:
-    """A service's images are made beside it (not under its component): their KMS keys are that
-    service's fixed cost, not the environment's."""
+def test_the_services_images_use_the_environments_key(planned: tuple[str, str, list[dict[str, Any]]]) -> None:
+    """Issue 23: a service's images are made beside it and used to bring a KMS key per repository
+    ($1 a month each, that service's cost). They now use the environment's one key: no key under an
+    image, and the only key is the environment's monitoring key (whoever the plan bills it to: with one
+    service, the owner rule gives the whole environment to it)."""
     stack, _, resources = planned
-    services = {r["name"] for r in resources if r["type"] == SVC}
-    keys = [r for r in resources if r["type"] == "aws:kms/key:Key" and "rampart:image:Image" in str(r["parent"])]
-    assert keys, stack
-    for key in keys:
-        image = str(key["parent"]).rsplit("::", 1)[-1]  # <service>-app / <service>-proxy
-        assert key["cost"]["owner"] in services and image.startswith(key["cost"]["owner"] + "-"), (stack, key["urn"], key["cost"])
+    under_images = [r["urn"] for r in resources if r["type"] == "aws:kms/key:Key" and "rampart:image:Image" in str(r["parent"])]
+    assert not under_images, (stack, under_images)
+    repositories = [r for r in resources if r["type"] == "aws:ecr/repository:Repository"]
+    assert repositories, stack
+    keys = [r for r in resources if r["type"] == "aws:kms/key:Key"]
+    assert [str(k["parent"]).split("::")[-2].rsplit("$", 1)[-1] for k in keys] in ([], ["rampart:monitoring:Monitoring"]), \
+        (stack, [k["urn"] for k in keys])
 
 
 @pytest.mark.parametrize("planned", ["dev"], indirect=True)
