@@ -28,7 +28,8 @@ environment = Environment("catalog", EnvironmentArgs(
     tags={"Owner": "catalog-team", "Environment": pulumi.get_stack()},
 ))
 
-image = Image("catalog", ImageArgs(context="app", target="runtime"))
+# The environment's KMS key encrypts the repository too: no key of its own to pay for and review.
+image = Image("catalog", ImageArgs(context="app", target="runtime", kms_key_arn=environment.ref.kms_key_arn))
 
 catalog = WebService("catalog", WebServiceArgs(
     environment_ref=environment.ref,

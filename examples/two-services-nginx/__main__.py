@@ -38,7 +38,8 @@ environment = Environment("bookshop", EnvironmentArgs(
     tags={"Owner": "bookshop-team", "Environment": pulumi.get_stack()},
 ))
 
-app = Image("bookshop-app", ImageArgs(context="app", target="runtime"))
+# Repositories are encrypted with the environment's KMS key (no key per repository).
+app = Image("bookshop-app", ImageArgs(context="app", target="runtime", kms_key_arn=environment.ref.kms_key_arn))
 
 
 def proxy_image(service: str, routing: RoutingSettings) -> Image:
@@ -47,7 +48,8 @@ def proxy_image(service: str, routing: RoutingSettings) -> Image:
     settings = sidecar_proxy(ProxyConfig(), APP_PORT, environment.ref.alb_subnet_cidrs, routing)
     context = PROXY_BUILD_DIR / service  # relative to the project: the same build inputs from any checkout
     write_image_context(settings, context, upstream_port=APP_PORT)
-    return Image(f"{service}-proxy", ImageArgs(context=str(context), target="runtime"))
+    return Image(f"{service}-proxy", ImageArgs(context=str(context), target="runtime",
+                                               kms_key_arn=environment.ref.kms_key_arn))
 
 
 def bookshop_service(name: str, routing: RoutingSettings) -> WebService:

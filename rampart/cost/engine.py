@@ -22,6 +22,8 @@ from rampart.cost.table import RegionPrices
 Entry = Mapping[str, Any]
 
 SERVICE_COMPONENT = "rampart:web_service:WebService"
+#: A service's images are made beside it (its args need their refs): billed to the one service using them.
+IMAGE_COMPONENT = "rampart:image:Image"
 SHARED = "(shared: not under a WebService)"
 
 #: AWS managed rule groups with a monthly subscription on top of the $1 rule charge.
@@ -252,17 +254,18 @@ def _top(urn: str, by_urn: Mapping[str, Entry]) -> str:
 
 
 def owners(plan: Sequence[Entry]) -> dict[str, str]:
-    """{URN: owner}: the nearest WebService above the resource; else, for a top-level tree outside
-    every service (a service's images, made beside it), the one service whose resources use it (the
-    entries' `dependencies`, when the plan has them); else SHARED (the environment, or used by several)."""
+    """{URN: owner}: the nearest WebService above the resource; else, for an image made beside the
+    services (a top-level `Image` tree), the one service whose resources use it (the entries'
+    `dependencies`, when the plan has them); else SHARED (the environment, even with one service using
+    it, or an image used by several)."""
     by_urn = {str(r["urn"]): r for r in plan if r.get("urn")}
     out = {urn: _service_above(r, by_urn) if r["type"] != SERVICE_COMPONENT else urn for urn, r in by_urn.items()}
     trees: dict[str, set[str]] = defaultdict(set)
     for urn in by_urn:
         trees[_top(urn, by_urn)].add(urn)
     uses = {urn: set(r.get("dependencies") or ()) for urn, r in by_urn.items()}
-    for members in trees.values():
-        if any(out[m] != SHARED for m in members):
+    for top, members in trees.items():
+        if by_urn[top]["type"] != IMAGE_COMPONENT or any(out[m] != SHARED for m in members):
             continue
         users = {out[u] for u, deps in uses.items() if u not in members and deps & members}
         if len(users) == 1 and SHARED not in users:

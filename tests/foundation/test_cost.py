@@ -131,6 +131,18 @@ def test_a_tree_beside_the_services_belongs_to_the_one_service_that_uses_it() ->
     assert got[key_s] == summary.SHARED, "used by two services: shared"
 
 
+def test_the_environment_stays_shared_when_one_service_uses_it() -> None:
+    """A stack with one service (prod, an app team's program) still bills its environment apart: only a
+    service's images are billed to the one service that uses them."""
+    env, svc = urn("rampart:environment:Environment", "shop"), urn(SVC, "web")
+    key, alb = urn("aws:kms/key:Key", "shop-key"), urn("aws:lb/loadBalancer:LoadBalancer", "shop-alb")
+    plan = [res("rampart:environment:Environment", "shop"), res(SVC, "web"),
+            res("aws:kms/key:Key", "shop-key", parent=env), res("aws:lb/loadBalancer:LoadBalancer", "shop-alb", parent=env),
+            res("aws:ecs/taskDefinition:TaskDefinition", "web-task", parent=svc, deps=(key, alb))]
+    got = owners(plan)
+    assert got[key] == summary.SHARED and got[alb] == summary.SHARED, got
+
+
 # ----------------------------------------------------------------------------- the real stacks
 
 @pytest.fixture(scope="module", params=PLANNED_STACKS)

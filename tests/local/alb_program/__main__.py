@@ -16,7 +16,7 @@ env = Environment("hello", EnvironmentArgs(
     monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),
     compliance=ComplianceSettings(recorder=ExistingRecorder(existing="default")),  # the account's own
 ))
-image = Image("hello", ImageArgs(context="./app", target="runtime"))
+image = Image("hello", ImageArgs(context="./app", target="runtime", kms_key_arn=env.ref.kms_key_arn))
 service = WebService("hello", WebServiceArgs(
     environment_ref=env.ref,
     image=image.image_ref,
