@@ -51,7 +51,7 @@ def attach_environment(config: StackConfig, tags: dict[str, str]) -> tuple[Envir
         EnvironmentArgs(
             **{name: getattr(settings, name) for name in type(settings).model_fields},
             # The stack's pack settings: the environment's AWS Config rules check what the preview checks.
-            policy_thresholds=config.policy.model_dump(by_alias=True, exclude_none=True, exclude={"enforcement", "waivers"}),
+            policy_thresholds=config.policy.thresholds(),
             policy_enforcement=dict(config.policy.enforcement),
         ).model_copy(update={"tags": {**tags, **settings.tags}}),
     )
