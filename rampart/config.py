@@ -30,7 +30,7 @@ from rampart_soc2.thresholds import BY_KEY, THRESHOLDS, WAF_RATE_LIMIT_MAX, WAF_
 
 from rampart.components.environment import EnvironmentSettings, threshold_problems
 from rampart.components.waf import ScopedRateLimit
-from rampart.components.image import check_build_args
+from rampart.components.image import RepositoryLifecycle, check_build_args
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import check_routes
 from rampart.components.web_service import ServiceSettings, check_proxy_access, endpoints_needed
@@ -79,13 +79,12 @@ class BuildConfig(Model):
         return check_build_args(v)
 
 
-class ImageConfig(Model):
-    """Where the application image comes from: built here, or an existing image pinned by digest."""
+class ImageConfig(Model, RepositoryLifecycle):
+    """Where the application image comes from: built here, or an existing image pinned by digest; and how
+    its repository keeps images (the Image component's own `RepositoryLifecycle` settings)."""
 
     build: Annotated[BuildConfig | None, Field(description="Build from a Dockerfile into a new ECR repository.")] = None
     uri: Annotated[str | None, Field(description="An existing ECR image, referenced by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<64 hex>`); tasks may pull only from that repository.")] = None
-    keep_images: Annotated[int, Field(ge=1, le=1000, description="Tagged images the repository lifecycle policy keeps.")] = 30
-    untagged_expiry_days: Annotated[int, Field(ge=1, le=365, description="Days after which untagged images are expired.")] = 7
 
     @field_validator("uri")
     @classmethod

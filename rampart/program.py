@@ -69,8 +69,7 @@ def build_image(name: str, image: ImageConfig, tags: dict[str, str]) -> Image:
             dockerfile=str(context / build.dockerfile),
             target=build.target,
             build_args=build.args,
-            keep_tagged_images=image.keep_images,
-            untagged_expiry_days=image.untagged_expiry_days,
+            **image.lifecycle(),
             tags=tags,
         ),
     )
@@ -96,8 +95,7 @@ def build_proxy_image(name: str, service: ServiceConfig, proxy: ProxyConfig, tag
             context=str(context),
             dockerfile=str(context / "Dockerfile"),
             target=PROXY_TARGET,
-            keep_tagged_images=service.image.keep_images,
-            untagged_expiry_days=service.image.untagged_expiry_days,
+            **service.image.lifecycle(),
             tags=tags,
         ),
     )
