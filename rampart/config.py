@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from rampart_soc2.thresholds import BY_KEY, THRESHOLDS, WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN
+from rampart_soc2.thresholds import BY_KEY, THRESHOLDS, WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, in_effect
 
 from rampart.components.environment import EnvironmentSettings, threshold_problems
 from rampart.components.waf import ScopedRateLimit
@@ -177,6 +177,16 @@ class PolicySettings(Model):
     def thresholds(self) -> dict[str, Any]:
         """The thresholds this stack sets, by their pack keys (unset ones stay out: the pack's defaults apply)."""
         return {t.key: getattr(self, t.field) for t in THRESHOLDS if t.in_stack_file and getattr(self, t.field) is not None}
+
+    @model_validator(mode="after")
+    def _rate_bounds_in_order(self) -> PolicySettings:
+        values = in_effect(self.thresholds())
+        if values["rateLimitMin"] > values["rateLimitMax"]:
+            raise ValueError(
+                f"rateLimitMin {values['rateLimitMin']} is above rateLimitMax {values['rateLimitMax']} (unset ones are the "
+                "pack's defaults), so no rate limit could pass; lower rateLimitMin or raise rateLimitMax"
+            )
+        return self
 
     @field_validator("enforcement")
     @classmethod

@@ -62,3 +62,11 @@ def test_the_rate_limit_sentence_states_the_configured_window() -> None:
     assert one["sentence"] == "A web ACL's rate limit must be at most 5000 requests per 60 seconds."
     [two] = threshold_sentences(config, [_web_acl(600, None)])  # AWS's default window is 300 s
     assert two["sentence"] == "A web ACL's rate limit must be at most 5000 requests per 300 or 600 seconds."
+
+
+def test_rate_limit_bounds_out_of_order_are_refused_at_equal_and_one_past() -> None:
+    assert PolicySettings(rate_limit_min=500, rate_limit_max=500).thresholds() == {"rateLimitMin": 500, "rateLimitMax": 500}
+    with pytest.raises(ValueError, match="rateLimitMin 501 is above rateLimitMax 500"):
+        PolicySettings(rate_limit_min=501, rate_limit_max=500)
+    with pytest.raises(ValueError, match="rateLimitMin 10001 is above rateLimitMax 10000"):
+        PolicySettings(rate_limit_min=10001)  # against the pack's default maximum
