@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rampart_soc2.thresholds import THRESHOLDS
+
 from rampart import cost
 from rampart.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
                               run_pack)
@@ -33,17 +35,6 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 #: The stack-file namespace whose `policy` key configures Rampart's pack, in any project.
 NAMESPACE = "rampart"
 
-# Threshold keys of the pack, and the spellings a stack file's rampart:policy may use for them.
-THRESHOLD_ALIASES = {
-    "minLogRetentionDays": ("minLogRetentionDays", "min_log_retention_days"),
-    "allowedTlsPolicies": ("allowedTlsPolicies", "allowed_tls_policies"),
-    "minTaskCount": ("minTaskCount", "min_task_count"),
-    "productionStacks": ("productionStacks", "production_stacks"),
-    "rateLimitMin": ("rateLimitMin", "rate_limit_min"),
-    "rateLimitMax": ("rateLimitMax", "rate_limit_max"),
-    "requiredManagedRuleGroups": ("requiredManagedRuleGroups", "required_managed_rule_groups"),
-    "minFargatePlatformVersion": ("minFargatePlatformVersion", "min_fargate_platform_version"),
-}
 LEVELS = ("advisory", "mandatory", "disabled")
 
 
@@ -104,15 +95,15 @@ def pack_config_from_stack(policy_settings: Any, policies: Mapping[str, Any] | N
 
     thresholds: dict[str, Any] = {}
     nested = _as_mapping(raw.get("thresholds"))
-    for key, aliases in THRESHOLD_ALIASES.items():
+    for record in THRESHOLDS:
         for source in (nested, raw):
-            for alias in aliases:
-                if source.get(alias) is not None:
-                    thresholds[key] = source[alias]
-    unknown = sorted(k for k in nested if not any(k in a for a in THRESHOLD_ALIASES.values()))
+            for spelling in record.spellings:
+                if source.get(spelling) is not None:
+                    thresholds[record.key] = source[spelling]
+    unknown = sorted(k for k in nested if not any(k in t.spellings for t in THRESHOLDS))
     if unknown:
         raise UserError(f"rampart:policy.thresholds has unknown keys {', '.join(unknown)}; "
-                        f"known: {', '.join(THRESHOLD_ALIASES)}")
+                        f"known: {', '.join(t.key for t in THRESHOLDS)}")
     for pid, spec in policies.items():
         for key in getattr(spec, "thresholds", ()):
             if key in thresholds:

@@ -26,10 +26,12 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from rampart_soc2.thresholds import BY_KEY, THRESHOLDS, WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, in_effect
+
 from rampart.components._util import KMS_KEY_ARN
-from rampart.components.environment import EnvironmentSettings
+from rampart.components.environment import EnvironmentSettings, threshold_problems
 from rampart.components.waf import ScopedRateLimit
-from rampart.components.image import check_build_args
+from rampart.components.image import RepositoryLifecycle, check_build_args
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import check_routes
 from rampart.components.web_service import ServiceSettings, check_proxy_access, endpoints_needed
@@ -78,13 +80,12 @@ class BuildConfig(Model):
         return check_build_args(v)
 
 
-class ImageConfig(Model):
-    """Where the application image comes from: built here, or an existing image pinned by digest."""
+class ImageConfig(Model, RepositoryLifecycle):
+    """Where the application image comes from: built here, or an existing image pinned by digest; and how
+    its repository keeps images (the Image component's own `RepositoryLifecycle` settings)."""
 
     build: Annotated[BuildConfig | None, Field(description="Build from a Dockerfile into a new ECR repository.")] = None
     uri: Annotated[str | None, Field(description="An existing ECR image, referenced by digest (`<account>.dkr.ecr.<region>.amazonaws.com/<repo>@sha256:<64 hex>`); tasks may pull only from that repository.")] = None
-    keep_images: Annotated[int, Field(ge=1, le=1000, description="Tagged images the repository lifecycle policy keeps.")] = 30
-    untagged_expiry_days: Annotated[int, Field(ge=1, le=365, description="Days after which untagged images are expired.")] = 7
     kms_key_arn: Annotated[str | None, Field(description="ARN of the KMS key that encrypts the service's ECR repositories (`build` only: the app's and the sidecar's); omitted, the environment's key does (one key for the environment, not $1 a month per repository). Your key's policy must let ECR use it (kms:CreateGrant, kms:RetireGrant and kms:DescribeKey through ecr.REGION.amazonaws.com).")] = None
 
     @field_validator("uri")
@@ -165,18 +166,42 @@ class Waiver(Model):
         return v
 
 
+def threshold_field(key: str) -> Any:
+    """The stack-file field of pack threshold `key`: its bounds and meaning, read from the pack's record."""
+    record = BY_KEY[key]
+    bounds = {"ge": record.schema.get("minimum"), "le": record.schema.get("maximum"), "pattern": record.schema.get("pattern")}
+    meaning = record.description[:1].upper() + record.description[1:]
+    return Field(description=f"{meaning}; unset: {record.unset_text()}.", **{k: v for k, v in bounds.items() if v is not None})
+
+
 class PolicySettings(Model):
-    """How the SOC 2 policy pack treats this stack."""
+    """How the SOC 2 policy pack treats this stack: levels, waivers and the thresholds a stack file may set
+    (one field per `rampart_soc2.thresholds` record, named after it; tests/foundation/test_config.py checks
+    that none is missing)."""
 
     enforcement: Annotated[dict[str, Literal["advisory", "mandatory", "disabled"]], Field(description="Policy ID -> enforcement level override.")] = {}
     waivers: Annotated[list[Waiver], Field(description="Documented exceptions.")] = []
-    min_task_count: Annotated[int | None, Field(ge=1, le=100, description="Fewest tasks a service may run; unset: 2 on stacks named prod or production, otherwise not checked.")] = None
-    min_log_retention_days: Annotated[int | None, Field(ge=1, le=3653, description="Shortest log retention the pack accepts; unset: 365.")] = None
-    allowed_tls_policies: Annotated[list[str] | None, Field(description="ELB security policies HTTPS listeners may use; unset: the pack's TLS 1.2+ list.")] = None
-    rate_limit_min: Annotated[int | None, Field(ge=10, description="Lowest WAF rate-based limit accepted; unset: the pack's default (100).")] = None
-    rate_limit_max: Annotated[int | None, Field(ge=10, description="Highest WAF rate-based limit accepted; unset: the pack's default.")] = None
-    required_managed_rule_groups: Annotated[list[str] | None, Field(description="AWS managed rule groups every web ACL must use; unset: Common and KnownBadInputs.")] = None
-    min_fargate_platform_version: Annotated[str | None, Field(pattern=r"^\d+\.\d+\.\d+$", description="Oldest pinned Fargate platform version accepted; unset: 1.4.0.")] = None
+    min_log_retention_days: Annotated[int | None, threshold_field("minLogRetentionDays")] = None
+    allowed_tls_policies: Annotated[list[str] | None, threshold_field("allowedTlsPolicies")] = None
+    min_task_count: Annotated[int | None, threshold_field("minTaskCount")] = None
+    rate_limit_min: Annotated[int | None, threshold_field("rateLimitMin")] = None
+    rate_limit_max: Annotated[int | None, threshold_field("rateLimitMax")] = None
+    required_managed_rule_groups: Annotated[list[str] | None, threshold_field("requiredManagedRuleGroups")] = None
+    min_fargate_platform_version: Annotated[str | None, threshold_field("minFargatePlatformVersion")] = None
+
+    def thresholds(self) -> dict[str, Any]:
+        """The thresholds this stack sets, by their pack keys (unset ones stay out: the pack's defaults apply)."""
+        return {t.key: getattr(self, t.field) for t in THRESHOLDS if t.in_stack_file and getattr(self, t.field) is not None}
+
+    @model_validator(mode="after")
+    def _rate_bounds_in_order(self) -> PolicySettings:
+        values = in_effect(self.thresholds())
+        if values["rateLimitMin"] > values["rateLimitMax"]:
+            raise ValueError(
+                f"rateLimitMin {values['rateLimitMin']} is above rateLimitMax {values['rateLimitMax']} (unset ones are the "
+                "pack's defaults), so no rate limit could pass; lower rateLimitMin or raise rateLimitMax"
+            )
+        return self
 
     @field_validator("enforcement")
     @classmethod
@@ -193,7 +218,7 @@ class ServiceConfig(ServiceSettings):
 
     image: Annotated[ImageConfig, Field(description="Where the application image comes from.")]
     proxy: Annotated[ProxyConfig | None, Field(description="The Nginx sidecar (ingress `nginx`); see docs/proxy.md. Defaults apply when omitted.")] = None
-    rate_limit: Annotated[int | None, Field(ge=10, le=2_000_000_000, description="Requests one client IP may send per WAF window to this service's hosts and paths: a rate-based rule in the environment's web ACL (this stack's environment only).")] = None
+    rate_limit: Annotated[int | None, Field(ge=WAF_RATE_LIMIT_MIN, le=WAF_RATE_LIMIT_MAX, description="Requests one client IP may send per WAF window to this service's hosts and paths: a rate-based rule in the environment's web ACL (this stack's environment only).")] = None
 
     def scoped_rate_limit(self, name: str) -> ScopedRateLimit | None:
         """This service's own WAF rate limit, scoped to its routes (path patterns by their literal prefix)."""
@@ -294,6 +319,18 @@ class StackConfig(Model):
                     )
         return self
 
+    @model_validator(mode="after")
+    def _passes_the_pack(self) -> StackConfig:
+        """Refuse here what `rampart check` would fail under this stack's own thresholds (`rampart:policy`)."""
+        thresholds = self.policy.thresholds()
+        problems: list[str] = []
+        if self.environment is not None:
+            problems += [f"rampart:environment{_stack_path(path)}: {why}"
+                         for path, why in threshold_problems(self.environment_settings(), thresholds)]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     def environment_settings(self) -> EnvironmentSettings:
         """This stack's environment with what its services add: their endpoints and WAF rate limits."""
         assert self.environment is not None
@@ -308,6 +345,11 @@ class StackConfig(Model):
     def needed_endpoints(self) -> list[str]:
         """Interface endpoints this stack's services need beyond the base set (SSM parameters, ECS Exec)."""
         return sorted({e for service in self.services.values() for e in endpoints_needed(service)})
+
+
+def _stack_path(path: tuple[str | int, ...]) -> str:
+    """`("waf", "rate_limit")` -> `.waf.rateLimit`: a component setting's path as a stack file writes it."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{to_camel(part)}" for part in path)
 
 
 # The keys a stack file may hold, as written there.

@@ -51,7 +51,7 @@ def attach_environment(config: StackConfig, tags: dict[str, str]) -> tuple[Envir
         EnvironmentArgs(
             **{name: getattr(settings, name) for name in type(settings).model_fields},
             # The stack's pack settings: the environment's AWS Config rules check what the preview checks.
-            policy_thresholds=config.policy.model_dump(by_alias=True, exclude_none=True, exclude={"enforcement", "waivers"}),
+            policy_thresholds=config.policy.thresholds(),
             policy_enforcement=dict(config.policy.enforcement),
         ).model_copy(update={"tags": {**tags, **settings.tags}}),
     )
@@ -69,8 +69,7 @@ def build_image(name: str, image: ImageConfig, kms_key_arn: pulumi.Input[str], t
             dockerfile=str(context / build.dockerfile),
             target=build.target,
             build_args=build.args,
-            keep_tagged_images=image.keep_images,
-            untagged_expiry_days=image.untagged_expiry_days,
+            **image.lifecycle(),
             kms_key_arn=kms_key_arn,
             tags=tags,
         ),
@@ -105,8 +104,7 @@ def build_proxy_image(
             context=str(context),
             dockerfile=str(context / "Dockerfile"),
             target=PROXY_TARGET,
-            keep_tagged_images=service.image.keep_images,
-            untagged_expiry_days=service.image.untagged_expiry_days,
+            **service.image.lifecycle(),
             kms_key_arn=kms_key_arn,
             tags=tags,
         ),

@@ -21,7 +21,7 @@ import platform
 import subprocess
 import tomllib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ import yaml
 
 from rampart.cost import summary as cost_summary
 from rampart_soc2.model import parse_waivers
+from rampart_soc2.thresholds import BY_KEY, WAF_DEFAULT_RATE_WINDOW
 
 if TYPE_CHECKING:
     from rampart.check import CheckResult
@@ -60,17 +61,7 @@ COUNTS_OF = ("policy x resource results: one per control and resource it judged 
              "(a resource judged by five controls counts five times)")
 CONFIG_RULE_TYPE = "aws:cfg/rule:Rule"
 UNUSED_WAIVER = "unused (matches no resource)"
-# Each threshold of the pack as the sentence an auditor reads ({} is the value).
-THRESHOLD_SENTENCES = {
-    "minLogRetentionDays": "Log groups must keep their logs for at least {} days.",
-    "allowedTlsPolicies": "HTTPS listeners may only use these TLS policies: {}.",
-    "minTaskCount": "Each service must run at least this many tasks: {}.",
-    "productionStacks": "These stacks count as production: {}.",
-    "rateLimitMin": "A web ACL's rate limit must be at least {} requests per 5 minutes.",
-    "rateLimitMax": "A web ACL's rate limit must be at most {} requests per 5 minutes.",
-    "requiredManagedRuleGroups": "Every web ACL must include these AWS managed rule groups: {}.",
-    "minFargatePlatformVersion": "Fargate services must run platform version {} or later.",
-}
+WEB_ACL_TYPE = "aws:wafv2/webAcl:WebAcl"
 
 
 def _version(dist: str) -> str:
@@ -198,8 +189,29 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def threshold_sentences(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The thresholds a stack sets, one sentence each, with the controls that apply it."""
+def rate_windows(resources: Iterable[Any]) -> list[int]:
+    """The evaluation windows (seconds) of the planned web ACLs' rate-based rules (AWS's default when unset)."""
+    windows = set()
+    for r in resources:
+        if r.type != WEB_ACL_TYPE:
+            continue
+        for rule in r.properties.get("rules") or []:
+            rate = ((rule.get("statement") or {}).get("rateBasedStatement") if isinstance(rule, Mapping) else None)
+            if isinstance(rate, Mapping):
+                windows.add(int(rate.get("evaluationWindowSec") or WAF_DEFAULT_RATE_WINDOW))
+    return sorted(windows)
+
+
+def window_text(windows: Sequence[int]) -> str:
+    """`300 seconds`, `60 or 300 seconds`: the windows a rate limit counts requests in, as configured."""
+    if not windows:
+        return "evaluation window (no rate-based rule is planned)"
+    shown = [str(w) for w in windows]
+    return (", ".join(shown[:-1]) + " or " if len(shown) > 1 else "") + f"{shown[-1]} seconds"
+
+
+def threshold_sentences(pack_config: Mapping[str, Any], resources: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The thresholds a stack sets, one sentence each (the pack's record's), with the controls that apply it."""
     found: dict[tuple[str, str], list[str]] = {}
     for pid, cfg in sorted(pack_config.items()):
         if not isinstance(cfg, dict):
@@ -207,11 +219,13 @@ def threshold_sentences(pack_config: Mapping[str, Any]) -> list[dict[str, Any]]:
         for key, value in sorted(cfg.items()):
             if key not in ("waivers", "enforcementLevel"):
                 found.setdefault((key, json.dumps(value, sort_keys=True)), []).append(pid)
+    window = window_text(rate_windows(resources))
     out = []
     for (key, value_json), pids in sorted(found.items()):
         value = json.loads(value_json)
-        template = THRESHOLD_SENTENCES.get(key, key + " is {}.")
-        out.append({"setting": key, "value": value, "sentence": template.format(_value_text(value)), "policies": pids})
+        template = BY_KEY[key].sentence if key in BY_KEY else key + " is {value}."
+        out.append({"setting": key, "value": value, "sentence": template.format(value=_value_text(value), window=window),
+                    "policies": pids})
     return out
 
 
@@ -402,7 +416,7 @@ def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[
         "mandatoryViolations": len(mandatory),
         "enforcementOverrides": overrides,
         "waivers": waivers,
-        "thresholds": threshold_sentences(result.pack_config),
+        "thresholds": threshold_sentences(result.pack_config, result.resources),
         "violations": [{"policy": o.policy, "urn": o.urn, "enforcement": o.enforcement,
                         "criteria": list(a.policies[o.policy].criteria), "message": o.message,
                         **({"inYourStack": hint} if (hint := result.stack_hint(o.policy)) else {})}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from rampart_soc2.thresholds import BY_KEY
+
 #: policy id -> stack keys that control the judged setting (policies not listed: secure by default,
 #: with no stack key to change; fix the program, or waive with rampart:policy.waivers).
 STACK_KEYS: dict[str, tuple[str, ...]] = {
@@ -33,10 +35,7 @@ STACK_KEYS: dict[str, tuple[str, ...]] = {
 
 def _threshold_keys(thresholds: Sequence[str]) -> list[str]:
     """`rampart:policy.<threshold>` for the thresholds the stack file's `rampart:policy` accepts."""
-    from rampart.config import PolicySettings
-
-    settable = {f.alias or name for name, f in PolicySettings.model_fields.items()}
-    return [f"rampart:policy.{t}" for t in thresholds if t in settable]
+    return [f"rampart:policy.{t}" for t in thresholds if t in BY_KEY and BY_KEY[t].in_stack_file]
 
 
 def stack_keys(policy_id: str, thresholds: Sequence[str] = ()) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any, Literal, Optional, Union
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, PrivateAttr, model_validator
+from rampart_soc2.thresholds import rate_limit_problem, retention_problem, tls_policy_problem
 
 from rampart.components._util import (
     ArgsModel,
@@ -106,6 +107,25 @@ def egress_facts(settings: EnvironmentSettings) -> tuple[Optional[list[str]], Op
     return list(settings.extra_endpoints), create is None or create.nat_gateways != "none"
 
 
+def threshold_problems(settings: EnvironmentSettings, thresholds: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(setting path, why) for every setting the SOC 2 pack would fail under these thresholds (pack keys,
+    unset ones at the pack's defaults): a value the component accepts must also pass the check."""
+    found: list[tuple[tuple[str | int, ...], Optional[str]]] = [
+        (("load_balancer", "tls_policy"), tls_policy_problem(settings.load_balancer.tls_policy, thresholds)),
+        (("monitoring", "log_retention_days"), retention_problem(settings.monitoring.log_retention_days, thresholds)),
+    ]
+    if settings.network.flow_logs and settings.network.flow_log_retention_days is not None:
+        found.append((("network", "flow_log_retention_days"),
+                      retention_problem(settings.network.flow_log_retention_days, thresholds)))
+    if settings.waf is not None:
+        # The pack asks for one blocking rate-based rule within the bounds, any of the ACL's (all block):
+        # the ACL-wide rule, or failing that a scoped (per-service) one.
+        limits = [settings.waf.rate_limit, *(scoped.limit for scoped in settings.waf.scoped_rate_limits)]
+        if all(rate_limit_problem(limit, thresholds) for limit in limits):
+            found.append((("waf", "rate_limit"), rate_limit_problem(settings.waf.rate_limit, thresholds)))
+    return [(path, why) for path, why in found if why]
+
+
 class EnvironmentArgs(EnvironmentSettings):
     """The environment's args: its settings, and the stack's SOC 2 pack settings its compliance rules follow."""
 
@@ -119,6 +139,14 @@ class EnvironmentArgs(EnvironmentSettings):
         description="The stack's policy levels (`rampart:policy.enforcement`): a disabled policy gets no Config rule, "
         "an advisory one no alarm.",
     )
+
+    @model_validator(mode="after")
+    def _passes_the_pack(self) -> "EnvironmentArgs":
+        problems = threshold_problems(self, self.policy_thresholds)
+        if problems:
+            raise ValueError("; ".join(f"{'.'.join(str(p) for p in path)}: {why} (in a program: "
+                                       f"EnvironmentArgs.policy_thresholds)" for path, why in problems))
+        return self
 
 
 class EnvironmentRef(ArgsModel):

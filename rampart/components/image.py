@@ -57,7 +57,19 @@ def check_build_args(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-class ImageArgs(ArgsModel):
+class RepositoryLifecycle(ArgsModel):
+    """How the image's ECR repository keeps images (its lifecycle policy): part of `ImageArgs`, and of a
+    stack file's `rampart:services.<name>.image` as it is (camelCase keys), not a copy."""
+
+    untagged_expiry_days: int = Field(7, ge=1, le=365, description="Days after which untagged images are expired.")
+    keep_tagged_images: int = Field(30, ge=1, le=1000, description="How many most-recent images the lifecycle policy keeps.")
+
+    def lifecycle(self) -> dict[str, int]:
+        """These settings as `ImageArgs` takes them."""
+        return {name: getattr(self, name) for name in RepositoryLifecycle.model_fields}
+
+
+class ImageArgs(RepositoryLifecycle):
     """How to build the image and how to keep its repository."""
 
     context: str = Field(
@@ -108,8 +120,6 @@ class ImageArgs(ArgsModel):
     )
     scan_on_push: bool = Field(True, description="Scan every pushed image for vulnerabilities (opt-out is reported by the SOC 2 pack).")
     immutable_tags: bool = Field(True, description="Refuse to overwrite a pushed tag (opt-out is reported by the SOC 2 pack).")
-    untagged_expiry_days: int = Field(7, ge=1, le=365, description="Days after which untagged images are expired.")
-    keep_tagged_images: int = Field(30, ge=1, le=1000, description="How many most-recent images the lifecycle policy keeps.")
     force_delete: bool = Field(
         False, description="Let `pulumi destroy` delete the repository while it still holds images."
     )

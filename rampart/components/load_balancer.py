@@ -16,23 +16,14 @@ from typing import Literal, Optional, get_args
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
+from rampart_soc2.thresholds import TLS_POLICIES
 
 from rampart.components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, Tags
 from rampart.components.buckets import locked_bucket
 
-#: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers: exactly the
-#: SOC 2 pack's default allowedTlsPolicies (tests/foundation/test_agreement.py keeps the two equal).
-TlsPolicy = Literal[
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
-]
+#: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers: the SOC 2 pack's
+#: list (its allowedTlsPolicies default), owned by `rampart_soc2.thresholds`.
+TlsPolicy = Literal[TLS_POLICIES]  # type: ignore[valid-type]
 ALLOWED_TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
 DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 

@@ -13,6 +13,7 @@ from typing import Literal, Optional, Sequence, Union
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
+from rampart_soc2.thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
 
 from rampart.components._util import (
     ArgsModel,
@@ -25,13 +26,21 @@ from rampart.components._util import (
     Tags,
 )
 
-#: Retention values CloudWatch Logs accepts (days).
-ALLOWED_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-)  # fmt: skip
+#: Retention values CloudWatch Logs accepts (days), and the default: the pack's minimum, so the default passes.
+ALLOWED_RETENTION_DAYS: tuple[int, ...] = CLOUDWATCH_RETENTION_DAYS
+DEFAULT_LOG_RETENTION_DAYS: int = DEFAULT_THRESHOLDS["minLogRetentionDays"]
 
-DEFAULT_LOG_RETENTION_DAYS = 365
+
+def check_retention_days(value: Optional[int], field: str) -> Optional[int]:
+    """`value` when CloudWatch Logs accepts it as a retention (or it is None); the one validator of every
+    `*_retention_days` setting. The stack's minimum is checked where the thresholds are known
+    (`rampart.components.environment`)."""
+    if value is not None and value not in ALLOWED_RETENTION_DAYS:
+        raise ValueError(
+            f"{field}={value} is not a CloudWatch Logs retention; use one of "
+            f"{', '.join(str(v) for v in ALLOWED_RETENTION_DAYS)}"
+        )
+    return value
 
 
 class MonitoringArgs(ArgsModel):
@@ -64,12 +73,7 @@ class MonitoringArgs(ArgsModel):
     @field_validator("log_retention_days")
     @classmethod
     def _retention_allowed(cls, value: int) -> int:
-        if value not in ALLOWED_RETENTION_DAYS:
-            raise ValueError(
-                f"log_retention_days={value} is not a CloudWatch Logs retention; use one of "
-                f"{', '.join(str(v) for v in ALLOWED_RETENTION_DAYS)}"
-            )
-        return value
+        return check_retention_days(value, "log_retention_days")  # type: ignore[return-value]
 
     @field_validator("alarm_email_endpoints")
     @classmethod

@@ -22,7 +22,7 @@ from rampart.components._util import (
     policy_json,
     Tags,
 )
-from rampart.components.monitoring import ALLOWED_RETENTION_DAYS, DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
+from rampart.components.monitoring import DEFAULT_LOG_RETENTION_DAYS, check_retention_days, encrypted_log_group
 
 #: Interface endpoints a Fargate task needs to pull from ECR, log and read secrets without NAT.
 INTERFACE_ENDPOINTS: tuple[str, ...] = ("ecr.api", "ecr.dkr", "logs", "secretsmanager")
@@ -150,19 +150,15 @@ class NetworkSettings(ArgsModel):
     )
     flow_logs: bool = Field(True, description="VPC flow logs (all traffic) into a KMS-encrypted log group.")
     flow_log_retention_days: Optional[int] = Field(
-        None, description="Retention of the flow log group; None uses the service's log retention (365 days)."
+        None, description="Retention of the flow log group; None uses the service's log retention "
+        f"({DEFAULT_LOG_RETENTION_DAYS} days)."
     )
     tags: Tags = Field(default_factory=dict, description="Tags added to every taggable resource.")
 
     @field_validator("flow_log_retention_days")
     @classmethod
     def _retention(cls, value: Optional[int]) -> Optional[int]:
-        if value is not None and value not in ALLOWED_RETENTION_DAYS:
-            raise ValueError(
-                f"flow_log_retention_days={value} is not a CloudWatch Logs retention; use one of "
-                f"{', '.join(str(v) for v in ALLOWED_RETENTION_DAYS)}"
-            )
-        return value
+        return check_retention_days(value, "flow_log_retention_days")
 
     @model_validator(mode="after")
     def _one_source(self) -> "NetworkSettings":

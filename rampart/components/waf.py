@@ -11,6 +11,7 @@ from typing import Any, Literal, Optional
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
+from rampart_soc2.thresholds import WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, WAF_RATE_WINDOWS
 
 from rampart.components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
 from rampart.components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group
@@ -35,7 +36,7 @@ class ScopedRateLimit(ArgsModel):
     to the service's host names and path prefixes."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="The rule's name: the service's.")
-    limit: int = Field(ge=10, le=2_000_000_000, description="Requests one client IP may send per window to these routes.")
+    limit: int = Field(ge=WAF_RATE_LIMIT_MIN, le=WAF_RATE_LIMIT_MAX, description="Requests one client IP may send per window to these routes.")
     hosts: list[str] = Field(default_factory=list, description="Host names (exact, or `*.domain`).")
     path_prefixes: list[str] = Field(default_factory=list, description="URL path prefixes the limit covers.")
 
@@ -58,10 +59,10 @@ class WafSettings(ArgsModel):
     """What a platform team chooses about the environment's web ACL (Environment fills in the wiring)."""
 
     rate_limit: int = Field(
-        2000, ge=10, le=2_000_000_000,
+        2000, ge=WAF_RATE_LIMIT_MIN, le=WAF_RATE_LIMIT_MAX,
         description="Requests one client IP may send per `rate_limit_window_seconds` before WAF answers 429.",
     )
-    rate_limit_window_seconds: Literal[60, 120, 300, 600] = Field(
+    rate_limit_window_seconds: Literal[WAF_RATE_WINDOWS] = Field(  # type: ignore[valid-type]
         300, description="Evaluation window of the rate-based rule."
     )
     managed_rule_groups: list[str] = Field(

@@ -192,7 +192,11 @@ def test_the_programs_stack_thresholds_and_levels_reach_the_environments_rules()
     config = load_stack_config(ROOT, "dev")
     policy = PolicySettings(min_log_retention_days=731, enforcement={
         "aws-ecr-repository-require-scan-on-push": "disabled", "aws-kms-key-enable-rotation": "advisory"})
-    changed = config.model_copy(update={"policy": policy})
+    # The environment keeps its logs that long too: a shorter retention is refused at plan (issue 22).
+    assert config.environment is not None
+    monitoring = config.environment.monitoring.model_copy(update={"log_retention_days": 731})
+    changed = config.model_copy(update={"policy": policy,
+                                        "environment": config.environment.model_copy(update={"monitoring": monitoring})})
     run = run_program_full(lambda: attach_environment(changed, changed.tags.as_dict()) and None, region=config.region, stack="dev")
     rules = {r.inputs["source"]["sourceIdentifier"]: r for r in run.resources if r.type == RULE}
     assert json.loads(rules["CW_LOGGROUP_RETENTION_PERIOD_CHECK"].inputs["inputParameters"]) == {"MinRetentionTime": "731"}

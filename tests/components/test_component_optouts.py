@@ -383,8 +383,9 @@ def test_alb_mode_app_port_is_the_only_service_ingress() -> None:
 
 
 def test_flow_log_retention_override() -> None:
-    plan = run_service(minimal_args(network=NetworkSettings(flow_log_retention_days=90)))
-    assert plan.named("shop-network-flow-logs").inputs["retentionInDays"] == 90
+    # Above the pack's minimum (365): a shorter one is refused at plan (tests/components/test_component_thresholds.py).
+    plan = run_service(minimal_args(network=NetworkSettings(flow_log_retention_days=731)))
+    assert plan.named("shop-network-flow-logs").inputs["retentionInDays"] == 731
     assert plan.named("shop-app-logs").inputs["retentionInDays"] == 365
 
 

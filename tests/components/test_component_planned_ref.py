@@ -26,7 +26,8 @@ CASES: dict[str, dict[str, Any]] = {
     "existing VPC, subnet CIDRs unknown": {"network": {"existing": {
         "vpc_id": "vpc-9", "vpc_cidr_block": "10.9.0.0/16",
         "public_subnets": [{"id": "subnet-a"}, {"id": "subnet-b"}], "private_subnets": SUBNETS["private_subnets"]}}},
-    "ECS Exec, short retention": {"execute_command": True, "monitoring": {"log_retention_days": 90}},
+    # A retention other than the default, above the pack's minimum (shorter ones are refused at plan).
+    "ECS Exec, long retention": {"execute_command": True, "monitoring": {"log_retention_days": 731}},
 }
 
 

@@ -32,18 +32,19 @@ repository = "arn:aws:ecr:us-east-1:123456789012:repository/shop"
 ENVIRONMENT = '''\
 environment = Environment("shop", EnvironmentArgs(
     load_balancer=LoadBalancerSettings(certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/abc"]),
-    monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),
-    waf=WafSettings(rate_limit={rate_limit}),
+    monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]), compliance={{"recorder": "none"}},
+    waf=WafSettings(rate_limit={rate_limit}),{thresholds}
 ))
 '''
 
 
-def write_program(directory: Path, body: str, *, rate_limit: int = 1000, stack: str = STACK) -> Path:
-    """A project `shop` with stack `dev`: the imports, an environment, then `body`."""
+def write_program(directory: Path, body: str, *, rate_limit: int = 1000, stack: str = STACK, thresholds: str = "") -> Path:
+    """A project `shop` with stack `dev`: the imports, an environment (`thresholds`: its policy_thresholds,
+    Python source), then `body`."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "Pulumi.yaml").write_text("name: shop\nruntime: python\n")
     (directory / "Pulumi.dev.yaml").write_text(stack)
-    (directory / "__main__.py").write_text(HEAD + ENVIRONMENT.format(rate_limit=rate_limit) + body)
+    (directory / "__main__.py").write_text(HEAD + ENVIRONMENT.format(rate_limit=rate_limit, thresholds=f" policy_thresholds={thresholds}," if thresholds else "") + body)
     return directory
 
 
@@ -80,12 +81,19 @@ def test_a_refused_argument_names_program_line_component_resource_and_python_arg
 
 
 def test_the_rate_limit_bounds_at_the_limit_and_one_past(tmp_path: Path) -> None:
-    at_limit = rampart(write_program(tmp_path / "ten", "", rate_limit=10), "plan", "--stack", "dev")
+    """AWS's bounds (10..2e9) are the type's; within them, the SOC 2 pack's thresholds in effect (issue 22):
+    10 plans only where the program's thresholds allow it, and the pack's default minimum (100) refuses 99."""
+    widest = '{"rateLimitMin": 10, "rateLimitMax": 2000000000}'
+    at_limit = rampart(write_program(tmp_path / "ten", "", rate_limit=10, thresholds=widest), "plan", "--stack", "dev")
     assert at_limit.returncode == 0, at_limit.stderr
-    assert_one_message(rampart(write_program(tmp_path / "nine", "", rate_limit=9), "plan", "--stack", "dev"),
+    assert_one_message(rampart(write_program(tmp_path / "nine", "", rate_limit=9, thresholds=widest), "plan", "--stack", "dev"),
                        "WafSettings.rate_limit = 9")
-    assert_one_message(rampart(write_program(tmp_path / "big", "", rate_limit=2_000_000_001), "plan", "--stack", "dev"),
+    assert_one_message(rampart(write_program(tmp_path / "big", "", rate_limit=2_000_000_001, thresholds=widest), "plan", "--stack", "dev"),
                        "WafSettings.rate_limit = 2000000001", "less than or equal to 2000000000")
+    assert rampart(write_program(tmp_path / "hundred", "", rate_limit=100), "plan", "--stack", "dev").returncode == 0
+    assert_one_message(rampart(write_program(tmp_path / "ninety-nine", "", rate_limit=99), "plan", "--stack", "dev"),
+                       "__main__.py line 9", "waf.rate_limit: 99 is outside the SOC 2 pack's rate limit bounds [100, 10000]",
+                       "`rampart:policy.rateLimitMin`", "EnvironmentArgs.policy_thresholds")
 
 
 def test_a_missing_argument_is_named_in_snake_case_with_its_service(tmp_path: Path) -> None:

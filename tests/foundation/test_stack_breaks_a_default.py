@@ -1,6 +1,7 @@
 """Issue 6's acceptance on the real stacks: breaking one secure default in a stack file makes
 `rampart check` exit 1 and name the policy, the resource and the criteria. The stack config
-accepts such values (they are valid AWS settings); judging them is the policy pack's job."""
+accepts such values (they are valid AWS settings); judging them is the policy pack's job, except where a
+setting mirrors a pack threshold (issue 22): there the plan refuses what the check would fail."""
 
 from __future__ import annotations
 
@@ -51,7 +52,6 @@ def no_alarm_address(config: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("mutate", "policy", "resource", "criteria"),
     [
-        (set_retention_30, "aws-cloudwatch-loggroup-require-retention", "logGroup:LogGroup::", "CC7.2"),
         (one_task_and_no_policy_section, "aws-ecs-service-require-min-task-count", "service:Service::", "A1.2"),
         (drop_known_bad_inputs, "aws-wafv2-webacl-require-managed-rule-groups", "webAcl:WebAcl::", "CC6.8"),
         (build_from_latest, "docker-image-require-dockerfile-controls", "image:Image::", "CC8.1"),
@@ -64,6 +64,15 @@ def test_breaking_a_default_in_prod_fails_the_check(project_copy: Path, mutate: 
     # A policy may judge several resources (the service and its scaling target); one is the resource named.
     violations = [line for line in result.stdout.splitlines() if line.startswith(f"- [mandatory] {policy} on ")]
     assert any(resource in line and criteria in line for line in violations), result.stdout
+
+
+def test_a_retention_below_the_stacks_minimum_is_refused_at_plan(project_copy: Path) -> None:
+    """Log retention mirrors the pack's minLogRetentionDays (issue 22): the plan refuses what the check would
+    fail, naming the key and the threshold, instead of planning a stack that fails the check."""
+    result = check(project_copy, "prod", set_retention_30)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "rampart:environment.monitoring.logRetentionDays: 30 days is less than the SOC 2 pack's minimum log retention, 365 days" in result.stderr
+    assert "`rampart:policy.minLogRetentionDays`" in result.stderr
 
 
 #: The prod stack's alarms: the environment's two and the web service's eight (nginx ingress: six on its

@@ -57,22 +57,24 @@ def test_the_resolver_refuses_a_key_that_is_not_there() -> None:
 @pytest.mark.e2e
 def test_check_names_the_stack_key_and_file_of_a_finding(project_copy: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # One task on prod: the component accepts it (the task count mirrors no component bound), the pack fails it.
+    # (Log retention, the example here before issue 22, is now refused at plan: tests/foundation/test_thresholds.py.)
     path = project_copy / "stacks" / "Pulumi.prod.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["config"]["rampart:environment"]["monitoring"]["logRetentionDays"] = 90
+    doc["config"]["rampart:services"]["web"].update(desiredCount=1, minCount=1)
     path.write_text(yaml.safe_dump(doc))
     code = main(["-C", str(project_copy), "--stack", "prod", "--report", str(tmp_path), "--format", "json,md"])
     out = capsys.readouterr().out
     assert code == 1, out
     lines = out.splitlines()
-    at = next(i for i, l in enumerate(lines) if l.startswith("- [mandatory] aws-cloudwatch-loggroup-require-retention on "))
+    at = next(i for i, l in enumerate(lines) if l.startswith("- [mandatory] aws-ecs-service-require-min-task-count on "))
     hint = lines[at + 1]
-    assert hint.strip().startswith("In your stack file stacks/Pulumi.prod.yaml: set `rampart:environment.monitoring.logRetentionDays`"), hint
-    assert "`rampart:policy.minLogRetentionDays`" in hint, hint
+    assert hint.strip().startswith("In your stack file stacks/Pulumi.prod.yaml: set `rampart:services.<name>.desiredCount`"), hint
+    assert "`rampart:policy.minTaskCount`" in hint, hint
     report = json.loads((tmp_path / "soc2-prod.json").read_text())["report"]
-    shown = {v["inYourStack"] for v in report["violations"] if v["policy"] == "aws-cloudwatch-loggroup-require-retention"}
+    shown = {v["inYourStack"] for v in report["violations"] if v["policy"] == "aws-ecs-service-require-min-task-count"}
     assert shown == {hint.strip()}
-    assert "rampart:environment.monitoring.logRetentionDays" in (tmp_path / "soc2-prod.md").read_text()
+    assert "rampart:services.<name>.desiredCount" in (tmp_path / "soc2-prod.md").read_text()
 
 
 # ----------------------------------------------------------------------------- in a program's words
@@ -95,8 +97,10 @@ def test_a_key_that_is_no_component_argument_is_refused() -> None:
 
 
 def test_check_names_the_component_argument_in_a_program_that_is_not_ramparts(tmp_path: Path) -> None:
-    """`WafSettings(rate_limit=50)` passes the component (10..2e9) and fails the pack (100..10000; the
-    bounds are issue 22's): the remediation names the argument in the program, not a stack key it lacks."""
+    """The program tells the component a wider bound (`policy_thresholds={"rateLimitMin": 10}`) than its stack
+    file gives the pack (none: the pack's default, 100), so `WafSettings(rate_limit=50)` passes the component
+    and fails the check: the remediation names the argument in the program, not a stack key it lacks.
+    (Under the same thresholds the component refuses 50 itself: tests/foundation/test_thresholds.py.)"""
     import subprocess
     import sys
 
@@ -104,11 +108,13 @@ def test_check_names_the_component_argument_in_a_program_that_is_not_ramparts(tm
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: us-east-1\n")
     (tmp_path / "__main__.py").write_text(
         "from rampart.components import Environment, EnvironmentArgs, LoadBalancerSettings, MonitoringArgs\n"
+        "from rampart.components.compliance import ComplianceSettings\n"
         "from rampart.components.waf import WafSettings\n"
         'Environment("shop", EnvironmentArgs(\n'
         '    load_balancer=LoadBalancerSettings(certificate_arns=["arn:aws:acm:us-east-1:123456789012:certificate/abc"]),\n'
         '    monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),\n'
-        "    waf=WafSettings(rate_limit=50)))\n")
+        '    compliance=ComplianceSettings(recorder="none"),\n'
+        '    waf=WafSettings(rate_limit=50), policy_thresholds={"rateLimitMin": 10}))\n')
     result = subprocess.run([sys.executable, "-m", "rampart", "check", "--stack", "dev", "--report", str(tmp_path / "r"),
                              "--format", "json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr

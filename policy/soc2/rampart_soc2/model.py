@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 from .props import InvalidDocument, UnknownValue, View, view
+# Re-exported: policies and tools read the thresholds here too.
+from .thresholds import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS as THRESHOLD_SCHEMAS
 
 Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["advisory", "mandatory", "disabled"]
@@ -76,39 +78,6 @@ class Finding:
     urn: str
     outcome: Outcome
 
-
-# Thresholds every policy may read; a policy lists the ones it uses in `thresholds`.
-DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "minLogRetentionDays": 365,
-    "allowedTlsPolicies": [
-        "ELBSecurityPolicy-TLS13-1-2-2021-06",
-        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-        "ELBSecurityPolicy-TLS13-1-3-2021-06",
-        "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
-        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
-    ],
-    "minTaskCount": 2,
-    "productionStacks": ["prod", "production"],
-    "rateLimitMin": 100,
-    "rateLimitMax": 10000,
-    "requiredManagedRuleGroups": ["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet"],
-    "minFargatePlatformVersion": "1.4.0",
-}
-
-THRESHOLD_SCHEMAS: dict[str, dict[str, Any]] = {
-    "minLogRetentionDays": {"type": "integer", "minimum": 1, "description": "minimum CloudWatch log retention in days"},
-    "allowedTlsPolicies": {"type": "array", "items": {"type": "string"}, "description": "ELB security policies HTTPS listeners may use"},
-    "minTaskCount": {"type": "integer", "minimum": 1, "description": "minimum running tasks for services in production stacks"},
-    "productionStacks": {"type": "array", "items": {"type": "string"}, "description": "stack names treated as production (pack-wide, set in the pack config; a stack file sets minTaskCount instead)"},
-    "rateLimitMin": {"type": "integer", "minimum": 10, "description": "lowest allowed WAF rate-based limit (requests per window per key)"},
-    "rateLimitMax": {"type": "integer", "minimum": 10, "description": "highest allowed WAF rate-based limit"},
-    "requiredManagedRuleGroups": {"type": "array", "items": {"type": "string"}, "description": "AWS managed rule groups every web ACL must use"},
-    "minFargatePlatformVersion": {"type": "string", "description": "oldest pinned Fargate platform version accepted"},
-}
 
 WAIVER_SCHEMA: dict[str, Any] = {
     "type": "array",

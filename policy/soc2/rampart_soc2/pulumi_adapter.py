@@ -44,6 +44,7 @@ from .model import (
 )
 from .props import view
 from .registry import POLICIES
+from .thresholds import THRESHOLDS
 
 PACK_NAME = "rampart-soc2"
 FRAMEWORK = PolicyComplianceFramework(
@@ -63,7 +64,6 @@ def _stack_name() -> str:
     return os.environ.get("PULUMI_STACK", "")
 
 
-_THRESHOLD_SPELLINGS = {k: (k, "".join("_" + c.lower() if c.isupper() else c for c in k)) for k in THRESHOLD_SCHEMAS}
 
 
 def stack_settings(pulumi_config: str | None) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def stack_settings(pulumi_config: str | None) -> dict[str, Any]:
     found = settings.get("thresholds")
     nested: dict[str, Any] = found if isinstance(found, dict) else {}
     out: dict[str, Any] = {"waivers": settings.get("waivers") or []}
-    for key, spellings in _THRESHOLD_SPELLINGS.items():
+    for key, spellings in ((t.key, t.spellings) for t in THRESHOLDS):
         for source in (nested, settings):
             for name in spellings:
                 if source.get(name) is not None:

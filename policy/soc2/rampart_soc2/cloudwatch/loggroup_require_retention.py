@@ -1,8 +1,14 @@
-"""Log groups keep logs at least `minLogRetentionDays` (default 365)."""
+"""Log groups keep logs at least `minLogRetentionDays` (its default is the threshold record's)."""
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LOG_GROUP
 from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
+
+_DEFAULT = DEFAULT_THRESHOLDS["minLogRetentionDays"]
+#: A few retention values CloudWatch accepts at or above the default, for the remediation.
+_SOME = [str(d) for d in CLOUDWATCH_RETENTION_DAYS if d >= _DEFAULT][:4]
+_EXAMPLES = ", ".join(_SOME[:-1]) + " or " + _SOME[-1]
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -17,11 +23,11 @@ def check(r: Resource, ctx: Context) -> Outcome:
 
 POLICY = PolicySpec(
     id="aws-cloudwatch-loggroup-require-retention",
-    description="CloudWatch log groups retain logs for at least the minimum retention (default 365 days).",
+    description=f"CloudWatch log groups retain logs for at least the minimum retention (default {_DEFAULT} days).",
     severity="medium",
     enforcement="mandatory",
     criteria=("CC7.2", "C1.2"),
-    remediation="Set retentionInDays to 365 or more (a value CloudWatch accepts, such as 365, 400, 545 or 731).",
+    remediation=f"Set retentionInDays to {_DEFAULT} or more (a value CloudWatch accepts, such as {_EXAMPLES}).",
     reference=CONFIG_RULE.format("cw-loggroup-retention-period-check"),
     resource_types=LOG_GROUP,
     check=check,
