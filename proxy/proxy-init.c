@@ -9,12 +9,22 @@
  * it; what it does depends on the name it is called by.
  *
  * proxy-entrypoint [NGINX-ARGS...]
- *     Writes PROXY_TLS_CERT and PROXY_TLS_KEY (ECS `secrets`, resolved from Secrets Manager at task
- *     start) to /run/proxy/tls/cert.pem and key.pem, mode 0600, in a directory of mode 0700 on the
- *     task volume; removes both variables from the environment; then execs
+ *     Puts the sidecar's TLS pair in /run/proxy/tls/cert.pem and key.pem, mode 0600, in a directory
+ *     of mode 0700 on the task volume, then execs
  *     `nginx -e stderr -c /etc/rampart-proxy/nginx.conf NGINX-ARGS...`, which becomes PID 1's
- *     program (SIGQUIT drains it). Nothing secret is printed. Exit 64 when a variable is missing or
- *     empty, 71 when a file cannot be written or nginx cannot be started.
+ *     program (SIGQUIT drains it).
+ *     - By default it makes the pair itself: a fresh EC P-256 key (OpenSSL EVP) and a self-signed
+ *       certificate for PROXY_TLS_COMMON_NAME (default proxy.internal; also its DNS SAN), valid
+ *       PROXY_TLS_VALIDITY_DAYS days (default 365), serverAuth only. Every start makes a new key;
+ *       it exists only in the task's volume and nginx's memory (the ALB does not validate target
+ *       certificates, so nothing else needs it).
+ *     - A stack that brings its own certificate sets PROXY_TLS_CERT and PROXY_TLS_KEY (ECS
+ *       `secrets`, resolved from Secrets Manager at task start): it writes those instead and
+ *       removes both variables from the environment.
+ *     Nothing secret is printed (the certificate's SHA-256 fingerprint is, when it makes one).
+ *     Exit 64 when only one of PROXY_TLS_CERT / PROXY_TLS_KEY is set or a PROXY_TLS_* setting is
+ *     invalid, 70 when OpenSSL cannot make the pair, 71 when a file cannot be written or nginx
+ *     cannot be started.
  *
  * proxy-healthcheck [PORT]
  *     GET https://127.0.0.1:PORT/healthz over TLS (no certificate verification: loopback to the
@@ -26,8 +36,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +63,19 @@
 #define TLS_DIR "/run/proxy/tls"
 #endif
 
+#ifndef DEFAULT_COMMON_NAME
+#define DEFAULT_COMMON_NAME "proxy.internal"
+#endif
+#ifndef DEFAULT_VALIDITY_DAYS
+#define DEFAULT_VALIDITY_DAYS 365
+#endif
+/* The limits CertificateSettings enforces (rampart/components/proxy_config.py), checked again here
+ * for an image run by hand; a CN is at most 64 characters (RFC 5280 ub-common-name). */
+#define MAX_VALIDITY_DAYS 825
+#define MAX_COMMON_NAME 64
+
 #define EX_USAGE 64
+#define EX_SOFTWARE 70
 #define EX_OSERR 71
 #define HEALTH_TIMEOUT_SECONDS 2
 
@@ -58,43 +86,146 @@ static void fail_errno(const char *what, const char *path) {
     exit(EX_OSERR);
 }
 
-static void write_all(int fd, const char *data, size_t len, const char *path) {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail_errno("cannot write", path);
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Write value + "\n" to dir/name with mode 0600, replacing any earlier file (never through a link). */
-static void write_secret(int dirfd, const char *name, const char *value) {
+/* Open dir/name for writing with mode 0600, replacing any earlier file (never through a link). */
+static FILE *create_private(int dirfd, const char *name) {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", TLS_DIR, name);
     int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) fail_errno("cannot create", path);
     if (fchmod(fd, 0600) != 0) fail_errno("cannot set the mode of", path);
-    write_all(fd, value, strlen(value), path);
-    write_all(fd, "\n", 1, path);
-    if (close(fd) != 0) fail_errno("cannot close", path);
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) fail_errno("cannot open", path);
+    return f;
+}
+
+static int open_tls_dir(void) {
+    umask(077);
+    if (mkdir(TLS_DIR, 0700) != 0 && errno != EEXIST) fail_errno("cannot create", TLS_DIR);
+    int dirfd = open(TLS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dirfd < 0) fail_errno("cannot open", TLS_DIR);
+    return dirfd;
+}
+
+static void fail_openssl(const char *what) {
+    fprintf(stderr, "%s: cannot %s: ", prog, what);
+    ERR_print_errors_fp(stderr);
+    fputc('\n', stderr);
+    exit(EX_SOFTWARE);
+}
+
+/* The certificate's common name: a DNS name (letters, digits, '-', '.'), at most 64 characters. */
+static const char *common_name(void) {
+    const char *cn = getenv("PROXY_TLS_COMMON_NAME");
+    if (cn == NULL || *cn == '\0') return DEFAULT_COMMON_NAME;
+    size_t len = strlen(cn);
+    int ok = len <= MAX_COMMON_NAME && cn[0] != '.' && cn[0] != '-' && cn[len - 1] != '.';
+    for (const char *p = cn; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.';
+    if (!ok) {
+        fprintf(stderr, "%s: PROXY_TLS_COMMON_NAME=%.80s is not a DNS name of at most %d characters; set "
+                "proxy.certificate.commonName in the stack file to one (e.g. %s)\n", prog, cn, MAX_COMMON_NAME,
+                DEFAULT_COMMON_NAME);
+        exit(EX_USAGE);
+    }
+    return cn;
+}
+
+static long validity_days(void) {
+    const char *text = getenv("PROXY_TLS_VALIDITY_DAYS");
+    if (text == NULL || *text == '\0') return DEFAULT_VALIDITY_DAYS;
+    char *end = NULL;
+    errno = 0;
+    long days = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || days < 1 || days > MAX_VALIDITY_DAYS) {
+        fprintf(stderr, "%s: PROXY_TLS_VALIDITY_DAYS=%.20s is not a number of days from 1 to %d; set "
+                "proxy.certificate.validityDays in the stack file within that range\n", prog, text, MAX_VALIDITY_DAYS);
+        exit(EX_USAGE);
+    }
+    return days;
+}
+
+static void add_extension(X509 *cert, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (ext == NULL || X509_add_ext(cert, ext, -1) != 1) fail_openssl("add a certificate extension");
+    X509_EXTENSION_free(ext);
+}
+
+/* A fresh EC P-256 key and a self-signed certificate for it, written to the TLS directory. */
+static void make_pair(int dirfd) {
+    const char *cn = common_name();
+    long days = validity_days();
+
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    if (key == NULL) fail_openssl("make an EC P-256 key");
+
+    X509 *cert = X509_new();
+    if (cert == NULL || X509_set_version(cert, X509_VERSION_3) != 1) fail_openssl("make a certificate");
+    unsigned char serial[16];
+    if (RAND_bytes(serial, sizeof serial) != 1) fail_openssl("make a serial number");
+    serial[0] &= 0x7f; /* positive, at most 20 octets (RFC 5280 4.1.2.2) */
+    serial[0] |= 0x40; /* and never zero */
+    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
+    if (bn == NULL || BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) == NULL) fail_openssl("set the serial number");
+    BN_free(bn);
+    /* five minutes back, for clients whose clock is a little behind */
+    if (X509_gmtime_adj(X509_getm_notBefore(cert), -300) == NULL ||
+        X509_time_adj_ex(X509_getm_notAfter(cert), (int)days, 0, NULL) == NULL)
+        fail_openssl("set the validity period");
+    X509_NAME *name = X509_get_subject_name(cert);
+    if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0) != 1 ||
+        X509_set_issuer_name(cert, name) != 1 || X509_set_pubkey(cert, key) != 1)
+        fail_openssl("set the subject");
+    char san[MAX_COMMON_NAME + 8];
+    snprintf(san, sizeof san, "DNS:%s", cn);
+    add_extension(cert, NID_subject_alt_name, san);
+    add_extension(cert, NID_basic_constraints, "critical,CA:FALSE");
+    add_extension(cert, NID_key_usage, "critical,digitalSignature");
+    add_extension(cert, NID_ext_key_usage, "serverAuth");
+    add_extension(cert, NID_subject_key_identifier, "hash");
+    if (X509_sign(cert, key, EVP_sha256()) <= 0) fail_openssl("sign the certificate");
+
+    FILE *f = create_private(dirfd, "key.pem");
+    if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1) fail_openssl("write " TLS_DIR "/key.pem");
+    if (fclose(f) != 0) fail_errno("cannot close", TLS_DIR "/key.pem");
+    f = create_private(dirfd, "cert.pem");
+    if (PEM_write_X509(f, cert) != 1) fail_openssl("write " TLS_DIR "/cert.pem");
+    if (fclose(f) != 0) fail_errno("cannot close", TLS_DIR "/cert.pem");
+
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (X509_digest(cert, EVP_sha256(), digest, &digest_len) != 1) fail_openssl("hash the certificate");
+    fprintf(stderr, "%s: made a self-signed EC P-256 certificate for %s, valid %ld days, SHA-256 ", prog, cn, days);
+    for (unsigned int i = 0; i < digest_len; i++) fprintf(stderr, "%02X%s", digest[i], i + 1 < digest_len ? ":" : "\n");
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/* Write value + "\n" to dir/name with mode 0600. */
+static void write_secret(int dirfd, const char *name, const char *value) {
+    FILE *f = create_private(dirfd, name);
+    if (fputs(value, f) == EOF || fputc('\n', f) == EOF || fclose(f) != 0) fail_errno("cannot write", name);
 }
 
 static int entrypoint(int argc, char **argv) {
     const char *cert = getenv("PROXY_TLS_CERT");
     const char *key = getenv("PROXY_TLS_KEY");
-    if (cert == NULL || *cert == '\0' || key == NULL || *key == '\0') {
-        fprintf(stderr, "%s: PROXY_TLS_CERT and PROXY_TLS_KEY must be set (ECS secrets from Secrets Manager)\n", prog);
+    int have_cert = cert != NULL && *cert != '\0', have_key = key != NULL && *key != '\0';
+    if (have_cert != have_key) {
+        fprintf(stderr, "%s: only %s is set: give both PROXY_TLS_CERT and PROXY_TLS_KEY (a certificate the stack "
+                "brings, ECS secrets from Secrets Manager) or neither (the sidecar makes its own pair)\n", prog,
+                have_cert ? "PROXY_TLS_CERT" : "PROXY_TLS_KEY");
         return EX_USAGE;
     }
-    umask(077);
-    if (mkdir(TLS_DIR, 0700) != 0 && errno != EEXIST) fail_errno("cannot create", TLS_DIR);
-    int dirfd = open(TLS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dirfd < 0) fail_errno("cannot open", TLS_DIR);
-    write_secret(dirfd, "cert.pem", cert);
-    write_secret(dirfd, "key.pem", key);
+    int dirfd = open_tls_dir();
+    if (have_cert) {
+        write_secret(dirfd, "cert.pem", cert);
+        write_secret(dirfd, "key.pem", key);
+    } else {
+        make_pair(dirfd);
+    }
     close(dirfd);
     if (unsetenv("PROXY_TLS_CERT") != 0 || unsetenv("PROXY_TLS_KEY") != 0) fail_errno("cannot unset", "PROXY_TLS_*");
 

@@ -160,7 +160,7 @@ def _write_local(config: ProxyConfig, out: Path, tls_source: Path | None) -> Non
 
 def run(args: argparse.Namespace) -> int:
     if args.tls_dir is not None and not args.local:
-        raise UserError("--tls-dir applies only with --local (the image gets its key from Secrets Manager)")
+        raise UserError("--tls-dir applies only with --local (the image makes its own key at start, or reads a brought one from `proxy.certificate.secrets`)")
     config, notes = _effective_config(args)
     out: Path = args.out if args.out.is_absolute() else Path.cwd() / args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from rampart.components._util import KMS_KEY_ARN, SECRETS_MANAGER_ARN
 from rampart.components.routing import MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
 
 __all__ = [
     "CacheSettings",
+    "CertificateSecrets",
     "CertificateSettings",
     "ClientLimits",
     "GzipSettings",
@@ -195,30 +197,67 @@ class TlsSettings(_Model):
     )
 
 
-class CertificateSettings(_Model):
-    """The sidecar's self-signed certificate (made by pulumi-tls; the ALB does not validate target certificates)."""
+def _check_common_name(value: str) -> str:
+    if value != "_" and "*" not in value and len(value) <= MAX_COMMON_NAME:
+        return value
+    raise ValueError(
+        f"{value!r} is not a certificate common name: use one DNS name of at most {MAX_COMMON_NAME} characters "
+        "(no '_' or wildcard), e.g. 'proxy.internal'"
+    )
 
-    common_name: HostName = Field(
-        "proxy.internal", description="Certificate subject common name (a DNS name)."
+
+def _check_secret_arn(value: str) -> str:
+    if SECRETS_MANAGER_ARN.fullmatch(value):
+        return value
+    raise ValueError(f"{value!r} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+
+
+def _check_kms_key_arn(value: str) -> str:
+    if KMS_KEY_ARN.fullmatch(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); IAM grants kms:Decrypt on key ARNs, "
+        "not on aliases"
+    )
+
+
+#: At most 64 characters (RFC 5280 ub-common-name); proxy/proxy-init.c checks the same.
+MAX_COMMON_NAME = 64
+#: Certificate lifetimes the sidecar's certificate may have; proxy/proxy-init.c checks the same.
+MAX_VALIDITY_DAYS = 825
+CommonName = Annotated[HostName, AfterValidator(_check_common_name)]
+SecretArn = Annotated[str, AfterValidator(_check_secret_arn)]
+KmsKeyArn = Annotated[str, AfterValidator(_check_kms_key_arn)]
+
+
+class CertificateSecrets(_Model):
+    """A certificate the stack brings (for clients other than the ALB, which validates no target certificate):
+    two Secrets Manager secrets the stack does not create, and the KMS key that encrypts them."""
+
+    cert_secret_arn: SecretArn = Field(description="Secrets Manager secret holding the certificate chain (PEM).")
+    key_secret_arn: SecretArn = Field(description="Secrets Manager secret holding the private key (PEM).")
+    kms_key_arn: KmsKeyArn = Field(
+        description="ARN of the KMS key that encrypts both secrets (`aws secretsmanager describe-secret` shows it as "
+        "KmsKeyId); the execution role may decrypt with it only through Secrets Manager.",
+    )
+
+
+class CertificateSettings(_Model):
+    """The sidecar's certificate. By default the proxy image makes a fresh key pair and a self-signed certificate
+    at every start (the ALB does not validate target certificates): no key in Pulumi state or Secrets Manager."""
+
+    common_name: CommonName = Field(
+        "proxy.internal", description="Subject common name and DNS SAN of the self-signed certificate."
     )
     validity_days: int = Field(
-        90, ge=2, le=825, description="Certificate validity period in days (at most 825)."
+        365, ge=1, le=MAX_VALIDITY_DAYS,
+        description=f"Validity of the self-signed certificate, in days from the task's start (at most {MAX_VALIDITY_DAYS}).",
     )
-    early_renewal_days: int = Field(
-        30, ge=1, le=824,
-        description="Replace the certificate this many days before it expires (pulumi-tls "
-        "early_renewal_hours); must be less than validity_days.",
+    secrets: CertificateSecrets | None = Field(
+        None,
+        description="Bring your own certificate instead (Secrets Manager secret ARNs of cert and key, and their KMS "
+        "key ARN); None: the sidecar makes its own at start.",
     )
-
-    @model_validator(mode="after")
-    def _renewal_before_expiry(self) -> CertificateSettings:
-        if self.early_renewal_days >= self.validity_days:
-            raise ValueError(
-                f"certificate.earlyRenewalDays ({self.early_renewal_days}) must be less than "
-                f"certificate.validityDays ({self.validity_days}), or the certificate is "
-                "replaced on every update"
-            )
-        return self
 
 
 class HstsSettings(_Model):
@@ -479,7 +518,7 @@ class ProxyConfig(_Model):
     )
     tls: TlsSettings = Field(default_factory=TlsSettings, description="TLS profile and sessions.")
     certificate: CertificateSettings = Field(
-        default_factory=CertificateSettings, description="The sidecar's self-signed certificate."
+        default_factory=CertificateSettings, description="The sidecar's certificate: made at start, or brought."
     )
     hsts: HstsSettings = Field(default_factory=HstsSettings, description="Strict-Transport-Security.")
     headers: SecurityHeaders = Field(

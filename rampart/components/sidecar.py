@@ -1,21 +1,23 @@
-"""ProxySidecar: the Nginx reverse-proxy sidecar's TLS material and ECS container definition.
+"""ProxySidecar: the Nginx reverse-proxy sidecar's ECS container definition and its TLS wiring.
 
 The sidecar terminates TLS from the ALB (target group protocol HTTPS) and proxies to the app on the
-task's loopback. Its key and certificate are made by pulumi-tls (ECDSA P-256, self-signed: the ALB
-does not validate target certificates, it only encrypts), stored in two Secrets Manager secrets
-encrypted with the given customer-managed KMS key, and delivered to the container through ECS
-`secrets` (resolved by the ECS agent with the execution role). The proxy image's entrypoint writes
-them to the task-scoped volume at /run/proxy at start and removes them from its environment; they are never
-in an image layer, a plain environment variable of the task definition, a log or a stack output.
+task's loopback. By default the proxy image's entrypoint (proxy/proxy-init.c) makes a fresh EC P-256
+key and a self-signed certificate at every task start, on the task-scoped volume at /run/proxy: the
+ALB does not validate target certificates, it only encrypts, so the key needs to exist nowhere else.
+Nothing of it is in Pulumi state, Secrets Manager, an image layer, a log or a stack output, and there
+is nothing to rotate: a new task has a new key. The certificate's name and lifetime reach the
+entrypoint as two plain, non-secret variables (PROXY_TLS_COMMON_NAME, PROXY_TLS_VALIDITY_DAYS).
 
-The certificate is replaced `early_renewal_days` before it expires (pulumi-tls `early_renewal_hours`):
-the next `pulumi up` inside that window creates a new key version; the container definition
-references the exact secret *version*, so the task definition changes and ECS rolls the tasks.
+A stack may bring its own certificate instead (`proxy.certificate.secrets`, for clients other than the
+ALB): two Secrets Manager secrets it does not create and their KMS key, delivered through ECS `secrets`
+(PROXY_TLS_CERT, PROXY_TLS_KEY; resolved by the ECS agent with the execution role, which WebService
+grants exactly those secrets and that key). The entrypoint writes them to the volume and removes them
+from its environment.
 
 Usage (what WebService does in `ingress="nginx"` mode; see docs/proxy.md):
 
     sidecar = ProxySidecar(f"{name}-proxy", ProxySidecarArgs(proxy=cfg, image=image_ref,
-        app_container_name="app", kms_key_arn=key.arn, log_group_name=group.name, region=region),
+        app_container_name="app", log_group_name=group.name, region=region),
         opts=ResourceOptions(parent=self))
     definitions.append(sidecar.container_definition())
     volumes.extend(sidecar.task_volumes())
@@ -23,17 +25,13 @@ Usage (what WebService does in `ingress="nginx"` mode; see docs/proxy.md):
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_tls as tls
 
-from rampart.components.proxy_config import CONTAINER_PATHS, ProxyConfig
+from rampart.components.proxy_config import CONTAINER_PATHS, CertificateSecrets, ProxyConfig
 
 __all__ = ["ProxySidecar", "ProxySidecarArgs", "PROXY_CONTAINER", "PROXY_USER", "MOUNT_PATHS"]
 
@@ -47,8 +45,12 @@ CACHE_VOLUME = "proxy-cache"
 #: path as a VOLUME (proxy/Dockerfile): on Fargate an undeclared mount path is an empty root-owned
 #: 0755 directory the proxy's user cannot write to.
 MOUNT_PATHS: dict[str, str] = {RUN_VOLUME: "/run/proxy", CACHE_VOLUME: CONTAINER_PATHS["var"]}
+#: ECS `secrets` the entrypoint writes when the stack brings its own certificate.
 CERT_ENV = "PROXY_TLS_CERT"
 KEY_ENV = "PROXY_TLS_KEY"
+#: Plain variables the entrypoint reads when it makes its own certificate (proxy/proxy-init.c).
+COMMON_NAME_ENV = "PROXY_TLS_COMMON_NAME"
+VALIDITY_DAYS_ENV = "PROXY_TLS_VALIDITY_DAYS"
 #: The proxy container's open-file limit unless its nginx needs more (ProxyConfig.open_files_per_worker):
 #: the unprivileged workers cannot raise their worker_rlimit_nofile above the container's hard limit.
 MIN_OPEN_FILES = 65536
@@ -65,24 +67,18 @@ class ProxySidecarArgs:
     app_container_name: str
     """Name of the app container in the same task; the proxy starts after it is HEALTHY (after it
     started, when it has no health check: ECS refuses HEALTHY on a container without one)."""
-    kms_key_arn: pulumi.Input[str]
-    """Customer-managed KMS key that encrypts the two Secrets Manager secrets."""
     log_group_name: pulumi.Input[str]
     """CloudWatch log group for the proxy container (awslogs)."""
     region: pulumi.Input[str]
-    """AWS region of the log group and the secrets (awslogs-region, kms:ViaService)."""
+    """AWS region of the log group (awslogs-region)."""
     proxy: ProxyConfig | None = None
-    """The proxy settings (listen port, certificate validity); defaults when None."""
+    """The proxy settings (listen port, certificate); defaults when None."""
     cpu: int = 128
     """CPU units reserved for the proxy container."""
     memory_mib: int = 128
     """Hard memory limit of the proxy container, in MiB."""
     app_has_health_check: bool = True
     """Whether the app container has a health check (decides the proxy's start condition)."""
-    secret_recovery_window_days: int = 7
-    """Days a deleted secret can be restored (0 = delete at once, else 7-30)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags for the secrets."""
 
     def __post_init__(self) -> None:
         if self.proxy is None:
@@ -98,11 +94,6 @@ class ProxySidecarArgs:
             raise ValueError(f"cpu: {self.cpu} is outside 0-16384 CPU units")
         if not 32 <= self.memory_mib <= 122880:
             raise ValueError(f"memory_mib: {self.memory_mib} is outside 32-122880 MiB; nginx needs at least 32")
-        if self.secret_recovery_window_days != 0 and not 7 <= self.secret_recovery_window_days <= 30:
-            raise ValueError(
-                f"secret_recovery_window_days: {self.secret_recovery_window_days} must be 0 or 7-30 "
-                "(the Secrets Manager limits)"
-            )
 
     @property
     def config(self) -> ProxyConfig:
@@ -111,93 +102,28 @@ class ProxySidecarArgs:
 
 
 class ProxySidecar(pulumi.ComponentResource):
-    """TLS key and certificate (pulumi-tls) in Secrets Manager, and the proxy's ECS container definition."""
+    """The proxy's ECS container definition; it creates no resources (the image makes its own TLS pair)."""
 
     container_name: str
     listen_port: int
     health_check_path: str
-    private_key: tls.PrivateKey
-    certificate: tls.SelfSignedCert
-    key_secret: aws.secretsmanager.Secret
-    cert_secret: aws.secretsmanager.Secret
-    key_secret_version: aws.secretsmanager.SecretVersion
-    cert_secret_version: aws.secretsmanager.SecretVersion
+    certificate_secrets: CertificateSecrets | None
+    """The certificate the stack brings (None: the image makes one at start)."""
 
     def __init__(self, name: str, args: ProxySidecarArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("rampart:sidecar:ProxySidecar", name, None, opts)
         self._args = args
         cfg = args.config
-        child = pulumi.ResourceOptions(parent=self)
 
         self.container_name = PROXY_CONTAINER
         self.listen_port = cfg.listen_port
         self.health_check_path = HEALTH_CHECK_PATH
-
-        cert_cfg = cfg.certificate
-        self.private_key = tls.PrivateKey(
-            f"{name}-tls-key",
-            tls.PrivateKeyArgs(algorithm="ECDSA", ecdsa_curve="P256"),
-            opts=child,
-        )
-        self.certificate = tls.SelfSignedCert(
-            f"{name}-tls-cert",
-            tls.SelfSignedCertArgs(
-                private_key_pem=self.private_key.private_key_pem,
-                subject=tls.SelfSignedCertSubjectArgs(common_name=cert_cfg.common_name),
-                dns_names=[cert_cfg.common_name],
-                validity_period_hours=cert_cfg.validity_days * 24,
-                early_renewal_hours=cert_cfg.early_renewal_days * 24,
-                allowed_uses=["digital_signature", "server_auth"],
-            ),
-            opts=child,
-        )
-
-        tags = dict(args.tags)
-        self.key_secret = aws.secretsmanager.Secret(
-            f"{name}-tls-key-secret",
-            aws.secretsmanager.SecretArgs(
-                description="Private key (PEM) of the Nginx sidecar's TLS certificate",
-                kms_key_id=args.kms_key_arn,
-                recovery_window_in_days=args.secret_recovery_window_days,
-                tags=tags,
-            ),
-            opts=child,
-        )
-        self.key_secret_version = aws.secretsmanager.SecretVersion(
-            f"{name}-tls-key-version",
-            aws.secretsmanager.SecretVersionArgs(
-                secret_id=self.key_secret.id,
-                secret_string=pulumi.Output.secret(self.private_key.private_key_pem),
-            ),
-            opts=child,
-        )
-        self.cert_secret = aws.secretsmanager.Secret(
-            f"{name}-tls-cert-secret",
-            aws.secretsmanager.SecretArgs(
-                description="Self-signed TLS certificate (PEM) of the Nginx sidecar",
-                kms_key_id=args.kms_key_arn,
-                recovery_window_in_days=args.secret_recovery_window_days,
-                tags=tags,
-            ),
-            opts=child,
-        )
-        self.cert_secret_version = aws.secretsmanager.SecretVersion(
-            f"{name}-tls-cert-version",
-            aws.secretsmanager.SecretVersionArgs(
-                secret_id=self.cert_secret.id,
-                secret_string=self.certificate.cert_pem,
-            ),
-            opts=child,
-        )
-
-        self.secret_arns: list[pulumi.Output[str]] = [self.cert_secret.arn, self.key_secret.arn]
+        self.certificate_secrets = cfg.certificate.secrets
 
         self.register_outputs(
             {
                 "listenPort": self.listen_port,
-                "keySecretArn": self.key_secret.arn,
-                "certSecretArn": self.cert_secret.arn,
-                "certificateValidUntil": self.certificate.validity_end_time,
+                "certificate": "brought" if self.certificate_secrets is not None else "made at task start",
             }
         )
 
@@ -219,17 +145,13 @@ class ProxySidecar(pulumi.ComponentResource):
         open_files = max(MIN_OPEN_FILES, args.config.open_files_per_worker())
 
         def build(values: list[Any]) -> dict[str, Any]:
-            image, log_group, region, cert_arn, cert_version, key_arn, key_version = values
+            image, log_group, region = values
             return {
                 "name": PROXY_CONTAINER,
                 "image": image,
                 "essential": True,
                 "portMappings": [{"containerPort": self.listen_port, "protocol": "tcp"}],
-                # Exact versions: a renewed certificate changes the task definition, so ECS rolls tasks.
-                "secrets": [
-                    {"name": CERT_ENV, "valueFrom": _versioned(cert_arn, cert_version)},
-                    {"name": KEY_ENV, "valueFrom": _versioned(key_arn, key_version)},
-                ],
+                **self._tls_inputs(),
                 "readonlyRootFilesystem": True,
                 "user": PROXY_USER,
                 "privileged": False,
@@ -265,52 +187,24 @@ class ProxySidecar(pulumi.ComponentResource):
                 "stopTimeout": 30,
             }
 
-        return pulumi.Output.all(
-            args.image,
-            args.log_group_name,
-            args.region,
-            self.cert_secret.arn,
-            self.cert_secret_version.version_id,
-            self.key_secret.arn,
-            self.key_secret_version.version_id,
-        ).apply(build)
+        return pulumi.Output.all(args.image, args.log_group_name, args.region).apply(build)
 
-    def execution_role_policy(self) -> pulumi.Output[str]:
-        """IAM policy JSON for the task *execution* role: read exactly these two secrets and decrypt
-        them with the KMS key, only through Secrets Manager."""
+    def _tls_inputs(self) -> dict[str, Any]:
+        """What the entrypoint reads to put the TLS pair in place: the brought certificate's secrets
+        (ECS resolves their current version at task start), else the made certificate's name and lifetime."""
+        own = self.certificate_secrets
+        if own is not None:
+            return {"secrets": [{"name": name, "valueFrom": arn} for name, arn in self.secret_arns().items()]}
+        cert = self._args.config.certificate
+        return {"environment": [
+            {"name": COMMON_NAME_ENV, "value": cert.common_name},
+            {"name": VALIDITY_DAYS_ENV, "value": str(cert.validity_days)},
+        ]}
 
-        def build(values: list[Any]) -> str:
-            cert_arn, key_arn, kms_arn, region = values
-            return json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ReadProxyTlsSecrets",
-                            "Effect": "Allow",
-                            "Action": "secretsmanager:GetSecretValue",
-                            "Resource": [cert_arn, key_arn],
-                        },
-                        {
-                            "Sid": "DecryptProxyTlsSecrets",
-                            "Effect": "Allow",
-                            "Action": "kms:Decrypt",
-                            "Resource": kms_arn,
-                            "Condition": {
-                                "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
-                            },
-                        },
-                    ],
-                }
-            )
-
-        return pulumi.Output.all(
-            self.cert_secret.arn, self.key_secret.arn, self._args.kms_key_arn, self._args.region
-        ).apply(build)
-
-
-def _versioned(arn: str, version_id: str | None) -> str:
-    """ECS `valueFrom` for one exact secret version: arn:json-key:version-stage:version-id."""
-    if not version_id:
-        return str(arn)
-    return f"{arn}:::{version_id}"
+    def secret_arns(self) -> dict[str, str]:
+        """The proxy container's ECS `secrets` (variable name -> secret ARN): the brought certificate's
+        two, else none. Each is encrypted with `certificate_secrets.kms_key_arn`."""
+        own = self.certificate_secrets
+        if own is None:
+            return {}
+        return {CERT_ENV: own.cert_secret_arn, KEY_ENV: own.key_secret_arn}

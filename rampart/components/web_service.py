@@ -58,7 +58,8 @@ from rampart.components.routing import (
 )
 from rampart.components.container_health import ContainerHealthCheck
 from rampart.components.image import ImageFacts, check_pullable_image, undeclared_volume_findings
-from rampart.components.sidecar import MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
+from rampart.components.sidecar import (CERT_ENV as PROXY_CERT_ENV, KEY_ENV as PROXY_KEY_ENV,
+                                        MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs)
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
@@ -108,7 +109,6 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
             )
     return value
 
-_KMS_KEY_ARN = KMS_KEY_ARN
 
 
 def _is_parameter(arn: Any) -> bool:
@@ -126,7 +126,7 @@ def check_secret_keys(secrets: Mapping[str, Any], keys: Mapping[str, Any]) -> No
                 "or drop it"
             )
     for name, key in keys.items():
-        if isinstance(key, str) and not _KMS_KEY_ARN.match(key):
+        if isinstance(key, str) and not KMS_KEY_ARN.match(key):
             raise ValueError(
                 f"secret_kms_key_arns: {name!r}: {key!r} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); "
                 "IAM grants kms:Decrypt on key ARNs, not on aliases"
@@ -395,6 +395,12 @@ class WebServiceArgs(ServiceSettings):
             raise ValueError(
                 f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
                 "app share the task's network namespace, so give them different ports"
+            )
+        clash = sorted(set(self.secrets) & {PROXY_CERT_ENV, PROXY_KEY_ENV})
+        if clash and self.proxy.certificate.secrets is not None:
+            raise ValueError(
+                f"secrets: {', '.join(clash)} is the name the sidecar's brought certificate uses "
+                "(proxy.certificate.secrets); rename the app's secret, so each secret's KMS key tag names one secret"
             )
         upstream = self.proxy.upstream.port
         if upstream is not None and upstream != self.container_port:
@@ -702,16 +708,34 @@ class WebService(pulumi.ComponentResource):
                 proxy=self._proxy,
                 image=self._args.proxy_image,
                 app_container_name=APP_CONTAINER,
-                kms_key_arn=self._env.kms_key_arn,
                 log_group_name=self.log_groups["proxy"].name,
                 region=self._ctx.region,
                 cpu=PROXY_CPU_UNITS,
                 memory_mib=PROXY_MEMORY_MIB,
                 app_has_health_check=self.app_health_check is not None,
-                tags=self._tags,
             ),
             opts=self._child(),
         )
+
+    def _stated_secret_keys(self) -> dict[str, StrInput]:
+        """Variable name -> the KMS key of each secret this stack does not create: the app's
+        (`secret_kms_key_arns`) and the sidecar's brought certificate's."""
+        keys: dict[str, StrInput] = dict(self._args.secret_kms_key_arns)
+        own = self.sidecar.certificate_secrets if self.sidecar is not None else None
+        if own is not None:
+            keys.update({name: own.kms_key_arn for name in self.sidecar.secret_arns()})  # type: ignore[union-attr]
+        return keys
+
+    def _secret_keys(self) -> list[tuple[StrInput, Optional[StrInput]]]:
+        """Every secret the task's containers read, with the key that encrypts it (None: an SSM
+        parameter without a customer-managed key): what the execution role is granted."""
+        keys = self._stated_secret_keys()
+        pairs: list[tuple[StrInput, Optional[StrInput]]] = [
+            (arn, keys.get(name)) for name, arn in self._args.secrets.items()
+        ]
+        if self.sidecar is not None:
+            pairs += [(arn, keys[name]) for name, arn in self.sidecar.secret_arns().items()]
+        return pairs
 
     def _target(self) -> tuple[str, int]:
         """The container and port the load balancer sends requests to."""
@@ -810,22 +834,14 @@ class WebService(pulumi.ComponentResource):
                     policy=execution_role_policy(
                         repository_arns=repositories,
                         log_group_arns=[lg.arn for lg in self.log_groups.values()],
-                        secret_arns=list(args.secrets.values()),
-                        secret_key_arns=[args.secret_kms_key_arns.get(name) for name in args.secrets],
+                        secret_arns=[arn for arn, _ in self._secret_keys()],
+                        secret_key_arns=[key for _, key in self._secret_keys()],
                         region=self._ctx.region,
                     ),
                 ),
                 opts=self._child(),
             )
         ]
-        if self.sidecar is not None:
-            self._execution_policies.append(
-                aws.iam.RolePolicy(
-                    f"{name}-execution-proxy-policy",
-                    aws.iam.RolePolicyArgs(role=execution_role.id, policy=self.sidecar.execution_role_policy()),
-                    opts=self._child(),
-                )
-            )
         task_role = aws.iam.Role(
             f"{name}-task-role",
             aws.iam.RoleArgs(
@@ -910,7 +926,7 @@ class WebService(pulumi.ComponentResource):
                 container_definitions=container_definitions,
                 # Each secret's key stated where the pack's readiness policy reads it (the role's grant alone
                 # cannot show which key encrypts which secret).
-                tags={**self._tags, **{SECRET_KEY_TAG_PREFIX + name: key for name, key in args.secret_kms_key_arns.items()}},
+                tags={**self._tags, **{SECRET_KEY_TAG_PREFIX + name: key for name, key in self._stated_secret_keys().items()}},
             ),
             opts=self._child(),
         )

@@ -1,8 +1,9 @@
 """Secrets for a local run: the task definitions' `secrets` entries resolved from a local file
 (`.rampart/local/<stack>.env`: `NAME=value` lines, mode 0600, under the git-ignored .rampart/),
-and TLS pairs made here where the deployment makes them with pulumi-tls (the sidecar's key and
-certificate, under the secret names its task expects; the edge's certificate for localhost).
-Values are handed to the engine only; nothing here prints one."""
+and TLS pairs made here: the edge's certificate for localhost, and a stand-in for a sidecar
+certificate the stack brings (its PROXY_TLS_CERT/PROXY_TLS_KEY secrets, which a local run cannot
+read). A sidecar that makes its own pair at start (the default) has no such secrets, so nothing is
+made for it here. Values are handed to the engine only; nothing here prints one."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from rampart.components.sidecar import CERT_ENV, KEY_ENV, PROXY_CONTAINER
 from rampart.errors import UserError
 
 LOCAL_DIR = Path(".rampart") / "local"
-#: The sidecar's secrets, made locally rather than read from Secrets Manager.
+#: A brought sidecar certificate's secrets, made locally rather than read from Secrets Manager.
 SIDECAR_TLS_SECRETS = {CERT_ENV: "cert.pem", KEY_ENV: "key.pem"}
 TLS_VALIDITY_DAYS = 90
 
@@ -50,7 +51,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
 
 
 def tls_pair(directory: Path, common_name: str) -> tuple[str, str]:
-    """A self-signed ECDSA P-256 pair (as the sidecar's pulumi-tls pair), kept in `directory`
+    """A self-signed ECDSA P-256 pair (as the sidecar's image makes), kept in `directory`
     (mode 0700, files 0600) so that a second `up` reuses it; remade when it has expired."""
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     if cert_path.exists() and key_path.exists():
@@ -84,8 +85,9 @@ def tls_pair(directory: Path, common_name: str) -> tuple[str, str]:
 
 def resolve_secrets(container: dict[str, object], values: dict[str, str], secrets_path: Path,
                     tls_dir: Path) -> dict[str, str]:
-    """The container's `secrets` as the variables ECS would set: the sidecar's TLS pair from
-    `tls_dir`, every other one from the secrets file (by variable name)."""
+    """The container's `secrets` as the variables ECS would set: a brought sidecar certificate
+    from `tls_dir` (made there; only when the sidecar has those secrets), every other one from the
+    secrets file (by variable name)."""
     resolved: dict[str, str] = {}
     entries = container.get("secrets") or []
     assert isinstance(entries, list)

@@ -548,6 +548,27 @@ def execution_role_scope(plan: Plan) -> None:
             assert statement["Action"] == "ecr:GetAuthorizationToken", f"wildcard resource for {statement['Action']}"
 
 
+def sidecar_tls(plan: Plan) -> None:
+    """The row is about `nginx` ingress, which the minimal plan does not use: plan a service with the
+    sidecar, everything else at its defaults."""
+    from rampart.components.proxy_config import ProxyConfig
+
+    nginx = run_service(minimal_args(
+        ingress="nginx", proxy=ProxyConfig(),
+        proxy_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64,
+        proxy_image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/proxy"))
+    tls = [(r.type, r.name) for r in nginx.resources if r.type.startswith("tls:") or r.type.startswith("aws:secretsmanager")]
+    assert tls == [], f"TLS material or a secret for it in the plan: {tls}"
+    proxy = nginx.container("proxy")
+    assert "secrets" not in proxy, f"proxy container reads secrets {proxy['secrets']}"
+    assert {e["name"]: e["value"] for e in proxy["environment"]} == {
+        "PROXY_TLS_COMMON_NAME": "proxy.internal", "PROXY_TLS_VALIDITY_DAYS": "365"}, proxy["environment"]
+    for policy in nginx.of_type("aws:iam/rolePolicy:RolePolicy"):
+        actions = json.dumps(plan.policy(policy))
+        assert "secretsmanager:GetSecretValue" not in actions and "kms:Decrypt" not in actions, \
+            f"{policy.name} grants reading secrets the sidecar no longer has"
+
+
 def service_private(plan: Plan) -> None:
     service = plan.one("aws:ecs/service:Service")
     network = service.inputs["networkConfiguration"]
@@ -717,6 +738,7 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "web_service.environment": task_environment,
     "web_service.separate_roles": roles_separate,
     "web_service.execution_role_scope": execution_role_scope,
+    "web_service.sidecar_tls": sidecar_tls,
     "web_service.private_subnets": service_private,
     "web_service.security_group": service_sg_from_alb_only,
     "web_service.circuit_breaker": service_circuit_breaker,

@@ -19,12 +19,14 @@ PROXY_REPOSITORY_ARN = "arn:aws:ecr:us-east-1:123456789012:repository/proxy"
 
 def nginx_args(**overrides: Any) -> ServiceCase:
     return minimal_args(
-        ingress="nginx",
-        proxy=ProxyConfig(),
-        proxy_image=PROXY_IMAGE,
-        proxy_image_repository_arn=PROXY_REPOSITORY_ARN,
-        tags=TAGS,
-        **overrides,
+        **{
+            "ingress": "nginx",
+            "proxy": ProxyConfig(),
+            "proxy_image": PROXY_IMAGE,
+            "proxy_image_repository_arn": PROXY_REPOSITORY_ARN,
+            "tags": TAGS,
+            **overrides,
+        }
     )
 
 
@@ -67,8 +69,8 @@ def test_task_has_the_proxy_container(plan: Plan) -> None:
     # (ECS refuses HEALTHY on a container without one); test_container_health covers both cases.
     assert proxy["dependsOn"] == [{"containerName": "app", "condition": "START"}]
     assert proxy["image"] == PROXY_IMAGE and proxy["healthCheck"]["command"][0] == "CMD"
-    assert {s["name"] for s in proxy["secrets"]} == {"PROXY_TLS_CERT", "PROXY_TLS_KEY"}
-    assert "environment" not in proxy or proxy["environment"] == []
+    assert "secrets" not in proxy, "the proxy makes its own TLS pair at start: no ECS secret"
+    assert {e["name"] for e in proxy["environment"]} == {"PROXY_TLS_COMMON_NAME", "PROXY_TLS_VALIDITY_DAYS"}
     group = plan.named("shop-proxy-logs")
     assert proxy["logConfiguration"]["options"]["awslogs-group"] == group.outputs["name"]
     assert group.inputs["kmsKeyId"] and group.inputs["retentionInDays"] == 365
@@ -80,21 +82,64 @@ def test_task_has_the_proxy_container(plan: Plan) -> None:
     assert app["memory"] + proxy["memory"] <= int(task.inputs["memory"]), "containers exceed the task memory"
 
 
-def test_execution_role_reads_the_proxy_secrets_and_pulls_both_images(plan: Plan) -> None:
+def test_execution_role_pulls_both_images_and_reads_no_tls_secret(plan: Plan) -> None:
     role_id = plan.named("shop-execution-role").outputs["id"]
     policies = {p.name: json.loads(p.inputs["policy"]) for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")
                 if p.inputs["role"] == role_id}
-    assert set(policies) == {"shop-execution-policy", "shop-execution-proxy-policy"}, set(policies)
-    secrets = {plan.named("shop-proxy-tls-cert-secret").outputs["arn"], plan.named("shop-proxy-tls-key-secret").outputs["arn"]}
-    read = next(s for s in policies["shop-execution-proxy-policy"]["Statement"] if s["Action"] == "secretsmanager:GetSecretValue")
-    assert set(read["Resource"]) == secrets
+    assert set(policies) == {"shop-execution-policy"}, set(policies)
+    actions = {a for s in policies["shop-execution-policy"]["Statement"] for a in [s["Action"]] if isinstance(a, str)}
+    assert not actions & {"secretsmanager:GetSecretValue", "kms:Decrypt"}, f"the execution role may still {actions}"
     pull = next(s for s in policies["shop-execution-policy"]["Statement"] if s["Sid"] == "PullThisImage")
     assert pull["Resource"] == sorted([REPOSITORY_ARN, PROXY_REPOSITORY_ARN])
     logs = next(s for s in policies["shop-execution-policy"]["Statement"] if s["Sid"] == "WriteTheseLogGroups")
     assert len(logs["Resource"]) == 2
-    key_arn = plan.one("aws:kms/key:Key").outputs["arn"]
-    for secret in plan.of_type("aws:secretsmanager/secret:Secret"):
-        assert secret.inputs["kmsKeyId"] == key_arn, f"{secret.name}: not encrypted with the service key"
+
+
+def test_no_tls_material_or_secret_in_the_plan(plan: Plan) -> None:
+    found = [(r.type, r.name) for r in plan.resources if r.type.startswith("tls:") or r.type.startswith("aws:secretsmanager")]
+    assert found == [], f"TLS material or a secret for it in the plan: {found}"
+    assert "PRIVATE KEY" not in json.dumps([r.inputs for r in plan.resources], default=str)
+
+
+BROUGHT_KMS = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+BROUGHT_CERT = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/proxy-cert-AbCdEf"
+BROUGHT_KEY = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/proxy-key-AbCdEf"
+
+
+def brought_proxy() -> ProxyConfig:
+    return ProxyConfig.model_validate({"certificate": {"secrets": {
+        "certSecretArn": BROUGHT_CERT, "keySecretArn": BROUGHT_KEY, "kmsKeyArn": BROUGHT_KMS}}})
+
+
+def test_a_brought_certificate_is_read_and_decrypted_with_its_own_key_only() -> None:
+    """As for the app's own secrets (`secret_kms_key_arns`): the execution role reads exactly the two
+    secrets and decrypts only with their key, through Secrets Manager, and the task definition states
+    the key of each (the pack's readiness policy reads it there)."""
+    plan = run_service(nginx_args(proxy=brought_proxy()))
+    proxy = plan.container("proxy")
+    assert proxy["secrets"] == [{"name": "PROXY_TLS_CERT", "valueFrom": BROUGHT_CERT},
+                                {"name": "PROXY_TLS_KEY", "valueFrom": BROUGHT_KEY}]
+    role_id = plan.named("shop-execution-role").outputs["id"]
+    (policy,) = [json.loads(p.inputs["policy"]) for p in plan.of_type("aws:iam/rolePolicy:RolePolicy")
+                 if p.inputs["role"] == role_id]
+    read = next(s for s in policy["Statement"] if s["Action"] == "secretsmanager:GetSecretValue")
+    assert sorted(read["Resource"]) == sorted([BROUGHT_CERT, BROUGHT_KEY])
+    decrypt = [s for s in policy["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert decrypt and all(s["Resource"] == BROUGHT_KMS for s in decrypt), decrypt
+    assert all(s["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.us-east-1.amazonaws.com"
+               for s in decrypt), decrypt
+    tags = plan.one("aws:ecs/taskDefinition:TaskDefinition").inputs["tags"]
+    assert tags["rampart-secret-kms-key:PROXY_TLS_CERT"] == BROUGHT_KMS
+    assert tags["rampart-secret-kms-key:PROXY_TLS_KEY"] == BROUGHT_KMS
+    assert not plan.of_type("aws:secretsmanager/secret:Secret"), "the stack brings the secrets; it creates none"
+
+
+def test_an_app_secret_may_not_take_the_brought_certificates_name() -> None:
+    with pytest.raises(ValueError, match="PROXY_TLS_KEY is the name the sidecar's brought certificate uses"):
+        nginx_args(proxy=brought_proxy(), secrets={"PROXY_TLS_KEY": BROUGHT_KEY},
+                   secret_kms_key_arns={"PROXY_TLS_KEY": BROUGHT_KMS})
+    assert nginx_args(secrets={"PROXY_TLS_KEY": BROUGHT_KEY}, secret_kms_key_arns={"PROXY_TLS_KEY": BROUGHT_KMS}), \
+        "with a made certificate the name is free"
 
 
 def test_outputs_name_the_proxy_log_group_and_no_secret(plan: Plan) -> None:

@@ -72,6 +72,19 @@ VARIANTS = {
         proxy_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64,
         proxy_image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/proxy",
     ),
+    # The readiness policy must be able to show that the execution role can read and decrypt the
+    # certificate a stack brings (secrets it did not create: the key is stated on the task definition).
+    "nginx sidecar with a brought certificate": lambda: minimal_args(
+        monitoring=ON_CALL,
+        container_health_check=HEALTH,
+        ingress="nginx",
+        proxy=ProxyConfig.model_validate({"certificate": {"secrets": {
+            "certSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/proxy-cert-AbCdEf",
+            "keySecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/proxy-key-AbCdEf",
+            "kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0d9f8e7c-1111-2222-3333-444455556666"}}}),
+        proxy_image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64,
+        proxy_image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/proxy",
+    ),
 }
 
 

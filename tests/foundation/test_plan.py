@@ -51,6 +51,22 @@ def test_plan_json_lists_urn_type_name_parent_inputs(planned: tuple[str, subproc
         assert r["parent"] in known, f"{r['urn']} has an unknown parent {r['parent']}"
 
 
+def test_no_tls_key_or_tls_secret_in_the_plan(planned: tuple[str, subprocess.CompletedProcess[str], list[dict[str, Any]]]) -> None:
+    """Issue 23 item 1: the sidecar's image makes its TLS pair at start, so no stack's plan has a
+    `tls:` resource, a Secrets Manager secret for it, a proxy container reading one, or a key."""
+    stack, _, resources = planned
+    made = [(r["type"], r["name"]) for r in resources
+            if r["type"].startswith("tls:") or r["type"].startswith("aws:secretsmanager/")]
+    assert made == [], f"{stack}: TLS material or a secret in the plan: {made}"
+    proxies = [c for r in resources if r["type"] == "aws:ecs/taskDefinition:TaskDefinition"
+               for c in json.loads(r["inputs"]["containerDefinitions"]) if c["name"] == "proxy"]
+    assert proxies or stack not in ("dev", "prod"), f"{stack}: its services run the sidecar; none found"
+    for proxy in proxies:
+        assert not proxy.get("secrets"), f"{stack}: the proxy container reads {proxy['secrets']}"
+        assert {e["name"] for e in proxy["environment"]} == {"PROXY_TLS_COMMON_NAME", "PROXY_TLS_VALIDITY_DAYS"}
+    assert json.dumps(resources).count("PRIVATE" + " KEY") == 0
+
+
 def test_plan_json_redacts_secrets(planned: tuple[str, subprocess.CompletedProcess[str], list[dict[str, Any]]]) -> None:
     _, _, resources = planned
     text = json.dumps(resources)

@@ -54,8 +54,17 @@ def test_no_secret_value_is_in_the_file_but_in_a_0600_env_file(document) -> None
     assert path.is_relative_to(project / ".rampart" / "local")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert path.read_text() == f'GREETING_TOKEN="{SECRET}"\n'
-    proxy_env = Path(doc["services"]["web-proxy"]["env_file"][0]["path"]).read_text()
-    assert proxy_env.startswith('PROXY_TLS_CERT="-----BEGIN CERTIFICATE-----\\n')
+
+
+def test_the_sidecar_makes_its_own_tls_pair_so_nothing_is_made_for_it(document) -> None:  # type: ignore[no-untyped-def]
+    """As on ECS: the proxy container gets the certificate's name and lifetime, no secret, and no
+    local pair is made for it (only the edge's)."""
+    doc, _, project = document
+    proxy = doc["services"]["web-proxy"]
+    assert "env_file" not in proxy, proxy.get("env_file")
+    assert proxy["environment"]["PROXY_TLS_COMMON_NAME"] == "proxy.internal"
+    assert "PROXY_TLS_CERT" not in proxy["environment"] and "PROXY_TLS_KEY" not in proxy["environment"]
+    assert not (project / ".rampart" / "local" / "dev" / "tls").exists(), "a local TLS pair was made for the sidecar"
 
 
 def test_tasks_keep_their_namespace_order_and_hardening(document) -> None:  # type: ignore[no-untyped-def]

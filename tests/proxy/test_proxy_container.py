@@ -1,6 +1,7 @@
 """The proxy image built from proxy/ (through `rampart render-proxy`) on a real Docker engine, and
 run the way its ECS task runs it on Fargate: the task definition's user, read-only root, no
-capabilities, the TLS pair in PROXY_TLS_CERT / PROXY_TLS_KEY, and exactly the sidecar's task
+capabilities, the TLS pair made by the image at start (or, for a stack that brings its own, given in
+PROXY_TLS_CERT / PROXY_TLS_KEY), and exactly the sidecar's task
 volumes (rampart/components/sidecar.py MOUNT_PATHS) mounted as Fargate mounts them: the image's content
 and owner where the image declares the path as a VOLUME, else an empty root-owned 0755 directory.
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import re
 import subprocess
 import tarfile
 import sys
@@ -232,7 +234,7 @@ def test_secrets_live_only_on_the_task_volume(docker: Docker, proxy_container: s
     assert key_line.encode() not in exported, "the private key is in the container's filesystem layer"
 
 
-def test_refuses_to_start_without_the_secrets(docker: Docker, proxy_image: str) -> None:
+def test_refuses_to_start_with_half_a_brought_pair(docker: Docker, proxy_image: str) -> None:
     task = run(docker, proxy_image, {"PROXY_TLS_CERT": "x"})
     try:
         state = wait_stopped(docker, task.name)
@@ -240,6 +242,109 @@ def test_refuses_to_start_without_the_secrets(docker: Docker, proxy_image: str) 
         assert "PROXY_TLS_KEY" in docker.run("logs", task.name).stderr
     finally:
         task.remove()
+
+
+# --- the default: the image makes its own pair at start (what every task runs unless the stack
+# brings a certificate); the task definition gives it only the name and lifetime ------------------
+
+MADE_ENV = {"PROXY_TLS_COMMON_NAME": "proxy.internal", "PROXY_TLS_VALIDITY_DAYS": "365"}
+TLS_CHECK_PATH = "/tls-check"  # logged (/healthz is not)
+
+
+@pytest.fixture
+def made_task(docker: Docker, proxy_image: str) -> Iterator[ProxyTask]:
+    task = run(docker, proxy_image, MADE_ENV)
+    try:
+        yield task
+    finally:
+        task.remove()
+
+
+def served_certificate(docker: Docker, name: str, nginx_base: str, *tls: str) -> str:
+    """The PEM certificate the sidecar presents, as an ALB-style client (no verification) sees it."""
+    done = curl(docker, name, nginx_base, "-sk", *tls, "-o", "/dev/null", "-w", "%{http_code}\n%{certs}",
+                f"https://127.0.0.1:8443{TLS_CHECK_PATH}")
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    status, _, certs = done.stdout.partition("\n")
+    assert status == "502", done.stdout  # served by nginx over TLS; no app behind it in this test
+    return certs
+
+
+def pem_body(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    begin = next(i for i, line in enumerate(lines) if line.startswith("-----BEGIN"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("-----END") and i > begin)
+    return "".join(lines[begin + 1:end])
+
+
+def test_made_pair_serves_tls_12_and_13_to_an_alb_style_client_with_its_own_key(
+        docker: Docker, made_task: ProxyTask, nginx_base: str) -> None:
+    state = wait_healthy(docker, made_task.name)
+    assert state["Running"] and state["Health"]["Status"] == "healthy", json.dumps(state, indent=1)
+    on_volume = in_container(docker, made_task.name, "/run/proxy/tls/cert.pem").read_text()
+    for tls in (("--tlsv1.2", "--tls-max", "1.2"), ("--tlsv1.3", "--tls-max", "1.3")):
+        served = served_certificate(docker, made_task.name, nginx_base, *tls)
+        assert pem_body(served) == pem_body(on_volume), f"{tls}: the served certificate is not the one made at start"
+    time.sleep(1.2)  # the access log is flushed every second
+    versions = {json.loads(x)["tls"] for x in docker.run("logs", made_task.name).stdout.splitlines()
+                if x.startswith("{") and f'"path":"{TLS_CHECK_PATH}"' in x}
+    assert {"TLSv1.2", "TLSv1.3"} <= versions, versions
+
+
+def test_made_pair_fails_a_strict_client_and_only_for_want_of_trust(
+        docker: Docker, made_task: ProxyTask, nginx_base: str, tmp_path: Path) -> None:
+    """A client that verifies (the default for curl) refuses the self-signed certificate: exit 60.
+    Given that very certificate as its trust anchor and the certificate's name, the same client
+    succeeds: the certificate is well formed, only nobody vouches for it (the ALB never asks)."""
+    wait_healthy(docker, made_task.name)
+    strict = curl(docker, made_task.name, nginx_base, "-s", "-o", "/dev/null", "https://127.0.0.1:8443/healthz")
+    assert strict.returncode == 60, (strict.returncode, strict.stderr)
+    cert = in_container(docker, made_task.name, "/run/proxy/tls/cert.pem").read_text()
+    anchor = tmp_path / "anchor"
+    anchor.mkdir()
+    (anchor / "proxy.pem").write_text(cert)
+    pinned = docker.run("run", "--rm", "--network", f"container:{made_task.name}", "-v", f"{anchor}:/anchor:ro",
+                        "--entrypoint", "curl", nginx_base, "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        "--cacert", "/anchor/proxy.pem", "--resolve", "proxy.internal:8443:127.0.0.1",
+                        "https://proxy.internal:8443/healthz", check=False)
+    assert (pinned.returncode, pinned.stdout) == (0, "200"), (pinned.returncode, pinned.stdout, pinned.stderr)
+
+
+def test_made_key_is_0600_on_the_task_volume_and_nowhere_else(
+        docker: Docker, made_task: ProxyTask, proxy_image: str) -> None:
+    wait_healthy(docker, made_task.name)
+    tls_dir = in_container(docker, made_task.name, "/run/proxy/tls")
+    assert (oct(tls_dir.stat().st_mode & 0o777), tls_dir.stat().st_uid) == ("0o700", 10101)
+    for name in ("key.pem", "cert.pem"):
+        st = (tls_dir / name).stat()
+        assert (oct(st.st_mode & 0o777), st.st_uid) == ("0o600", 10101), name
+    key_line = (tls_dir / "key.pem").read_text().splitlines()[1]
+    logs = docker.run("logs", made_task.name)
+    assert key_line not in logs.stdout + logs.stderr and "PRIVATE KEY" not in logs.stdout + logs.stderr
+    assert "made a self-signed EC P-256 certificate for proxy.internal, valid 365 days" in logs.stderr, logs.stderr
+    saved = subprocess.run(["docker", "save", proxy_image], env=docker.env(), capture_output=True, timeout=300).stdout
+    assert key_line.encode() not in saved, "the private key is in an image layer"
+    # nor any other key: a PEM private key block (the bare words are in OpenSSL's own strings)
+    assert not re.search(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{40}", saved), "the image carries a private key"
+    exported = subprocess.run(["docker", "export", made_task.name], env=docker.env(), capture_output=True, timeout=300).stdout
+    assert key_line.encode() not in exported, "the private key is in the container's filesystem layer"
+
+
+def test_every_start_makes_a_new_key(docker: Docker, made_task: ProxyTask, proxy_image: str) -> None:
+    """A restarted container (same task volume) and a new task (a fresh volume) each get a new key."""
+    wait_healthy(docker, made_task.name)
+    first = in_container(docker, made_task.name, "/run/proxy/tls/key.pem").read_text()
+    docker.run("restart", "--time", "10", made_task.name, timeout=60)
+    wait_healthy(docker, made_task.name)
+    restarted = in_container(docker, made_task.name, "/run/proxy/tls/key.pem").read_text()
+    assert restarted != first, "a restart kept the key"
+    other = run(docker, proxy_image, MADE_ENV)
+    try:
+        wait_healthy(docker, other.name)
+        fresh = in_container(docker, other.name, "/run/proxy/tls/key.pem").read_text()
+    finally:
+        other.remove()
+    assert fresh not in (first, restarted), "a new task reused a key"
 
 
 def test_a_broken_config_fails_the_build(docker: Docker, nginx_base: str, tmp_path: Path) -> None:

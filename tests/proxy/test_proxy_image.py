@@ -1,9 +1,10 @@
 """The proxy image sources (proxy/): Dockerfile checks, hadolint, the build-time `nginx -t` step
-run against a real nginx, and the static helper (entrypoint: the TLS secrets; health check) compiled
+run against a real nginx, and the static helper (entrypoint: the TLS pair, made or brought; health check) compiled
 as the Dockerfile compiles it. No Docker needed."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -15,8 +16,12 @@ from pathlib import Path
 
 import dockerfile  # type: ignore[import-untyped]
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
+from rampart.components.proxy_config import (MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig, RenderTarget,
+                                              render_nginx_conf, write_image_context)
 from proxy_harness import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,12 +136,16 @@ def helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _entrypoint(helper: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the helper as proxy-entrypoint in a private mount namespace: a tmpfs on /run with an
     empty /run/proxy (the task volume), and a fake /usr/sbin/nginx bound over the real one that
-    reports its arguments, environment and the files it would read."""
+    reports its arguments, environment and the files it would read, and copies the TLS pair to
+    tmp_path/seen/ for the test to read."""
     fake = tmp_path / "nginx"
+    seen = tmp_path / "seen"
+    seen.mkdir(exist_ok=True)
     fake.write_text(
         "#!/bin/sh\necho ARGS \"$@\"\nenv | sed 's/^/ENV /'\n"
         "stat -c 'MODE %a %n' /run/proxy/tls /run/proxy/tls/cert.pem /run/proxy/tls/key.pem\n"
         "sed 's/^/KEY /' /run/proxy/tls/key.pem\n"
+        f"cp /run/proxy/tls/cert.pem /run/proxy/tls/key.pem {seen}/\n"
     )
     fake.chmod(0o755)
     script = (f"mount -t tmpfs tmpfs /run && mkdir /run/proxy && mount --bind {fake} /usr/sbin/nginx "
@@ -166,11 +175,84 @@ def test_entrypoint_writes_secrets_0600_and_drops_them_from_the_environment(help
 
 
 @ROOT_AND_UNSHARE
-def test_entrypoint_refuses_to_start_without_secrets(helper: Path, tmp_path: Path) -> None:
-    for env in ({"PROXY_TLS_CERT": "x"}, {"PROXY_TLS_CERT": "x", "PROXY_TLS_KEY": ""}):
+def test_entrypoint_refuses_half_a_brought_pair(helper: Path, tmp_path: Path) -> None:
+    for env, missing in (({"PROXY_TLS_CERT": "x"}, "PROXY_TLS_KEY"), ({"PROXY_TLS_CERT": "x", "PROXY_TLS_KEY": ""}, "PROXY_TLS_KEY"),
+                         ({"PROXY_TLS_KEY": "k"}, "PROXY_TLS_CERT")):
         done = _entrypoint(helper, tmp_path, env)
         assert done.returncode == 64, (env, done.returncode, done.stderr)
-        assert "PROXY_TLS_KEY" in done.stderr and "ARGS" not in done.stdout
+        assert missing in done.stderr and "ARGS" not in done.stdout
+        assert "k\n" not in done.stderr
+
+
+def _made_pair(tmp_path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, bytes]:
+    cert_pem = (tmp_path / "seen" / "cert.pem").read_bytes()
+    key_pem = (tmp_path / "seen" / "key.pem").read_bytes()
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return x509.load_pem_x509_certificate(cert_pem), key, key_pem
+
+
+@ROOT_AND_UNSHARE
+def test_entrypoint_makes_a_p256_pair_and_a_self_signed_certificate(helper: Path, tmp_path: Path) -> None:
+    """Without PROXY_TLS_CERT/KEY: a fresh EC P-256 key, mode 0600 in a 0700 directory, and a
+    certificate for it with the given name (also its DNS SAN), lifetime and serverAuth only; the key
+    is printed nowhere and a second start makes another."""
+    done = _entrypoint(helper, tmp_path, {"PROXY_TLS_COMMON_NAME": "proxy.shop.internal", "PROXY_TLS_VALIDITY_DAYS": "30"})
+    assert done.returncode == 0, done.stderr
+    assert "ARGS -e stderr -c /etc/rampart-proxy/nginx.conf -g pid /run/proxy/x.pid;" in done.stdout
+    assert "MODE 700 /run/proxy/tls" in done.stdout
+    assert "MODE 600 /run/proxy/tls/key.pem" in done.stdout and "MODE 600 /run/proxy/tls/cert.pem" in done.stdout
+    cert, key, key_pem = _made_pair(tmp_path)
+    assert key.curve.name == "secp256r1"
+    assert cert.public_key() == key.public_key(), "the certificate is not for the key nginx serves"
+    cert.verify_directly_issued_by(cert)  # self-signed, and the signature holds
+    assert cert.subject.rfc4514_string() == "CN=proxy.shop.internal" and cert.issuer == cert.subject
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["proxy.shop.internal"]
+    assert cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value == x509.ExtendedKeyUsage(
+        [x509.oid.ExtendedKeyUsageOID.SERVER_AUTH])
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert datetime.timedelta(days=30) <= lifetime <= datetime.timedelta(days=30, minutes=6), lifetime
+    assert "SHA-256 " in done.stderr and "proxy.shop.internal" in done.stderr
+    body = b"".join(key_pem.splitlines()[1:-1]).decode()
+    assert body[:40] not in done.stderr and "PRIVATE KEY" not in done.stderr, "the key reached the log"
+
+    again = _entrypoint(helper, tmp_path, {})
+    assert again.returncode == 0, again.stderr
+    cert2, key2, _ = _made_pair(tmp_path)
+    assert key2.private_numbers() != key.private_numbers(), "a second start reused the key"
+    assert cert2.subject.rfc4514_string() == "CN=proxy.internal", "the default name"
+    assert cert2.not_valid_after_utc - cert2.not_valid_before_utc >= datetime.timedelta(days=365)
+    assert cert2.serial_number != cert.serial_number
+
+
+@ROOT_AND_UNSHARE
+@pytest.mark.parametrize(("env", "ok"), [
+    ({"PROXY_TLS_VALIDITY_DAYS": "1"}, True), ({"PROXY_TLS_VALIDITY_DAYS": "0"}, False),
+    ({"PROXY_TLS_VALIDITY_DAYS": str(MAX_VALIDITY_DAYS)}, True), ({"PROXY_TLS_VALIDITY_DAYS": str(MAX_VALIDITY_DAYS + 1)}, False),
+    ({"PROXY_TLS_VALIDITY_DAYS": "30d"}, False),
+    ({"PROXY_TLS_COMMON_NAME": "a" * 31 + "." + "b" * (MAX_COMMON_NAME - 32)}, True),
+    ({"PROXY_TLS_COMMON_NAME": "a" * 32 + "." + "b" * (MAX_COMMON_NAME - 32)}, False),
+    ({"PROXY_TLS_COMMON_NAME": "proxy_internal"}, False),
+], ids=["days-1", "days-0", "days-max", "days-max+1", "days-suffix", "cn-64", "cn-65", "cn-underscore"])
+def test_entrypoint_checks_the_certificate_settings_as_the_model_does(helper: Path, tmp_path: Path,
+                                                                     env: dict[str, str], ok: bool) -> None:
+    """The C limits are the model's (CertificateSettings), at the limit and one past it."""
+    name = next(iter(env))
+    settings = {"PROXY_TLS_VALIDITY_DAYS": "validityDays", "PROXY_TLS_COMMON_NAME": "commonName"}[name]
+    value: object = int(env[name]) if env[name].isdigit() else env[name]
+    try:
+        ProxyConfig.model_validate({"certificate": {settings: value}})
+        model_ok = True
+    except ValueError:
+        model_ok = False
+    assert model_ok == ok, f"the model and the entrypoint disagree on {env}"
+    done = _entrypoint(helper, tmp_path, env)
+    if ok:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 64 and name in done.stderr and "ARGS" not in done.stdout, (done.returncode, done.stderr)
 
 
 @pytest.mark.nginx

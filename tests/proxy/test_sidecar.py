@@ -1,48 +1,33 @@
-"""ProxySidecar under Pulumi's mock engine: TLS material, secrets, the container definition."""
+"""ProxySidecar under Pulumi's mock engine: no TLS material in the plan by default, the brought
+certificate's secrets when a stack gives them, the container definition."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
 import pytest
 
-from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf
+from rampart.components.proxy_config import CertificateSecrets, ProxyConfig, RenderTarget, render_nginx_conf
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
-from rampart.mock_engine import ProgramRun, RecordingMocks, RegisteredResource, run_program_full
+from rampart.mock_engine import ProgramRun, RegisteredResource, run_program_full
 
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/proxy@sha256:" + "b" * 64
-MOCK_KEY = "mock-private-key"
-
-
-@pytest.fixture(autouse=True)
-def secret_version_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AWS returns a version id for each SecretVersion; the shared mock does not, so add it here."""
-    original = RecordingMocks.new_resource
-
-    def new_resource(self: RecordingMocks, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        rid, outputs = original(self, args)
-        if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
-            outputs["versionId"] = f"v-{args.name}"
-        if args.typ == "tls:index/selfSignedCert:SelfSignedCert":
-            outputs["validityEndTime"] = "2027-02-23T00:00:00Z"
-        return rid, outputs
-
-    monkeypatch.setattr(RecordingMocks, "new_resource", new_resource)
+CERT_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web/proxy-cert-AbCdEf"
+KEY_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web/proxy-key-AbCdEf"
+BROUGHT = {"certificate": {"secrets": {"certSecretArn": CERT_ARN, "keySecretArn": KEY_ARN, "kmsKeyArn": KMS}}}
 
 
 def build(proxy: ProxyConfig | None = None, **kw: Any) -> ProgramRun:
     def program() -> None:
         sidecar = ProxySidecar(
             "web-proxy",
-            ProxySidecarArgs(proxy=proxy, image=IMAGE, app_container_name="app", kms_key_arn=KMS,
-                             log_group_name="/rampart/web/proxy", region="eu-west-1",
-                             tags={"owner": "platform"}, **kw),
+            ProxySidecarArgs(proxy=proxy, image=IMAGE, app_container_name="app",
+                             log_group_name="/rampart/web/proxy", region="eu-west-1", **kw),
         )
         pulumi.export("definition", sidecar.container_definition())
-        pulumi.export("policy", sidecar.execution_role_policy())
+        pulumi.export("secrets", sidecar.secret_arns())
         pulumi.export("volumes", sidecar.task_volumes())
         pulumi.export("port", sidecar.listen_port)
         pulumi.export("health", sidecar.health_check_path)
@@ -57,66 +42,78 @@ def one(run: ProgramRun, type_: str, name: str | None = None) -> RegisteredResou
     return found[0]
 
 
-def test_component_and_children() -> None:
-    run = build()
+@pytest.mark.parametrize("proxy", [None, ProxyConfig.model_validate(BROUGHT)], ids=["made", "brought"])
+def test_the_component_creates_no_resource(proxy: ProxyConfig | None) -> None:
+    """No tls:PrivateKey, SelfSignedCert or Secrets Manager secret: the image makes its pair at
+    start, or the stack brings secrets it created elsewhere."""
+    run = build(proxy)
     comp = one(run, "rampart:sidecar:ProxySidecar")
-    children = [r for r in run.resources if r.parent_urn == comp.urn]
-    assert sorted((r.type, r.name) for r in children) == sorted([
-        ("tls:index/privateKey:PrivateKey", "web-proxy-tls-key"),
-        ("tls:index/selfSignedCert:SelfSignedCert", "web-proxy-tls-cert"),
-        ("aws:secretsmanager/secret:Secret", "web-proxy-tls-key-secret"),
-        ("aws:secretsmanager/secret:Secret", "web-proxy-tls-cert-secret"),
-        ("aws:secretsmanager/secretVersion:SecretVersion", "web-proxy-tls-key-version"),
-        ("aws:secretsmanager/secretVersion:SecretVersion", "web-proxy-tls-cert-version"),
-    ])
+    children = [(r.type, r.name) for r in run.resources if r.parent_urn == comp.urn]
+    assert children == [], f"the sidecar created {children}"
+    assert not [r.type for r in run.resources if r.type.startswith("tls:") or r.type.startswith("aws:secretsmanager")]
 
 
-def test_ecdsa_p256_key_and_certificate_validity_from_config() -> None:
-    run = build(ProxyConfig.model_validate({"certificate": {"validityDays": 60, "earlyRenewalDays": 20,
-                                                            "commonName": "proxy.shop.internal"}}))
-    key = one(run, "tls:index/privateKey:PrivateKey")
-    assert key.inputs["algorithm"] == "ECDSA" and key.inputs["ecdsaCurve"] == "P256"
-    cert = one(run, "tls:index/selfSignedCert:SelfSignedCert")
-    assert cert.inputs["validityPeriodHours"] == 60 * 24
-    assert cert.inputs["earlyRenewalHours"] == 20 * 24, "the certificate must be replaced before it expires"
-    assert cert.inputs["earlyRenewalHours"] < cert.inputs["validityPeriodHours"]
-    assert "server_auth" in cert.inputs["allowedUses"]
-    assert cert.inputs["subject"]["commonName"] == "proxy.shop.internal"
-    defaults = one(build(), "tls:index/selfSignedCert:SelfSignedCert")
-    assert (defaults.inputs["validityPeriodHours"], defaults.inputs["earlyRenewalHours"]) == (90 * 24, 30 * 24)
+def test_by_default_the_entrypoint_gets_the_certificate_name_and_lifetime_and_no_secret() -> None:
+    d = build(ProxyConfig.model_validate({"certificate": {"validityDays": 60, "commonName": "proxy.shop.internal"}})
+              ).stack_outputs["definition"]
+    assert "secrets" not in d, f"the made certificate needs no ECS secret: {d.get('secrets')}"
+    assert d["environment"] == [{"name": "PROXY_TLS_COMMON_NAME", "value": "proxy.shop.internal"},
+                                {"name": "PROXY_TLS_VALIDITY_DAYS", "value": "60"}]
+    defaults = build().stack_outputs["definition"]["environment"]
+    assert defaults == [{"name": "PROXY_TLS_COMMON_NAME", "value": "proxy.internal"},
+                        {"name": "PROXY_TLS_VALIDITY_DAYS", "value": "365"}]
 
 
-def test_secrets_use_the_customer_managed_key_and_the_key_is_secret() -> None:
-    run = build()
-    for s in [r for r in run.resources if r.type == "aws:secretsmanager/secret:Secret"]:
-        assert s.inputs["kmsKeyId"] == KMS, f"{s.name}: not encrypted with the given KMS key"
-        assert s.inputs["recoveryWindowInDays"] == 7
-        assert s.inputs["tags"] == {"owner": "platform"}
-    key_version = one(run, "aws:secretsmanager/secretVersion:SecretVersion", "web-proxy-tls-key-version")
-    assert key_version.inputs["secretString"] == MOCK_KEY
-    assert "secretString" in key_version.secret_paths, "the private key reached the engine unmarked as secret"
-    # the key appears nowhere else: no other input, no stack output
-    for r in run.resources:
-        for path, value in _walk(r.inputs):
-            if value == MOCK_KEY:
-                assert r.type.startswith("tls:") or (r is key_version and path == "secretString"), (
-                    f"{r.type} {r.name}.{path} carries the private key"
-                )
-    assert MOCK_KEY not in json.dumps(run.stack_outputs, default=str)
+def test_a_brought_certificate_arrives_through_ecs_secrets() -> None:
+    run = build(ProxyConfig.model_validate(BROUGHT))
+    d = run.stack_outputs["definition"]
+    assert d["secrets"] == [{"name": "PROXY_TLS_CERT", "valueFrom": CERT_ARN},
+                            {"name": "PROXY_TLS_KEY", "valueFrom": KEY_ARN}]
+    assert "environment" not in d, "a brought certificate needs no name or lifetime"
+    assert run.stack_outputs["secrets"] == {"PROXY_TLS_CERT": CERT_ARN, "PROXY_TLS_KEY": KEY_ARN}
+
+
+@pytest.mark.parametrize(
+    ("secrets", "field"),
+    [
+        ({"certSecretArn": "arn:aws:ssm:eu-west-1:123456789012:parameter/cert"}, "certSecretArn"),
+        ({"keySecretArn": "web/proxy-key"}, "keySecretArn"),
+        ({"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:alias/aws/secretsmanager"}, "kmsKeyArn"),
+        ({"kmsKeyArn": None}, "kmsKeyArn"),
+    ],
+)
+def test_a_brought_certificate_names_its_secrets_and_key_by_arn(secrets: dict[str, Any], field: str) -> None:
+    given = {**BROUGHT["certificate"]["secrets"], **secrets}
+    given = {k: v for k, v in given.items() if v is not None}
+    with pytest.raises(ValueError, match=field):
+        ProxyConfig.model_validate({"certificate": {"secrets": given}})
+
+
+@pytest.mark.parametrize(("days", "ok"), [(0, False), (1, True), (825, True), (826, False)])
+def test_validity_days_bounds(days: int, ok: bool) -> None:
+    if ok:
+        assert ProxyConfig.model_validate({"certificate": {"validityDays": days}}).certificate.validity_days == days
+    else:
+        with pytest.raises(ValueError, match="validityDays"):
+            ProxyConfig.model_validate({"certificate": {"validityDays": days}})
+
+
+@pytest.mark.parametrize(("name", "ok"), [("a" * 31 + "." + "b" * 32, True), ("a" * 32 + "." + "b" * 32, False),
+                                          ("_", False), ("*.proxy.internal", False)], ids=["64", "65", "any", "wildcard"])
+def test_common_name_is_one_dns_name_of_at_most_64_characters(name: str, ok: bool) -> None:
+    if ok:
+        assert CertificateSecrets  # the model the brought certificate uses is exported beside it
+        assert ProxyConfig.model_validate({"certificate": {"commonName": name}}).certificate.common_name == name
+    else:
+        with pytest.raises(ValueError, match="commonName"):
+            ProxyConfig.model_validate({"certificate": {"commonName": name}})
 
 
 def test_container_definition() -> None:
     run = build(ProxyConfig(listen_port=9443), cpu=256, memory_mib=192)
     d = run.stack_outputs["definition"]
-    key_secret = one(run, "aws:secretsmanager/secret:Secret", "web-proxy-tls-key-secret")
-    cert_secret = one(run, "aws:secretsmanager/secret:Secret", "web-proxy-tls-cert-secret")
     assert d["name"] == "proxy" and d["image"] == IMAGE and d["essential"] is True
     assert d["portMappings"] == [{"containerPort": 9443, "protocol": "tcp"}]
-    assert d["secrets"] == [
-        {"name": "PROXY_TLS_CERT", "valueFrom": f"{cert_secret.outputs['arn']}:::v-web-proxy-tls-cert-version"},
-        {"name": "PROXY_TLS_KEY", "valueFrom": f"{key_secret.outputs['arn']}:::v-web-proxy-tls-key-version"},
-    ]
-    assert "environment" not in d, "the proxy needs no plain environment variables"
     assert d["readonlyRootFilesystem"] is True and d["privileged"] is False
     assert d["user"].split(":")[0] not in ("0", "root")
     assert d["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
@@ -146,17 +143,6 @@ def test_open_file_limit_covers_what_nginx_sets(connections: int, limit: int) ->
     assert proxy.open_files_per_worker() <= limit
 
 
-def test_execution_role_policy_is_least_privilege() -> None:
-    run = build()
-    policy = json.loads(run.stack_outputs["policy"])
-    arns = sorted(r.outputs["arn"] for r in run.resources if r.type == "aws:secretsmanager/secret:Secret")
-    read, decrypt = policy["Statement"]
-    assert read["Action"] == "secretsmanager:GetSecretValue" and sorted(read["Resource"]) == arns
-    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == KMS
-    assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.eu-west-1.amazonaws.com"
-    assert "*" not in json.dumps(policy)
-
-
 @pytest.mark.parametrize(
     ("kw", "field"),
     [
@@ -164,20 +150,11 @@ def test_execution_role_policy_is_least_privilege() -> None:
         ({"app_container_name": "proxy"}, "app_container_name"),
         ({"memory_mib": 8}, "memory_mib"),
         ({"cpu": -1}, "cpu"),
-        ({"secret_recovery_window_days": 3}, "secret_recovery_window_days"),
         ({"proxy": {"listenPort": 9443}}, "proxy"),
     ],
 )
 def test_bad_args_name_the_field(kw: dict[str, Any], field: str) -> None:
-    base: dict[str, Any] = {"image": IMAGE, "app_container_name": "app", "kms_key_arn": KMS,
+    base: dict[str, Any] = {"image": IMAGE, "app_container_name": "app",
                             "log_group_name": "g", "region": "eu-west-1"}
     with pytest.raises(ValueError, match=field):
         ProxySidecarArgs(**{**base, **kw})
-
-
-def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _walk(v, f"{path}.{k}" if path else k)]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _walk(v, f"{path}.{i}")]
-    return [(path, value)]
