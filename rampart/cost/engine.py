@@ -89,8 +89,6 @@ NOT_FIXED: dict[str, str] = {
     "aws:wafv2/webAclAssociation:WebAclAssociation": "associating a web ACL is free (the ACL is priced)",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "WAF logs bill the log data (traffic)",
     "docker:index/image:Image": "a build and push by the Docker provider, not an AWS resource (ECR storage: use)",
-    "tls:index/privateKey:PrivateKey": "made by the tls provider in state, not an AWS resource",
-    "tls:index/selfSignedCert:SelfSignedCert": "made by the tls provider in state, not an AWS resource",
 }
 
 
