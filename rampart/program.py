@@ -19,14 +19,16 @@ from pydantic import ValidationError
 from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
 from rampart.components.image import Image, ImageArgs, ImageFacts, declared_volumes, read_image_facts
 from rampart.components.network import alb_subnet_cidrs
-from rampart.components.proxy_config import PROXY_IMAGE_SOURCES, ProxyConfig, write_image_context
+from rampart.components.proxy_config import ProxyConfig, write_image_context
 from rampart.components.web_service import WebService, WebServiceArgs, sidecar_proxy
 from rampart.config import ConfigError, ImageConfig, ServiceConfig, StackConfig
 
 #: Where each proxy image context is rendered for a build, relative to the project directory.
 BUILD_DIR = Path(".rampart") / "build"
-#: The sidecar image's sources are the ones installed with Rampart (PROXY_IMAGE_SOURCES); the stage a build targets.
-PROXY_SOURCE = PROXY_IMAGE_SOURCES
+#: The sidecar image's source in this config-driven program's project (Rampart's checkout or a fork of it,
+#: whose proxy/ may differ from the installed one: programs of app teams use PROXY_IMAGE_SOURCES), and the
+#: stage a build targets.
+PROXY_SOURCE = Path("proxy")
 PROXY_TARGET = "runtime"
 #: A service's images are `Image` components named after it (beside its WebService, whose args need
 #: their refs): the evidence report files them under the service by these suffixes.
@@ -97,7 +99,7 @@ def build_proxy_image(
 ) -> Image:
     """The sidecar's image, rendered with the settings the sidecar is deployed with."""
     context = (BUILD_DIR / pulumi.get_stack() / name).resolve()
-    write_image_context(proxy, context, upstream_port=service.container_port)
+    write_image_context(proxy, context, source_dir=PROXY_SOURCE.resolve(), upstream_port=service.container_port)
     return Image(
         f"{name}{IMAGE_SUFFIXES['proxy']}",
         ImageArgs(

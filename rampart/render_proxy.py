@@ -168,8 +168,11 @@ def run(args: argparse.Namespace) -> int:
         if args.local:
             _write_local(config, out, args.tls_dir)
         else:
+            source = args.project_dir / "proxy"
+            if not (source / "Dockerfile").is_file():
+                raise UserError(f"{source}: no proxy/Dockerfile in the project to build the image context from")
             image = out / "image"
-            write_image_context(config, image)  # the sidecar sources installed with Rampart
+            write_image_context(config, image, source_dir=source)
             shutil.copyfile(image / "nginx.conf", out / "nginx.conf")
     except RenderError as exc:
         raise UserError(str(exc)) from None

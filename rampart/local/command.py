@@ -15,7 +15,7 @@ from rampart.local.fidelity import check_fargate_fidelity
 from rampart.local.scope import Scope
 from rampart.local.secrets import LOCAL_DIR, default_secrets_file, read_secrets_file
 from rampart.local.tasks import select_services, stack_tasks
-from rampart.program import PROXY_SOURCE
+from rampart.components.proxy_config import PROXY_IMAGE_SOURCES
 
 DEFAULT_HTTPS_PORT = 8443
 DEFAULT_HTTP_PORT = 8080
@@ -95,7 +95,7 @@ def run_compose(args: argparse.Namespace) -> int:
 
 def edge_image(args: argparse.Namespace, build_args: dict[str, str]) -> str | None:
     """The edge's nginx: NGINX_IMAGE when given as a build arg, else the proxy Dockerfile's pin."""
-    return build_args.get(NGINX_IMAGE_ARG) or default_nginx_image(PROXY_SOURCE / "Dockerfile")
+    return build_args.get(NGINX_IMAGE_ARG) or default_nginx_image(PROXY_IMAGE_SOURCES / "Dockerfile")
 
 
 def run_status(args: argparse.Namespace) -> int:
