@@ -99,7 +99,10 @@ def test_http_redirects_to_https(served: Docker) -> None:
 
 @pytest.mark.docker
 def test_the_container_is_healthy_by_its_own_healthcheck(served: Docker) -> None:
-    state = json.loads(served.run("inspect", f"rampart-{LOCAL_STACK}-catalog-app").stdout)[0]
+    from rampart.local.scope import Scope
+
+    name = Scope("catalog", LOCAL_STACK).container_name("catalog", "app")  # keyed by project and stack
+    state = json.loads(served.run("inspect", name).stdout)[0]
     assert state["Config"]["Healthcheck"]["Test"] == dockerfile_healthcheck(EXAMPLES / NAME / "app" / "Dockerfile")
     assert state["State"]["Health"]["Status"] == "healthy", state["State"]["Health"]
 
