@@ -69,7 +69,8 @@ def planned_app_container(context: Path) -> dict[str, Any]:
     """The app container definition the plan gives a service of this image (Image -> WebService)."""
 
     def program() -> None:
-        environment = Environment("team", EnvironmentArgs(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN])))
+        environment = Environment("team", EnvironmentArgs(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]),
+                                                       compliance={"recorder": {"existing": "default"}}))
         image = Image("static", ImageArgs(context=str(context), target="runtime"))
         WebService("static", WebServiceArgs(
             environment_ref=environment.ref, image=image.image_ref, image_repository_arn=image.repository.arn,
