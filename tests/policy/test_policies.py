@@ -380,6 +380,9 @@ CASES = [
          both(setp("svc", "networkConfiguration.subnets", ["subnet-elsewhere"]), setp("app-sg", "egress", [])), "svc"),
     Case("aws-ecs-service-require-load-balancer-path", "alb-egress-on-another-port",
          both(setp("alb-sg", "egress.0.fromPort", 9000), setp("alb-sg", "egress.0.toPort", 9000)), "svc"),
+    # the tasks run in subnet-a and subnet-b: egress to subnet-a's CIDR alone misses half of them
+    Case("aws-ecs-service-require-load-balancer-path", "alb-egress-to-one-of-two-task-subnets",
+         setp("alb-sg", "egress.0.cidrBlocks", ["10.0.0.0/20"]), "svc"),
     Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-without-internet-egress",
          setp("alb-sg", "egress.1", DELETE), "admin-sso"),
     Case("aws-config-rule-require-configuration-recorder", "no-recorder", remove("recorder"), "config-rule"),
