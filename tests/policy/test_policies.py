@@ -370,6 +370,8 @@ CASES = [
          setp("exec-secrets", "policy", doc(EXEC_SECRETS[1])), "task"),
     Case("aws-ecs-taskdefinition-require-log-write-access", "key-policy-without-logs",
          setp("kms", "policy", doc(KEY_POLICY[0])), "task"),
+    Case("aws-ecs-taskdefinition-require-log-write-access", "streams-created-but-events-denied",
+         add(role_policy("exec-deny", {"Effect": "Deny", "Action": "logs:PutLogEvents", "Resource": "*"})), "task"),
     Case("aws-ecs-taskdefinition-require-log-write-access", "not-action-deny-on-logs",
          add(role_policy("exec-deny", {"Effect": "Deny", "NotAction": ["ecr:*", "secretsmanager:*", "kms:*"],
                                        "Resource": "*"})), "task"),
@@ -385,7 +387,12 @@ CASES = [
          setp("alb-sg", "egress.0.cidrBlocks", ["10.0.0.0/20"]), "svc"),
     Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-without-internet-egress",
          setp("alb-sg", "egress.1", DELETE), "admin-sso"),
+    # 443 open, but only into the VPC: the identity provider is on the internet
+    Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-https-egress-only-into-the-vpc",
+         setp("alb-sg", "egress.1.cidrBlocks", ["10.0.0.0/16"]), "admin-sso"),
     Case("aws-config-rule-require-configuration-recorder", "no-recorder", remove("recorder"), "config-rule"),
+    Case("aws-config-rule-require-configuration-recorder", "declared-by-a-blank-tag",
+         both(remove("recorder"), setp("config-rule", "tags", {"rampart-config-recorder": "  "})), "config-rule"),
     # ---- image
     Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
     Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),
