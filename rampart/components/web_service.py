@@ -76,6 +76,10 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter/.+)$"
 )
+#: A complete Secrets Manager secret ARN: the name, then the hyphen and six characters Secrets Manager
+#: appends, then optionally `:json-key:version-stage:version-id`. IAM matches a policy's Resource against
+#: the complete ARN, so a partial one (no suffix) in the execution role's policy grants nothing.
+_COMPLETE_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}(:.*)?$")
 _ROOT_USERS = {"root", "0"}
 
 
@@ -106,6 +110,13 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
         if isinstance(arn, str) and not _SECRET_ARN.match(arn):
             raise ValueError(
                 f"secrets: {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}"
+            )
+        if isinstance(arn, str) and ":secretsmanager:" in arn and not _COMPLETE_SECRET_ARN.match(arn):
+            raise ValueError(
+                f"secrets: {key!r}: {arn!r} is not a complete secret ARN (it lacks the '-' and six characters Secrets "
+                "Manager appends to the name): IAM matches the execution role's grant against the complete ARN, so "
+                "the task would fail to start with AccessDenied. Give the ARN `aws secretsmanager describe-secret "
+                "--secret-id NAME --query ARN` prints"
             )
     return value
 
