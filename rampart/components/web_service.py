@@ -36,7 +36,7 @@ from rampart.components._util import (
     Tags,
 )
 from rampart.components.environment import EnvironmentRef
-from rampart_soc2.common import SECRET_KEY_TAG_PREFIX
+from rampart_soc2.common import COMPLETE_SECRET_ARN, SECRET_KEY_TAG_PREFIX
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
 from rampart.components.observability import (
@@ -76,10 +76,6 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:.+|ssm:[a-z0-9-]+:\d{12}:parameter/.+)$"
 )
-#: A complete Secrets Manager secret ARN: the name, then the hyphen and six characters Secrets Manager
-#: appends, then optionally `:json-key:version-stage:version-id`. IAM matches a policy's Resource against
-#: the complete ARN, so a partial one (no suffix) in the execution role's policy grants nothing.
-_COMPLETE_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}(:.*)?$")
 _ROOT_USERS = {"root", "0"}
 
 
@@ -111,7 +107,7 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
             raise ValueError(
                 f"secrets: {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}"
             )
-        if isinstance(arn, str) and ":secretsmanager:" in arn and not _COMPLETE_SECRET_ARN.match(arn):
+        if isinstance(arn, str) and ":secretsmanager:" in arn and not COMPLETE_SECRET_ARN.match(arn):
             raise ValueError(
                 f"secrets: {key!r}: {arn!r} is not a complete secret ARN (it lacks the '-' and six characters Secrets "
                 "Manager appends to the name): IAM matches the execution role's grant against the complete ARN, so "

@@ -10,6 +10,7 @@ import pytest
 
 from policy_fixtures import (
     ALB_ARN,
+    DB_SECRET_ARN,
     EXEC_ROLE_ARN,
     EXEC_SECRETS,
     HTTPS_LISTENER_ARN,
@@ -76,6 +77,21 @@ def role_policy(name: str, *statements: dict[str, Any]) -> dict[str, Any]:
     """An extra inline policy of the baseline's execution role."""
     return {"type": "aws:iam/rolePolicy:RolePolicy", "name": name, "props": {"role": "web-execution",
                                                                              "policy": doc(*statements)}}
+
+
+def outside_secret(arn: str) -> Callable[[Stack], None]:
+    """The task reads a secret this stack did not create, by `arn`, with its key stated and the execution
+    role granted GetSecretValue on exactly that secret's ARN."""
+    def mutate(stack: Stack) -> None:
+        def edit(defs: list[dict[str, Any]]) -> None:
+            for d in defs:
+                d["secrets"] = [{"name": "DATABASE_URL", "valueFrom": arn}]
+        remove("db-secret")(stack)
+        setp("task", "tags", {"rampart-secret-kms-key:DATABASE_URL": KMS_ARN})(stack)
+        secret = ":".join(arn.split(":")[:7])  # without a `:json-key:stage:version` suffix
+        setp("exec-secrets", "policy", doc({**EXEC_SECRETS[0], "Resource": secret}, EXEC_SECRETS[1]))(stack)
+        edit_containers(stack, edit)
+    return mutate
 
 
 def both(*fns: Callable[[Stack], None]) -> Callable[[Stack], None]:
@@ -363,6 +379,9 @@ CASES = [
                                             "Resource": "arn:aws:ecr:*:*:repository/web"},
                                   {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}))), "task"),
     Case("aws-ecs-taskdefinition-require-secret-access", "key-of-an-outside-secret-not-stated", remove("db-secret"), "task"),
+    # Secrets Manager resolves a partial ARN, but IAM matches the grant against the complete one: AccessDenied
+    Case("aws-ecs-taskdefinition-require-secret-access", "outside-secret-by-a-partial-arn",
+         outside_secret(DB_SECRET_ARN), "task"),
     Case("aws-ecs-taskdefinition-require-secret-access", "decrypt-only-via-ssm",
          setp("exec-secrets", "policy", doc(EXEC_SECRETS[0], {**EXEC_SECRETS[1], "Condition": {"StringEquals": {
              "kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}})), "task"),
@@ -404,8 +423,11 @@ CASES = [
 
 # Variants that must stay compliant: the near misses of the cases above.
 STILL_COMPLIANT = [
+    # by its complete ARN (a partial one, without the random suffix, is a case above)
     ("aws-ecs-taskdefinition-require-secret-access", "outside-secret-with-its-key-stated",
-     both(remove("db-secret"), setp("task", "tags", {"rampart-secret-kms-key:DATABASE_URL": KMS_ARN})), "task"),
+     outside_secret(f"{DB_SECRET_ARN}-AbCdEf"), "task"),
+    ("aws-ecs-taskdefinition-require-secret-access", "outside-secret-json-key-of-the-complete-arn",
+     outside_secret(f"{DB_SECRET_ARN}-AbCdEf:password::"), "task"),
     ("aws-ecs-service-require-aws-api-network-path", "endpoints-instead-of-nat",
      both(remove("private-default"), *[add({"type": "aws:ec2/vpcEndpoint:VpcEndpoint", "name": f"endpoint-{s}",
                                              "props": {"vpcId": "vpc-1", "vpcEndpointType": "Interface",
