@@ -79,6 +79,16 @@ def role_policy(name: str, *statements: dict[str, Any]) -> dict[str, Any]:
                                                                              "policy": doc(*statements)}}
 
 
+def ecr_endpoints_instead_of_nat(**props: Any) -> Callable[[Stack], None]:
+    """No NAT route; ECR's two endpoints in the VPC instead (interface, private DNS, unless `props` say otherwise)."""
+    return both(remove("private-default"), *[add({"type": "aws:ec2/vpcEndpoint:VpcEndpoint", "name": f"endpoint-{s}",
+                                                  "props": {"vpcId": "vpc-1", "vpcEndpointType": "Interface",
+                                                            "serviceName": f"com.amazonaws.eu-west-1.{s}",
+                                                            "privateDnsEnabled": True, "securityGroupIds": ["sg-endpoints"],
+                                                            **props}})
+                                             for s in ("ecr.api", "ecr.dkr")])
+
+
 def outside_secret(arn: str) -> Callable[[Stack], None]:
     """The task reads a secret this stack did not create, by `arn`, with its key stated and the execution
     role granted GetSecretValue on exactly that secret's ARN."""
@@ -399,6 +409,15 @@ CASES = [
     # subnets of another stack: their routes are unknown, but no egress on 443 at all is a violation still
     Case("aws-ecs-service-require-aws-api-network-path", "subnets-elsewhere-and-no-https-egress",
          both(setp("svc", "networkConfiguration.subnets", ["subnet-elsewhere"]), setp("app-sg", "egress", [])), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "logs-endpoint-admits-nothing",
+         setp("endpoints-sg", "ingress", []), "svc"),
+    # an internet gateway route serves only tasks with a public IP
+    Case("aws-ecs-service-require-aws-api-network-path", "internet-gateway-route-without-public-ip",
+         both(setp("private-default", "natGatewayId", DELETE), setp("private-default", "gatewayId", "igw-1")), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "ecr-endpoints-without-private-dns",
+         ecr_endpoints_instead_of_nat(privateDnsEnabled=False), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "ecr-endpoints-of-the-gateway-kind",
+         ecr_endpoints_instead_of_nat(vpcEndpointType="Gateway"), "svc"),
     Case("aws-ecs-service-require-load-balancer-path", "alb-egress-on-another-port",
          both(setp("alb-sg", "egress.0.fromPort", 9000), setp("alb-sg", "egress.0.toPort", 9000)), "svc"),
     # the tasks run in subnet-a and subnet-b: egress to subnet-a's CIDR alone misses half of them
@@ -428,12 +447,7 @@ STILL_COMPLIANT = [
      outside_secret(f"{DB_SECRET_ARN}-AbCdEf"), "task"),
     ("aws-ecs-taskdefinition-require-secret-access", "outside-secret-json-key-of-the-complete-arn",
      outside_secret(f"{DB_SECRET_ARN}-AbCdEf:password::"), "task"),
-    ("aws-ecs-service-require-aws-api-network-path", "endpoints-instead-of-nat",
-     both(remove("private-default"), *[add({"type": "aws:ec2/vpcEndpoint:VpcEndpoint", "name": f"endpoint-{s}",
-                                             "props": {"vpcId": "vpc-1", "vpcEndpointType": "Interface",
-                                                       "serviceName": f"com.amazonaws.eu-west-1.{s}",
-                                                       "privateDnsEnabled": True, "securityGroupIds": ["sg-endpoints"]}})
-                                         for s in ("ecr.api", "ecr.dkr")]), "svc"),
+    ("aws-ecs-service-require-aws-api-network-path", "endpoints-instead-of-nat", ecr_endpoints_instead_of_nat(), "svc"),
     ("aws-config-rule-require-configuration-recorder", "recorder-declared-by-tag",
      both(remove("recorder"), setp("config-rule", "tags", {"rampart-config-recorder": "stack:org/platform/prod"})),
      "config-rule"),
