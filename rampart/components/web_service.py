@@ -36,7 +36,7 @@ from rampart.components._util import (
     Tags,
 )
 from rampart.components.environment import EnvironmentRef
-from rampart_soc2.common import SECRET_KEY_TAG_PREFIX
+from rampart_soc2.common import COMPLETE_SECRET_ARN, SECRET_KEY_TAG_PREFIX
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
 from rampart.components.observability import (
@@ -106,6 +106,13 @@ def check_secret_refs(value: SecretRefs) -> SecretRefs:
         if isinstance(arn, str) and not _SECRET_ARN.match(arn):
             raise ValueError(
                 f"secrets: {key!r} must be a Secrets Manager secret ARN or SSM parameter ARN, not {arn!r}"
+            )
+        if isinstance(arn, str) and ":secretsmanager:" in arn and not COMPLETE_SECRET_ARN.match(arn):
+            raise ValueError(
+                f"secrets: {key!r}: {arn!r} is not a complete secret ARN (it lacks the '-' and six characters Secrets "
+                "Manager appends to the name): IAM matches the execution role's grant against the complete ARN, so "
+                "the task would fail to start with AccessDenied. Give the ARN `aws secretsmanager describe-secret "
+                "--secret-id NAME --query ARN` prints"
             )
     return value
 

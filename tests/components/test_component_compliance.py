@@ -182,6 +182,11 @@ def test_recorder_option_creates_recorder_delivery_channel_and_role() -> None:
     # AWS Config writes only under AWSLogs/<this account>/Config/, and only for this account's recorder.
     assert delivery["Resource"] == f"{bucket.outputs['arn']}/AWSLogs/123456789012/Config/*", delivery
     assert delivery["Condition"] == {"StringEquals": {"AWS:SourceAccount": "123456789012"}}, delivery
+    # Its bucket check (GetBucketAcl/ListBucket) is only for this account's recorder too (confused deputy).
+    (check,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "config.amazonaws.com"}
+                and s["Action"] != "s3:PutObject"]
+    assert check["Resource"] == bucket.outputs["arn"], check
+    assert check["Condition"] == {"StringEquals": {"AWS:SourceAccount": "123456789012"}}, check
 
 
 def test_the_programs_stack_thresholds_and_levels_reach_the_environments_rules() -> None:

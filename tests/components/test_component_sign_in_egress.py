@@ -120,3 +120,16 @@ def test_an_app_stack_sign_in_route_attaches_when_the_environment_allows_it() ->
 def test_an_app_stack_route_without_sign_in_needs_no_egress() -> None:
     run = run_program_full(_team({}), stack="team", region=REGION, stack_references={"org/rampart/platform": _platform()})
     assert [r.name for r in run.resources if r.type == RULE] == ["admin-route-rule"]
+
+
+def test_an_environment_of_this_program_that_does_not_say_is_refused_at_the_args() -> None:
+    """A hand-made reference to this program's environment without `sign_in_egress` counts as no
+    (mutation review: only False was refused before anything was registered)."""
+    from components_support import IMAGE as image, placeholder_ref
+
+    ref = placeholder_ref(EnvironmentSettings(load_balancer=lb(), compliance={"recorder": DECLARED_RECORDER}))
+    silent = ref.model_copy(update={"sign_in_egress": None})
+    assert not silent.in_other_stack
+    with pytest.raises(ValueError, match="signInEgress"):
+        WebServiceArgs(environment_ref=silent, image=image, image_repository_arn=REPOSITORY_ARN,
+                       routing=RoutingSettings.model_validate(SIGN_IN))

@@ -129,6 +129,17 @@ CASES: dict[str, tuple[Callable[[], Any], list[str]]] = {
         ["TLS_MATERIAL", "PEM private key", "secrets"],
     ),
     "plain value as secret": (lambda: minimal_args(secrets={"DB_PASSWORD": "hunter2"}), ["DB_PASSWORD", "ARN"]),
+    # a partial ARN (no random suffix): Secrets Manager finds it, but IAM grants on the complete ARN only
+    "partial secret ARN": (
+        lambda: minimal_args(secrets={"DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"},
+                             secret_kms_key_arns={"DB_PASSWORD": "arn:aws:kms:us-east-1:123456789012:key/1234"}),
+        ["DB_PASSWORD", "secret:db'", "complete secret ARN", "describe-secret"],
+    ),
+    "secret ARN suffix one short": (
+        lambda: minimal_args(secrets={"DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdE"},
+                             secret_kms_key_arns={"DB_PASSWORD": "arn:aws:kms:us-east-1:123456789012:key/1234"}),
+        ["DB_PASSWORD", "secret:db-AbCdE'", "complete secret ARN"],
+    ),
     "same name in env and secrets": (
         lambda: minimal_args(
             environment={"DB_HOST": "db"},

@@ -100,6 +100,7 @@ def test_dockerfile_flags_at_the_ecs_limits_are_taken(tmp_path: Path, flag: str,
 @pytest.mark.parametrize("flag,value", [
     ("interval", "4s"), ("interval", "301s"), ("interval", "1500ms"), ("timeout", "1s"), ("timeout", "61s"),
     ("retries", "0"), ("retries", "11"), ("retries", "3s"), ("start-period", "301s"), ("interval", "soon"),
+    ("interval", "30500ms"),  # within the bounds, but ECS takes whole seconds only
 ])
 def test_dockerfile_flags_ecs_cannot_run_are_refused_naming_the_line(tmp_path: Path, flag: str, value: str) -> None:
     path = dockerfile(tmp_path, f"FROM debian:12\nUSER 1\nHEALTHCHECK --{flag}={value} CMD [\"/bin/true\"]\n")

@@ -48,6 +48,7 @@ REFUSED = [
     (f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/shop@{DIGEST}", REPOSITORY_ARN, None, "is not in the repository"),
     (f"210987654321.dkr.ecr.{REGION}.amazonaws.com/shop@{DIGEST}", REPOSITORY_ARN, None, "is not in the repository"),
     (f"{REGISTRY}/shop:latest", REPOSITORY_ARN, "IMMUTABLE", "moved by every push"),
+    (f"{REGISTRY}/shop:Latest", REPOSITORY_ARN, "IMMUTABLE", "moved by every push"),  # in any case
     (f"{REGISTRY}/shop:v1.2.3", REPOSITORY_ARN, None, "not known to have immutable tags"),
     (f"{REGISTRY}/shop:v1.2.3", REPOSITORY_ARN, "MUTABLE", "not known to have immutable tags"),
     (f"{REGISTRY}/shop:v1.2.3", REPOSITORY_ARN, "IMMUTABLE_WITH_EXCLUSION", "not known to have immutable tags"),

@@ -82,6 +82,32 @@ def test_each_region_is_priced_at_its_own_prices() -> None:
     assert TABLE.for_region("eu-west-1").prices != TABLE.for_region("us-east-1").prices
 
 
+def test_only_an_internet_facing_alb_pays_for_public_addresses_one_per_subnet() -> None:
+    p = TABLE.for_region("eu-west-1")
+    subnets = ["subnet-a", "subnet-b"]
+    internal = fixed_lines([res("aws:lb/loadBalancer:LoadBalancer", "alb", internal=True, subnets=subnets)], p)
+    facing = fixed_lines([res("aws:lb/loadBalancer:LoadBalancer", "alb", internal=False, subnets=subnets)], p)
+    assert [line.item for line in internal] == ["application load balancer"]
+    addresses = [line for line in facing if "public IPv4" in line.item]
+    assert [line.quantity for line in addresses] == [2], facing
+
+
+def test_a_metric_math_alarm_is_high_resolution_when_any_of_its_metrics_is() -> None:
+    p = TABLE.for_region("eu-west-1")
+    def alarm(*periods: int) -> list[str]:
+        queries = [{"id": f"m{i}", "metric": {"metricName": "x", "period": s}} for i, s in enumerate(periods)]
+        return [line.item for line in fixed_lines([res("aws:cloudwatch/metricAlarm:MetricAlarm", "a",
+                                                      metricQueries=[*queries, {"id": "e", "expression": "m0+m1"}])], p)]
+    assert alarm(60, 10) == ["CloudWatch alarm metric (high resolution)"]
+    assert alarm(60, 60) == ["CloudWatch alarm metric (standard)"]
+
+
+def test_a_private_nat_gateway_is_named_so() -> None:
+    p = TABLE.for_region("eu-west-1")
+    lines = fixed_lines([res("aws:ec2/natGateway:NatGateway", "nat", connectivityType="private")], p)
+    assert [line.item for line in lines] == ["NAT gateway (private)"]
+
+
 def test_a_region_the_table_lacks_is_said_plainly_and_nothing_is_priced() -> None:
     with pytest.raises(UnpricedRegion, match=r"no prices for region 'eu-north-1' \(it has eu-west-1, us-east-1\)"):
         TABLE.for_region("eu-north-1")

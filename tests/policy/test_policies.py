@@ -10,6 +10,7 @@ import pytest
 
 from policy_fixtures import (
     ALB_ARN,
+    DB_SECRET_ARN,
     EXEC_ROLE_ARN,
     EXEC_SECRETS,
     HTTPS_LISTENER_ARN,
@@ -76,6 +77,31 @@ def role_policy(name: str, *statements: dict[str, Any]) -> dict[str, Any]:
     """An extra inline policy of the baseline's execution role."""
     return {"type": "aws:iam/rolePolicy:RolePolicy", "name": name, "props": {"role": "web-execution",
                                                                              "policy": doc(*statements)}}
+
+
+def ecr_endpoints_instead_of_nat(**props: Any) -> Callable[[Stack], None]:
+    """No NAT route; ECR's two endpoints in the VPC instead (interface, private DNS, unless `props` say otherwise)."""
+    return both(remove("private-default"), *[add({"type": "aws:ec2/vpcEndpoint:VpcEndpoint", "name": f"endpoint-{s}",
+                                                  "props": {"vpcId": "vpc-1", "vpcEndpointType": "Interface",
+                                                            "serviceName": f"com.amazonaws.eu-west-1.{s}",
+                                                            "privateDnsEnabled": True, "securityGroupIds": ["sg-endpoints"],
+                                                            **props}})
+                                             for s in ("ecr.api", "ecr.dkr")])
+
+
+def outside_secret(arn: str) -> Callable[[Stack], None]:
+    """The task reads a secret this stack did not create, by `arn`, with its key stated and the execution
+    role granted GetSecretValue on exactly that secret's ARN."""
+    def mutate(stack: Stack) -> None:
+        def edit(defs: list[dict[str, Any]]) -> None:
+            for d in defs:
+                d["secrets"] = [{"name": "DATABASE_URL", "valueFrom": arn}]
+        remove("db-secret")(stack)
+        setp("task", "tags", {"rampart-secret-kms-key:DATABASE_URL": KMS_ARN})(stack)
+        secret = ":".join(arn.split(":")[:7])  # without a `:json-key:stage:version` suffix
+        setp("exec-secrets", "policy", doc({**EXEC_SECRETS[0], "Resource": secret}, EXEC_SECRETS[1]))(stack)
+        edit_containers(stack, edit)
+    return mutate
 
 
 def both(*fns: Callable[[Stack], None]) -> Callable[[Stack], None]:
@@ -363,6 +389,9 @@ CASES = [
                                             "Resource": "arn:aws:ecr:*:*:repository/web"},
                                   {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}))), "task"),
     Case("aws-ecs-taskdefinition-require-secret-access", "key-of-an-outside-secret-not-stated", remove("db-secret"), "task"),
+    # Secrets Manager resolves a partial ARN, but IAM matches the grant against the complete one: AccessDenied
+    Case("aws-ecs-taskdefinition-require-secret-access", "outside-secret-by-a-partial-arn",
+         outside_secret(DB_SECRET_ARN), "task"),
     Case("aws-ecs-taskdefinition-require-secret-access", "decrypt-only-via-ssm",
          setp("exec-secrets", "policy", doc(EXEC_SECRETS[0], {**EXEC_SECRETS[1], "Condition": {"StringEquals": {
              "kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}})), "task"),
@@ -370,6 +399,8 @@ CASES = [
          setp("exec-secrets", "policy", doc(EXEC_SECRETS[1])), "task"),
     Case("aws-ecs-taskdefinition-require-log-write-access", "key-policy-without-logs",
          setp("kms", "policy", doc(KEY_POLICY[0])), "task"),
+    Case("aws-ecs-taskdefinition-require-log-write-access", "streams-created-but-events-denied",
+         add(role_policy("exec-deny", {"Effect": "Deny", "Action": "logs:PutLogEvents", "Resource": "*"})), "task"),
     Case("aws-ecs-taskdefinition-require-log-write-access", "not-action-deny-on-logs",
          add(role_policy("exec-deny", {"Effect": "Deny", "NotAction": ["ecr:*", "secretsmanager:*", "kms:*"],
                                        "Resource": "*"})), "task"),
@@ -378,11 +409,28 @@ CASES = [
     # subnets of another stack: their routes are unknown, but no egress on 443 at all is a violation still
     Case("aws-ecs-service-require-aws-api-network-path", "subnets-elsewhere-and-no-https-egress",
          both(setp("svc", "networkConfiguration.subnets", ["subnet-elsewhere"]), setp("app-sg", "egress", [])), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "logs-endpoint-admits-nothing",
+         setp("endpoints-sg", "ingress", []), "svc"),
+    # an internet gateway route serves only tasks with a public IP
+    Case("aws-ecs-service-require-aws-api-network-path", "internet-gateway-route-without-public-ip",
+         both(setp("private-default", "natGatewayId", DELETE), setp("private-default", "gatewayId", "igw-1")), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "ecr-endpoints-without-private-dns",
+         ecr_endpoints_instead_of_nat(privateDnsEnabled=False), "svc"),
+    Case("aws-ecs-service-require-aws-api-network-path", "ecr-endpoints-of-the-gateway-kind",
+         ecr_endpoints_instead_of_nat(vpcEndpointType="Gateway"), "svc"),
     Case("aws-ecs-service-require-load-balancer-path", "alb-egress-on-another-port",
          both(setp("alb-sg", "egress.0.fromPort", 9000), setp("alb-sg", "egress.0.toPort", 9000)), "svc"),
+    # the tasks run in subnet-a and subnet-b: egress to subnet-a's CIDR alone misses half of them
+    Case("aws-ecs-service-require-load-balancer-path", "alb-egress-to-one-of-two-task-subnets",
+         setp("alb-sg", "egress.0.cidrBlocks", ["10.0.0.0/20"]), "svc"),
     Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-without-internet-egress",
          setp("alb-sg", "egress.1", DELETE), "admin-sso"),
+    # 443 open, but only into the VPC: the identity provider is on the internet
+    Case("aws-lb-listenerrule-require-identity-provider-egress", "alb-https-egress-only-into-the-vpc",
+         setp("alb-sg", "egress.1.cidrBlocks", ["10.0.0.0/16"]), "admin-sso"),
     Case("aws-config-rule-require-configuration-recorder", "no-recorder", remove("recorder"), "config-rule"),
+    Case("aws-config-rule-require-configuration-recorder", "declared-by-a-blank-tag",
+         both(remove("recorder"), setp("config-rule", "tags", {"rampart-config-recorder": "  "})), "config-rule"),
     # ---- image
     Case("docker-image-require-dockerfile-controls", "single-stage", single_stage_dockerfile, "image"),
     Case("docker-image-require-dockerfile-controls", "root-user", root_dockerfile, "image"),
@@ -394,14 +442,12 @@ CASES = [
 
 # Variants that must stay compliant: the near misses of the cases above.
 STILL_COMPLIANT = [
+    # by its complete ARN (a partial one, without the random suffix, is a case above)
     ("aws-ecs-taskdefinition-require-secret-access", "outside-secret-with-its-key-stated",
-     both(remove("db-secret"), setp("task", "tags", {"rampart-secret-kms-key:DATABASE_URL": KMS_ARN})), "task"),
-    ("aws-ecs-service-require-aws-api-network-path", "endpoints-instead-of-nat",
-     both(remove("private-default"), *[add({"type": "aws:ec2/vpcEndpoint:VpcEndpoint", "name": f"endpoint-{s}",
-                                             "props": {"vpcId": "vpc-1", "vpcEndpointType": "Interface",
-                                                       "serviceName": f"com.amazonaws.eu-west-1.{s}",
-                                                       "privateDnsEnabled": True, "securityGroupIds": ["sg-endpoints"]}})
-                                         for s in ("ecr.api", "ecr.dkr")]), "svc"),
+     outside_secret(f"{DB_SECRET_ARN}-AbCdEf"), "task"),
+    ("aws-ecs-taskdefinition-require-secret-access", "outside-secret-json-key-of-the-complete-arn",
+     outside_secret(f"{DB_SECRET_ARN}-AbCdEf:password::"), "task"),
+    ("aws-ecs-service-require-aws-api-network-path", "endpoints-instead-of-nat", ecr_endpoints_instead_of_nat(), "svc"),
     ("aws-config-rule-require-configuration-recorder", "recorder-declared-by-tag",
      both(remove("recorder"), setp("config-rule", "tags", {"rampart-config-recorder": "stack:org/platform/prod"})),
      "config-rule"),

@@ -121,3 +121,52 @@ def test_a_resource_known_by_two_arns_matches_either() -> None:
     fake = "arn:aws:ecr:eu-west-1:123456789012:web-repo"
     answer = evaluate(doc(allow(resource=fake)), Request("ecr:BatchGetImage", (REPO, fake)))
     assert answer.decision is Decision.ALLOWED and answer.why == ("doc/#0",)
+
+
+# Cases found by a mutation review: each kills one plausible slip in the evaluator.
+
+def test_a_deny_wins_even_when_the_only_allow_is_conditional_or_absent() -> None:
+    deny = {"Effect": "Deny", "Action": "ecr:BatchGetImage", "Resource": REPO}
+    conditional = allow(Condition={"StringEquals": {"aws:PrincipalTag/team": "web"}})
+    assert decide(doc(conditional, deny)) is Decision.DENIED
+    assert decide(doc(deny)) is Decision.DENIED
+
+
+def test_a_deny_whose_known_condition_does_not_hold_does_not_apply() -> None:
+    """A Deny scoped to Parameter Store decryption leaves decryption through Secrets Manager allowed."""
+    grant = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY}
+    deny_ssm = {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": KEY,
+                "Condition": {"StringEquals": {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}}}
+    via_secrets = {"kms:ViaService": ("secretsmanager.eu-west-1.amazonaws.com",)}
+    assert decide(doc(grant, deny_ssm), "kms:Decrypt", KEY, context=via_secrets) is Decision.ALLOWED
+    via_ssm = {"kms:ViaService": ("ssm.eu-west-1.amazonaws.com",)}
+    assert decide(doc(grant, deny_ssm), "kms:Decrypt", KEY, context=via_ssm) is Decision.DENIED
+
+
+def test_string_like_is_case_sensitive() -> None:
+    like = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY,
+            "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}}
+    assert decide(doc(like), "kms:Decrypt", KEY,
+                  context={"kms:ViaService": ("secretsmanager.eu-west-1.amazonaws.com",)}) is Decision.ALLOWED
+    assert decide(doc(like), "kms:Decrypt", KEY,
+                  context={"kms:ViaService": ("SecretsManager.eu-west-1.amazonaws.com",)}) is Decision.NOT_ALLOWED
+
+
+def test_a_principal_arn_must_be_the_callers_own() -> None:
+    role = "arn:aws:iam::123456789012:role/web-exec"
+    named = {"Effect": "Allow", "Principal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*"}
+    assert decide(doc(named), "kms:Decrypt", KEY, principal_arns=(role,)) is Decision.ALLOWED
+    assert decide(doc(named), "kms:Decrypt", KEY, principal_arns=(role + "-other",)) is Decision.NOT_ALLOWED
+
+
+def test_not_principal_applies_to_everyone_but_the_named() -> None:
+    role = "arn:aws:iam::123456789012:role/web-exec"
+    deny_others = {"Effect": "Deny", "NotPrincipal": {"AWS": role}, "Action": "kms:Decrypt", "Resource": "*"}
+    grant = {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
+    assert decide(doc(grant, deny_others), "kms:Decrypt", KEY, principal_arns=(role,)) is Decision.ALLOWED
+    assert decide(doc(grant, deny_others), "kms:Decrypt", KEY, principal_arns=(role + "-other",)) is Decision.DENIED
+
+
+def test_a_policy_variable_in_not_resource_is_maybe() -> None:
+    st = {"Effect": "Allow", "Action": "ecr:*", "NotResource": "arn:aws:ecr:*:*:repository/${aws:PrincipalTag/team}"}
+    assert decide(doc(st)) is Decision.MAYBE

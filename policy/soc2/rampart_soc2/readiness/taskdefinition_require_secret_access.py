@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..common import KMS_KEY, SECRET, TASK_DEFINITION, of_type, raw_get
+from ..common import COMPLETE_SECRET_ARN, KMS_KEY, SECRET, TASK_DEFINITION, of_type, raw_get
 from ..model import COMPLIANT, Context, Finding, NotApplicable, Outcome, PolicySpec, Resource, Violation, stack_findings
 from ..props import UNKNOWN, UnknownValue
 from ._iam import Request, describe, evaluate
@@ -65,6 +65,11 @@ class _Judge:
         created = by_value(self.secrets, arn, ("arn", "id"))
         if created is None and any(raw_get(s, "arn") is UNKNOWN for s in self.secrets):
             raise UnknownValue("secret arn")  # one of this stack's secrets may be it
+        if created is None and not COMPLETE_SECRET_ARN.match(arn):
+            self.problems.append(f"{where}: {value_from!r} is a partial secret ARN (no '-' and six characters after "
+                                 "the name): IAM grants and the decrypt context match the complete ARN only, so "
+                                 "AccessDenied; reference the complete ARN `aws secretsmanager describe-secret` prints")
+            return
         self.allow(where, Request(SECRET_READ_ACTION, (arn,)))
         if created is not None:
             key_id = raw_get(created, "kmsKeyId")
