@@ -19,8 +19,6 @@ from pydantic.alias_generators import to_camel
 #: A string that may be known now or only after deployment (another resource's output).
 StrInput = Union[str, pulumi.Output[str]]
 
-#: ARN of a Secrets Manager secret (ECS `secrets[].valueFrom` may name one; a JSON key or version may follow).
-SECRETS_MANAGER_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
 #: ARN of a KMS key (IAM grants kms:Decrypt on key ARNs, not on aliases).
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 

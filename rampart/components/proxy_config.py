@@ -30,7 +30,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from rampart.components._util import KMS_KEY_ARN, SECRETS_MANAGER_ARN
+from rampart.components._util import KMS_KEY_ARN
+from rampart_soc2.common import COMPLETE_SECRET_ARN
 from rampart.components.routing import MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
 
 __all__ = [
@@ -207,9 +208,10 @@ def _check_common_name(value: str) -> str:
 
 
 def _check_secret_arn(value: str) -> str:
-    if SECRETS_MANAGER_ARN.fullmatch(value):
+    if COMPLETE_SECRET_ARN.fullmatch(value):
         return value
-    raise ValueError(f"{value!r} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)")
+    raise ValueError(f"{value!r} is not a complete Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:"
+                     "secret:NAME-XXXXXX, with the six characters AWS adds; IAM grants match only the complete ARN)")
 
 
 def _check_kms_key_arn(value: str) -> str:

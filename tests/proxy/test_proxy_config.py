@@ -128,8 +128,8 @@ def test_every_field_has_a_description() -> None:
         ({"certificate": {"commonName": "proxy_internal"}}, ("certificate", "commonName")),
         # the pulumi-tls renewal window is gone (the image makes a new pair at every start): refused, not ignored
         ({"certificate": {"earlyRenewalDays": 30}}, ("certificate", "earlyRenewalDays")),
-        ({"certificate": {"secrets": {"certSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c",
-                                      "keySecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k"}}},
+        ({"certificate": {"secrets": {"certSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:c-AbCdEf",
+                                      "keySecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf"}}},
          ("certificate", "secrets", "kmsKeyArn")),
         ({"hsts": {"preload": True, "includeSubdomains": False}}, ("hsts",)),
         ({"tls": {"profile": "old"}}, ("tls", "profile")),

@@ -78,6 +78,8 @@ def test_a_brought_certificate_arrives_through_ecs_secrets() -> None:
     [
         ({"certSecretArn": "arn:aws:ssm:eu-west-1:123456789012:parameter/cert"}, "certSecretArn"),
         ({"keySecretArn": "web/proxy-key"}, "keySecretArn"),
+        # a partial ARN (without the six characters AWS adds) matches no IAM grant: the task could not read it
+        ({"certSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:web/proxy-cert"}, "certSecretArn"),
         ({"kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:alias/aws/secretsmanager"}, "kmsKeyArn"),
         ({"kmsKeyArn": None}, "kmsKeyArn"),
     ],
