@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,14 +102,18 @@ def http_get(port: int, path: str, host: str) -> tuple[int, str]:
         connection.close()
 
 
-def offline_build_args() -> list[str]:
-    """`--build-arg`s that swap every base image the examples (and Rampart's proxy) pin for the
-    registry-free ones scripts/base-images.sh makes (tests/image/conftest.py names them)."""
-    from tests.image.conftest import C_BUILD_BASE, NGINX_BASE, NODE_BUILD_BASE, RUNTIME_BASE
-
-    bases = {"BUILD_IMAGE": C_BUILD_BASE, "NGINX_IMAGE": NGINX_BASE, "NODE_IMAGE": NODE_BUILD_BASE,
-             "RUNTIME_IMAGE": RUNTIME_BASE}
-    return [f"--build-arg={name}={image}" for name, image in bases.items()]
+def served_locally(installed: Installed, project: Path, docker: Docker, stack: str, https_port: int,
+                   http_port: int) -> Iterator[Docker]:
+    """`rampart local up` of the example as the README says to run it offline (`--local-base-images`:
+    the registry-free bases scripts/base-images.sh makes), then always `down`."""
+    env = {"DOCKER_HOST": docker.host}
+    up = installed.run("local", "up", "--stack", stack, "--local-base-images", f"--https-port={https_port}",
+                       f"--http-port={http_port}", cwd=project, env=env, timeout=900)
+    try:
+        ok(up)
+        yield docker
+    finally:
+        installed.run("local", "down", "--stack", stack, cwd=project, env=env, timeout=120)
 
 
 def left_behind(docker: Docker, stack: str) -> dict[str, list[str]]:

@@ -14,7 +14,7 @@ import pytest
 from installed_wheel import Installed
 from tests.examples.examples_support import (
     EXAMPLES, containers, dockerfile_healthcheck, example_copy, http_get, https_get, left_behind, of_type,
-    offline_build_args, ok, plan_json,
+    ok, plan_json, served_locally,
 )
 from tests.image.conftest import Docker, base_images, docker  # noqa: F401
 
@@ -74,14 +74,7 @@ def test_it_passes_the_soc2_check(installed: Installed, project: Path, tmp_path:
 
 @pytest.fixture(scope="module")
 def served(installed: Installed, project: Path, docker: Docker, base_images: tuple[str, str]) -> Iterator[Docker]:  # noqa: F811
-    env = {"DOCKER_HOST": docker.host}
-    up = installed.run("local", "up", "--stack", LOCAL_STACK, *offline_build_args(), f"--https-port={HTTPS_PORT}",
-                       f"--http-port={HTTP_PORT}", cwd=project, env=env, timeout=900)
-    try:
-        ok(up)
-        yield docker
-    finally:
-        installed.run("local", "down", "--stack", LOCAL_STACK, cwd=project, env=env, timeout=120)
+    yield from served_locally(installed, project, docker, LOCAL_STACK, HTTPS_PORT, HTTP_PORT)
 
 
 @pytest.mark.docker

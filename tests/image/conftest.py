@@ -20,14 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from rampart.local.command import LOCAL_BASE_IMAGES
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
-NODE_BUILD_BASE = "rampart/node-build:bookworm"
-RUNTIME_BASE = "rampart/node-runtime:bookworm"
-#: Stand-ins for the proxy's NGINX_IMAGE (Debian + nginx, curl, shell, apt) and BUILD_IMAGE
-#: (Debian + gcc, libc6-dev, libssl-dev), made by scripts/base-images.sh with the others.
-NGINX_BASE = "rampart/nginx:bookworm"
-C_BUILD_BASE = "rampart/c-build:bookworm"
+# The registry-free base images scripts/base-images.sh makes, as `rampart local --local-base-images` names
+# them (one owner): the Node build and runtime bases, and stand-ins for the proxy's NGINX_IMAGE (Debian +
+# nginx, curl, shell, apt) and BUILD_IMAGE (Debian + gcc, libc6-dev, libssl-dev).
+NODE_BUILD_BASE = LOCAL_BASE_IMAGES["NODE_IMAGE"]
+RUNTIME_BASE = LOCAL_BASE_IMAGES["RUNTIME_IMAGE"]
+NGINX_BASE = LOCAL_BASE_IMAGES["NGINX_IMAGE"]
+C_BUILD_BASE = LOCAL_BASE_IMAGES["BUILD_IMAGE"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
