@@ -25,7 +25,7 @@ from rampart.components.image import undeclared_volume_findings
 from rampart.components.observability import access_log_metric_filters, metric_namespace
 from rampart.components.proxy_config import PathAccess, ProxyConfig
 from rampart.components.routing import HEALTH_CHECK_PATH, HealthCheckSettings, RoutingSettings
-from rampart.components.sidecar import CERT_ENV, KEY_ENV, MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
+from rampart.components.sidecar import MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs
 
 IngressKind = Literal["alb", "nginx"]
 APP_CONTAINER = "app"
@@ -247,23 +247,25 @@ class SidecarIngress(Ingress):
         )
         return self._sidecar
 
-    def container_definitions(self) -> list[pulumi.Output[dict[str, Any]]]:
+    def _added(self) -> ProxySidecar:
         if self._sidecar is None:
-            raise RuntimeError("SidecarIngress.add_sidecar must register the sidecar before its container is defined")
-        return [self._sidecar.container_definition()]
+            raise RuntimeError("SidecarIngress.add_sidecar registers the sidecar before the task is asked about it")
+        return self._sidecar
+
+    def container_definitions(self) -> list[pulumi.Output[dict[str, Any]]]:
+        return [self._added().container_definition()]
 
     def task_volumes(self) -> list[dict[str, Any]]:
-        return [{"name": volume} for volume in MOUNT_PATHS]
+        return self._added().task_volumes()
 
     def repository_arns(self) -> list[StrInput]:
         return [self._repository_arn] if self._repository_arn is not None else []
 
     def secret_arns(self) -> dict[str, StrInput]:
-        own = self._proxy.certificate.secrets
-        return {} if own is None else {CERT_ENV: own.cert_secret_arn, KEY_ENV: own.key_secret_arn}
+        return dict(self._added().secret_arns())
 
     def secret_keys(self) -> dict[str, StrInput]:
-        own = self._proxy.certificate.secrets
+        own = self._added().certificate_secrets
         return {} if own is None else {name: own.kms_key_arn for name in self.secret_arns()}
 
     def access_log_metrics(
