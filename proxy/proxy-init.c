@@ -27,9 +27,12 @@
  *     cannot be started.
  *
  * proxy-healthcheck [PORT]
- *     GET https://127.0.0.1:PORT/healthz over TLS (no certificate verification: loopback to the
+ *     GET https://127.0.0.1:PORT/PATH over TLS (no certificate verification: loopback to the
  *     sidecar's own self-signed certificate) within 2 seconds; exit 0 on a 200, else 1. PORT
- *     defaults to the first `listen N ssl` of the rendered config.
+ *     defaults to the first `listen N ssl` of the rendered config. PATH is always the config's first
+ *     exact-match location (`location = PATH`): the health location, which the renderer writes first
+ *     from the one HEALTH_CHECK_PATH the load balancer's health check also uses
+ *     (rampart/components/routing.py), so this probe cannot drift from what nginx answers.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -78,6 +81,9 @@
 #define EX_SOFTWARE 70
 #define EX_OSERR 71
 #define HEALTH_TIMEOUT_SECONDS 2
+/* The longest health path read from the config (routing.py's paths are far shorter). */
+#define MAX_HEALTH_PATH 255
+#define MAX_HEALTH_PATH_TEXT "256"
 
 static const char *prog = "proxy-init";
 
@@ -244,6 +250,32 @@ static int entrypoint(int argc, char **argv) {
     return EX_OSERR;
 }
 
+/* A health path as the renderer writes it (HealthCheckSettings' pattern): '/', then letters, digits
+ * and . _ ~ / - only, so it is safe in the request line. */
+static int safe_path(const char *path) {
+    if (path[0] != '/') return 0;
+    for (const char *c = path; *c != '\0'; c++)
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~/-", *c) == NULL) return 0;
+    return 1;
+}
+
+/* The path of the first `location = PATH {` line of the rendered config (the health location) in
+ * `path`; 0 when there is none or it is not a plain path of at most MAX_HEALTH_PATH characters. */
+static int config_health_path(char path[MAX_HEALTH_PATH + 2]) {
+    FILE *f = fopen(NGINX_CONF, "re");
+    if (f == NULL) return 0;
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        int used = 0;
+        if (sscanf(p, "location = %" MAX_HEALTH_PATH_TEXT "s {%n", path, &used) == 1) found = used > 0 ? 1 : -1;
+    }
+    fclose(f);
+    return found == 1 && strlen(path) <= MAX_HEALTH_PATH && safe_path(path);
+}
+
 /* The port of the first `listen N ssl` line of the rendered config, or 0. */
 static int config_port(void) {
     FILE *f = fopen(NGINX_CONF, "re");
@@ -269,6 +301,8 @@ static int healthcheck(int argc, char **argv) {
     alarm(HEALTH_TIMEOUT_SECONDS); /* SIGALRM's default action ends the check as failed */
     int port = argc > 1 ? atoi(argv[1]) : config_port();
     if (port <= 0 || port > 65535) return unhealthy("no TLS port (give it as the first argument)");
+    char path[MAX_HEALTH_PATH + 2];
+    if (!config_health_path(path)) return unhealthy("no health location (`location = /PATH {`) in " NGINX_CONF);
 
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return unhealthy(strerror(errno));
@@ -284,9 +318,10 @@ static int healthcheck(int argc, char **argv) {
     if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) return unhealthy("cannot create a TLS connection");
     if (SSL_connect(ssl) != 1) return unhealthy("TLS handshake failed");
 
-    static const char request[] =
-        "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: proxy-healthcheck\r\nConnection: close\r\n\r\n";
-    if (SSL_write(ssl, request, (int)(sizeof request - 1)) <= 0) return unhealthy("cannot send the request");
+    char request[MAX_HEALTH_PATH + 128];
+    int length = snprintf(request, sizeof request,
+        "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: proxy-healthcheck\r\nConnection: close\r\n\r\n", path);
+    if (SSL_write(ssl, request, length) <= 0) return unhealthy("cannot send the request");
 
     char reply[64];
     int have = 0;
@@ -300,8 +335,8 @@ static int healthcheck(int argc, char **argv) {
     char *eol = strpbrk(reply, "\r\n");
     if (eol != NULL) *eol = '\0';
     if (strncmp(reply, "HTTP/1.1 200 ", 13) != 0) {
-        char why[96];
-        snprintf(why, sizeof why, "/healthz answered %s", have > 0 ? reply : "nothing");
+        char why[MAX_HEALTH_PATH + 96];
+        snprintf(why, sizeof why, "%s answered %s", path, have > 0 ? reply : "nothing");
         return unhealthy(why);
     }
     SSL_shutdown(ssl);

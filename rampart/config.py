@@ -34,7 +34,8 @@ from rampart.components.waf import ScopedRateLimit
 from rampart.components.image import RepositoryLifecycle, check_build_args
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import check_routes
-from rampart.components.web_service import ServiceSettings, check_proxy_access, endpoints_needed
+from rampart.components.ingress import Ingress, check_proxy_access, ingress_class, ingress_mode
+from rampart.components.web_service import ServiceSettings, endpoints_needed
 from rampart.errors import UserError
 
 
@@ -229,21 +230,22 @@ class ServiceConfig(ServiceSettings):
 
     @model_validator(mode="after")
     def _proxy_only_with_nginx(self) -> ServiceConfig:
-        if self.proxy is not None and self.ingress != "nginx":
+        if ingress_class(self.ingress).misplaced({"proxy": self.proxy}):
             raise ValueError("`proxy` applies only with `ingress: nginx`; remove it or set ingress: nginx")
-        if self.proxy is not None:
-            check_proxy_access(self.proxy)
+        self.ingress_mode().for_sidecar(check_proxy_access)
         return self
 
     def settings(self) -> dict[str, Any]:
         """The component's settings, as WebServiceArgs takes them (nested models kept)."""
         return {name: getattr(self, name) for name in ServiceSettings.model_fields}
 
+    def ingress_mode(self) -> Ingress:
+        """The service's ingress mode (`rampart.components.ingress`), before the environment fills in what it knows."""
+        return ingress_mode(self.ingress, self.proxy)
+
     def sidecar(self) -> ProxyConfig | None:
-        """The sidecar's settings before the environment fills in what it knows (nginx mode only)."""
-        if self.ingress != "nginx":
-            return None
-        return self.proxy or ProxyConfig()
+        """The sidecar's settings before the environment fills in what it knows (None: the mode has no sidecar)."""
+        return self.ingress_mode().proxy
 
 
 def known_regions() -> list[str]:
@@ -311,8 +313,7 @@ class StackConfig(Model):
                         f"rampart:services.{name}.rateLimit is a rule in the environment's web ACL, which another stack "
                         f"owns; ask its owners to add it there (rampart:environment.waf.scopedRateLimits), or remove it"
                     )
-                sidecar = service.sidecar()
-                if sidecar is not None and not sidecar.trusted_proxy_cidrs:
+                if service.ingress_mode().lacks_trusted_proxies():
                     raise ValueError(
                         f"rampart:services.{name} uses ingress nginx with an environment from another stack: give its "
                         "proxy.trustedProxyCidrs (the CIDRs of that environment's load balancer subnets, the only peers whose X-Forwarded-For the sidecar may believe)"

@@ -20,7 +20,7 @@ from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, Envi
 from rampart.components.image import Image, ImageArgs, ImageFacts, declared_volumes, read_image_facts
 from rampart.components.network import alb_subnet_cidrs
 from rampart.components.proxy_config import ProxyConfig, write_image_context
-from rampart.components.web_service import WebService, WebServiceArgs, sidecar_proxy
+from rampart.components.web_service import WebService, WebServiceArgs
 from rampart.config import ConfigError, ImageConfig, ServiceConfig, StackConfig
 
 #: Where each proxy image context is rendered for a build, relative to the project directory.
@@ -87,11 +87,8 @@ def repository_key(service: ServiceConfig, environment: EnvironmentRef) -> pulum
 def proxy_settings(config: StackConfig, name: str) -> ProxyConfig:
     """Service `name`'s sidecar settings exactly as deployed (and as `rampart render-proxy` shows them)."""
     service = config.services[name]
-    sidecar = service.sidecar()
-    if sidecar is None:
-        raise ValueError(f"service {name!r} has no sidecar (ingress is {service.ingress!r})")
     known = alb_subnet_cidrs(config.environment.network) if config.environment is not None else None
-    return sidecar_proxy(sidecar, service.container_port, known, service.routing)
+    return service.ingress_mode().deployed(service.container_port, known, service.routing).sidecar_settings(f"service {name!r}")
 
 
 def build_proxy_image(
@@ -131,15 +128,12 @@ class ServiceImages:
 def service_args(config: StackConfig, name: str, environment: EnvironmentRef, images: ServiceImages) -> WebServiceArgs:
     """Service `name`'s WebServiceArgs: its settings from the stack file, wired to the environment and images."""
     service = config.services[name]
-    sidecar = service.sidecar()
-    proxy_wiring: dict[str, Any] = {}
-    if sidecar is not None:
-        proxy_wiring = {
-            "proxy": sidecar,
-            "proxy_image": images.proxy_image,
-            "proxy_image_repository_arn": images.proxy_repository_arn,
-            "proxy_image_volumes": images.proxy_volumes,
-        }
+    proxy_wiring: dict[str, Any] = service.ingress_mode().for_sidecar(lambda proxy: {
+        "proxy": proxy,
+        "proxy_image": images.proxy_image,
+        "proxy_image_repository_arn": images.proxy_repository_arn,
+        "proxy_image_volumes": images.proxy_volumes,
+    }) or {}
     return WebServiceArgs(
         **service.settings(),
         environment_ref=environment,
@@ -174,7 +168,7 @@ def planned_images(config: StackConfig, name: str) -> ServiceImages:
     if build is not None:
         context = Path(build.context)
         facts = read_image_facts(context / build.dockerfile, build.target, build.args)
-    proxy_volumes = list(declared_volumes(PROXY_SOURCE / "Dockerfile", PROXY_TARGET)) if service.sidecar() else None
+    proxy_volumes = service.ingress_mode().for_sidecar(lambda _: list(declared_volumes(PROXY_SOURCE / "Dockerfile", PROXY_TARGET)))
     return ServiceImages("(planned)", "(planned)", list(facts.volumes) if facts else None, "(planned)", "(planned)",
                          proxy_volumes, facts)
 
@@ -208,11 +202,14 @@ def deploy_service(
     else:
         assert service.image.uri is not None
         images = ServiceImages(service.image.uri, service.image.repository_arn(), None)
-    if service.sidecar() is not None:
+
+    def with_proxy_image(_: ProxyConfig) -> ServiceImages:
         proxy_image = build_proxy_image(name, service, proxy_settings(config, name), repository_key(service, environment), tags)
-        images = replace(images, proxy_image=proxy_image.image_ref, proxy_repository_arn=proxy_image.repository.arn,
-                         proxy_volumes=list(proxy_image.volumes))
         outputs["proxyImage"] = proxy_image.image_ref
+        return replace(images, proxy_image=proxy_image.image_ref, proxy_repository_arn=proxy_image.repository.arn,
+                       proxy_volumes=list(proxy_image.volumes))
+
+    images = service.ingress_mode().for_sidecar(with_proxy_image) or images
 
     web = WebService(
         name,

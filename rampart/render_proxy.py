@@ -30,6 +30,7 @@ from rampart.components.proxy_config import (
     render_nginx_conf,
     write_image_context,
 )
+from rampart.components.routing import HEALTH_CHECK_PATH
 from rampart.config import StackConfig, load_stack_config
 from rampart.errors import UserError
 
@@ -182,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out / 'nginx.conf'}")
     if args.local:
         print(f"run:  nginx -p {out} -c nginx.conf -e logs/error.log   (as root add: -g 'user root;')")
-        print(f"test: curl -k https://127.0.0.1:{config.listen_port}/healthz")
+        print(f"test: curl -k https://127.0.0.1:{config.listen_port}{HEALTH_CHECK_PATH}")
     else:
         print(f"image context: {out / 'image'}")
     return 0

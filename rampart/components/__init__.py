@@ -13,6 +13,7 @@ from rampart.components.environment import (
     EnvironmentSettings,
 )
 from rampart.components.image import Image, ImageArgs, ImageFacts
+from rampart.components.ingress import sidecar_proxy
 from rampart.components.load_balancer import DomainSettings, LoadBalancer, LoadBalancerArgs, LoadBalancerSettings
 from rampart.components.monitoring import Monitoring, MonitoringArgs
 from rampart.components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings, Subnet
@@ -21,7 +22,7 @@ from rampart.components.proxy_config import PROXY_IMAGE_SOURCES, ProxyConfig, Re
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 from rampart.components.web_service import (
-    AlarmSettings, ContainerHealthCheck, ServiceSettings, WebService, WebServiceArgs, sidecar_proxy,
+    AlarmSettings, ContainerHealthCheck, ServiceSettings, WebService, WebServiceArgs,
 )
 
 __all__ = [

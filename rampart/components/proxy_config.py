@@ -32,7 +32,7 @@ from pydantic.alias_generators import to_camel
 
 from rampart.components._util import KMS_KEY_ARN
 from rampart_soc2.common import COMPLETE_SECRET_ARN
-from rampart.components.routing import MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
+from rampart.components.routing import HEALTH_CHECK_PATH, MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
 
 __all__ = [
     "CacheSettings",
@@ -326,7 +326,7 @@ class RateLimitZone(_Model):
     path_prefix: UrlPath = Field(
         "/",
         description="Applies to every request whose path starts with this prefix ('/' = all "
-        "proxied requests; /healthz is never limited).",
+        f"proxied requests; {HEALTH_CHECK_PATH} is never limited).",
     )
     rate_per_second: int = Field(
         ge=1, le=100000, description="Sustained requests per second allowed per client address."
@@ -956,7 +956,8 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
         w.d("return", "403")
         w.close()
         w.blank()
-    w.open("location", "=", "/healthz")
+    # The first exact-match location: proxy-healthcheck (proxy/proxy-init.c) probes the first one it reads.
+    w.open("location", "=", HEALTH_CHECK_PATH)
     w.d("access_log", "off")
     w.d("default_type", "text/plain")
     w.d("return", "200", '"ok\\n"')
@@ -1055,14 +1056,14 @@ def _access_regex(pattern: str, field: str) -> str:
 
 def _access_maps(w: _Writer, config: ProxyConfig) -> None:
     """$rampart_access: the index of the first access entry whose patterns match the path (as the
-    ALB tries its rules in order), or empty; /healthz is never restricted (the ALB probes it).
+    ALB tries its rules in order), or empty; HEALTH_CHECK_PATH is never restricted (the ALB probes it).
     $rampart_access_denied: 1 when that entry has an allow-list and the real client address is
     outside it. $rampart_oidc_*: the client's x-amzn-oidc-* header on signed-in paths, else empty,
     so nginx does not pass it upstream."""
     w.comment("Access control per path (from the service's routing.access)")
     w.open("map", "$uri", "$rampart_access")
     w.d("default", '""')
-    w.d("/healthz", '""')
+    w.d(HEALTH_CHECK_PATH, '""')
     for i, entry in enumerate(config.access):
         for j, pattern in enumerate(entry.paths):
             w.d(_access_regex(pattern, f"access[{i}].paths[{j}]"), str(i))

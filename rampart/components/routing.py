@@ -30,6 +30,10 @@ from rampart_soc2.lb.listenerrule_require_private_access import PRIVATE_ROUTE_TA
 
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
+#: The health path, declared once: the Nginx sidecar answers it itself (proxy_config renders it; the image's
+#: proxy-healthcheck reads it from that config), the load balancer probes it in `nginx` mode whatever
+#: `health_check.path` says (rampart.components.ingress), and it is that setting's default for the app.
+HEALTH_CHECK_PATH = "/healthz"
 #: ALB path-pattern and host-header values: case-sensitive paths with `*` and `?` wildcards, at most
 #: 128 characters each (Elastic Load Balancing, "Listener rules for your Application Load Balancer").
 MAX_PATTERN_LENGTH = 128
@@ -206,7 +210,7 @@ class RouteAccess(ArgsModel):
 class HealthCheckSettings(ArgsModel):
     """Target group health check (what the ALB probes before sending traffic to a task)."""
 
-    path: str = Field("/healthz", description="HTTP path probed; must answer `matcher` when healthy.")
+    path: str = Field(HEALTH_CHECK_PATH, description="HTTP path probed; must answer `matcher` when healthy.")
     matcher: str = Field("200", description="HTTP codes that mean healthy, e.g. `200` or `200-299`.")
     interval_seconds: int = Field(15, ge=5, le=300, description="Seconds between probes.")
     timeout_seconds: int = Field(5, ge=2, le=120, description="Seconds before a probe counts as failed.")
@@ -217,7 +221,7 @@ class HealthCheckSettings(ArgsModel):
     @classmethod
     def _path(cls, value: str) -> str:
         if not _PATH.match(value):
-            raise ValueError(f"health_check.path {value!r} must be an absolute URL path such as /healthz")
+            raise ValueError(f"health_check.path {value!r} must be an absolute URL path such as {HEALTH_CHECK_PATH}")
         return value
 
     @field_validator("matcher")

@@ -32,13 +32,13 @@ from typing import Any
 import pulumi
 
 from rampart.components.proxy_config import CONTAINER_PATHS, CertificateSecrets, ProxyConfig
+from rampart.components.routing import HEALTH_CHECK_PATH
 
 __all__ = ["ProxySidecar", "ProxySidecarArgs", "PROXY_CONTAINER", "PROXY_USER", "MOUNT_PATHS"]
 
 PROXY_CONTAINER = "proxy"
 #: The unprivileged user the proxy image runs as (see proxy/Dockerfile).
 PROXY_USER = "10101:10101"
-HEALTH_CHECK_PATH = "/healthz"
 RUN_VOLUME = "proxy-run"
 CACHE_VOLUME = "proxy-cache"
 #: Task volume -> the path it is mounted at in the proxy container. The proxy image declares each

@@ -7,7 +7,8 @@ on its own target group, and alarms on its own target group and tasks. It never 
 shared infrastructure: that is the `Environment` (`rampart.components.environment`), reached through one
 `EnvironmentRef`.
 
-Two ingress modes:
+Two ingress modes, worked out once from the args (``rampart.components.ingress``; the service asks
+the mode object and never tests which one it is):
 - ``alb``: target group (HTTP) -> app container port.
 - ``nginx``: target group (HTTPS) -> the Nginx sidecar's TLS port -> app on 127.0.0.1; the app
   port is not reachable from the ALB. The sidecar comes from ``rampart.components.sidecar.ProxySidecar``.
@@ -43,12 +44,10 @@ from rampart.components.observability import (
     RATE_LIMITED_METRIC,
     UPSTREAM_5XX_METRIC,
     ServiceMetrics,
-    access_log_metric_filters,
     dashboard,
-    metric_namespace,
     service_dashboard_body,
 )
-from rampart.components.proxy_config import PathAccess, ProxyConfig
+from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import (
     HealthCheckSettings,
     RoutingSettings,
@@ -58,8 +57,8 @@ from rampart.components.routing import (
 )
 from rampart.components.container_health import ContainerHealthCheck
 from rampart.components.image import ImageFacts, check_pullable_image, undeclared_volume_findings
-from rampart.components.sidecar import (CERT_ENV as PROXY_CERT_ENV, KEY_ENV as PROXY_KEY_ENV,
-                                        MOUNT_PATHS as PROXY_MOUNT_PATHS, PROXY_CONTAINER, ProxySidecar, ProxySidecarArgs)
+from rampart.components.ingress import APP_CONTAINER, Ingress, check_proxy_access, ingress_class, ingress_mode
+from rampart.components.sidecar import CERT_ENV as PROXY_CERT_ENV, KEY_ENV as PROXY_KEY_ENV
 
 # Fargate task sizes: CPU units -> allowed memory (MiB).
 FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
@@ -150,12 +149,8 @@ def check_secret_keys(secrets: Mapping[str, Any], keys: Mapping[str, Any]) -> No
         )
 
 
-APP_CONTAINER = "app"
 DEFAULT_CONTAINER_PORT = 8080
 DEFAULT_USER = "65532:65532"
-#: Share of the task the Nginx sidecar reserves (ingress='nginx'); the app gets the rest.
-PROXY_CPU_UNITS = 128
-PROXY_MEMORY_MIB = 128
 
 
 class AlarmSettings(ArgsModel):
@@ -377,8 +372,7 @@ class WebServiceArgs(ServiceSettings):
         findings: list[str] = []
         if self.image_volumes is not None and self.readonly_root_filesystem:
             findings += undeclared_volume_findings(APP_CONTAINER, self.writable_paths, self.image_volumes)
-        if self.proxy_image_volumes is not None and self.ingress == "nginx":
-            findings += undeclared_volume_findings(PROXY_CONTAINER, list(PROXY_MOUNT_PATHS.values()), self.proxy_image_volumes)
+        findings += self.ingress_mode().volume_findings(self.proxy_image_volumes)
         if findings:
             raise ValueError("; ".join(findings))
 
@@ -388,34 +382,36 @@ class WebServiceArgs(ServiceSettings):
             "proxy_image": self.proxy_image,
             "proxy_image_repository_arn": self.proxy_image_repository_arn,
         }
-        if self.ingress != "nginx":
-            given = [k for k, v in nginx_only.items() if v is not None]
-            if given:
-                raise ValueError(f"{', '.join(given)} apply only with ingress='nginx'; remove them or set ingress='nginx'")
-            return
-        missing = [k for k, v in nginx_only.items() if v is None]
+        mode = ingress_class(self.ingress)
+        given = mode.misplaced(nginx_only)
+        if given:
+            raise ValueError(f"{', '.join(given)} apply only with ingress='nginx'; remove them or set ingress='nginx'")
+        missing = mode.missing(nginx_only)
         if missing:
             raise ValueError(f"ingress='nginx' needs {', '.join(missing)}")
-        assert self.proxy is not None
-        check_proxy_access(self.proxy)
-        if self.proxy.listen_port == self.container_port:
+        ingress_mode(self.ingress, self.proxy).for_sidecar(self._check_sidecar)
+
+    def _check_sidecar(self, proxy: ProxyConfig) -> None:
+        """What the sidecar's settings must agree on with the rest of the service."""
+        check_proxy_access(proxy)
+        if proxy.listen_port == self.container_port:
             raise ValueError(
                 f"proxy.listen_port and container_port are both {self.container_port}; the sidecar and the "
                 "app share the task's network namespace, so give them different ports"
             )
         clash = sorted(set(self.secrets) & {PROXY_CERT_ENV, PROXY_KEY_ENV})
-        if clash and self.proxy.certificate.secrets is not None:
+        if clash and proxy.certificate.secrets is not None:
             raise ValueError(
                 f"secrets: {', '.join(clash)} is the name the sidecar's brought certificate uses "
                 "(proxy.certificate.secrets); rename the app's secret, so each secret's KMS key tag names one secret"
             )
-        upstream = self.proxy.upstream.port
+        upstream = proxy.upstream.port
         if upstream is not None and upstream != self.container_port:
             raise ValueError(
                 f"proxy.upstream.port ({upstream}) differs from container_port ({self.container_port}); "
                 "the proxy must forward to the app's port (leave upstream.port empty to follow container_port)"
             )
-        if not self.proxy.trusted_proxy_cidrs and self.environment_ref.alb_subnet_cidrs is None:
+        if not proxy.trusted_proxy_cidrs and self.environment_ref.alb_subnet_cidrs is None:
             raise ValueError(
                 "ingress='nginx' needs proxy.trusted_proxy_cidrs: the environment's load balancer subnets are not "
                 "known to this program (an existing VPC without subnet CIDRs, or an environment in another stack), "
@@ -445,22 +441,15 @@ class WebServiceArgs(ServiceSettings):
                     f"{', '.join(missing)} to the environment's extra_endpoints"
                 )
 
+    def ingress_mode(self) -> Ingress:
+        """The service's ingress mode (`rampart.components.ingress`), with the sidecar's settings as deployed."""
+        mode = ingress_mode(self.ingress, self.proxy, image=self.proxy_image, repository_arn=self.proxy_image_repository_arn)
+        return mode.deployed(self.container_port, self.environment_ref.alb_subnet_cidrs, self.routing)
+
     def effective_proxy(self) -> Optional[ProxyConfig]:
         """The sidecar's settings as deployed: forwarding to the app's port, trusting X-Forwarded-For
-        from the environment's ALB subnets unless the settings name other CIDRs."""
-        if self.proxy is None:
-            return None
-        return sidecar_proxy(self.proxy, self.container_port, self.environment_ref.alb_subnet_cidrs, self.routing)
-
-
-def check_proxy_access(proxy: ProxyConfig) -> None:
-    """Refuse sidecar access rules set by hand: they come from the route's, so the ALB and the
-    sidecar enforce the same ones."""
-    if proxy.access:
-        raise ValueError(
-            "proxy.access is filled from routing.access; remove it from the proxy settings and restrict the paths "
-            "in routing.access, so the ALB and the sidecar enforce the same rules"
-        )
+        from the environment's ALB subnets unless the settings name other CIDRs (None: no sidecar)."""
+        return self.ingress_mode().proxy
 
 
 def sign_in_egress_problem(environment: str) -> str:
@@ -485,25 +474,6 @@ def _listener_for_sign_in(listener_arn: StrInput, environment: EnvironmentRef) -
         return str(arn)
 
     return pulumi.Output.all(listener_arn, environment.sign_in_egress).apply(allowed)
-
-
-def sidecar_proxy(
-    proxy: ProxyConfig, container_port: int, alb_subnet_cidrs: Optional[list[str]], routing: RoutingSettings
-) -> ProxyConfig:
-    """The sidecar's settings for a service: the one place that fills in the upstream port, the
-    trusted CIDRs (the environment's ALB subnets unless the settings name others) and the route's
-    access control, used to render the proxy image, to deploy the sidecar and by `rampart render-proxy`."""
-    check_proxy_access(proxy)
-    updates: dict[str, object] = {
-        "upstream": proxy.upstream.model_copy(update={"port": container_port}),
-        "access": [
-            PathAccess(paths=entry.paths, allow_cidrs=entry.allow_cidrs, signed_in=entry.signs_in())
-            for entry in routing.access
-        ],
-    }
-    if not proxy.trusted_proxy_cidrs and alb_subnet_cidrs:
-        updates["trusted_proxy_cidrs"] = list(alb_subnet_cidrs)
-    return ProxyConfig.model_validate({**proxy.model_dump(), **updates})
 
 
 def endpoints_needed(args: ServiceSettings) -> list[Literal["ssm", "ssmmessages", "kms"]]:
@@ -629,14 +599,16 @@ class WebService(pulumi.ComponentResource):
         self._env = args.environment_ref
         self._tags = merge_tags(args.tags)
         self._ctx = AwsContext(pulumi.InvokeOptions(parent=self))
-        self._proxy = args.effective_proxy()
+        self.ingress = args.ingress_mode()  # the mode, worked out once: everything below asks it
         self._env.attach_route(name, args.routing)  # refuses a route another service already claims
 
         self._check_image_now()
         self.app_health_check = self._app_health_check()
         self.log_groups = self._log_groups()
-        self.sidecar = self._sidecar() if self._proxy is not None else None
-        target_container, target_port = self._target()
+        self.sidecar = self.ingress.add_sidecar(
+            name, self.log_groups, self._ctx.region, self.app_health_check is not None, self._child()
+        )
+        target_container, target_port = self.ingress.target(args.container_port)
         self.route = self._route(target_port)
         self.security_group = self._security_group(target_container, target_port)
         execution_role, self.task_role = self._roles()
@@ -693,7 +665,7 @@ class WebService(pulumi.ComponentResource):
     def _log_groups(self) -> dict[str, aws.cloudwatch.LogGroup]:
         """One encrypted log group per container, under the environment's prefix and retention. The
         service part carries the stack: services of two stacks on one environment may share a name."""
-        containers = [APP_CONTAINER] + (["proxy"] if self._proxy is not None else [])
+        containers = self.ingress.containers
         service_part = physical_name(self._name, 128)
         return {
             container: encrypted_log_group(
@@ -707,31 +679,10 @@ class WebService(pulumi.ComponentResource):
             for container in containers
         }
 
-    def _sidecar(self) -> ProxySidecar:
-        assert self._args.proxy_image is not None  # WebServiceArgs requires it with ingress='nginx'
-        return ProxySidecar(
-            f"{self._name}-proxy",
-            ProxySidecarArgs(
-                proxy=self._proxy,
-                image=self._args.proxy_image,
-                app_container_name=APP_CONTAINER,
-                log_group_name=self.log_groups["proxy"].name,
-                region=self._ctx.region,
-                cpu=PROXY_CPU_UNITS,
-                memory_mib=PROXY_MEMORY_MIB,
-                app_has_health_check=self.app_health_check is not None,
-            ),
-            opts=self._child(),
-        )
-
     def _stated_secret_keys(self) -> dict[str, StrInput]:
         """Variable name -> the KMS key of each secret this stack does not create: the app's
         (`secret_kms_key_arns`) and the sidecar's brought certificate's."""
-        keys: dict[str, StrInput] = dict(self._args.secret_kms_key_arns)
-        own = self.sidecar.certificate_secrets if self.sidecar is not None else None
-        if own is not None:
-            keys.update({name: own.kms_key_arn for name in self.sidecar.secret_arns()})  # type: ignore[union-attr]
-        return keys
+        return {**self._args.secret_kms_key_arns, **self.ingress.secret_keys()}
 
     def _secret_keys(self) -> list[tuple[StrInput, Optional[StrInput]]]:
         """Every secret the task's containers read, with the key that encrypts it (None: an SSM
@@ -740,21 +691,10 @@ class WebService(pulumi.ComponentResource):
         pairs: list[tuple[StrInput, Optional[StrInput]]] = [
             (arn, keys.get(name)) for name, arn in self._args.secrets.items()
         ]
-        if self.sidecar is not None:
-            pairs += [(arn, keys[name]) for name, arn in self.sidecar.secret_arns().items()]
+        pairs += [(arn, keys[name]) for name, arn in self.ingress.secret_arns().items()]
         return pairs
 
-    def _target(self) -> tuple[str, int]:
-        """The container and port the load balancer sends requests to."""
-        if self.sidecar is not None:
-            return self.sidecar.container_name, self.sidecar.listen_port
-        return APP_CONTAINER, self._args.container_port
-
     def _route(self, target_port: int) -> ServiceRoute:
-        health = self._args.health_check
-        if self.sidecar is not None:
-            # The ALB probes the sidecar, which answers its own health path.
-            health = health.model_copy(update={"path": self.sidecar.health_check_path, "matcher": "200"})
         return ServiceRoute(
             f"{self._name}-route",
             routing=self._args.routing,
@@ -762,8 +702,8 @@ class WebService(pulumi.ComponentResource):
             listener_arn=self._listener_arn(),
             vpc_id=self._env.vpc_id,
             port=target_port,
-            protocol="HTTPS" if self.sidecar is not None else "HTTP",
-            health_check=health,
+            protocol=self.ingress.protocol,
+            health_check=self.ingress.target_health_check(self._args.health_check),
             deregistration_delay_seconds=self._args.deregistration_delay_seconds,
             tags=self._tags,
             opts=self._child(),
@@ -830,9 +770,7 @@ class WebService(pulumi.ComponentResource):
             ),
             opts=self._child(),
         )
-        repositories: list[StrInput] = [args.image_repository_arn]
-        if args.proxy_image_repository_arn is not None:
-            repositories.append(args.proxy_image_repository_arn)
+        repositories: list[StrInput] = [args.image_repository_arn, *self.ingress.repository_arns()]
         self._execution_policies = [
             aws.iam.RolePolicy(
                 f"{name}-execution-policy",
@@ -909,11 +847,8 @@ class WebService(pulumi.ComponentResource):
     def _task_definition(self, execution_role: aws.iam.Role) -> aws.ecs.TaskDefinition:
         args = self._args
         volumes: list[dict[str, Any]] = [{"name": _volume_name(path)} for path in args.writable_paths]
-        if self.sidecar is not None:
-            volumes.extend(self.sidecar.task_volumes())
-        definitions: list[pulumi.Output[dict[str, Any]]] = [self._app_container()]
-        if self.sidecar is not None:
-            definitions.append(self.sidecar.container_definition())
+        volumes.extend(self.ingress.task_volumes())
+        definitions: list[pulumi.Output[dict[str, Any]]] = [self._app_container(), *self.ingress.container_definitions()]
         container_definitions = pulumi.Output.all(*definitions).apply(lambda defs: json.dumps(list(defs)))
         return aws.ecs.TaskDefinition(
             f"{self._name}-task",
@@ -940,9 +875,8 @@ class WebService(pulumi.ComponentResource):
 
     def _app_container(self) -> pulumi.Output[dict[str, Any]]:
         args = self._args
-        nginx = self.sidecar is not None
-        app_memory = args.memory - (PROXY_MEMORY_MIB if nginx else 0)
-        environment = {"PORT": str(args.container_port), "HOST": "127.0.0.1" if nginx else "0.0.0.0"}
+        app_memory = args.memory - self.ingress.reserved_memory_mib
+        environment = {"PORT": str(args.container_port), "HOST": self.ingress.app_host}
         environment.update(args.environment)
         health_check = self.app_health_check
 
@@ -1086,13 +1020,7 @@ class WebService(pulumi.ComponentResource):
     def _access_log_metrics(self) -> Optional[str]:
         """Metric filters on the sidecar's JSON access log (nginx ingress only: in alb mode there is no
         access log of the service's own, and its metrics are the load balancer's). Returns the namespace."""
-        if self._proxy is None:
-            return None
-        namespace = metric_namespace(physical_name(self._name, 200))
-        access_log_metric_filters(
-            self._name, namespace=namespace, log_group_name=self.log_groups["proxy"].name, parent=self
-        )
-        return namespace
+        return self.ingress.access_log_metrics(self._name, self.log_groups, self)
 
     def _dashboard(self) -> aws.cloudwatch.Dashboard:
         """The service's own CloudWatch dashboard, when asked for (`dashboard`; layout:

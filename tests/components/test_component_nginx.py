@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rampart.components.proxy_config import ProxyConfig
+from rampart.components.routing import HEALTH_CHECK_PATH
 from components_support import REPOSITORY_ARN, TAGS, Plan, ServiceCase, is_taggable, minimal_args, run_service
 
 PROXY_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy@sha256:" + "b" * 64
@@ -39,7 +40,7 @@ def test_target_group_speaks_https_to_the_proxy(plan: Plan) -> None:
     tg = plan.one("aws:lb/targetGroup:TargetGroup")
     assert (tg.inputs["protocol"], tg.inputs["port"]) == ("HTTPS", 8443), f"{tg.name}: {tg.inputs['protocol']}:{tg.inputs['port']}"
     hc = tg.inputs["healthCheck"]
-    assert (hc["protocol"], hc["path"], hc["matcher"]) == ("HTTPS", "/healthz", "200"), hc
+    assert (hc["protocol"], hc["path"], hc["matcher"]) == ("HTTPS", HEALTH_CHECK_PATH, "200"), hc
     (lb,) = plan.one("aws:ecs/service:Service").inputs["loadBalancers"]
     assert (lb["containerName"], lb["containerPort"]) == ("proxy", 8443), lb
 

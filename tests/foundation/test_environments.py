@@ -190,7 +190,7 @@ def test_a_rate_limit_needs_the_environments_web_acl(project_copy: Path) -> None
 
 def test_the_sidecar_keeps_the_trusted_cidrs_its_settings_name() -> None:
     from rampart.components.proxy_config import ProxyConfig
-    from rampart.components.web_service import sidecar_proxy
+    from rampart.components.ingress import sidecar_proxy
 
     from rampart.components.routing import RoutingSettings
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from rampart.components.routing import HEALTH_CHECK_PATH
 from proxy_harness import TEST_CONFIG, Proxy, Upstream
 from test_live_nginx import assert_security_headers
 
@@ -57,7 +58,7 @@ def test_allowed_network_reaches_the_app_others_get_403_with_headers(
     assert entry["status"] == 403 and entry["client"] == "203.0.113.9" and entry["path"] == "/admin/users"
     # other paths and the health check stay open; a path that only starts like the pattern is not restricted
     assert c.get("/public", {"X-Forwarded-For": "203.0.113.9"}).status == 200
-    assert c.get("/healthz", {"X-Forwarded-For": "203.0.113.9"}).status == 200
+    assert c.get(HEALTH_CHECK_PATH, {"X-Forwarded-For": "203.0.113.9"}).status == 200
     assert c.get("/administrator", {"X-Forwarded-For": "203.0.113.9"}).status == 200
     # the decoded, normalised path is matched: encodings and dot segments do not slip past
     for sneaky in ("/%61dmin/users", "/public/../admin/users", "//admin/users"):
@@ -95,11 +96,11 @@ def test_oidc_headers_from_the_client_never_reach_the_app_off_signed_in_paths(
 def test_health_check_stays_open_under_an_allow_list_on_every_path(
     make_proxy: Callable[..., Proxy], upstream: Upstream
 ) -> None:
-    """The ALB probes /healthz from its own address: an allow-list on `/*` must not fail the target."""
+    """The ALB probes the health path from its own address: an allow-list on `/*` must not fail the target."""
     proxy = make_proxy({**TEST_CONFIG, "trustedProxyCidrs": ["127.0.0.0/8"],
                         "access": [{"paths": ["/*"], "allowCidrs": [OFFICE]}]})
     c = proxy.client()
-    assert c.get("/healthz").status == 200
+    assert c.get(HEALTH_CHECK_PATH).status == 200
     assert c.get("/anything", {"X-Forwarded-For": "203.0.113.9"}).status == 403, "control: /* is restricted"
 
 

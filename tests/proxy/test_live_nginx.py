@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from rampart.components.proxy_config import _OPEN_FILE_CACHE_MAX, ProxyConfig
+from rampart.components.routing import HEALTH_CHECK_PATH
 from proxy_harness import TEST_CONFIG, Proxy, Client, Nginx, Response, Upstream, nginx_test, tls_handshake
 
 pytestmark = pytest.mark.nginx
@@ -154,7 +155,7 @@ def test_security_headers_on_200_404_413_429_502(live: Proxy, upstream: Upstream
     assert ok.status == 200 and ok.body.startswith(b"hello")
     assert_security_headers(ok, "200 from the app", cfg)
     assert ok.header("x-powered-by") is None, "the app's X-Powered-By leaked"
-    assert_security_headers(c.get("/healthz"), "/healthz", cfg)
+    assert_security_headers(c.get(HEALTH_CHECK_PATH), HEALTH_CHECK_PATH, cfg)
     missing = c.get("/missing")
     assert missing.status == 404
     assert_security_headers(missing, "404 from the app", cfg)
@@ -192,11 +193,11 @@ def test_healthz_while_upstream_down_and_during_flood(live: Proxy, upstream: Ups
     responses, _ = flood_past_limit(c, "/", rate, burst)
     assert any(r.status == 429 for r in responses)
     for _ in range(20):
-        assert c.get("/healthz").status == 200, "/healthz was rate limited during a flood"
+        assert c.get(HEALTH_CHECK_PATH).status == 200, f"{HEALTH_CHECK_PATH} was rate limited during a flood"
     upstream.stop()
-    h = c.get("/healthz")
+    h = c.get(HEALTH_CHECK_PATH)
     assert h.status == 200 and h.body == b"ok\n"
-    assert not any(s.path == "/healthz" for s in upstream.seen), "/healthz was proxied to the app"
+    assert not any(s.path == HEALTH_CHECK_PATH for s in upstream.seen), f"{HEALTH_CHECK_PATH} was proxied to the app"
 
 
 def test_burst_beyond_limit_gets_429_and_served_count_stays_within_rate_and_burst(live: Proxy, upstream: Upstream) -> None:

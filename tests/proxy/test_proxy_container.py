@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from rampart.components.routing import HEALTH_CHECK_PATH
 from rampart.components.sidecar import MOUNT_PATHS, PROXY_USER
 from proxy_harness import make_tls_pair
 from tests.image.conftest import (C_BUILD_BASE, NGINX_BASE, Docker, FargateVolumes, base_images,  # noqa: F401
@@ -297,7 +298,7 @@ def test_made_pair_fails_a_strict_client_and_only_for_want_of_trust(
     Given that very certificate as its trust anchor and the certificate's name, the same client
     succeeds: the certificate is well formed, only nobody vouches for it (the ALB never asks)."""
     wait_healthy(docker, made_task.name)
-    strict = curl(docker, made_task.name, nginx_base, "-s", "-o", "/dev/null", "https://127.0.0.1:8443/healthz")
+    strict = curl(docker, made_task.name, nginx_base, "-s", "-o", "/dev/null", f"https://127.0.0.1:8443{HEALTH_CHECK_PATH}")
     assert strict.returncode == 60, (strict.returncode, strict.stderr)
     cert = in_container(docker, made_task.name, "/run/proxy/tls/cert.pem").read_text()
     anchor = tmp_path / "anchor"
@@ -306,7 +307,7 @@ def test_made_pair_fails_a_strict_client_and_only_for_want_of_trust(
     pinned = docker.run("run", "--rm", "--network", f"container:{made_task.name}", "-v", f"{anchor}:/anchor:ro",
                         "--entrypoint", "curl", nginx_base, "-s", "-o", "/dev/null", "-w", "%{http_code}",
                         "--cacert", "/anchor/proxy.pem", "--resolve", "proxy.internal:8443:127.0.0.1",
-                        "https://proxy.internal:8443/healthz", check=False)
+                        f"https://proxy.internal:8443{HEALTH_CHECK_PATH}", check=False)
     assert (pinned.returncode, pinned.stdout) == (0, "200"), (pinned.returncode, pinned.stdout, pinned.stderr)
 
 

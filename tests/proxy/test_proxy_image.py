@@ -12,17 +12,23 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dockerfile  # type: ignore[import-untyped]
+import pulumi
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from rampart.components import Environment, EnvironmentArgs, LoadBalancerSettings, WebService, WebServiceArgs
+from rampart.components import proxy_config
 from rampart.components.proxy_config import (MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig, RenderTarget,
                                               render_nginx_conf, write_image_context)
-from proxy_harness import Proxy
+from rampart.components.routing import HEALTH_CHECK_PATH
+from rampart.mock_engine import run_program_full
+from proxy_harness import TEST_CONFIG, Proxy, Upstream
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = ROOT / "proxy"
@@ -115,15 +121,13 @@ def test_write_image_context_copies_sources_and_renders_the_container_config(tmp
 
 # --- the static helper (proxy-init.c): entrypoint and health check ---------------------------
 
-@pytest.fixture(scope="module")
-def helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """proxy-init.c compiled with the helper stage's own command line (read from the Dockerfile),
-    installed as proxy-entrypoint with proxy-healthcheck a symlink, as in the image."""
+def compile_helper(out: Path, *defines: str) -> Path:
+    """proxy-init.c compiled into `out` with the helper stage's own command line (read from the
+    Dockerfile) plus `defines`, installed as proxy-entrypoint with proxy-healthcheck a symlink, as in the image."""
     (run,) = stage_runs("helper")
     match = re.search(r"\bcc (?P<flags>.*?) -o \S+ proxy-init\.c (?P<libs>-lssl -lcrypto)", run.replace("\\\n", " "))
     assert match, f"no cc command in the helper stage: {run}"
-    out = tmp_path_factory.mktemp("helper")
-    done = subprocess.run(["cc", *match["flags"].split(), "-o", str(out / "proxy-entrypoint"),
+    done = subprocess.run(["cc", *match["flags"].split(), *defines, "-o", str(out / "proxy-entrypoint"),
                            str(PROXY / "proxy-init.c"), *match["libs"].split()],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"cc failed (scripts/install-proxy.sh installs gcc and libssl-dev):\n{done.stderr}"
@@ -131,6 +135,32 @@ def helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
     file_type = subprocess.run(["file", "-b", str(out / "proxy-entrypoint")], capture_output=True, text=True).stdout
     assert "statically linked" in file_type or "static-pie" in file_type, file_type
     return out
+
+
+@pytest.fixture(scope="module")
+def helper(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The helper exactly as the image builds it."""
+    return compile_helper(tmp_path_factory.mktemp("helper"))
+
+
+@dataclass(frozen=True)
+class Probe:
+    """proxy-healthcheck as the image builds it, but reading the rendered config from a link the test
+    points at (`-DNGINX_CONF`): the image's /etc/rampart-proxy/nginx.conf does not exist on this machine."""
+
+    out: Path
+
+    def run(self, conf: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        link = self.out / "nginx.conf"
+        link.unlink(missing_ok=True)
+        link.symlink_to(conf)
+        return subprocess.run([str(self.out / "proxy-healthcheck"), *args], capture_output=True, text=True, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
+    out = tmp_path_factory.mktemp("probe")
+    return Probe(compile_helper(out, f'-DNGINX_CONF="{out / "nginx.conf"}"'))
 
 
 def _entrypoint(helper: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -256,23 +286,120 @@ def test_entrypoint_checks_the_certificate_settings_as_the_model_does(helper: Pa
 
 
 @pytest.mark.nginx
-def test_healthcheck_passes_on_a_live_proxy_and_fails_without_one(helper: Path, make_proxy: Callable[..., Proxy]) -> None:
+def test_healthcheck_passes_on_a_live_proxy_and_fails_without_one(probe: Probe, make_proxy: Callable[..., Proxy]) -> None:
     proxy = make_proxy()
-    ok = subprocess.run([str(helper / "proxy-healthcheck"), str(proxy.port)], capture_output=True, text=True, timeout=10)
+    conf = proxy.prefix / "nginx.conf"
+    ok = probe.run(conf, str(proxy.port))
     assert ok.returncode == 0, ok.stderr
     proxy.nginx.stop()
-    down = subprocess.run([str(helper / "proxy-healthcheck"), str(proxy.port)], capture_output=True, text=True, timeout=10)
+    down = probe.run(conf, str(proxy.port))
     assert down.returncode == 1 and "proxy-healthcheck:" in down.stderr, (down.returncode, down.stderr)
 
 
-@pytest.mark.nginx
-def test_healthcheck_fails_on_a_non_200_answer(helper: Path, make_proxy: Callable[..., Proxy]) -> None:
-    """The proxy with its /healthz answering 503 instead of 200 is unhealthy."""
-    proxy = make_proxy(start=False)
-    conf = proxy.nginx.prefix / "nginx.conf"
+def answer_503_at_the_health_location(conf: Path) -> None:
     text = conf.read_text()
     assert 'return 200 "ok\\n";' in text
     conf.write_text(text.replace('return 200 "ok\\n";', "return 503;"))
+
+
+@pytest.mark.nginx
+def test_healthcheck_fails_on_a_non_200_answer(probe: Probe, make_proxy: Callable[..., Proxy]) -> None:
+    """The proxy with its health location answering 503 instead of 200 is unhealthy."""
+    proxy = make_proxy(start=False)
+    answer_503_at_the_health_location(proxy.prefix / "nginx.conf")
     proxy.nginx.start()
-    done = subprocess.run([str(helper / "proxy-healthcheck"), str(proxy.port)], capture_output=True, text=True, timeout=10)
-    assert done.returncode == 1 and "/healthz answered HTTP/1.1 " in done.stderr, (done.returncode, done.stderr)
+    done = probe.run(proxy.prefix / "nginx.conf", str(proxy.port))
+    assert done.returncode == 1 and f"{HEALTH_CHECK_PATH} answered HTTP/1.1 503" in done.stderr, (done.returncode, done.stderr)
+
+
+# --- the health path: one constant from the target group through nginx to the helper -----------
+
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"
+ECR = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+
+def planned_sidecar_service() -> tuple[dict[str, object], ProxyConfig]:
+    """The target group a service in `nginx` mode is planned with (its health check set to another
+    path, which the sidecar mode must override), and its sidecar's settings as deployed."""
+
+    def program() -> None:
+        environment = Environment("team", EnvironmentArgs(load_balancer=LoadBalancerSettings(certificate_arns=[CERTIFICATE_ARN]),
+                                                       compliance={"recorder": {"existing": "default"}}))
+        web = WebService("web", WebServiceArgs(
+            environment_ref=environment.ref, image=f"{ECR}/app@sha256:{'a' * 64}",
+            image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/app",
+            health_check={"path": "/app-only", "matcher": "200-299"},
+            ingress="nginx", proxy=ProxyConfig.model_validate(TEST_CONFIG), proxy_image=f"{ECR}/proxy@sha256:{'b' * 64}",
+            proxy_image_repository_arn="arn:aws:ecr:us-east-1:123456789012:repository/proxy",
+        ))
+        assert web.ingress.proxy is not None
+        pulumi.export("proxy", web.ingress.proxy.model_dump(mode="json", by_alias=True))
+
+    run = run_program_full(program, region="us-east-1")
+    target_group = next(r for r in run.resources if r.type == "aws:lb/targetGroup:TargetGroup")
+    return target_group.inputs, ProxyConfig.model_validate(run.stack_outputs["proxy"])
+
+
+@pytest.mark.nginx
+def test_the_target_groups_health_check_is_what_the_sidecar_answers_itself(
+    probe: Probe, make_proxy: Callable[..., Proxy], upstream: Upstream
+) -> None:
+    """What the load balancer probes (path, protocol, port, matcher, from the plan) is answered by
+    nginx rendered from the same sidecar settings, without the app, and is what the image's own
+    health check probes: a health path changed in one place only fails here."""
+    target_group, deployed = planned_sidecar_service()
+    check = target_group["healthCheck"]
+    assert isinstance(check, dict)
+    assert (target_group["protocol"], check["protocol"], target_group["port"]) == ("HTTPS", "HTTPS", deployed.listen_port), target_group
+    proxy = make_proxy(deployed)
+    upstream.stop()  # nginx answers the health path itself: an app that is down must not matter
+    answer = proxy.client().get(str(check["path"]))
+    assert str(answer.status) == check["matcher"], f"the target group probes {check['path']}: nginx answered {answer.status}"
+    assert not any(seen.path == check["path"] for seen in upstream.seen), f"{check['path']} was proxied to the app"
+    probed = probe.run(proxy.prefix / "nginx.conf", str(proxy.port))
+    assert probed.returncode == 0, probed.stderr
+    proxy.nginx.stop()
+    answer_503_at_the_health_location(proxy.prefix / "nginx.conf")
+    proxy.nginx.start()
+    failed = probe.run(proxy.prefix / "nginx.conf", str(proxy.port))
+    assert failed.returncode == 1 and f"{check['path']} answered HTTP/1.1 503" in failed.stderr, failed.stderr
+
+
+@pytest.mark.nginx
+def test_healthcheck_probes_the_path_the_config_renders(
+    probe: Probe, make_proxy: Callable[..., Proxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper reads the health path from the rendered config, not a copy of its own."""
+    monkeypatch.setattr(proxy_config, "HEALTH_CHECK_PATH", "/rampart-ready")
+    proxy = make_proxy(start=False)
+    conf = proxy.prefix / "nginx.conf"
+    assert "location = /rampart-ready {" in conf.read_text()
+    proxy.nginx.start()
+    assert probe.run(conf, str(proxy.port)).returncode == 0
+    proxy.nginx.stop()
+    answer_503_at_the_health_location(conf)
+    proxy.nginx.start()
+    failed = probe.run(conf, str(proxy.port))
+    assert failed.returncode == 1 and "/rampart-ready answered HTTP/1.1 503" in failed.stderr, failed.stderr
+
+
+@pytest.mark.nginx
+@pytest.mark.parametrize(("path", "healthy"), [
+    ("/" + "a" * 254, True), ("/" + "a" * 255, False), ("/" + "a" * 300, False), ("/a%20b", False), ("/a?b", False),
+], ids=["255-chars", "256-chars", "301-chars", "escape", "query"])
+def test_healthcheck_takes_only_a_plain_path_of_at_most_255_characters(
+    probe: Probe, make_proxy: Callable[..., Proxy], path: str, healthy: bool
+) -> None:
+    """The path goes into the request line: the helper refuses one longer than its limit or with
+    characters HealthCheckSettings' pattern does not allow, and says why."""
+    proxy = make_proxy(start=False)
+    conf = proxy.prefix / "nginx.conf"
+    text = conf.read_text()
+    assert f"location = {HEALTH_CHECK_PATH} {{" in text
+    conf.write_text(text.replace(f"location = {HEALTH_CHECK_PATH} {{", f"location = {path} {{"))
+    proxy.nginx.start()
+    done = probe.run(conf, str(proxy.port))
+    if healthy:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 1 and "no health location" in done.stderr, (done.returncode, done.stderr)

@@ -30,7 +30,6 @@ def build(proxy: ProxyConfig | None = None, **kw: Any) -> ProgramRun:
         pulumi.export("secrets", sidecar.secret_arns())
         pulumi.export("volumes", sidecar.task_volumes())
         pulumi.export("port", sidecar.listen_port)
-        pulumi.export("health", sidecar.health_check_path)
         pulumi.export("name", sidecar.container_name)
 
     return run_program_full(program, stack="test", region="eu-west-1")
@@ -128,7 +127,7 @@ def test_container_definition() -> None:
     mounts = {m["containerPath"]: m["sourceVolume"] for m in d["mountPoints"]}
     assert mounts == {"/run/proxy": "proxy-run", "/var/cache/proxy": "proxy-cache"}
     assert {v["name"] for v in run.stack_outputs["volumes"]} == set(mounts.values())
-    assert (run.stack_outputs["port"], run.stack_outputs["health"], run.stack_outputs["name"]) == (9443, "/healthz", "proxy")
+    assert (run.stack_outputs["port"], run.stack_outputs["name"]) == (9443, "proxy")
 
 
 @pytest.mark.parametrize(("connections", "limit"), [(4096, 65536), (32718, 65536), (32719, 65538), (65536, 131172)])
