@@ -32,7 +32,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
 from rampart_soc2 import model, registry
-from rampart_soc2.common import CONFIG_RECORDER_TAG
+from rampart_soc2.vocabulary.tags import CONFIG_RECORDER_TAG
 
 from rampart.components._util import (
     ArgsModel,

@@ -271,7 +271,7 @@ def test_created_recorders_role_can_deliver_to_its_bucket() -> None:
 
 
 def test_every_rule_names_its_recorder_in_a_tag_a_stack_policy_can_read() -> None:
-    from rampart_soc2.common import CONFIG_RECORDER_TAG
+    from rampart_soc2.vocabulary.tags import CONFIG_RECORDER_TAG
 
     created = run_environment(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder="create")).environment, {})
     name = created.one(RECORDER).inputs["name"]

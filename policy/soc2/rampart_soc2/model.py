@@ -12,7 +12,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 from .props import InvalidDocument, UnknownValue, View, view
 # Re-exported: policies and tools read the thresholds here too.
-from .thresholds import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS as THRESHOLD_SCHEMAS
+from .vocabulary.thresholds import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS as THRESHOLD_SCHEMAS
 
 Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["advisory", "mandatory", "disabled"]

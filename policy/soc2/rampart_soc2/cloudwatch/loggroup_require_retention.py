@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..common import CONFIG_RULE, LOG_GROUP
 from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
-from ..thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
+from ..vocabulary.thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
 
 _DEFAULT = DEFAULT_THRESHOLDS["minLogRetentionDays"]
 #: A few retention values CloudWatch accepts at or above the default, for the remediation.
