@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rampart_soc2.model import DEFAULT_THRESHOLDS
@@ -140,7 +141,7 @@ def test_a_rule_for_no_policy_is_refused_naming_the_id() -> None:
 
 
 @pytest.mark.parametrize("change", [{"enforcement": "advisory"}, {"non_production_enforcement": "advisory"}])
-def test_a_rule_on_a_policy_not_mandatory_everywhere_is_refused(change: dict[str, str]) -> None:
+def test_a_rule_on_a_policy_not_mandatory_everywhere_is_refused(change: dict[str, Any]) -> None:
     """Compliance deploys and pages each rule at RULE_POLICY_LEVEL unless the stack says otherwise, without
     reading the policy: a policy at another default level would be paged wrongly."""
     found = {**POLICIES, "aws-kms-key-enable-rotation": replace(POLICIES["aws-kms-key-enable-rotation"], **change)}
