@@ -183,7 +183,7 @@ def parameter_text(value: Any) -> str:
 
 
 def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str]) -> list[PlannedRule]:
-    """The rules a stack deploys, one per managed rule and parameters, in the registry's order.
+    """The rules a stack deploys, one per managed rule and parameters, in policy-id order (the registry's).
 
     A rule several policies share (the HTTP-listener redirect check) is deployed once for all of them. A
     policy not named in `enforcement` is at `RULE_POLICY_LEVEL`, its default on every stack."""
