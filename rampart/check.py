@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rampart_soc2.thresholds import THRESHOLDS
+from rampart_soc2.vocabulary.thresholds import THRESHOLDS
 
 from rampart import cost
 from rampart.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,

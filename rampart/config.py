@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from rampart_soc2.thresholds import BY_KEY, THRESHOLDS, WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, in_effect
+from rampart_soc2.vocabulary.thresholds import BY_KEY, THRESHOLDS, WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, in_effect
 
 from rampart.components._util import KMS_KEY_ARN
 from rampart.components.environment import EnvironmentSettings, threshold_problems
@@ -177,7 +177,7 @@ def threshold_field(key: str) -> Any:
 
 class PolicySettings(Model):
     """How the SOC 2 policy pack treats this stack: levels, waivers and the thresholds a stack file may set
-    (one field per `rampart_soc2.thresholds` record, named after it; tests/foundation/test_config.py checks
+    (one field per `rampart_soc2.vocabulary.thresholds` record, named after it; tests/foundation/test_config.py checks
     that none is missing)."""
 
     enforcement: Annotated[dict[str, Literal["advisory", "mandatory", "disabled"]], Field(description="Policy ID -> enforcement level override.")] = {}

@@ -26,7 +26,7 @@ from rampart.config import engine_config, read_stack_values, validate_region, va
 from rampart.errors import UserError, program_error
 from rampart.project import Project, load_project, stack_config
 from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
-from rampart_soc2.secret_values import redact
+from rampart_soc2.vocabulary.secret_values import redact
 
 
 def project_info(project_dir: Path) -> tuple[str, Path]:

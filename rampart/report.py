@@ -30,7 +30,7 @@ import yaml
 
 from rampart.cost import summary as cost_summary
 from rampart_soc2.model import parse_waivers
-from rampart_soc2.thresholds import BY_KEY, WAF_DEFAULT_RATE_WINDOW
+from rampart_soc2.vocabulary.thresholds import BY_KEY, WAF_DEFAULT_RATE_WINDOW
 
 if TYPE_CHECKING:
     from rampart.check import CheckResult

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from rampart_soc2.thresholds import BY_KEY
+from rampart_soc2.vocabulary.thresholds import BY_KEY
 
 #: policy id -> stack keys that control the judged setting (policies not listed: secure by default,
 #: with no stack key to change; fix the program, or waive with rampart:policy.waivers).

@@ -1,7 +1,8 @@
 """Compliance: the runtime checkpoint of the SOC 2 controls, all audit period long.
 
-For every policy of the pack whose control AWS Config has a managed rule for (the registry keeps the
-rule's identifier and parameters beside the policy: `PolicySpec.config_rule`), one `aws.cfg.Rule`,
+For every policy of the pack whose control AWS Config has a managed rule for (the shared vocabulary
+declares the rule's identifier and parameters by policy id: `rampart_soc2.vocabulary.config_rules`, which
+the pack's registry attaches to the policy as `PolicySpec.config_rule`), one `aws.cfg.Rule`,
 with its parameters taken from this stack's pack thresholds (the log retention minimum the preview
 checks is the one AWS Config checks), scoped to this environment's resources by a tag. An EventBridge
 rule sends each change of one of these rules to NON_COMPLIANT to the environment's alarm topic.
@@ -17,9 +18,10 @@ missing one fails the deploy with a message that says what to do; `none` (an env
 no rules. Every rule carries the tag `rampart-config-recorder` naming the recorder that evaluates it, so a
 stack policy can see the declaration: a recorder of that name in the stack, or a declared one.
 
-Dependency direction: components know nothing of stacks and the pack knows nothing of components;
-this module reads the pack's registry (the one owner of each control's rule identifier), which is the
-only place the library imports the pack.
+Dependency direction: components know nothing of stacks or of individual policies, and the pack knows
+nothing of components; like every component, this module reads only the vocabulary both share (the Config
+rules, the thresholds, the recorder tag). A policy with a Config rule is `RULE_POLICY_LEVEL` on every stack
+(the registry refuses any other), so the level of a rule's policy needs no policy: the stack's override, else that.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from typing import Any, Literal, Mapping, Optional, Union
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
-from rampart_soc2 import model, registry
-from rampart_soc2.common import CONFIG_RECORDER_TAG
+from rampart_soc2.vocabulary.config_rules import CONFIG_RULES, RULE_POLICY_LEVEL
+from rampart_soc2.vocabulary.tags import CONFIG_RECORDER_TAG
+from rampart_soc2.vocabulary.thresholds import DEFAULT_THRESHOLDS
 
 from rampart.components._util import (
     ArgsModel,
@@ -179,34 +182,33 @@ def parameter_text(value: Any) -> str:
     return str(value)
 
 
-def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str], stack: str) -> list[PlannedRule]:
-    """The rules a stack deploys, one per managed rule and parameters, in the registry's order.
+def planned_rules(thresholds: Mapping[str, Any], enforcement: Mapping[str, str]) -> list[PlannedRule]:
+    """The rules a stack deploys, one per managed rule and parameters, in policy-id order (the registry's).
 
-    A rule several policies share (the HTTP-listener redirect check) is deployed once for all of them."""
-    values = {**model.DEFAULT_THRESHOLDS, **thresholds}
-    unknown = sorted(set(thresholds) - set(model.DEFAULT_THRESHOLDS))
+    A rule several policies share (the HTTP-listener redirect check) is deployed once for all of them. A
+    policy not named in `enforcement` is at `RULE_POLICY_LEVEL`, its default on every stack."""
+    values = {**DEFAULT_THRESHOLDS, **thresholds}
+    unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
     if unknown:
-        raise ValueError(f"thresholds: {', '.join(unknown)} are not pack thresholds; use {', '.join(model.DEFAULT_THRESHOLDS)}")
+        raise ValueError(f"thresholds: {', '.join(unknown)} are not pack thresholds; use {', '.join(DEFAULT_THRESHOLDS)}")
     planned: dict[tuple[str, str], PlannedRule] = {}
-    for policy_id in registry.ids():
-        spec = registry.get(policy_id)
-        if spec.config_rule is None:
-            continue
-        level = enforcement.get(policy_id) or spec.enforcement_for(stack, values["productionStacks"])
+    for policy_id in sorted(CONFIG_RULES):
+        rule = CONFIG_RULES[policy_id]
+        level = enforcement.get(policy_id) or RULE_POLICY_LEVEL
         if level == "disabled":
             continue
-        parameters = {name: parameter_text(values[threshold]) for name, threshold in spec.config_rule.parameters}
-        for (name, threshold) in spec.config_rule.parameters:
-            accepted = ACCEPTED_VALUES.get((spec.config_rule.identifier, name))
+        parameters = {name: parameter_text(values[threshold]) for name, threshold in rule.parameters}
+        for (name, threshold) in rule.parameters:
+            accepted = ACCEPTED_VALUES.get((rule.identifier, name))
             if accepted is not None and parameters[name] not in accepted:
                 raise ValueError(
-                    f"threshold {threshold}={parameters[name]} cannot be {spec.config_rule.identifier}'s {name}, which "
+                    f"threshold {threshold}={parameters[name]} cannot be {rule.identifier}'s {name}, which "
                     f"accepts only {', '.join(accepted)}; choose one of those, or opt out with compliance.recorder: none"
                 )
-        key = (spec.config_rule.identifier, json.dumps(parameters, sort_keys=True))
+        key = (rule.identifier, json.dumps(parameters, sort_keys=True))
         previous = planned.get(key)
         planned[key] = PlannedRule(
-            spec.config_rule.identifier,
+            rule.identifier,
             parameters,
             (previous.policies if previous else ()) + (policy_id,),
             (previous.alarms if previous else False) or level == "mandatory",
@@ -255,7 +257,7 @@ class Compliance(pulumi.ComponentResource):
     def __init__(self, name: str, args: ComplianceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:compliance:Compliance", name, None, opts)
         self._tags = merge_tags(args.tags)
-        plan = planned_rules(args.thresholds, args.enforcement, pulumi.get_stack())
+        plan = planned_rules(args.thresholds, args.enforcement)
         if args.recorder == "create":
             self.recorder, self.recorder_status = self._recorder(name)
             self.recorder_name = account_name(name, "recorder", 256)

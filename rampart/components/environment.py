@@ -15,7 +15,7 @@ from typing import Any, Literal, Optional, Union
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, PrivateAttr, model_validator
-from rampart_soc2.thresholds import rate_limit_problem, retention_problem, tls_policy_problem
+from rampart_soc2.vocabulary.thresholds import rate_limit_problem, retention_problem, tls_policy_problem
 
 from rampart.components._util import (
     ArgsModel,

@@ -34,7 +34,7 @@ from rampart.components.container_health import (
     health_check_from_image_config,
     health_check_from_instruction,
 )
-from rampart_soc2.secret_values import secret_kind, secret_name
+from rampart_soc2.vocabulary.secret_values import secret_kind, secret_name
 
 #: Platforms Fargate runs (x86_64 and Graviton).
 PLATFORMS = ("linux/amd64", "linux/arm64")

@@ -16,13 +16,13 @@ from typing import Literal, Optional, get_args
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
-from rampart_soc2.thresholds import TLS_POLICIES
+from rampart_soc2.vocabulary.thresholds import TLS_POLICIES
 
 from rampart.components._util import ArgsModel, AwsContext, StrInput, merge_tags, physical_name, Tags
 from rampart.components.buckets import locked_bucket
 
 #: ALB security policies that negotiate only TLS 1.2 and 1.3 with forward-secret ciphers: the SOC 2 pack's
-#: list (its allowedTlsPolicies default), owned by `rampart_soc2.thresholds`.
+#: list (its allowedTlsPolicies default), owned by `rampart_soc2.vocabulary.thresholds`.
 TlsPolicy = Literal[TLS_POLICIES]  # type: ignore[valid-type]
 ALLOWED_TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
 DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"

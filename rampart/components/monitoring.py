@@ -13,7 +13,7 @@ from typing import Literal, Optional, Sequence, Union
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator
-from rampart_soc2.thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
+from rampart_soc2.vocabulary.thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
 
 from rampart.components._util import (
     ArgsModel,

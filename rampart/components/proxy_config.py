@@ -31,7 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 
 from rampart.components._util import KMS_KEY_ARN
-from rampart_soc2.common import COMPLETE_SECRET_ARN
+from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
 from rampart.components.routing import HEALTH_CHECK_PATH, MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
 
 __all__ = [

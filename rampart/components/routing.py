@@ -26,7 +26,7 @@ import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
 
 from rampart.components._util import ArgsModel, StrInput
-from rampart_soc2.lb.listenerrule_require_private_access import PRIVATE_ROUTE_TAG
+from rampart_soc2.vocabulary.tags import PRIVATE_ROUTE_TAG
 
 _PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 _MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")

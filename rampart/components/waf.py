@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional
 import pulumi
 import pulumi_aws as aws
 from pydantic import Field, field_validator, model_validator
-from rampart_soc2.thresholds import WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, WAF_RATE_WINDOWS
+from rampart_soc2.vocabulary.thresholds import WAF_RATE_LIMIT_MAX, WAF_RATE_LIMIT_MIN, WAF_RATE_WINDOWS
 
 from rampart.components._util import ArgsModel, StrInput, merge_tags, physical_name, Tags
 from rampart.components.monitoring import DEFAULT_LOG_RETENTION_DAYS, encrypted_log_group

@@ -37,8 +37,9 @@ from rampart.components._util import (
     Tags,
 )
 from rampart.components.environment import EnvironmentRef
-from rampart_soc2.common import COMPLETE_SECRET_ARN, SECRET_KEY_TAG_PREFIX
-from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
+from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
+from rampart_soc2.vocabulary.secret_values import secret_kind, secret_message, secret_name
+from rampart_soc2.vocabulary.tags import SECRET_KEY_TAG_PREFIX
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
 from rampart.components.observability import (
     RATE_LIMITED_METRIC,

@@ -63,21 +63,21 @@ def test_dev_rule_parameters_come_from_the_stacks_thresholds(dev: Plan) -> None:
 
 
 def test_a_changed_threshold_reaches_the_rule() -> None:
-    rules = planned_rules({"minLogRetentionDays": 731}, {}, "test")
+    rules = planned_rules({"minLogRetentionDays": 731}, {})
     retention = next(r for r in rules if r.identifier == "CW_LOGGROUP_RETENTION_PERIOD_CHECK")
     assert retention.parameters == {"MinRetentionTime": "731"}
     with pytest.raises(ValueError, match="minLogRetention.*not pack thresholds"):
-        planned_rules({"minLogRetention": 731}, {}, "test")
+        planned_rules({"minLogRetention": 731}, {})
 
 
 @pytest.mark.parametrize("days, accepted", [(731, True), (1827, True), (1096, False), (366, False)])
 def test_a_retention_minimum_the_config_rule_refuses_is_refused_before_deployment(days: int, accepted: bool) -> None:
     # 1096 is a CloudWatch retention but not a MinRetentionTime AWS Config accepts: the rule would sit in ERROR.
     if accepted:
-        assert planned_rules({"minLogRetentionDays": days}, {}, "test")
+        assert planned_rules({"minLogRetentionDays": days}, {})
     else:
         with pytest.raises(ValueError, match=f"minLogRetentionDays={days} cannot be CW_LOGGROUP_RETENTION_PERIOD_CHECK's"):
-            planned_rules({"minLogRetentionDays": days}, {}, "test")
+            planned_rules({"minLogRetentionDays": days}, {})
 
 
 def test_dev_rules_are_scoped_to_the_stacks_environment_tag(dev: Plan) -> None:
@@ -116,17 +116,17 @@ def test_topic_and_key_policies_admit_eventbridge(dev: Plan) -> None:
 
 
 def test_a_disabled_policy_gets_no_rule() -> None:
-    rules = planned_rules({}, {"aws-lb-loadbalancer-enable-deletion-protection": "disabled"}, "test")
+    rules = planned_rules({}, {"aws-lb-loadbalancer-enable-deletion-protection": "disabled"})
     assert "ELB_DELETION_PROTECTION_ENABLED" not in {r.identifier for r in rules}
     # A rule two policies share stays while one of them is on.
-    shared = planned_rules({}, {"aws-lb-listener-require-https-redirect": "disabled"}, "test")
+    shared = planned_rules({}, {"aws-lb-listener-require-https-redirect": "disabled"})
     assert "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK" in {r.identifier for r in shared}
 
 
 @pytest.mark.parametrize("advisory", ["aws-lb-listener-require-https-redirect", "aws-lb-listenerrule-disallow-http-forwarding"])
 def test_a_shared_rule_pages_while_either_of_its_policies_is_mandatory(advisory: str) -> None:
     def alarms(enforcement: dict[str, str]) -> bool:
-        return next(r for r in planned_rules({}, enforcement, "test") if r.identifier == "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK").alarms
+        return next(r for r in planned_rules({}, enforcement) if r.identifier == "ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK").alarms
     assert alarms({advisory: "advisory"}), f"the other policy is mandatory, so the rule must page with {advisory} advisory"
     both = {"aws-lb-listener-require-https-redirect": "advisory", "aws-lb-listenerrule-disallow-http-forwarding": "advisory"}
     assert not alarms(both), "control: with both advisory the rule does not page"
@@ -271,7 +271,7 @@ def test_created_recorders_role_can_deliver_to_its_bucket() -> None:
 
 
 def test_every_rule_names_its_recorder_in_a_tag_a_stack_policy_can_read() -> None:
-    from rampart_soc2.common import CONFIG_RECORDER_TAG
+    from rampart_soc2.vocabulary.tags import CONFIG_RECORDER_TAG
 
     created = run_environment(minimal_args(tags=TAGS, compliance=ComplianceSettings(recorder="create")).environment, {})
     name = created.one(RECORDER).inputs["name"]

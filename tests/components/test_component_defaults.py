@@ -462,7 +462,7 @@ def compliance_alarm_route(plan: Plan) -> None:
 def compliance_recorder(plan: Plan) -> None:
     # minimal_args declares the account's recorder (the setting has no default: unset is refused at plan):
     # nothing of AWS Config's singletons is created, and every rule names the recorder it relies on.
-    from rampart_soc2.common import CONFIG_RECORDER_TAG
+    from rampart_soc2.vocabulary.tags import CONFIG_RECORDER_TAG
 
     for token in ("aws:cfg/recorder:Recorder", "aws:cfg/deliveryChannel:DeliveryChannel", "aws:cfg/recorderStatus:RecorderStatus"):
         assert not plan.of_type(token), f"{token} created for a declared recorder"
@@ -665,7 +665,7 @@ def service_routing(plan: Plan) -> None:
 
 
 def service_access_control(plan: Plan) -> None:
-    from rampart_soc2.lb.listenerrule_require_private_access import PRIVATE_ROUTE_TAG
+    from rampart_soc2.vocabulary.tags import PRIVATE_ROUTE_TAG
 
     for rule in plan.of_type("aws:lb/listenerRule:ListenerRule"):
         assert PRIVATE_ROUTE_TAG not in rule.inputs["tags"], f"{rule.name}: marked private without routing.access"

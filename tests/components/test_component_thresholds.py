@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))
 
 from rampart_soc2.model import NotApplicable, Violation, context_from_config, evaluate_resource, make_resource  # noqa: E402
 from rampart_soc2.registry import POLICIES  # noqa: E402
-from rampart_soc2.thresholds import (  # noqa: E402
+from rampart_soc2.vocabulary.thresholds import (  # noqa: E402
     CLOUDWATCH_RETENTION_DAYS,
     DEFAULT_THRESHOLDS,
     TLS_POLICIES,

@@ -1,7 +1,7 @@
 """The component library's defaults and the SOC 2 pack's default thresholds agree.
 
 The TLS policy list and the log retention default are no longer kept equal here: the components read
-them from the pack's threshold records (rampart_soc2.thresholds), and tests/foundation/test_thresholds.py
+them from the pack's threshold records (rampart_soc2.vocabulary.thresholds), and tests/foundation/test_thresholds.py
 walks each mirrored threshold's boundary. What is left are defaults the components choose themselves.
 """
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from rampart_soc2.thresholds import BY_KEY, THRESHOLDS
+from rampart_soc2.vocabulary.thresholds import BY_KEY, THRESHOLDS
 
 from rampart.config import ConfigError, PolicySettings, read_stack_values, validate_stack_config
 from rampart.report import WEB_ACL_TYPE, threshold_sentences

@@ -8,10 +8,14 @@ threshold fails here, before a `Compliance` component deploys a rule AWS would r
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import pytest
 from rampart_soc2.model import DEFAULT_THRESHOLDS
-from rampart_soc2.registry import POLICIES
+from rampart_soc2.registry import POLICIES, check_config_rules, placed
+from rampart_soc2.vocabulary.config_rules import CONFIG_RULES, RULE_POLICY_LEVEL, ConfigRule
 
 VERIFIED = Path(__file__).parent / "data" / "aws_config_managed_rules.csv"
 
@@ -108,3 +112,40 @@ def test_rules_that_would_check_nothing_are_not_deployed_and_the_docs_say_why() 
         assert POLICIES[pid].config_rule is None, f"{pid}: {identifier} is deployed but does not judge Rampart's resources"
         rows = [line for line in table.splitlines() if line.startswith(f"| `{pid}` | `{identifier}` |")]
         assert len(rows) == 1 and len(rows[0].split("|")[3].strip()) > 40, f"docs/policy.md gives no reason for {pid}"
+
+
+# --- who owns the rule: the vocabulary declares it, the registry attaches it -----------------------------
+
+def test_the_registry_attaches_exactly_the_vocabularys_rules() -> None:
+    attached = {pid: spec.config_rule for pid, spec in POLICIES.items() if spec.config_rule is not None}
+    assert attached == CONFIG_RULES
+
+
+def test_a_policy_file_that_declares_its_own_rule_is_refused_naming_where_to_declare_it() -> None:
+    spec = replace(POLICIES["aws-kms-key-enable-rotation"], config_rule=ConfigRule("CMK_BACKING_KEY_ROTATION_ENABLED"))
+    with pytest.raises(ValueError, match=r"rampart_soc2\.kms\.key_enable_rotation declares its AWS Config rule itself; "
+                                         r"declare it in policy/soc2/rampart_soc2/vocabulary/config_rules\.py"):
+        placed(spec, "kms", "rampart_soc2.kms.key_enable_rotation")
+
+
+def test_a_placed_policy_takes_its_rule_from_the_vocabulary_by_id() -> None:
+    spec = replace(POLICIES["aws-kms-key-enable-rotation"], config_rule=None)
+    rule = ConfigRule("SOME_RULE")
+    assert placed(spec, "kms", "m", {"aws-kms-key-enable-rotation": rule}).config_rule == rule
+    assert placed(spec, "kms", "m", {"aws-other": rule}).config_rule is None
+
+
+def test_a_rule_for_no_policy_is_refused_naming_the_id() -> None:
+    with pytest.raises(ValueError, match=r"CONFIG_RULES names aws-kms-key-enable-rotaton, which no policy has"):
+        check_config_rules(POLICIES, {**CONFIG_RULES, "aws-kms-key-enable-rotaton": ConfigRule("X")})
+
+
+@pytest.mark.parametrize("change", [{"enforcement": "advisory"}, {"non_production_enforcement": "advisory"}])
+def test_a_rule_on_a_policy_not_mandatory_everywhere_is_refused(change: dict[str, Any]) -> None:
+    """Compliance deploys and pages each rule at RULE_POLICY_LEVEL unless the stack says otherwise, without
+    reading the policy: a policy at another default level would be paged wrongly."""
+    found = {**POLICIES, "aws-kms-key-enable-rotation": replace(POLICIES["aws-kms-key-enable-rotation"], **change)}
+    with pytest.raises(ValueError, match=f"aws-kms-key-enable-rotation has an AWS Config rule .* make the policy "
+                                         f"{RULE_POLICY_LEVEL} everywhere or remove its Config rule"):
+        check_config_rules(found)
+    check_config_rules(POLICIES)  # the pack as it is passes

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pytest
 
 from rampart.state import REDACTED_MARKS
-from rampart_soc2.secret_values import REDACTED, redact, secret_kind
+from rampart_soc2.vocabulary.secret_values import REDACTED, redact, secret_kind
 
 _RNG = random.Random(20261130)
 
@@ -122,7 +122,7 @@ def test_redact_walks_containers_and_json_strings() -> None:
 @pytest.mark.parametrize("name", ["DB_PASSWORD", "apiKey", "STRIPE_API_KEY", "CLIENT_SECRET", "NPM_TOKEN",
                                   "AWS_SECRET_ACCESS_KEY", "PRIVATE_KEY", "AUTHORIZATION", "githubAuthToken"])
 def test_secret_looking_names(name: str) -> None:
-    from rampart_soc2.secret_values import secret_name
+    from rampart_soc2.vocabulary.secret_values import secret_name
 
     assert secret_name(name), name
 
@@ -130,7 +130,7 @@ def test_secret_looking_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["DB_SECRET_ARN", "TOKEN_FILE", "PASSWORD_PATH", "TOKEN_URL", "SECRETS_DIR",
                                   "KEYBOARD", "MONKEY", "LOG_LEVEL", "AUTH_MODE", "DATABASE_URL", "TOKENIZER_MODEL_X"])
 def test_names_that_point_at_secrets_or_hold_none(name: str) -> None:
-    from rampart_soc2.secret_values import secret_name
+    from rampart_soc2.vocabulary.secret_values import secret_name
 
     assert not secret_name(name), name
 

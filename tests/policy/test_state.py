@@ -210,7 +210,7 @@ def test_runtime_rule_checkpoint(tmp_path: Path, planned: list[Any]) -> None:
 def test_an_export_from_the_plan_json_matches_one_from_the_plan(planned: list[Any]) -> None:
     """`rampart plan --json` entries (secrets already redacted) give the same resources, secrets sealed."""
     from rampart.plan import to_json
-    from rampart_soc2.secret_values import REDACTED
+    from rampart_soc2.vocabulary.secret_values import REDACTED
 
     plan_json = json.loads(json.dumps(to_json([r for r in planned if r.type != "pulumi:pulumi:Stack"])))
     from_json, from_plan = parse_export(export_from_plan(plan_json)), parse_export(export_from_plan(planned))

@@ -1,7 +1,6 @@
 """Type tokens (pulumi-aws 7.x, pulumi-docker 5.x) and helpers shared by the policies."""
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable, Sequence
 
 from .model import Resource
@@ -54,23 +53,6 @@ LOG_RESOURCE_POLICY = ("aws:cloudwatch/logResourcePolicy:LogResourcePolicy",)
 CLOUDTRAIL = ("aws:cloudtrail/trail:Trail",)
 CONFIG_RECORDER = ("aws:cfg/recorder:Recorder",)
 CONFIG_RULE_RESOURCE = ("aws:cfg/rule:Rule",)
-
-#: Tag on every AWS Config rule Rampart deploys: the name of the configuration recorder that evaluates it,
-#: either an `aws:cfg/recorder:Recorder` of the same stack or one the stack declares (owned elsewhere and
-#: looked up at deploy). A stack policy reads it to see that each rule has a recorder.
-CONFIG_RECORDER_TAG = "rampart-config-recorder"
-
-#: Tag on a task definition stating the KMS key of a secret the stack did not create:
-#: `rampart-secret-kms-key:<container secret name>` = the key's ARN. WebService writes it from
-#: `secret_kms_key_arns`; the readiness policy on secret access reads it.
-SECRET_KEY_TAG_PREFIX = "rampart-secret-kms-key:"
-
-#: A complete Secrets Manager secret ARN: the name, then the '-' and six characters Secrets Manager
-#: appends, then optionally `:json-key:version-stage:version-id`. Secrets Manager resolves a partial ARN
-#: (no suffix), but IAM matches a policy's Resource, and KMS the `SecretARN` encryption context, against
-#: the complete one: a grant on a partial ARN grants nothing. WebService refuses one; the readiness
-#: policy on secret access reports one.
-COMPLETE_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^:]+-[A-Za-z0-9]{6}(:.*)?$")
 
 AWS_DOCS = "https://docs.aws.amazon.com"
 CONFIG_RULE = AWS_DOCS + "/config/latest/developerguide/{}.html"

@@ -27,7 +27,7 @@ Rules (stable ids; the policy pack maps them to policies and SOC 2 criteria):
     ``COPY --from`` or ``RUN --mount=...,from=`` in a reached stage is judged the same way.
 ``no-secrets-in-env``
     no ENV or ARG has a secret-looking name (password, token, api key, ...) or a
-    secret-looking value (``rampart_soc2.secret_values``: a password in a URL, a private key, an AWS key,
+    secret-looking value (``rampart_soc2.vocabulary.secret_values``: a password in a URL, a private key, an AWS key,
     a bearer token or JWT, a long random-looking string).
     Names ending in ``_FILE``, ``_PATH``, ``_DIR`` or ``_URL`` point at secrets and are allowed.
 ``no-add-url``
@@ -46,7 +46,7 @@ from typing import Mapping, Sequence
 
 import dockerfile
 
-from .secret_values import secret_kind, secret_name
+from .vocabulary.secret_values import secret_kind, secret_name
 
 __all__ = ["DockerfileFinding", "RULES", "check_dockerfile", "main"]
 

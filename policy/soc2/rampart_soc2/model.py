@@ -12,7 +12,8 @@ from typing import Any, Callable, Literal, Mapping, Sequence, Union
 
 from .props import InvalidDocument, UnknownValue, View, view
 # Re-exported: policies and tools read the thresholds here too.
-from .thresholds import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS as THRESHOLD_SCHEMAS
+from .vocabulary.thresholds import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS, THRESHOLD_SCHEMAS as THRESHOLD_SCHEMAS
+from .vocabulary.config_rules import ConfigRule
 
 Severity = Literal["low", "medium", "high", "critical"]
 Enforcement = Literal["advisory", "mandatory", "disabled"]
@@ -159,18 +160,6 @@ StackCheck = Callable[[Sequence[Resource], Context], list[Finding]]
 
 
 @dataclass(frozen=True)
-class ConfigRule:
-    """The AWS Config managed rule that checks a policy's control on the deployed resources, all period long.
-
-    `parameters` maps each of the rule's input parameters to the name of the pack threshold whose value
-    it takes (so the runtime rule checks the stack's own minimum, not a second copy of it).
-    """
-
-    identifier: str
-    parameters: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
 class PolicySpec:
     """One registry record; fields in the order STYLE.md asks for."""
 
@@ -191,7 +180,8 @@ class PolicySpec:
     non_production_enforcement: Enforcement | None = None
     """The level on stacks not named in `productionStacks`, when it differs from `enforcement`."""
     config_rule: ConfigRule | None = None
-    """The AWS Config managed rule for the same control, when AWS has one (the runtime checkpoint)."""
+    """The AWS Config managed rule for the same control, when AWS has one (the runtime checkpoint). Declared
+    in `vocabulary.config_rules`, keyed by policy id, and attached by the registry; a policy file sets none."""
     category: str = ""
     """A category spanning services (`readiness`: what AWS needs at the first deploy and request); "" for a control."""
 

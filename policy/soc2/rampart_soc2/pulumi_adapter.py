@@ -44,7 +44,7 @@ from .model import (
 )
 from .props import view
 from .registry import POLICIES
-from .thresholds import THRESHOLDS
+from .vocabulary.thresholds import THRESHOLDS
 
 PACK_NAME = "rampart-soc2"
 FRAMEWORK = PolicyComplianceFramework(

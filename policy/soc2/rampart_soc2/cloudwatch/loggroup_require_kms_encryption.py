@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LOG_GROUP
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -22,5 +22,4 @@ POLICY = PolicySpec(
     resource_types=LOG_GROUP,
     check=check,
     peer="cloudwatch-log-group-encrypted, CKV_AWS_158",
-    config_rule=ConfigRule("CLOUDWATCH_LOG_GROUP_ENCRYPTED"),
 )

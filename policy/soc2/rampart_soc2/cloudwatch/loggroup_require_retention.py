@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LOG_GROUP
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
-from ..thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
+from ..vocabulary.thresholds import CLOUDWATCH_RETENTION_DAYS, DEFAULT_THRESHOLDS
 
 _DEFAULT = DEFAULT_THRESHOLDS["minLogRetentionDays"]
 #: A few retention values CloudWatch accepts at or above the default, for the remediation.
@@ -33,5 +33,4 @@ POLICY = PolicySpec(
     check=check,
     thresholds=("minLogRetentionDays",),
     peer="cw-loggroup-retention-period-check, CKV_AWS_338",
-    config_rule=ConfigRule("CW_LOGGROUP_RETENTION_PERIOD_CHECK", (("MinRetentionTime", "minLogRetentionDays"),)),
 )

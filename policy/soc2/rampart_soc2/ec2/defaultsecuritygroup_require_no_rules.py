@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import CONFIG_RULE, DEFAULT_SECURITY_GROUP, VPC, any_refers, items, of_type
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
@@ -41,5 +41,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="vpc-default-security-group-closed (VPC_DEFAULT_SECURITY_GROUP_CLOSED)",
-    config_rule=ConfigRule("VPC_DEFAULT_SECURITY_GROUP_CLOSED"),
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, SUBNET, truthy
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -24,5 +24,4 @@ POLICY = PolicySpec(
     resource_types=SUBNET,
     check=check,
     peer="subnet-auto-assign-public-ip-disabled (SUBNET_AUTO_ASSIGN_PUBLIC_IP_DISABLED)",
-    config_rule=ConfigRule("SUBNET_AUTO_ASSIGN_PUBLIC_IP_DISABLED"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import CONFIG_RULE, FLOW_LOG, VPC, any_refers, of_type
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
@@ -34,5 +34,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="vpc-flow-logs-enabled (VPC_FLOW_LOGS_ENABLED)",
-    config_rule=ConfigRule("VPC_FLOW_LOGS_ENABLED"),
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import ECR_REPOSITORY
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -23,5 +23,4 @@ POLICY = PolicySpec(
     resource_types=ECR_REPOSITORY,
     check=check,
     peer="CKV_AWS_51",
-    config_rule=ConfigRule("ECR_PRIVATE_TAG_IMMUTABILITY_ENABLED"),
 )

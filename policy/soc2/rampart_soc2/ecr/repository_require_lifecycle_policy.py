@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import CONFIG_RULE, ECR_LIFECYCLE, ECR_REPOSITORY, any_refers, of_type
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
@@ -34,5 +34,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="ecr-private-lifecycle-policy-configured",
-    config_rule=ConfigRule("ECR_PRIVATE_LIFECYCLE_POLICY_CONFIGURED"),
 )

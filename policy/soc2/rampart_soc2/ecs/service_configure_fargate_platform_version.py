@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import ECS_SERVICE, items
-from ..model import COMPLIANT, ConfigRule, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -38,5 +38,4 @@ POLICY = PolicySpec(
     check=check,
     thresholds=("minFargatePlatformVersion",),
     peer="CKV_AWS_332",
-    config_rule=ConfigRule("ECS_FARGATE_LATEST_PLATFORM_VERSION", (("latestLinuxVersion", "minFargatePlatformVersion"),)),
 )

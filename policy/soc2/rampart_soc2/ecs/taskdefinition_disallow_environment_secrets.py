@@ -1,10 +1,10 @@
-"""No secret-looking values in container `environment` (use `secrets`): by value (rampart_soc2.secret_values,
+"""No secret-looking values in container `environment` (use `secrets`): by value (rampart_soc2.vocabulary.secret_values,
 whatever the name) and by name."""
 from __future__ import annotations
 
 from ..common import TASK_DEFINITION, items
 from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
-from ..secret_values import secret_kind, secret_name
+from ..vocabulary.secret_values import secret_kind, secret_name
 from ._containers import cname, containers
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import TASK_DEFINITION, truthy
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 from ._containers import cname, containers
 
 
@@ -30,5 +30,4 @@ POLICY = PolicySpec(
     resource_types=TASK_DEFINITION,
     check=check,
     peer="CKV_AWS_334, CKV_AWS_335",
-    config_rule=ConfigRule("ECS_CONTAINERS_NONPRIVILEGED"),
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, TASK_DEFINITION
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -25,5 +25,4 @@ POLICY = PolicySpec(
     resource_types=TASK_DEFINITION,
     check=check,
     peer="ecs-awsvpc-networking-enabled (ECS_AWSVPC_NETWORKING_ENABLED)",
-    config_rule=ConfigRule("ECS_AWSVPC_NETWORKING_ENABLED"),
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, TASK_DEFINITION
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 from ._containers import cname, containers
 
 
@@ -39,5 +39,4 @@ POLICY = PolicySpec(
     resource_types=TASK_DEFINITION,
     check=check,
     peer="ecs-task-definition-memory-hard-limit (ECS_TASK_DEFINITION_MEMORY_HARD_LIMIT)",
-    config_rule=ConfigRule("ECS_TASK_DEFINITION_MEMORY_HARD_LIMIT"),
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, TASK_DEFINITION, truthy
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 from ._containers import cname, containers
 
 
@@ -24,5 +24,4 @@ POLICY = PolicySpec(
     resource_types=TASK_DEFINITION,
     check=check,
     peer="ecs-containers-readonly-access, CKV_AWS_336",
-    config_rule=ConfigRule("ECS_CONTAINERS_READONLY_ACCESS"),
 )

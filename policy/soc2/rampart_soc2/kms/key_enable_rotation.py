@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, KMS_KEY, truthy
-from ..model import COMPLIANT, ConfigRule, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -26,5 +26,4 @@ POLICY = PolicySpec(
     resource_types=KMS_KEY,
     check=check,
     peer="CKV_AWS_7",
-    config_rule=ConfigRule("CMK_BACKING_KEY_ROTATION_ENABLED"),
 )

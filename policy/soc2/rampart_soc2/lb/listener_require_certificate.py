@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LISTENER
-from ..model import COMPLIANT, ConfigRule, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -26,5 +26,4 @@ POLICY = PolicySpec(
     resource_types=LISTENER,
     check=check,
     peer="elbv2-acm-certificate-required",
-    config_rule=ConfigRule("ELBV2_ACM_CERTIFICATE_REQUIRED"),
 )

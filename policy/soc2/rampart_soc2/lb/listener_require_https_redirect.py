@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LISTENER, items
-from ..model import COMPLIANT, ConfigRule, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -33,5 +33,4 @@ POLICY = PolicySpec(
     resource_types=LISTENER,
     check=check,
     peer="alb-http-to-https-redirection-check, CKV2_AWS_20",
-    config_rule=ConfigRule("ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK"),
 )

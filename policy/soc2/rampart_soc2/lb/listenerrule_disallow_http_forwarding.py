@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import CONFIG_RULE, LISTENER, LISTENER_RULE, items, of_type, referent
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 
 
 def _protocol(listener: Resource) -> str:
@@ -67,5 +67,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK",
-    config_rule=ConfigRule("ALB_HTTP_TO_HTTPS_REDIRECTION_CHECK"),
 )

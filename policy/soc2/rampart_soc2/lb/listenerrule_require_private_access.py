@@ -2,7 +2,7 @@
 
 How "private" reaches the pack: the pack sees resource types and properties only, so the component
 tags every listener rule of a route entry marked `private` with `rampart-private-route=true`
-(`PRIVATE_ROUTE_TAG`; Rampart's routing imports the key from here). A private rule that forwards must
+(`PRIVATE_ROUTE_TAG`, declared in `vocabulary.tags`, where Rampart's routing reads it too). A private rule that forwards must
 sign users in (an `authenticate-oidc` or `authenticate-cognito` action whose
 `onUnauthenticatedRequest` is not `allow`) or match a `source-ip` condition; a source-ip rule that
 does not sign in also needs a private rule on the same listener, for the same host and path
@@ -17,9 +17,7 @@ from typing import Any, Sequence
 from ..common import LISTENER, LISTENER_RULE, items, of_type, raw_get, referent
 from ..model import COMPLIANT, Context, Finding, NotApplicable, Outcome, PolicySpec, Resource, Unknown, Violation
 from ..props import UNKNOWN, UnknownValue
-
-#: The tag the component sets on the listener rules of a route entry marked private.
-PRIVATE_ROUTE_TAG = "rampart-private-route"
+from ..vocabulary.tags import PRIVATE_ROUTE_TAG
 _AUTHENTICATE = ("authenticate-oidc", "authenticate-cognito")
 _PASSES = ("forward",)
 

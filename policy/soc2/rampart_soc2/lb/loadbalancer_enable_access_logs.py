@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LB, truthy
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -28,5 +28,4 @@ POLICY = PolicySpec(
     resource_types=LB,
     check=check,
     peer="elb-logging-enabled, CKV_AWS_91",
-    config_rule=ConfigRule("ELB_LOGGING_ENABLED"),
 )

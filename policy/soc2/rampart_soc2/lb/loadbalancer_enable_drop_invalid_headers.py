@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LB, truthy
-from ..model import COMPLIANT, ConfigRule, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -25,5 +25,4 @@ POLICY = PolicySpec(
     resource_types=LB,
     check=check,
     peer="alb-http-drop-invalid-header-enabled, CKV_AWS_131",
-    config_rule=ConfigRule("ALB_HTTP_DROP_INVALID_HEADER_ENABLED"),
 )

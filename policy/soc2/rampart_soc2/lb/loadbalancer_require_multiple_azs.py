@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, LB, items
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -25,5 +25,4 @@ POLICY = PolicySpec(
     resource_types=LB,
     check=check,
     peer="elbv2-multiple-az (ELBV2_MULTIPLE_AZ)",
-    config_rule=ConfigRule("ELBV2_MULTIPLE_AZ"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import CONFIG_RULE, LB, WEB_ACL_ASSOCIATION, any_refers, of_type, truthy
-from ..model import (COMPLIANT, ConfigRule, Context, Finding, NotApplicable, Outcome, PolicySpec, Resource,
+from ..model import (COMPLIANT, Context, Finding, NotApplicable, Outcome, PolicySpec, Resource,
                      Unknown,
                      Violation, stack_findings)
 
@@ -40,5 +40,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="alb-waf-enabled, CKV2_AWS_28",
-    config_rule=ConfigRule("ALB_WAF_ENABLED"),
 )

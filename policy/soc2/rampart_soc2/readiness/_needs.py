@@ -7,7 +7,7 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_r
 """
 from __future__ import annotations
 
-from ..common import SECRET_KEY_TAG_PREFIX  # noqa: F401  (re-exported: declared with the tags the components write)
+from ..vocabulary.tags import SECRET_KEY_TAG_PREFIX  # noqa: F401  (re-exported: declared with the tags the components write)
 
 #: ECR's token call has no resource-level permission: it must be allowed on "*".
 ECR_AUTH_ACTION = "ecr:GetAuthorizationToken"

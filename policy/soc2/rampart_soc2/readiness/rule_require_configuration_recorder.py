@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Violation, stack_findings
-from ..common import CONFIG_RECORDER, CONFIG_RECORDER_TAG as DECLARED_RECORDER_TAG, CONFIG_RULE_RESOURCE, of_type, raw_get
+from ..common import CONFIG_RECORDER, CONFIG_RULE_RESOURCE, of_type, raw_get
 from ..props import UNKNOWN, UnknownValue
+from ..vocabulary.tags import CONFIG_RECORDER_TAG as DECLARED_RECORDER_TAG
 from ._needs import RECORDER_ERROR
 
 CONFIG_RULE = CONFIG_RULE_RESOURCE

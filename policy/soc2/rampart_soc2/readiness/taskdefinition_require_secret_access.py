@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..common import COMPLETE_SECRET_ARN, KMS_KEY, SECRET, TASK_DEFINITION, of_type, raw_get
+from ..common import KMS_KEY, SECRET, TASK_DEFINITION, of_type, raw_get
 from ..model import COMPLIANT, Context, Finding, NotApplicable, Outcome, PolicySpec, Resource, Violation, stack_findings
 from ..props import UNKNOWN, UnknownValue
+from ..vocabulary.arns import COMPLETE_SECRET_ARN
 from ._iam import Request, describe, evaluate
 from ._needs import (AWS_MANAGED_SECRETS_KEY, KMS_DECRYPT_ACTION, SECRET_ERROR, SECRET_KEY_TAG_PREFIX,
                      SECRET_READ_ACTION, SSM_READ_ACTION)

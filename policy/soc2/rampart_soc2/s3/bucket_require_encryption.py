@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import BUCKET, BUCKET_SSE, CONFIG_RULE, items, of_type
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 from ._buckets import settings_for
 
 ALGORITHMS = ("AES256", "aws:kms", "aws:kms:dsse")
@@ -51,5 +51,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="s3-bucket-server-side-encryption-enabled",
-    config_rule=ConfigRule("S3_BUCKET_SERVER_SIDE_ENCRYPTION_ENABLED"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import BUCKET, BUCKET_PAB, CONFIG_RULE, of_type, truthy
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 from ._buckets import settings_for
 
 SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -40,5 +40,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="s3-bucket-public-read-prohibited",
-    config_rule=ConfigRule("S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED"),
 )

@@ -5,7 +5,7 @@ from typing import Sequence
 
 from ..common import BUCKET, BUCKET_POLICY, CONFIG_RULE, of_type
 from ..iam_documents import denies_insecure_transport
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 from ..props import json_document
 from ._buckets import settings_for
 
@@ -38,5 +38,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="s3-bucket-ssl-requests-only",
-    config_rule=ConfigRule("S3_BUCKET_SSL_REQUESTS_ONLY"),
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import SECRET
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -25,5 +25,4 @@ POLICY = PolicySpec(
     resource_types=SECRET,
     check=check,
     peer="CKV_AWS_149",
-    config_rule=ConfigRule("SECRETSMANAGER_USING_CMK"),
 )

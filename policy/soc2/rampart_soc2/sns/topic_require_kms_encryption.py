@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, SNS_TOPIC
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -24,5 +24,4 @@ POLICY = PolicySpec(
     resource_types=SNS_TOPIC,
     check=check,
     peer="sns-encrypted-kms (SNS_ENCRYPTED_KMS)",
-    config_rule=ConfigRule("SNS_ENCRYPTED_KMS"),
 )

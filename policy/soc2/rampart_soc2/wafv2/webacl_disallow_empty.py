@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..common import CONFIG_RULE, WEB_ACL, items
-from ..model import COMPLIANT, ConfigRule, Context, Outcome, PolicySpec, Resource, Violation
+from ..model import COMPLIANT, Context, Outcome, PolicySpec, Resource, Violation
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -25,5 +25,4 @@ POLICY = PolicySpec(
     resource_types=WEB_ACL,
     check=check,
     peer="wafv2-webacl-not-empty (WAFV2_WEBACL_NOT_EMPTY)",
-    config_rule=ConfigRule("WAFV2_WEBACL_NOT_EMPTY"),
 )

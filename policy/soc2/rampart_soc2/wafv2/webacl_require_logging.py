@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..common import CONFIG_RULE, WEB_ACL, WEB_ACL_LOGGING, any_refers, of_type
-from ..model import COMPLIANT, ConfigRule, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
+from ..model import COMPLIANT, Context, Finding, Outcome, PolicySpec, Resource, Unknown, Violation, stack_findings
 
 
 def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
@@ -34,5 +34,4 @@ POLICY = PolicySpec(
     kind="stack",
     stack_check=stack_check,
     peer="wafv2-logging-enabled, CKV2_AWS_31",
-    config_rule=ConfigRule("WAFV2_LOGGING_ENABLED"),
 )
