@@ -40,8 +40,8 @@ from rampart_soc2.common import COMPLETE_SECRET_ARN, SECRET_KEY_TAG_PREFIX
 from rampart_soc2.secret_values import secret_kind, secret_message, secret_name
 from rampart.components.monitoring import encrypted_log_group, metric_alarm
 from rampart.components.observability import (
-    RATE_LIMITED_METRIC,
-    UPSTREAM_5XX_METRIC,
+    REJECTIONS,
+    UPSTREAM_5XX,
     ServiceMetrics,
     access_log_metric_filters,
     dashboard,
@@ -1204,15 +1204,15 @@ class WebService(pulumi.ComponentResource):
         namespace = self.access_log_metrics_namespace
         if namespace is None:
             return
-        for suffix, metric, threshold, what in (
-            ("429-surge", RATE_LIMITED_METRIC, thresholds.rate_limited_per_minute, "requests answered 429"),
-            ("upstream-5xx-surge", UPSTREAM_5XX_METRIC, thresholds.upstream_5xx_per_minute, "upstream 5xx"),
+        for suffix, log_metric, threshold, what in (
+            ("429-surge", REJECTIONS, thresholds.rate_limited_per_minute, "requests answered 429"),
+            ("upstream-5xx-surge", UPSTREAM_5XX, thresholds.upstream_5xx_per_minute, "upstream 5xx"),
         ):
             alarm(
                 suffix,
                 description=f"{name}: more than {threshold} {what} a minute at the proxy sidecar",
                 namespace=namespace,
-                metric_name=metric,
+                metric_name=log_metric.metric_name,
                 statistic="Sum",
                 threshold=threshold,
                 evaluation_periods=3,
