@@ -398,9 +398,9 @@ def sidecar_search(metric: AccessLogMetric, stat: str = "Sum") -> str:
 
 def sidecar_widgets() -> list[MetricWidget]:
     """The sidecars' own signals for every nginx-ingress service at once (each service's metrics are in
-    its own namespace, which a dimension variable cannot switch). Metric math takes an array of time
-    series with a scalar or with one time series, not with another array, so a sidecar's 403s
-    (SampleCount - Sum) cannot be worked out per search result: the widget shows each sidecar's 429s and
+    its own namespace, which a dimension variable cannot switch). AWS documents metric math on an array
+    of time series with a scalar or with one time series, not with another array, so a sidecar's 403s
+    (SampleCount - Sum) are not worked out per search result: the widget shows each sidecar's 429s and
     429s + 403s, and the 403s of all sidecars together."""
     return [
         MetricWidget("429 / 403 at each sidecar", (
