@@ -710,7 +710,7 @@ _JSON_LOG_FORMAT = (
     '"cipher":"$ssl_cipher",'
     '"user_agent":"$http_user_agent",'
     # the metric filters' 0/1 flags (rampart/components/observability.py ACCESS_LOG_FLAGS): unquoted, as
-    # the maps below write a number or null
+    # their maps in render_nginx_conf write a number or null
     + ",".join(f'"{flag.field}":{flag.variable}' for flag in ACCESS_LOG_FLAGS)
     + "}'"
 )
@@ -852,6 +852,7 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
     w.d("default", '""')
     w.d("429", _int(config.rate_limit.retry_after_seconds, "rateLimit.retryAfterSeconds", 1, 3600))
     w.close()
+    w.comment("The access-log metrics' flags: 1 and 0 for the two outcomes one metric counts, null on other lines")
     for flag in ACCESS_LOG_FLAGS:
         w.open("map", flag.source, flag.variable)
         w.d("default", "null")
