@@ -7,8 +7,9 @@ the alarms on them and the tests that feed real nginx log lines to the patterns 
 Field types follow what nginx writes with `log_format ... escape=json` (rampart/components/proxy_config.py
 `_JSON_LOG_FORMAT`): `status`, `bytes_sent` and `request_time` are unquoted numbers; `upstream_status`,
 `upstream_time` and `cache` are quoted strings (empty when nginx answered itself, a comma list when it
-retried another upstream). A string field compared with a number never matches in CloudWatch, so the
-patterns compare each field as the type nginx writes.
+retried another upstream); the `ACCESS_LOG_FLAGS` fields are an unquoted 0 or 1, or null. A string
+field compared with a number never matches in CloudWatch, so the patterns compare each field as the
+type nginx writes.
 
 The sidecar exists only in `nginx` ingress mode; in `alb` mode the service has no access log of its own
 and its dashboard and alarms use the load balancer's per-target-group metrics (AWS/ApplicationELB).
@@ -37,34 +38,62 @@ class AccessLogMetric:
     unit: str = "Count"
 
 
+@dataclass(frozen=True)
+class LogFlag:
+    """A numeric field of the sidecar's JSON access log that tells two outcomes apart: 1 when the nginx
+    variable `source` is `one`, 0 when it is `zero`, JSON null on every other line. The nginx config
+    (rampart/components/proxy_config.py) writes it from this definition: a `map` from `source` to
+    `variable`, and the field in the log format."""
+
+    field: str
+    source: str
+    one: str
+    zero: str
+
+    @property
+    def variable(self) -> str:
+        return f"$rampart_{self.field}"
+
+    def metric(self, metric_name: str) -> AccessLogMetric:
+        """One metric for both outcomes (issue 23: a custom metric is billed by the month, whatever
+        it carries): the filter matches the lines whose flag is a number, so the flag is in the pattern
+        and every line it matches has a value, and publishes the flag itself. CloudWatch then keeps, per
+        period, Sum (the lines written 1), SampleCount (the lines written 0 or 1) and Average (Sum /
+        SampleCount, the share written 1). A null flag is no number: the line is not matched and adds
+        no sample. No default value: it would add a 0 sample for every other line."""
+        return AccessLogMetric(
+            metric_name, f"{{ $.{self.field} = 0 || $.{self.field} = 1 }}", value=f"$.{self.field}"
+        )
+
+
+#: 1 for a 429 (the sidecar's rate limit), 0 for a 403 (its access control, or the app's).
+RATE_LIMITED = LogFlag("rate_limited", "$status", one="429", zero="403")
+#: 1 for a cache HIT, 0 for a MISS. BYPASS, EXPIRED, STALE and the rest, and lines with no cache
+#: lookup (an empty `$upstream_cache_status`), are neither: null, no sample.
+CACHE_HIT = LogFlag("cache_hit", "$upstream_cache_status", one="HIT", zero="MISS")
+ACCESS_LOG_FLAGS: tuple[LogFlag, ...] = (RATE_LIMITED, CACHE_HIT)
+
+#: Sum = 429s, SampleCount = 429s + 403s (so 403s = SampleCount - Sum).
+REJECTIONS = RATE_LIMITED.metric("Rejections")
+#: Sum = hits, SampleCount = hits + misses (the lookups), Average = the hit ratio.
+CACHE_LOOKUPS = CACHE_HIT.metric("CacheLookups")
+# Upstream 5xx: nginx writes the upstream's status as a string ("502", or "502, 200" after a retry).
+UPSTREAM_5XX = AccessLogMetric("Upstream5xx", '{ $.upstream_status = "5*" }')
+
 #: Only what the load balancer does not already publish per target group for free: AWS/ApplicationELB
 #: counts the requests and the 2xx/3xx/4xx/5xx the sidecar answers (`RequestCount`,
 #: `HTTPCode_Target_*_Count`) and times them (`TargetResponseTime`, upstream time included), per
 #: TargetGroup and LoadBalancer. What only the sidecar knows is which 4xx were its own rate limit (429)
 #: or access control (403), whether the cache answered, and whether the app behind it failed. Each entry
-#: is a custom metric CloudWatch bills by the month (issue 23): add one only for a signal AWS lacks.
-ACCESS_LOG_METRICS: tuple[AccessLogMetric, ...] = (
-    AccessLogMetric("RateLimited429", "{ $.status = 429 }"),
-    AccessLogMetric("Forbidden403", "{ $.status = 403 }"),
-    AccessLogMetric("CacheHits", '{ $.cache = "HIT" }'),
-    AccessLogMetric("CacheMisses", '{ $.cache = "MISS" }'),
-    # Upstream 5xx: nginx writes the upstream's status as a string ("502", or "502, 200" after a retry).
-    AccessLogMetric("Upstream5xx", '{ $.upstream_status = "5*" }'),
-)
-
-# The alarms on the sidecar's metrics watch these two.
-RATE_LIMITED_METRIC = "RateLimited429"
-UPSTREAM_5XX_METRIC = "Upstream5xx"
+#: is a custom metric CloudWatch bills by the month (issue 23): add one only for a signal AWS lacks, and
+#: let two outcomes share one metric through a `LogFlag` where they can.
+ACCESS_LOG_METRICS: tuple[AccessLogMetric, ...] = (REJECTIONS, CACHE_LOOKUPS, UPSTREAM_5XX)
 
 
 def metric_namespace(service_physical_name: str) -> str:
     """Per-service namespace: metric filter dimensions can only take values from log fields, and the
     log has no service field, so the service is in the namespace."""
     return f"{NAMESPACE_PREFIX}/{service_physical_name}"
-
-
-def access_log_metric(name: str) -> AccessLogMetric:
-    return next(m for m in ACCESS_LOG_METRICS if m.metric_name == name)
 
 
 def access_log_metric_filters(
@@ -138,9 +167,13 @@ class Expression:
     expression: str
     label: str
     id: str
+    visible: bool = True
 
     def line(self) -> list[Any]:
-        return [{"expression": self.expression, "label": self.label, "id": self.id}]
+        options: dict[str, Any] = {"expression": self.expression, "label": self.label, "id": self.id}
+        if not self.visible:
+            options["visible"] = False
+        return [options]
 
 
 @dataclass(frozen=True)
@@ -255,13 +288,13 @@ def service_widgets(m: ServiceMetrics) -> list[MetricWidget]:
     if ns is not None:
         widgets += [
             MetricWidget("429 / 403 at the proxy", (
-                Metric(ns, "RateLimited429", {}, label="429"),
-                Metric(ns, "Forbidden403", {}, label="403"),
+                Metric(ns, REJECTIONS.metric_name, {}, stat="Sum", label="429", id="limited"),
+                Metric(ns, REJECTIONS.metric_name, {}, stat="SampleCount", id="refused", visible=False),
+                Expression("refused - limited", "403", "forbidden"),
             )),
             MetricWidget("Cache hit ratio (%)", (
-                Metric(ns, "CacheHits", {}, id="hits", visible=False),
-                Metric(ns, "CacheMisses", {}, id="misses", visible=False),
-                Expression("100 * hits / (hits + misses)", "hit ratio", "ratio"),
+                Metric(ns, CACHE_LOOKUPS.metric_name, {}, stat="Average", id="hitshare", visible=False),
+                Expression("100 * hitshare", "hit ratio", "ratio"),
             )),
         ]
     if m.web_acl_metric_name is not None:
@@ -357,22 +390,35 @@ def service_selectors(alb_arn_suffix: pulumi.Input[str], cluster_name: pulumi.In
     )
 
 
-def sidecar_search(metric_name: str) -> str:
-    """Every service's sidecar metric `metric_name`, one line per service (its namespace names it)."""
-    access_log_metric(metric_name)  # only a metric a filter publishes
-    return f"SEARCH('Namespace:\"{NAMESPACE_PREFIX}\" MetricName=\"{metric_name}\"', 'Sum', {PERIOD_SECONDS})"
+def sidecar_search(metric: AccessLogMetric, stat: str = "Sum") -> str:
+    """Every service's sidecar metric `metric` (one of `ACCESS_LOG_METRICS`, so one a filter publishes)
+    as `stat`, one time series per service (its namespace names it)."""
+    return f"SEARCH('Namespace:\"{NAMESPACE_PREFIX}\" MetricName=\"{metric.metric_name}\"', '{stat}', {PERIOD_SECONDS})"
 
 
 def sidecar_widgets() -> list[MetricWidget]:
     """The sidecars' own signals for every nginx-ingress service at once (each service's metrics are in
-    its own namespace, which a dimension variable cannot switch)."""
-    def searched(title: str, *names: str) -> MetricWidget:
-        return MetricWidget(title, tuple(Expression(sidecar_search(n), n, f"s{i}") for i, n in enumerate(names)))
-
+    its own namespace, which a dimension variable cannot switch). AWS documents metric math on an array
+    of time series with a scalar or with one time series, not with another array, so a sidecar's 403s
+    (SampleCount - Sum) are not worked out per search result: the widget shows each sidecar's 429s and
+    429s + 403s, and the 403s of all sidecars together."""
     return [
-        searched("429 / 403 at each sidecar", RATE_LIMITED_METRIC, "Forbidden403"),
-        searched("Cache hits / misses at each sidecar", "CacheHits", "CacheMisses"),
-        searched("Upstream 5xx at each sidecar", UPSTREAM_5XX_METRIC),
+        MetricWidget("429 / 403 at each sidecar", (
+            Expression(sidecar_search(REJECTIONS, "Sum"), "429", "limited"),
+            Expression(sidecar_search(REJECTIONS, "SampleCount"), "429 + 403", "refused"),
+            Expression("SUM(refused) - SUM(limited)", "403, all sidecars", "forbidden"),
+        )),
+        MetricWidget("Cache hits / lookups at each sidecar", (
+            Expression(sidecar_search(CACHE_LOOKUPS, "Sum"), "hits", "hits"),
+            Expression(sidecar_search(CACHE_LOOKUPS, "SampleCount"), "lookups", "lookups"),
+        )),
+        MetricWidget("Cache hit ratio (%) at each sidecar", (
+            Expression(sidecar_search(CACHE_LOOKUPS, "Average"), "hit share", "hitshare", visible=False),
+            Expression("100 * hitshare", "hit ratio", "ratio"),
+        )),
+        MetricWidget("Upstream 5xx at each sidecar", (
+            Expression(sidecar_search(UPSTREAM_5XX, "Sum"), UPSTREAM_5XX.metric_name, "upstream5xx"),
+        )),
     ]
 
 

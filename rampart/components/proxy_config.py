@@ -31,6 +31,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 
 from rampart.components._util import KMS_KEY_ARN
+from rampart.components.observability import ACCESS_LOG_FLAGS
 from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
 from rampart.components.routing import HEALTH_CHECK_PATH, MAX_ACCESS_ENTRIES, MAX_PATTERN_LENGTH, MAX_VALUES_PER_CONDITION
 
@@ -707,8 +708,11 @@ _JSON_LOG_FORMAT = (
     '"cache":"$upstream_cache_status",'
     '"tls":"$ssl_protocol",'
     '"cipher":"$ssl_cipher",'
-    '"user_agent":"$http_user_agent"'
-    "}'"
+    '"user_agent":"$http_user_agent",'
+    # the metric filters' 0/1 flags (rampart/components/observability.py ACCESS_LOG_FLAGS): unquoted, as
+    # their maps in render_nginx_conf write a number or null
+    + ",".join(f'"{flag.field}":{flag.variable}' for flag in ACCESS_LOG_FLAGS)
+    + "}'"
 )
 
 
@@ -848,6 +852,13 @@ def render_nginx_conf(config: ProxyConfig, target: RenderTarget | None = None) -
     w.d("default", '""')
     w.d("429", _int(config.rate_limit.retry_after_seconds, "rateLimit.retryAfterSeconds", 1, 3600))
     w.close()
+    w.comment("The access-log metrics' flags: 1 and 0 for the two outcomes one metric counts, null on other lines")
+    for flag in ACCESS_LOG_FLAGS:
+        w.open("map", flag.source, flag.variable)
+        w.d("default", "null")
+        w.d(flag.one, "1")
+        w.d(flag.zero, "0")
+        w.close()
     w.d("log_format", "rampart_json", "escape=json", _JSON_LOG_FORMAT)
     if config.access_log_buffer_kb:
         buffer_kb = _int(config.access_log_buffer_kb, "accessLogBufferKb", 1, 1024)

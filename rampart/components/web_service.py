@@ -40,10 +40,9 @@ from rampart.components.environment import EnvironmentRef
 from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
 from rampart_soc2.vocabulary.secret_values import secret_kind, secret_message, secret_name
 from rampart_soc2.vocabulary.tags import SECRET_KEY_TAG_PREFIX
-from rampart.components.monitoring import encrypted_log_group, metric_alarm
+from rampart.components.monitoring import encrypted_log_group
+from rampart.components.service_alarms import AlarmScope, service_alarms
 from rampart.components.observability import (
-    RATE_LIMITED_METRIC,
-    UPSTREAM_5XX_METRIC,
     ServiceMetrics,
     dashboard,
     service_dashboard_body,
@@ -1039,114 +1038,20 @@ class WebService(pulumi.ComponentResource):
         return dashboard(f"{self._name}-dashboard", f"{self._name}-service", service_dashboard_body(metrics), self)
 
     def _alarms(self) -> None:
-        """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
-        name, topic, thresholds = self._name, self._env.alarm_topic_arn, self._args.alarms
-        target_dims: dict[str, StrInput] = {
-            "LoadBalancer": self._env.alb_arn_suffix,
-            "TargetGroup": self.route.target_group.arn_suffix,
-        }
-
-        def target_metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=query_id,
-                return_data=False,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/ApplicationELB",
-                    metric_name=metric_name,
-                    dimensions=target_dims,
-                    period=60,
-                    stat="Sum",
-                ),
-            )
-
-        def alarm(suffix: str, **kwargs: Any) -> None:
-            metric_alarm(f"{name}-alarm-{suffix}", topic_arn=topic, tags=self._tags, parent=self, **kwargs)
-
-        alarm(
-            "5xx-rate",
-            description=f"{name}: its targets answered 5xx to more than {thresholds.http_5xx_rate_percent}% of its requests",
-            metric_queries=[
-                target_metric("target5xx", "HTTPCode_Target_5XX_Count"),
-                target_metric("requests", "RequestCount"),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate",
-                    label="5xx rate (%)",
-                    expression="100 * FILL(target5xx, 0) / requests",
-                    return_data=True,
-                ),
-            ],
-            threshold=thresholds.http_5xx_rate_percent,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
+        """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics
+        (one function per family: rampart/components/service_alarms.py)."""
+        service_alarms(
+            AlarmScope(
+                service=self._name,
+                topic_arn=self._env.alarm_topic_arn,
+                tags=self._tags,
+                parent=self,
+                target_dims={"LoadBalancer": self._env.alb_arn_suffix, "TargetGroup": self.route.target_group.arn_suffix},
+                ecs_dims={"ClusterName": self._env.cluster_name, "ServiceName": self.service.name},
+                access_log_namespace=self.access_log_metrics_namespace,
+            ),
+            self._args.alarms,
         )
-        alarm(
-            "unhealthy-targets",
-            description=f"{name}: at least one target failed the load balancer health check",
-            namespace="AWS/ApplicationELB",
-            metric_name="UnHealthyHostCount",
-            dimensions=target_dims,
-            statistic="Maximum",
-            threshold=0,
-            evaluation_periods=3,
-        )
-        alarm(
-            "no-healthy-targets",
-            description=f"{name}: no target passes the load balancer health check, so the service is down",
-            namespace="AWS/ApplicationELB",
-            metric_name="HealthyHostCount",
-            dimensions=target_dims,
-            statistic="Minimum",
-            threshold=1,
-            comparison_operator="LessThanThreshold",
-            evaluation_periods=3,
-            # With no target registered (every task stopped) the metric is not published at all: that
-            # is the outage this alarm exists for, so missing data counts as breaching.
-            treat_missing_data="breaching",
-        )
-        alarm(
-            "p99-latency",
-            description=f"{name}: p99 target response time above {thresholds.target_p99_seconds}s",
-            namespace="AWS/ApplicationELB",
-            metric_name="TargetResponseTime",
-            dimensions=target_dims,
-            extended_statistic="p99",
-            threshold=thresholds.target_p99_seconds,
-            evaluation_periods=5,
-            datapoints_to_alarm=3,
-        )
-        ecs_dims: dict[str, StrInput] = {"ClusterName": self._env.cluster_name, "ServiceName": self.service.name}
-        for suffix, metric, threshold in (
-            ("cpu", "CPUUtilization", thresholds.cpu_percent),
-            ("memory", "MemoryUtilization", thresholds.memory_percent),
-        ):
-            alarm(
-                suffix,
-                description=f"{name}: service average {metric} above {threshold}%",
-                namespace="AWS/ECS",
-                metric_name=metric,
-                dimensions=ecs_dims,
-                statistic="Average",
-                threshold=threshold,
-                evaluation_periods=5,
-                datapoints_to_alarm=3,
-            )
-        namespace = self.access_log_metrics_namespace
-        if namespace is None:
-            return
-        for suffix, metric, threshold, what in (
-            ("429-surge", RATE_LIMITED_METRIC, thresholds.rate_limited_per_minute, "requests answered 429"),
-            ("upstream-5xx-surge", UPSTREAM_5XX_METRIC, thresholds.upstream_5xx_per_minute, "upstream 5xx"),
-        ):
-            alarm(
-                suffix,
-                description=f"{name}: more than {threshold} {what} a minute at the proxy sidecar",
-                namespace=namespace,
-                metric_name=metric,
-                statistic="Sum",
-                threshold=threshold,
-                evaluation_periods=3,
-                datapoints_to_alarm=2,
-            )
 
     def _url(self) -> pulumi.Output[str]:
         """Where the service answers: its first host (or the environment's URL) and its first path."""

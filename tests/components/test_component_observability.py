@@ -11,6 +11,10 @@ from test_component_nginx import nginx_args
 
 from rampart.components.observability import (
     ACCESS_LOG_METRICS,
+    CACHE_LOOKUPS,
+    RATE_LIMITED,
+    REJECTIONS,
+    UPSTREAM_5XX,
     SELECTED_SERVICE,
     SELECTED_TARGET_GROUP,
     SERVICE_TITLE_PREFIX,
@@ -20,6 +24,15 @@ from rampart.components.web_service import AlarmSettings
 FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+# What each sidecar metric means as each statistic: a count (value 1) as its Sum; a 0/1 flag as its Sum
+# (the lines written 1), SampleCount (written 0 or 1) and Average (the share written 1).
+STATS_READ = {
+    REJECTIONS.metric_name: {"Sum", "SampleCount"},  # 429s; 429s + 403s
+    CACHE_LOOKUPS.metric_name: {"Sum", "SampleCount", "Average"},  # hits; lookups; hit ratio
+    UPSTREAM_5XX.metric_name: {"Sum"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +70,20 @@ def test_surge_alarms_watch_a_metric_a_filter_publishes_and_notify_the_topic(pla
     assert alarm.inputs["okActions"] == [topic.outputs["arn"]]
 
 
+def test_filters_publish_what_the_table_says_and_the_429_alarm_sums_the_flag_a_429_sets(plan: Plan) -> None:
+    """The filter behind the 429 alarm takes its value from the log flag that is 1 for a 429 (0 for a
+    403), and the alarm reads its Sum: the same number of 429s as a metric of 429s alone."""
+    filters = {f.inputs["metricTransformation"]["name"]: f for f in plan.of_type(FILTER)}
+    for metric in ACCESS_LOG_METRICS:
+        f = filters[metric.metric_name]
+        assert (f.inputs["pattern"], f.inputs["metricTransformation"]["value"]) == (metric.pattern, metric.value), f.name
+        assert "defaultValue" not in f.inputs["metricTransformation"], f"{f.name}: a default would add a sample per line"
+    alarm = plan.named("shop-alarm-429-surge")
+    watched = filters[alarm.inputs["metricName"]]
+    assert watched.inputs["metricTransformation"]["value"] == f"$.{RATE_LIMITED.field}" and RATE_LIMITED.one == "429"
+    assert alarm.inputs["statistic"] == "Sum" and alarm.inputs["threshold"] == AlarmSettings().rate_limited_per_minute
+
+
 def test_thresholds_come_from_the_settings() -> None:
     tuned = run_service(nginx_args(alarms=AlarmSettings(rate_limited_per_minute=7, upstream_5xx_per_minute=3)))
     assert tuned.named("shop-alarm-429-surge").inputs["threshold"] == 7
@@ -78,7 +105,9 @@ from typing import Any  # noqa: E402
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 WIDGET_KEYS = {"type", "x", "y", "width", "height", "properties"}
 # AWS's metric search expression, as the environment dashboard writes it for the sidecars' metrics
-SEARCH = re.compile(r"""SEARCH\('Namespace:"(?P<namespace>[^"]+)" MetricName="(?P<name>[^"]+)"', 'Sum', 60\)""")
+SEARCH = re.compile(
+    r"""SEARCH\('Namespace:"(?P<namespace>[^"]+)" MetricName="(?P<name>[^"]+)"', '(?P<stat>Sum|SampleCount|Average)', 60\)"""
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,23 +138,24 @@ def _check_structure(body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 cells[(cx, cy)] = title
         props = w["properties"]
         assert props["view"] == "timeSeries" and props["period"] % 60 == 0 and props["region"]
-        ids = set()
+        ids = {line[-1]["id"] for line in props["metrics"] if "id" in line[-1]}
         for line in props["metrics"]:
             if len(line) == 1:
-                assert set(line[0]) == {"expression", "label", "id"}
+                assert {"expression", "label", "id"} <= set(line[0]) <= {"expression", "label", "id", "visible"}, line
                 expression = line[0]["expression"]
                 search = SEARCH.fullmatch(expression)
                 if search:  # a metric search: what it finds is checked by the caller
-                    found.append((title, {"namespace": search["namespace"], "name": search["name"], "search": True}))
+                    found.append((title, {"namespace": search["namespace"], "name": search["name"],
+                                          "stat": search["stat"], "search": True}))
                     continue
+                assert "SEARCH" not in expression, f"{title}: a search the pattern above does not read: {expression}"
                 used = set(re.findall(r"[a-z][A-Za-z0-9_]*", expression))
-                assert used <= ids, f"{title}: expression uses {used - ids}, not defined ids"
+                assert used <= ids - {line[0]["id"]}, f"{title}: expression uses {used - ids}, not defined ids"
                 continue
             *flat, options = line
             assert isinstance(options, dict) and len(flat) % 2 == 0, line
-            if "id" in options:
-                ids.add(options["id"])
-            found.append((title, {"namespace": flat[0], "name": flat[1], "dims": dict(zip(flat[2::2], flat[3::2]))}))
+            found.append((title, {"namespace": flat[0], "name": flat[1], "stat": options["stat"],
+                                  "dims": dict(zip(flat[2::2], flat[3::2]))}))
     return found
 
 
@@ -145,10 +175,13 @@ def test_service_dashboard_structure_and_dimensions(opted: Plan) -> None:
         namespace: {},
     }
     metrics = _check_structure(_body(plan, "shop-dashboard"))
+    read: dict[str, set[str]] = {}
     for title, m in metrics:
         assert m["dims"] == expected_dims[m["namespace"]], f"{title}: {m}"
         if m["namespace"] == namespace:
             assert m["name"] in published, f"{title}: {m['name']} is published by no metric filter"
+            read.setdefault(m["name"], set()).add(m["stat"])
+    assert read == {REJECTIONS.metric_name: {"Sum", "SampleCount"}, CACHE_LOOKUPS.metric_name: {"Average"}}, read
     titles = {t for t, _ in metrics}
     assert {"Requests", "Latency p50 / p99 (s)", "429 / 403 at the proxy", "Cache hit ratio (%)",
             "WAF allowed / blocked", "Healthy / unhealthy targets", "Task CPU / memory used",
@@ -179,17 +212,18 @@ def test_environment_dashboard_structure_and_dimensions(plan: Plan) -> None:
     }
     published = {(f.inputs["metricTransformation"]["namespace"], f.inputs["metricTransformation"]["name"])
                  for f in plan.of_type(FILTER)}
-    searched = set()
+    searched: dict[str, set[str]] = {}
     for title, m in _check_structure(_environment_body(plan)):
         if m.get("search"):
-            searched.add(m["name"])
+            searched.setdefault(m["name"], set()).add(m["stat"])
             assert any(ns.startswith(m["namespace"] + "/") and name == m["name"] for ns, name in published), (
                 f"{title}: searches {m['namespace']} {m['name']}, which no metric filter publishes")
         elif title.startswith(SERVICE_TITLE_PREFIX):
             assert m["dims"] == selected[m["namespace"]], f"{title}: {m}"
         else:
             assert m["dims"] == shared[m["namespace"]], f"{title}: {m}"
-    assert searched == {m.metric_name for m in ACCESS_LOG_METRICS}, "every sidecar metric is on the dashboard"
+    assert set(searched) == {m.metric_name for m in ACCESS_LOG_METRICS}, "every sidecar metric is on the dashboard"
+    assert searched == STATS_READ, "each sidecar metric is read as the statistics that mean something for it"
 
 
 def test_environment_dashboard_selects_any_service_of_its_own_load_balancer_and_cluster(plan: Plan) -> None:
