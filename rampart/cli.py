@@ -18,7 +18,7 @@ from typing import Any
 from rampart.errors import UserError, exit_codes_text
 
 SUBCOMMANDS = [
-    "rampart.plan", "rampart.render_proxy", "rampart.check", "rampart.verify", "rampart.pack_path", "rampart.local.command",
+    "rampart.offline.plan", "rampart.offline.render_proxy", "rampart.offline.check", "rampart.commands.verify", "rampart.commands.pack_path", "rampart.local.command",
 ]
 
 

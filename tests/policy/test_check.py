@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from policy_fixtures import COMPLIANT_DOCKERFILE, PACK_DIR
-from rampart.check import check_stack, main, pack_config_from_stack, parse_formats, summary_lines
+from rampart.offline.check import check_stack, main, pack_config_from_stack, parse_formats, summary_lines
 from rampart.errors import UserError
-from rampart.report import build_report, render_html, render_json, render_md, verify_report
+from rampart.offline.report import build_report, render_html, render_json, render_md, verify_report
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

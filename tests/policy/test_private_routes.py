@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rampart.check import CheckResult, check_stack, main as check_main
-from rampart.mock_engine import mock_secret_string
+from rampart.offline.check import CheckResult, check_stack, main as check_main
+from rampart.offline.mock_engine import mock_secret_string
 from rampart.cli import main as cli_main
-from rampart.plan import run_stack
-from rampart.report import write_reports
+from rampart.offline.plan import run_stack
+from rampart.offline.report import write_reports
 
 pytestmark = pytest.mark.e2e
 

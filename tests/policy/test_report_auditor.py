@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from rampart.check import main
+from rampart.offline.check import main
 from rampart.cli import main as cli
-from rampart.report import threshold_sentences
+from rampart.offline.report import threshold_sentences
 from test_check import make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_sections_print_expanded(reports: list[Path]) -> None:
 def test_the_html_is_compact_and_keeps_policy_ids_whole(reports: list[Path]) -> None:
     """Controls with nothing to act on are one table row each (naming every resource they judged);
     only controls with findings get a full section. Policy ids never break mid-word."""
-    from rampart.report import QUIET_OUTCOMES
+    from rampart.offline.report import QUIET_OUTCOMES
 
     report = json.loads((reports[0] / "soc2-prod.json").read_text())["report"]
     html = (reports[0] / "soc2-prod.html").read_text()

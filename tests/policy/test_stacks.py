@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rampart.config import load_stack_config
-from rampart.check import check_stack, main
+from rampart.offline.check import check_stack, main
 from readiness_today import pending
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def test_evidence_report_shows_the_stack_file_overrides(stack: str, tmp_path: Pa
 
     import yaml
 
-    from rampart.report import verify_report, write_reports
+    from rampart.offline.report import verify_report, write_reports
 
     settings = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"].get("rampart:policy") or {}
     result = check_stack(REPO, stack)

@@ -15,7 +15,7 @@ from rampart.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
-    from rampart.report import verify_report
+    from rampart.offline.report import verify_report
 
     code = 0
     for path in args.reports:

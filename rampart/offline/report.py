@@ -33,7 +33,7 @@ from rampart_soc2.model import parse_waivers
 from rampart_soc2.thresholds import BY_KEY, WAF_DEFAULT_RATE_WINDOW
 
 if TYPE_CHECKING:
-    from rampart.check import CheckResult
+    from rampart.offline.check import CheckResult
 
 CRITERIA = {
     "CC6.1": "Logical access security and encryption of data at rest",
@@ -303,7 +303,7 @@ def _checkpoint_text(outs: Sequence[Any], level: str) -> str:
 
 def checkpoints(result: "CheckResult") -> dict[str, dict[str, Any]]:
     """Per control: preview result, deployed-state result (when --state was given), runtime rule."""
-    from rampart.check import _registry
+    from rampart.offline.check import _registry
 
     registry = _registry()
     a = result.analysis

@@ -25,7 +25,7 @@ from rampart import cost
 from rampart.config import engine_config, read_stack_values, validate_region, validate_stack_config
 from rampart.errors import UserError, program_error
 from rampart.project import Project, load_project, stack_config
-from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
+from rampart.offline.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
 from rampart_soc2.secret_values import redact
 
 

@@ -24,11 +24,11 @@ from typing import Any
 from rampart_soc2.thresholds import THRESHOLDS
 
 from rampart import cost
-from rampart.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
+from rampart.offline.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
                               run_pack)
 from rampart.config import engine_config
 from rampart.errors import PackError, UserError, exit_codes_text
-from rampart.stack_keys import program_hint, stack_hint
+from rampart.offline.stack_keys import program_hint, stack_hint
 
 FORMATS = ("md", "json", "html")
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -112,7 +112,7 @@ def pack_config_from_stack(policy_settings: Any, policies: Mapping[str, Any] | N
 
 
 def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
-    """Planned resources (rampart.mock_engine.RegisteredResource) as the engine sends them to a pack.
+    """Planned resources (rampart.offline.mock_engine.RegisteredResource) as the engine sends them to a pack.
 
     Properties are the inputs (camelCase, secrets re-marked) over the outputs the mock filled in
     (id, arn, ...), which is what the relationship policies match on. Component resources and the
@@ -163,7 +163,7 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     """What the program logged while it was planned (`pulumi preview` shows the same as diagnostics)."""
     state: Any = None
-    """The deployed state checked (rampart.state.DeployedState) when `--state` was given, else None (a preview)."""
+    """The deployed state checked (rampart.offline.state.DeployedState) when `--state` was given, else None (a preview)."""
     planned: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """With `--state`: the plan of the same stack (URN -> (type, parent)), to name what the export lacks."""
     preview: Analysis | None = None
@@ -268,7 +268,7 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
                 pack_config_files: Sequence[Path] | None = None) -> CheckResult:
     """Plan `stack` and run each policy pack over it (Rampart's installed pack by default); the
     subcommand-free entry point."""
-    from rampart.plan import run_stack
+    from rampart.offline.plan import run_stack
     from rampart.project import load_project, stack_config
 
     project = load_project(project_dir)
@@ -296,9 +296,9 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     """Run the packs over a deployed stack's export (`pulumi stack export`), configured from the stack
     file as for a preview; the plan of the same stack is the preview checkpoint and names the
     resources the export lacks."""
-    from rampart.plan import run_stack
+    from rampart.offline.plan import run_stack
     from rampart.project import load_project, stack_config
-    from rampart.state import missing_outcomes, read_export
+    from rampart.offline.state import missing_outcomes, read_export
 
     project = load_project(project_dir)
     dirs = _pack_dirs(pack_dirs)
@@ -405,7 +405,7 @@ def summary_lines(result: CheckResult) -> list[str]:
 
 def unused_waiver_warnings(result: CheckResult) -> list[str]:
     """A waiver in the stack file that matched no resource of this check: likely a typo or a stale entry."""
-    from rampart.report import UNUSED_WAIVER, waiver_statuses
+    from rampart.offline.report import UNUSED_WAIVER, waiver_statuses
 
     return [f"waiver for {w['policy']} on {w['resource']!r} ({w['reason']}) matches no resource of "
             f"{result.checkpoint} of stack {result.stack!r}; fix its resource name or remove it from {result.stack_file}"
@@ -413,7 +413,7 @@ def unused_waiver_warnings(result: CheckResult) -> list[str]:
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    from rampart.plan import add_stack_outputs_option
+    from rampart.offline.plan import add_stack_outputs_option
 
     p = subparsers.add_parser("check", parents=[parent], help="run the SOC 2 policy pack over a stack's plan, offline",
                               description=__doc__.splitlines()[0] if __doc__ else None,
@@ -446,7 +446,7 @@ def parse_formats(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rampart.plan import read_stack_outputs
+    from rampart.offline.plan import read_stack_outputs
 
     formats = parse_formats(args.format)
     if args.emit_pack_config:
@@ -464,7 +464,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in unused_waiver_warnings(result):
         print(f"rampart check: warning: {warning}", file=sys.stderr)
     if args.report:
-        from rampart.report import write_reports
+        from rampart.offline.report import write_reports
 
         for path in write_reports(result, Path(args.report), formats):
             print(f"wrote {path}")
@@ -472,7 +472,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rampart.check ...` without the shared CLI (for CI before cli.py registers it)."""
+    """`python -m rampart.offline.check ...` without the shared CLI (for CI before cli.py registers it)."""
     parser = argparse.ArgumentParser(prog="rampart")
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("-C", dest="project_dir", type=Path, default=Path.cwd(), metavar="DIR")

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def run(args: argparse.Namespace) -> int:
-    from rampart.check import default_pack_dir
+    from rampart.offline.check import default_pack_dir
 
     print(default_pack_dir())
     return 0
