@@ -470,20 +470,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     return 1 if result.failed else 0
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rampart.offline.check ...` without the shared CLI (for CI before cli.py registers it)."""
-    parser = argparse.ArgumentParser(prog="rampart")
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("-C", dest="project_dir", type=Path, default=Path.cwd(), metavar="DIR")
-    register(parser.add_subparsers(dest="command", required=True), parent)
-    args = parser.parse_args(["check", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return int(args.func(args))
-    except UserError as e:
-        print(f"rampart check: {e}", file=sys.stderr)
-        return e.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from rampart.offline.check import main
 from rampart.cli import main as cli
 from rampart.offline.report import threshold_sentences
 from test_check import make_project
@@ -148,11 +147,11 @@ def test_a_waiver_that_matches_no_resource_is_warned_about(tmp_path: Path, capsy
                {"policy": "aws-kms-key-enable-rotation", "resource": "key", "reason": "rotated by the HSM",
                 "expires": "2099-12-31"}]
     project = make_project(tmp_path, fixture={}, policy={"minTaskCount": 1, "waivers": waivers})
-    assert main(["-C", str(project), "--stack", "dev"]) == 0
+    assert cli(["check", "-C", str(project), "--stack", "dev"]) == 0
     err = capsys.readouterr().err
     assert "warning: waiver for aws-kms-key-enable-rotation on 'no-such-key' (typo in the name) matches no resource" in err
     assert "'key'" not in err  # not needed (the key rotates), but it names a real resource
-    assert main(["-C", str(project), "--stack", "dev", "--report", str(tmp_path / "r"), "--format", "json"]) == 0
+    assert cli(["check", "-C", str(project), "--stack", "dev", "--report", str(tmp_path / "r"), "--format", "json"]) == 0
     statuses = {w["resource"]: w["status"] for w in
                 json.loads((tmp_path / "r" / "soc2-dev.json").read_text())["report"]["waivers"]}
     assert statuses == {"no-such-key": "unused (matches no resource)", "key": "not needed (the resource complies)"}

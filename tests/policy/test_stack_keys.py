@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from rampart.offline.check import main
+from rampart.cli import main as cli
 from rampart.config import StackConfig
 from rampart.offline.stack_keys import STACK_KEYS, stack_keys
 from rampart_soc2.registry import POLICIES
@@ -63,7 +63,7 @@ def test_check_names_the_stack_key_and_file_of_a_finding(project_copy: Path, tmp
     doc = yaml.safe_load(path.read_text())
     doc["config"]["rampart:services"]["web"].update(desiredCount=1, minCount=1)
     path.write_text(yaml.safe_dump(doc))
-    code = main(["-C", str(project_copy), "--stack", "prod", "--report", str(tmp_path), "--format", "json,md"])
+    code = cli(["check", "-C", str(project_copy), "--stack", "prod", "--report", str(tmp_path), "--format", "json,md"])
     out = capsys.readouterr().out
     assert code == 1, out
     lines = out.splitlines()

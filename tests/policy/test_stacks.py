@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from rampart.config import load_stack_config
-from rampart.offline.check import check_stack, main
+from rampart.cli import main as cli
+from rampart.offline.check import check_stack
 from readiness_today import pending
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def test_root_user_in_the_app_dockerfile_fails_the_check(project_copy: Path, cap
     text, n = re.subn(r"(?m)^USER .*$", "USER root", dockerfile.read_text())
     assert n >= 1
     dockerfile.write_text(text)
-    code = main(["-C", str(project), "--stack", "prod"])
+    code = cli(["check", "-C", str(project), "--stack", "prod"])
     out = capsys.readouterr().out
     assert code == 1, out
     line = next(l for l in out.splitlines() if l.startswith("- [mandatory] docker-image-require-dockerfile-controls on "))
