@@ -17,7 +17,6 @@ import json
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from rampart.offline.analyzer import (Analysis, AnalysisResource, AnalyzerError,
                               run_pack)
 from rampart.config import engine_config
 from rampart.errors import PackError, UserError, exit_codes_text
-from rampart.offline.stack_keys import program_hint, stack_hint
+from rampart.offline.result import CheckResult, pack_registry
 
 FORMATS = ("md", "json", "html")
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -36,13 +35,6 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 NAMESPACE = "rampart"
 
 LEVELS = ("advisory", "mandatory", "disabled")
-
-
-def _registry() -> Mapping[str, Any]:
-    """The pack's registry (policy id -> record), importable without starting the pack."""
-    from rampart_soc2.registry import POLICIES
-
-    return POLICIES
 
 
 def _as_mapping(settings: Any) -> dict[str, Any]:
@@ -70,7 +62,7 @@ def pack_config_from_stack(policy_settings: Any, policies: Mapping[str, Any] | N
     expires}], thresholds either under `thresholds` or directly (minTaskCount, minLogRetentionDays,
     ...). Each threshold goes to the policies that read it; each waiver to its policy.
     """
-    policies = policies if policies is not None else _registry()
+    policies = policies if policies is not None else pack_registry()
     raw = _as_mapping(policy_settings)
     config: dict[str, dict[str, Any]] = {}
 
@@ -137,63 +129,10 @@ def pack_config_for_stack(project_dir: Path, stack: str) -> dict[str, Any]:
     project = load_project(project_dir)
     if project.is_rampart_program:
         path, values = read_stack_values(project_dir, stack)
-        return pack_config_from_stack(validate_stack_config(values, path.name).policy, _registry())
+        return pack_config_from_stack(validate_stack_config(values, path.name).policy, pack_registry())
     found = stack_config(project, stack)
     settings = validate_policy_settings(found.values.get(f"{NAMESPACE}:policy"), project.shown(found.path))
-    return pack_config_from_stack(settings, _registry())
-
-
-@dataclass
-class CheckResult:
-    stack: str
-    project: str
-    project_dir: Path
-    pack_dir: Path
-    """The first pack checked (Rampart's unless --policy-pack says otherwise); pack_dirs has them all."""
-    analysis: Analysis
-    """Every pack's results together (analysis.per_pack() gives each pack's own)."""
-    resources: list[AnalysisResource]
-    pack_config: dict[str, Any]
-    plan_seconds: float
-    check_seconds: float
-    stack_file: str = ""
-    """The stack file, relative to the project (where the user changes a finding's setting)."""
-    tree: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    """Every planned resource, components included: URN -> (type, parent URN), for the per-service report."""
-    notes: list[str] = field(default_factory=list)
-    """What the program logged while it was planned (`pulumi preview` shows the same as diagnostics)."""
-    state: Any = None
-    """The deployed state checked (rampart.offline.state.DeployedState) when `--state` was given, else None (a preview)."""
-    planned: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    """With `--state`: the plan of the same stack (URN -> (type, parent)), to name what the export lacks."""
-    preview: Analysis | None = None
-    """With `--state`: the pack's results on the plan of the same stack (the preview checkpoint)."""
-    pack_dirs: list[Path] = field(default_factory=list)
-    program: str = ""
-    """The program's entry file, relative to the project, when it is not Rampart's own config-driven
-    program: then a finding's fix is a component argument in it, not a key of Rampart's stack file."""
-    cost: dict[str, Any] | None = None
-    """The plan's fixed monthly cost (rampart.cost.estimate), for the evidence report."""
-
-    def stack_hint(self, policy_id: str) -> str | None:
-        """Where the user changes what `policy_id` judged, in the user's words (None if nowhere): the
-        stack key in Rampart's own program, the component argument in any other program."""
-        if not self.stack_file:
-            return None
-        thresholds = tuple(getattr(_registry().get(policy_id), "thresholds", ()) or ())
-        if self.program:
-            return program_hint(policy_id, thresholds, self.program, self.stack_file)
-        return stack_hint(policy_id, thresholds, self.stack_file)
-
-    @property
-    def checkpoint(self) -> str:
-        return "deployed state" if self.state is not None else "preview"
-
-    @property
-    def failed(self) -> bool:
-        """A mandatory violation, or (deployed state) a planned resource a mandatory control checks is gone."""
-        return bool(self.analysis.mandatory_violations()) or any(
-            o.kind == "missing" and o.enforcement == "mandatory" for o in self.analysis.outcomes)
+    return pack_config_from_stack(settings, pack_registry())
 
 
 def default_pack_dir() -> Path:
@@ -403,15 +342,6 @@ def summary_lines(result: CheckResult) -> list[str]:
     return lines
 
 
-def unused_waiver_warnings(result: CheckResult) -> list[str]:
-    """A waiver in the stack file that matched no resource of this check: likely a typo or a stale entry."""
-    from rampart.offline.report import UNUSED_WAIVER, waiver_statuses
-
-    return [f"waiver for {w['policy']} on {w['resource']!r} ({w['reason']}) matches no resource of "
-            f"{result.checkpoint} of stack {result.stack!r}; fix its resource name or remove it from {result.stack_file}"
-            for w in waiver_statuses(result) if w["status"] == UNUSED_WAIVER]
-
-
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     from rampart.offline.plan import add_stack_outputs_option
 
@@ -460,6 +390,8 @@ def run(args: argparse.Namespace) -> int:
                              args.policy_pack_config)
     else:
         result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, outputs, args.policy_pack_config)
+    from rampart.offline.report import unused_waiver_warnings
+
     print("\n".join(summary_lines(result)))
     for warning in unused_waiver_warnings(result):
         print(f"rampart check: warning: {warning}", file=sys.stderr)

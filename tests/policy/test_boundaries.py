@@ -116,7 +116,7 @@ def test_waiver_applies_through_its_expiry_date(stack: Stack, expires: dt.date, 
                                             (TODAY + dt.timedelta(days=1), "unused (matches no resource)")])
 def test_report_reads_waiver_expiry_as_the_pack_does(expires: dt.date, status: str) -> None:
     from rampart.offline.analyzer import Analysis
-    from rampart.offline.check import CheckResult
+    from rampart.offline.result import CheckResult
     from rampart.offline.report import build_report
 
     waiver = {"policy": DELETION, "resource": "alb", "reason": "migration window", "expires": expires.isoformat()}

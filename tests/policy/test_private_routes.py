@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rampart.offline.check import CheckResult, check_stack
+from rampart.offline.check import check_stack
+from rampart.offline.result import CheckResult
 from rampart.offline.mock_engine import mock_secret_string
 from rampart.cli import main as cli_main
 from rampart.offline.plan import run_stack

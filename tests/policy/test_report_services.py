@@ -5,7 +5,7 @@ from pathlib import Path
 
 from policy_fixtures import PACK_DIR
 from rampart.offline.analyzer import Analysis, AnalysisResource, Outcome, PolicyMeta
-from rampart.offline.check import CheckResult
+from rampart.offline.result import CheckResult
 from rampart.offline.report import build_report, render_html, render_json, render_md, service_sections, verify_report
 
 REPO = Path(__file__).resolve().parents[2]
