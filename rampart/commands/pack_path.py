@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rampart.commands import COMMANDS
+
 
 def run(args: argparse.Namespace) -> int:
     from rampart.offline.check import default_pack_dir
@@ -19,6 +21,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("pack-path", parents=[parent], help="print the installed SOC 2 policy pack's directory",
+    p = subparsers.add_parser("pack-path", parents=[parent], help=COMMANDS["pack-path"].summary,
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.set_defaults(func=run)

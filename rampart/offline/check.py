@@ -1,20 +1,18 @@
-"""`rampart check --stack NAME [--report DIR] [--format md,json,html]`: the SOC 2 pack, offline.
+"""The SOC 2 pack over a stack, offline (`rampart check`, rampart.commands.check).
 
 Plans the stack of any Pulumi Python project under Pulumi's mock engine (`rampart plan`), then runs
 each policy pack (Rampart's installed SOC 2 pack by default; `--policy-pack DIR`, repeatable, Python
 or Node.js) the way the Pulumi CLI does: as its own process speaking the Analyzer gRPC protocol,
 Analyze per resource and AnalyzeStack once; Rampart's pack is configured from `rampart:policy`.
 Each pack's own initialConfig applies, then `--policy-pack-config FILE` (one per pack, in order).
-Prints a summary, writes the evidence report; exits 0 on a pass, 1 on a mandatory violation, 2 on a
-usage or configuration error, 3 when a pack fails to start or a policy raises (rampart.errors.EXIT_CODES).
+The result (rampart.offline.result.CheckResult) fails on a mandatory violation; `summary_lines` is
+its one-line-per-policy summary, rampart.offline.report its evidence report.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,13 +21,12 @@ from typing import Any
 from rampart_soc2.thresholds import THRESHOLDS
 
 from rampart import cost
-from rampart.offline.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
-                              run_pack)
+from rampart.offline.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError,
+                                      merge_analyses, run_pack)
 from rampart.config import engine_config
-from rampart.errors import PackError, UserError, exit_codes_text
+from rampart.errors import PackError, UserError
 from rampart.offline.result import CheckResult, pack_registry
 
-FORMATS = ("md", "json", "html")
 STACK_TYPE = "pulumi:pulumi:Stack"
 #: The stack-file namespace whose `policy` key configures Rampart's pack, in any project.
 NAMESPACE = "rampart"
@@ -340,65 +337,3 @@ def summary_lines(result: CheckResult) -> list[str]:
                   f"{'FAILED' if result.failed else 'PASSED'} in {result.check_seconds:.1f}s "
                   f"(plan {result.plan_seconds:.1f}s, pack {a.seconds:.1f}s)."]
     return lines
-
-
-def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    from rampart.offline.plan import add_stack_outputs_option
-
-    p = subparsers.add_parser("check", parents=[parent], help="run the SOC 2 policy pack over a stack's plan, offline",
-                              description=__doc__.splitlines()[0] if __doc__ else None,
-                              epilog=exit_codes_text(),
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
-    p.add_argument("--report", type=Path, metavar="DIR", help="write the SOC 2 evidence report into DIR")
-    p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
-    p.add_argument("--state", type=Path, metavar="FILE",
-                   help="check the deployed stack in FILE (`pulumi stack export` output) instead of a preview")
-    p.add_argument("--policy-pack", type=Path, action="append", metavar="DIR",
-                   help="a policy pack directory (Python or Node.js), repeatable; default: Rampart's installed "
-                        "SOC 2 pack (`rampart pack-path`); give it too to run it beside others")
-    p.add_argument("--policy-pack-config", type=Path, action="append", metavar="FILE",
-                   help="a JSON config file for a pack, repeatable: one per --policy-pack, in the same order, as "
-                        "`pulumi preview` takes them (policy name or `all` -> a level or {enforcementLevel, properties}); "
-                        "applied over the pack's own initialConfig (and, for Rampart's pack, the stack's rampart:policy)")
-    p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
-                   help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
-    add_stack_outputs_option(p)
-    p.set_defaults(func=run)
-
-
-def parse_formats(text: str) -> list[str]:
-    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise UserError(f"--format {text!r}: use a comma-separated list of {', '.join(FORMATS)}")
-    return formats
-
-
-def run(args: argparse.Namespace) -> int:
-    from rampart.offline.plan import read_stack_outputs
-
-    formats = parse_formats(args.format)
-    if args.emit_pack_config:
-        config = pack_config_for_stack(Path(args.project_dir), args.stack)
-        args.emit_pack_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        print(f"wrote {args.emit_pack_config} ({len(config)} policies configured)")
-        return 0
-    outputs = read_stack_outputs(args.stack_outputs)
-    if args.state:
-        result = check_state(Path(args.project_dir), args.stack, args.state, args.policy_pack, outputs,
-                             args.policy_pack_config)
-    else:
-        result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, outputs, args.policy_pack_config)
-    from rampart.offline.report import unused_waiver_warnings
-
-    print("\n".join(summary_lines(result)))
-    for warning in unused_waiver_warnings(result):
-        print(f"rampart check: warning: {warning}", file=sys.stderr)
-    if args.report:
-        from rampart.offline.report import write_reports
-
-        for path in write_reports(result, Path(args.report), formats):
-            print(f"wrote {path}")
-    return 1 if result.failed else 0
-

@@ -18,7 +18,8 @@ import yaml
 
 from policy_fixtures import COMPLIANT_DOCKERFILE, PACK_DIR
 from rampart.cli import main as cli
-from rampart.offline.check import check_stack, pack_config_from_stack, parse_formats, summary_lines
+from rampart.commands.check import parse_formats
+from rampart.offline.check import check_stack, pack_config_from_stack, summary_lines
 from rampart.errors import UserError
 from rampart.offline.report import build_report, render_html, render_json, render_md, verify_report
 
