@@ -324,7 +324,7 @@ def test_a_missing_declared_recorder_stops_the_program_before_any_rule_saying_wh
 def test_rampart_plan_of_dev_says_that_dev_creates_the_recorder(dev: Plan, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from rampart.offline import plan as plan_command
+    from rampart.commands import plan as plan_command
 
     plan_command.run(argparse.Namespace(project_dir=ROOT, stack="dev", stack_outputs=[], json=None))
     out = capsys.readouterr().out
