@@ -1,8 +1,9 @@
 """The `rampart` command: offline tooling for a Rampart Pulumi project.
 
 Every subcommand acts on the Pulumi project in the current directory, or the one given with
-`-C DIR`, as the Pulumi CLI does. A subcommand lives in its own module exposing
-`register(subparsers, parent)`; it sets `func` to a `run(args) -> int`.
+`-C DIR`, as the Pulumi CLI does. A subcommand lives in its own module under rampart/commands,
+exposing `register(subparsers, parent)`; it sets `func` to a `run(args) -> int`. Only the module of
+the subcommand given is imported (rampart.commands.COMMANDS lists them all).
 """
 
 from __future__ import annotations
@@ -15,11 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rampart.commands import COMMANDS
 from rampart.errors import UserError, exit_codes_text
-
-SUBCOMMANDS = [
-    "rampart.plan", "rampart.render_proxy", "rampart.check", "rampart.verify", "rampart.pack_path", "rampart.local.command",
-]
 
 
 def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
@@ -40,20 +38,38 @@ def _common_options(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names: its first word that is no option and no -C value, if a subcommand."""
+    words = iter(argv)
+    for word in words:
+        if word == "-C":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser for `argv`: the subcommand it names is registered by its module; every other one is
+    only listed, with its summary, so that its module (and the engine behind it) is not imported."""
     parent = argparse.ArgumentParser(add_help=False)
     _common_options(parent, argparse.SUPPRESS)
     parser = argparse.ArgumentParser(prog="rampart", description=__doc__.splitlines()[0] if __doc__ else None,
                                      epilog=exit_codes_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_options(parser, None)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in SUBCOMMANDS:
-        importlib.import_module(module_name).register(subparsers, parent)
+    chosen = chosen_command(argv)
+    for name, command in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(command.module).register(subparsers, parent)
+        else:
+            subparsers.add_parser(name, help=command.summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     args.project_dir = args.project_dir.resolve()
     try:
         code: int = args.func(args)

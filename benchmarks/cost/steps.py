@@ -44,8 +44,8 @@ def steps(config: dict[str, Any], extra: int) -> list[tuple[str, dict[str, Any]]
 
 def main(argv: list[str] | None = None) -> int:
     from rampart import cost as pricing
-    from rampart.plan import run_stack, to_json
-    from rampart.mock_engine import STACK_TYPE
+    from rampart.offline.plan import run_stack, to_json
+    from rampart.offline.mock_engine import STACK_TYPE
     import cost
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -16,7 +16,7 @@ from rampart.components.compliance import ComplianceSettings, ExistingRecorder
 from rampart.components.environment import Environment, EnvironmentArgs, EnvironmentRef, EnvironmentSettings
 from rampart.components.load_balancer import LoadBalancerSettings
 from rampart.components.web_service import WebService, WebServiceArgs
-from rampart.mock_engine import RegisteredResource, run_program_full
+from rampart.offline.mock_engine import RegisteredResource, run_program_full
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -18,7 +18,7 @@ from rampart.components.routing import (
     effective_priority,
     priority_range,
 )
-from rampart.mock_engine import mock_secret_string
+from rampart.offline.mock_engine import mock_secret_string
 from rampart_soc2.vocabulary.tags import PRIVATE_ROUTE_TAG
 
 from rampart.components.load_balancer import LoadBalancerSettings

@@ -1,4 +1,4 @@
-"""What AWS refuses when a resource is created, from its relationships (`rampart/aws_checks.py`).
+"""What AWS refuses when a resource is created, from its relationships (`rampart/offline/aws_checks.py`).
 
 The mock engine applies these checks to every run, so every component test also proves the
 components' task definitions and services pass them; here each refusal is shown once on a small
@@ -16,8 +16,8 @@ import pytest
 
 from rampart.components.proxy_config import ProxyConfig
 from components_support import IMAGE, REPOSITORY_ARN, compose, minimal_args
-from rampart import aws_checks
-from rampart.mock_engine import AwsRefusal, run_program
+from rampart.offline import aws_checks
+from rampart.offline.mock_engine import AwsRefusal, run_program
 
 APP: dict[str, Any] = {
     "name": "app", "image": "x", "essential": True, "memory": 256,

@@ -1,7 +1,7 @@
 """Physical names as AWS and the provider would make and judge them (see docs/aws-behaviour.md).
 
 The mock engine auto-names what the program leaves unnamed (logical name, `-`, 7 hex characters),
-checks every physical name against `rampart.aws_names.NAME_RULES` and refuses a plan AWS would
+checks every physical name against `rampart.offline.aws_names.NAME_RULES` and refuses a plan AWS would
 refuse. These tests pin the emulation itself, then hold the components to it at their limits.
 """
 
@@ -21,7 +21,7 @@ from rampart.components.image import Image, ImageArgs
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.web_service import WebService, WebServiceArgs
 from components_support import IMAGE, REPOSITORY_ARN, compose, minimal_args
-from rampart.mock_engine import AwsRefusal, RegisteredResource, run_program
+from rampart.offline.mock_engine import AwsRefusal, RegisteredResource, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,7 +193,7 @@ def test_export_reads_generated_names() -> None:
         cluster = aws.ecs.Cluster("shop-cluster")
         pulumi.export("cluster", cluster.name)
 
-    from rampart.mock_engine import run_program_full
+    from rampart.offline.mock_engine import run_program_full
 
     run = run_program_full(program, stack="dev")
     assert run.stack_outputs["cluster"] == _one(run.resources, "aws:ecs/cluster:Cluster").physical_name
@@ -240,7 +240,7 @@ def test_two_programs_in_one_account_clash_only_where_documented(
     # groups and KMS aliases carry the project; the names derived from a component's name and the
     # stack alone do not (docs/aws-behaviour.md): the environment's ALB (32 characters) and WAF log
     # group, the service's task family, the image's ECR repository. Such names need to differ per account.
-    from rampart.mock_engine import cross_stack_clashes, run_program_full
+    from rampart.offline.mock_engine import cross_stack_clashes, run_program_full
 
     runs = {
         project: run_program_full(lambda: _team_program(environment(project)), project=project, stack="dev")

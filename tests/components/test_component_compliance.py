@@ -13,7 +13,7 @@ import pytest
 from components_support import DECLARED_RECORDER, Plan, minimal_args, run_environment, run_service, TAGS
 from rampart.components.compliance import RECORDER_TYPE, ComplianceSettings, ExistingRecorder, planned_rules, rule_suffix
 from rampart.config import load_stack_config
-from rampart.plan import run_stack
+from rampart.offline.plan import run_stack
 from rampart_soc2.model import DEFAULT_THRESHOLDS
 from rampart_soc2.registry import POLICIES
 
@@ -191,7 +191,7 @@ def test_recorder_option_creates_recorder_delivery_channel_and_role() -> None:
 
 def test_the_programs_stack_thresholds_and_levels_reach_the_environments_rules() -> None:
     from rampart.config import PolicySettings
-    from rampart.mock_engine import run_program_full
+    from rampart.offline.mock_engine import run_program_full
     from rampart.program import attach_environment
 
     config = load_stack_config(ROOT, "dev")
@@ -324,7 +324,7 @@ def test_a_missing_declared_recorder_stops_the_program_before_any_rule_saying_wh
 def test_rampart_plan_of_dev_says_that_dev_creates_the_recorder(dev: Plan, capsys: pytest.CaptureFixture[str]) -> None:
     import argparse
 
-    from rampart import plan as plan_command
+    from rampart.commands import plan as plan_command
 
     plan_command.run(argparse.Namespace(project_dir=ROOT, stack="dev", stack_outputs=[], json=None))
     out = capsys.readouterr().out
@@ -353,7 +353,7 @@ def test_dev_owns_exactly_one_recorder_and_channel(dev: Plan) -> None:
 
 
 def test_rampart_check_of_dev_says_that_dev_creates_the_recorder(dev: Plan) -> None:
-    from rampart.check import check_stack, summary_lines
+    from rampart.offline.check import check_stack, summary_lines
 
     lines = summary_lines(check_stack(ROOT, "dev"))
     name = dev.one(RECORDER).inputs["name"]

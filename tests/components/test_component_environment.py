@@ -309,7 +309,7 @@ def test_same_named_services_of_two_stacks_on_one_environment_do_not_collide() -
     from rampart.components.environment import EnvironmentRef
     from rampart.components.web_service import WebService, WebServiceArgs
     from components_support import IMAGE, REGION, REPOSITORY_ARN
-    from rampart.mock_engine import run_program_full
+    from rampart.offline.mock_engine import run_program_full
 
     platform = run_environment(ENVIRONMENT, {"web": {}}, stack="platform")
 

@@ -396,7 +396,7 @@ def test_prod_stack_names_the_key_of_its_database_secret(tmp_path: Path) -> None
 
     import yaml
 
-    from rampart.plan import run_stack
+    from rampart.offline.plan import run_stack
 
     root = Path(__file__).resolve().parents[2]
     prod = yaml.safe_load((root / "stacks" / "Pulumi.prod.yaml").read_text())

@@ -22,7 +22,7 @@ from rampart.components.routing import (
     priority_range_problem,
 )
 from rampart.components.web_service import WebService, WebServiceArgs
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 
 from components_support import DECLARED_RECORDER, CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, minimal_args, run_environment
 

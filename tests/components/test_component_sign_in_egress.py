@@ -18,7 +18,7 @@ from rampart.components.environment import EnvironmentRef, EnvironmentSettings
 from rampart.components.load_balancer import SIGN_IN_EGRESS_DESCRIPTION, LoadBalancerSettings
 from rampart.components.routing import RoutingSettings
 from rampart.components.web_service import WebService, WebServiceArgs
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 
 from components_support import DECLARED_RECORDER, CERTIFICATE_ARN, IMAGE, REGION, REPOSITORY_ARN, Plan, minimal_args, run_environment, run_service
 from test_component_access import COGNITO, OIDC

@@ -12,8 +12,8 @@ import pytest
 
 from components_support import Plan, descendants, is_taggable
 from rampart.config import load_stack_config
-from rampart.mock_engine import RegisteredResource
-from rampart.plan import run_stack
+from rampart.offline.mock_engine import RegisteredResource
+from rampart.offline.plan import run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "rampart"  # Pulumi.yaml's name: the environment component's name

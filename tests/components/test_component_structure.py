@@ -105,7 +105,7 @@ def test_resource_set_is_complete(plan: Plan) -> None:
 
 
 def _physical_names(stack: str, name: str) -> dict[str, str]:
-    from rampart.mock_engine import run_program
+    from rampart.offline.mock_engine import run_program
 
     case: ServiceCase = minimal_args()
 

@@ -21,7 +21,7 @@ from rampart.components.load_balancer import LoadBalancerSettings
 from rampart.components.monitoring import MonitoringArgs
 from rampart.components.network import NetworkSettings
 from rampart.components.waf import ScopedRateLimit, WafSettings
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 from components_support import CERTIFICATE_ARN, DECLARED_RECORDER, REGION
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "policy" / "soc2"))

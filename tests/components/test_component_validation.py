@@ -19,7 +19,7 @@ from rampart.components.routing import HealthCheckSettings
 from rampart.components.waf import WafSettings
 from rampart.components.web_service import ContainerHealthCheck, WebService
 from components_support import CERTIFICATE_ARN, minimal_args, placeholder_ref, run_environment
-from rampart.mock_engine import run_program
+from rampart.offline.mock_engine import run_program
 
 EXISTING = ExistingNetworkArgs(
     vpc_id="vpc-1",

@@ -19,7 +19,7 @@ from rampart.components.load_balancer import LoadBalancerSettings
 from rampart.components.routing import RoutingSettings
 from rampart.components.waf import ScopedRateLimit, WafSettings
 from rampart.components.web_service import WebService, WebServiceArgs
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 
 from components_support import CERTIFICATE_ARN, DECLARED_RECORDER, IMAGE, REGION, REPOSITORY_ARN, Plan, run_environment
 from rampart.components.compliance import ComplianceSettings

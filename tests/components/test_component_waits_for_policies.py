@@ -23,8 +23,8 @@ import pytest
 from rampart.components.load_balancer import DomainSettings, LoadBalancerSettings
 from rampart.components.network import CreateNetworkArgs, NetworkSettings
 from components_support import TAGS, Plan, ServiceCase, minimal_args, run_service
-from rampart.mock_engine import RegisteredResource
-from rampart.plan import run_stack
+from rampart.offline.mock_engine import RegisteredResource
+from rampart.offline.plan import run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from rampart.components.image import Image, ImageArgs, content_tag
-from rampart.mock_engine import RegisteredResource, run_program_full
+from rampart.offline.mock_engine import RegisteredResource, run_program_full
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app"

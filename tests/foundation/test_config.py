@@ -255,7 +255,7 @@ def test_stack_keys_cover_the_model() -> None:
 
 
 def test_every_policy_threshold_in_the_stack_file_reaches_the_pack() -> None:
-    from rampart.check import pack_config_from_stack
+    from rampart.offline.check import pack_config_from_stack
     from rampart.config import PolicySettings
 
     values = {
@@ -277,7 +277,7 @@ def test_every_policy_threshold_in_the_stack_file_reaches_the_pack() -> None:
 def test_secret_config_is_refused_under_the_pulumi_engine_too() -> None:
     """`pulumi config set --secret` values reach the program decrypted; refuse them there as well."""
     from rampart.config import engine_config, from_pulumi_config
-    from rampart.mock_engine import run_program
+    from rampart.offline.mock_engine import run_program
 
     values = engine_config(dev_values())
     with pytest.raises(ConfigError, match="rampart:services holds an encrypted"):

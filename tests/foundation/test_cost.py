@@ -255,8 +255,8 @@ def test_readme_quotes_what_the_plan_prints_for_devs_services(planned: tuple[str
 # ----------------------------------------------------------------------------- the evidence report
 
 def test_the_evidence_report_shows_the_plans_cost() -> None:
-    from rampart.check import check_stack
-    from rampart.report import build_report, render_html, render_md
+    from rampart.offline.check import check_stack
+    from rampart.offline.report import build_report, render_html, render_md
 
     result = check_stack(ROOT, "prod")
     report = build_report(result)
@@ -273,6 +273,6 @@ def test_the_evidence_report_shows_the_plans_cost() -> None:
 
 
 def result_plan(stack: str) -> list[Any]:
-    from rampart.plan import run_stack
+    from rampart.offline.plan import run_stack
 
     return run_stack(ROOT, stack).resources

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from rampart.check import check_stack
-from rampart.plan import run_stack
+from rampart.offline.check import check_stack
+from rampart.offline.plan import run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:wafv2/webAcl:WebAcl", "aws:ecs/cluster:Cluster")

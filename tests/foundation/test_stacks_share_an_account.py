@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rampart.mock_engine import ProgramRun, cross_stack_clashes
-from rampart.plan import run_stack
+from rampart.offline.mock_engine import ProgramRun, cross_stack_clashes
+from rampart.offline.plan import run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ import pytest
 from rampart_soc2.vocabulary.thresholds import BY_KEY, THRESHOLDS
 
 from rampart.config import ConfigError, PolicySettings, read_stack_values, validate_stack_config
-from rampart.report import WEB_ACL_TYPE, threshold_sentences
+from rampart.offline.report import WEB_ACL_TYPE, threshold_sentences
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 
 from rampart.components.image import Image, ImageArgs, declared_volumes, undeclared_volume_findings
 from rampart.components.proxy_config import CONTAINER_PATHS
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from rampart.components import Environment, EnvironmentArgs, Image, ImageArgs, LoadBalancerSettings, WebService, WebServiceArgs
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 from tests.image.conftest import C_BUILD_BASE, Container, Docker, buildkit
 
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666"

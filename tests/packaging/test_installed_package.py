@@ -85,3 +85,20 @@ def test_the_same_program_fails_when_a_setting_breaks_a_control(installed: Insta
     line = next((ln for ln in check.stdout.splitlines() if ln.startswith("- [mandatory]")), "")
     assert "aws-lb-loadbalancer-require-waf-association" in line, check.stdout
     assert "shop-lb-alb" in line and "(CC6.6)" in line, line
+
+
+def test_python_dash_m_rampart_is_the_installed_rampart_command(installed: Installed) -> None:
+    """`python -m rampart` and the `rampart` console script, both from the wheel: every command listed,
+    and the same answer."""
+    from rampart.commands import COMMANDS
+
+    def module(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(installed.python), "-m", "rampart", *args], cwd=installed.workdir, env=installed.env,
+                              capture_output=True, text=True, timeout=300)
+
+    listed = module("--help")
+    assert listed.returncode == 0, listed.stderr
+    assert [name for name in COMMANDS if f"\n    {name}" in listed.stdout] == list(COMMANDS), listed.stdout
+    by_module, by_script = module("pack-path"), installed.run("pack-path")
+    assert by_module.returncode == by_script.returncode == 0, by_module.stderr + by_script.stderr
+    assert by_module.stdout == by_script.stdout and Path(by_module.stdout.strip()).is_relative_to(installed.venv), by_module.stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from app_team import write_project
 
-from rampart.analyzer import config_request
+from rampart.offline.analyzer import config_request
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_PACK = ROOT / "tests" / "packs" / "node-team-tags"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from google.protobuf import struct_pb2
 
-from rampart.analyzer import PackConfigError, reconcile_config, policy_meta
+from rampart.offline.analyzer import PackConfigError, reconcile_config, policy_meta
 from pulumi.runtime.proto import analyzer_pb2
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -115,9 +115,9 @@ def test_waiver_applies_through_its_expiry_date(stack: Stack, expires: dt.date, 
 @pytest.mark.parametrize("expires,status", [(TODAY, "unused (matches no resource)"), (TODAY - dt.timedelta(days=1), "expired"),
                                             (TODAY + dt.timedelta(days=1), "unused (matches no resource)")])
 def test_report_reads_waiver_expiry_as_the_pack_does(expires: dt.date, status: str) -> None:
-    from rampart.analyzer import Analysis
-    from rampart.check import CheckResult
-    from rampart.report import build_report
+    from rampart.offline.analyzer import Analysis
+    from rampart.offline.result import CheckResult
+    from rampart.offline.report import build_report
 
     waiver = {"policy": DELETION, "resource": "alb", "reason": "migration window", "expires": expires.isoformat()}
     analysis = Analysis(pack_name="rampart-soc2", pack_version="0", policies={}, enforcement={}, outcomes=[], logs=[])

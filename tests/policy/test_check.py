@@ -17,9 +17,11 @@ import pytest
 import yaml
 
 from policy_fixtures import COMPLIANT_DOCKERFILE, PACK_DIR
-from rampart.check import check_stack, main, pack_config_from_stack, parse_formats, summary_lines
+from rampart.cli import main as cli
+from rampart.commands.check import parse_formats
+from rampart.offline.check import check_stack, pack_config_from_stack, summary_lines
 from rampart.errors import UserError
-from rampart.report import build_report, render_html, render_json, render_md, verify_report
+from rampart.offline.report import build_report, render_html, render_json, render_md, verify_report
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -95,7 +97,7 @@ def test_compliant_project_passes_and_judges_each_resource(tmp_path: Path) -> No
 def test_breaking_a_secure_default_exits_1_naming_policy_resource_criteria(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], fixture: dict[str, Any], policy_id: str, resource: str) -> None:
     project = make_project(tmp_path, fixture=fixture)
-    code = main(["-C", str(project), "--stack", "dev"])
+    code = cli(["check", "-C", str(project), "--stack", "dev"])
     out = capsys.readouterr().out
     assert code == 1, out
     line = next(l for l in out.splitlines() if l.startswith(f"- [mandatory] {policy_id} on "))
@@ -116,7 +118,7 @@ def test_stack_policy_settings_advisory_disabled_and_waiver(tmp_path: Path, caps
     # remove the lifecycle policy so the waiver has something to cover
     main_py = project / "__main__.py"
     main_py.write_text(main_py.read_text().replace('aws.ecr.LifecyclePolicy("repo-lifecycle"', 'dict(x="repo-lifecycle"'))
-    code = main(["-C", str(project), "--stack", "dev", "--report", str(tmp_path / "out")])
+    code = cli(["check", "-C", str(project), "--stack", "dev", "--report", str(tmp_path / "out")])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "- [advisory] aws-lb-listener-require-https-redirect on" in out
@@ -133,7 +135,7 @@ def test_stack_policy_settings_advisory_disabled_and_waiver(tmp_path: Path, caps
 
 def test_report_files_are_complete_sealed_and_self_contained(tmp_path: Path) -> None:
     project = make_project(tmp_path, fixture={"retention": 30})
-    code = main(["-C", str(project), "--stack", "dev", "--report", str(tmp_path / "out"), "--format", "md,json,html"])
+    code = cli(["check", "-C", str(project), "--stack", "dev", "--report", str(tmp_path / "out"), "--format", "md,json,html"])
     assert code == 1
     paths = {p.suffix: p for p in (tmp_path / "out").iterdir()}
     assert set(paths) == {".md", ".json", ".html"}
@@ -163,9 +165,9 @@ def test_unknown_and_bad_arguments_are_user_errors(tmp_path: Path, capsys: pytes
     with pytest.raises(UserError, match="--format"):
         parse_formats("pdf")
     project = make_project(tmp_path, policy={"enforcement": {"aws-no-such-policy": "advisory"}})
-    assert main(["-C", str(project), "--stack", "dev"]) == 2
+    assert cli(["check", "-C", str(project), "--stack", "dev"]) == 2
     assert "aws-no-such-policy" in capsys.readouterr().err
-    assert main(["-C", str(project), "--stack", "nope"]) == 2
+    assert cli(["check", "-C", str(project), "--stack", "nope"]) == 2
 
 
 def test_pack_config_from_stack_settings() -> None:
@@ -210,7 +212,7 @@ def test_emit_pack_config_for_pulumi_preview(tmp_path: Path, capsys: pytest.Capt
               "enforcement": {"aws-lb-loadbalancer-enable-deletion-protection": "advisory"}}
     project = make_project(tmp_path / "p", policy=policy)
     out = tmp_path / "cfg.json"
-    assert main(["-C", str(project), "--stack", "dev", "--emit-pack-config", str(out)]) == 0
+    assert cli(["check", "-C", str(project), "--stack", "dev", "--emit-pack-config", str(out)]) == 0
     cfg = json.loads(out.read_text())
     assert cfg["aws-lb-loadbalancer-enable-deletion-protection"] == {"enforcementLevel": "advisory"}
     assert cfg["aws-cloudwatch-loggroup-require-retention"] == {"minLogRetentionDays": 300}

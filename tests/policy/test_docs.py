@@ -82,7 +82,7 @@ def test_thresholds_shown_are_exactly_those_the_stack_file_accepts() -> None:
 
 
 def test_example_enforcement_and_waiver_name_real_policies_and_resources() -> None:
-    from rampart.plan import plan_stack
+    from rampart.offline.plan import plan_stack
     from rampart_soc2.registry import POLICIES
 
     example = _policy_example()
@@ -110,8 +110,8 @@ def test_the_commands_shown_run_as_written(project_copy: Path) -> None:
     assert len(commands) >= 5 and any(c.startswith("rampart verify") for c in commands), commands
     assert any("rampart_soc2.docs" in c for c in inline), commands
     # The deployed-state example reads an export; this one is the prod plan as if deployed.
-    from rampart.plan import plan_stack
-    from rampart.state import export_from_plan
+    from rampart.offline.plan import plan_stack
+    from rampart.offline.state import export_from_plan
 
     (project_copy / "prod-state.json").write_text(json.dumps(export_from_plan(plan_stack(project_copy, "prod"))))
     for command in commands:

@@ -15,7 +15,7 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2
 
 from policy_fixtures import PACK_DIR, UNKNOWN_STRING, find
-from rampart.analyzer import AnalysisResource, AnalyzerError, PolicyPackProcess, run_pack
+from rampart.offline.analyzer import AnalysisResource, AnalyzerError, PolicyPackProcess, run_pack
 from test_engine_values import EXPECTED_IDS
 
 pytestmark = pytest.mark.e2e
@@ -200,7 +200,7 @@ def test_secret_marked_properties_over_grpc(stack: Stack) -> None:
     [r] = [a for a in to_analysis(stack) if a.name == "task"]
     secret = AnalysisResource(urn=r.urn, type=r.type, name=r.name, properties=r.properties, parent=r.parent,
                               secret_paths=frozenset({"containerDefinitions", "executionRoleArn"}))
-    from rampart.analyzer import analyze_request
+    from rampart.offline.analyzer import analyze_request
     wire = analyze_request(secret).properties["containerDefinitions"]
     assert "1b47061264138c4ac30d75fd1eb44270" in json.dumps(dict(wire.items())), "not sent as a secret"
     with PolicyPackProcess(PACK_DIR, project="rampart", stack="prod") as pack:

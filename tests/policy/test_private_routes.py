@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rampart.check import CheckResult, check_stack, main as check_main
-from rampart.mock_engine import mock_secret_string
+from rampart.offline.check import check_stack
+from rampart.offline.result import CheckResult
+from rampart.offline.mock_engine import mock_secret_string
 from rampart.cli import main as cli_main
-from rampart.plan import run_stack
-from rampart.report import write_reports
+from rampart.offline.plan import run_stack
+from rampart.offline.report import write_reports
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,7 @@ def test_private_route_with_neither_sign_in_nor_allow_list_fails_the_check(
     project_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     set_web_access(project_copy, [{"paths": ["/admin/*"], "private": True}])
-    code = check_main(["-C", str(project_copy), "--stack", "dev"])
+    code = cli_main(["check", "-C", str(project_copy), "--stack", "dev"])
     out = capsys.readouterr().out
     assert code == 1, out
     line = next(l for l in out.splitlines() if l.startswith(f"- [mandatory] {POLICY} on "))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from policy_fixtures import PACK_DIR
-from rampart.analyzer import run_pack
+from rampart.offline.analyzer import run_pack
 from rampart_soc2.registry import POLICIES
 from test_e2e_pack import to_analysis
 from test_policies import CASES

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rampart.check import check_stack
+from rampart.offline.check import check_stack
 from rampart_soc2.registry import POLICIES
 from readiness_today import TODAY
 

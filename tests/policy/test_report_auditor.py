@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rampart.check import main
 from rampart.cli import main as cli
-from rampart.report import threshold_sentences
+from rampart.offline.report import threshold_sentences
 from test_check import make_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +82,7 @@ def test_sections_print_expanded(reports: list[Path]) -> None:
 def test_the_html_is_compact_and_keeps_policy_ids_whole(reports: list[Path]) -> None:
     """Controls with nothing to act on are one table row each (naming every resource they judged);
     only controls with findings get a full section. Policy ids never break mid-word."""
-    from rampart.report import QUIET_OUTCOMES
+    from rampart.offline.report import QUIET_OUTCOMES
 
     report = json.loads((reports[0] / "soc2-prod.json").read_text())["report"]
     html = (reports[0] / "soc2-prod.html").read_text()
@@ -148,11 +147,11 @@ def test_a_waiver_that_matches_no_resource_is_warned_about(tmp_path: Path, capsy
                {"policy": "aws-kms-key-enable-rotation", "resource": "key", "reason": "rotated by the HSM",
                 "expires": "2099-12-31"}]
     project = make_project(tmp_path, fixture={}, policy={"minTaskCount": 1, "waivers": waivers})
-    assert main(["-C", str(project), "--stack", "dev"]) == 0
+    assert cli(["check", "-C", str(project), "--stack", "dev"]) == 0
     err = capsys.readouterr().err
     assert "warning: waiver for aws-kms-key-enable-rotation on 'no-such-key' (typo in the name) matches no resource" in err
     assert "'key'" not in err  # not needed (the key rotates), but it names a real resource
-    assert main(["-C", str(project), "--stack", "dev", "--report", str(tmp_path / "r"), "--format", "json"]) == 0
+    assert cli(["check", "-C", str(project), "--stack", "dev", "--report", str(tmp_path / "r"), "--format", "json"]) == 0
     statuses = {w["resource"]: w["status"] for w in
                 json.loads((tmp_path / "r" / "soc2-dev.json").read_text())["report"]["waivers"]}
     assert statuses == {"no-such-key": "unused (matches no resource)", "key": "not needed (the resource complies)"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from policy_fixtures import PACK_DIR
-from rampart.analyzer import Analysis, AnalysisResource, Outcome, PolicyMeta
-from rampart.check import CheckResult
-from rampart.report import build_report, render_html, render_json, render_md, service_sections, verify_report
+from rampart.offline.analyzer import Analysis, AnalysisResource, Outcome, PolicyMeta
+from rampart.offline.result import CheckResult
+from rampart.offline.report import build_report, render_html, render_json, render_md, service_sections, verify_report
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = "urn:pulumi:dev::rampart::pulumi:pulumi:Stack::rampart-dev"

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from rampart.state import REDACTED_MARKS
+from rampart.offline.state import REDACTED_MARKS
 from rampart_soc2.vocabulary.secret_values import REDACTED, redact, secret_kind
 
 _RNG = random.Random(20261130)

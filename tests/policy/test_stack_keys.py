@@ -10,9 +10,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from rampart.check import main
+from rampart.cli import main as cli
 from rampart.config import StackConfig
-from rampart.stack_keys import STACK_KEYS, stack_keys
+from rampart.offline.stack_keys import STACK_KEYS, stack_keys
 from rampart_soc2.registry import POLICIES
 
 
@@ -63,7 +63,7 @@ def test_check_names_the_stack_key_and_file_of_a_finding(project_copy: Path, tmp
     doc = yaml.safe_load(path.read_text())
     doc["config"]["rampart:services"]["web"].update(desiredCount=1, minCount=1)
     path.write_text(yaml.safe_dump(doc))
-    code = main(["-C", str(project_copy), "--stack", "prod", "--report", str(tmp_path), "--format", "json,md"])
+    code = cli(["check", "-C", str(project_copy), "--stack", "prod", "--report", str(tmp_path), "--format", "json,md"])
     out = capsys.readouterr().out
     assert code == 1, out
     lines = out.splitlines()
@@ -80,7 +80,7 @@ def test_check_names_the_stack_key_and_file_of_a_finding(project_copy: Path, tmp
 # ----------------------------------------------------------------------------- in a program's words
 
 def test_every_mapped_key_is_a_component_argument_in_python() -> None:
-    from rampart.stack_keys import component_argument
+    from rampart.offline.stack_keys import component_argument
 
     found = {key: component_argument(key) for keys in STACK_KEYS.values() for key in keys}
     assert found["rampart:environment.waf.rateLimit"] == "EnvironmentArgs.waf.rate_limit"
@@ -90,7 +90,7 @@ def test_every_mapped_key_is_a_component_argument_in_python() -> None:
 
 
 def test_a_key_that_is_no_component_argument_is_refused() -> None:
-    from rampart.stack_keys import component_argument
+    from rampart.offline.stack_keys import component_argument
 
     with pytest.raises(KeyError, match="'rateLimitt' is not an argument of WafSettings"):
         component_argument("rampart:environment.waf.rateLimitt")

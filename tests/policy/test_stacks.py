@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from rampart.config import load_stack_config
-from rampart.check import check_stack, main
+from rampart.cli import main as cli
+from rampart.offline.check import check_stack
 from readiness_today import pending
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,7 +44,7 @@ def test_root_user_in_the_app_dockerfile_fails_the_check(project_copy: Path, cap
     text, n = re.subn(r"(?m)^USER .*$", "USER root", dockerfile.read_text())
     assert n >= 1
     dockerfile.write_text(text)
-    code = main(["-C", str(project), "--stack", "prod"])
+    code = cli(["check", "-C", str(project), "--stack", "prod"])
     out = capsys.readouterr().out
     assert code == 1, out
     line = next(l for l in out.splitlines() if l.startswith("- [mandatory] docker-image-require-dockerfile-controls on "))
@@ -56,7 +57,7 @@ def test_evidence_report_shows_the_stack_file_overrides(stack: str, tmp_path: Pa
 
     import yaml
 
-    from rampart.report import verify_report, write_reports
+    from rampart.offline.report import verify_report, write_reports
 
     settings = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"].get("rampart:policy") or {}
     result = check_stack(REPO, stack)

@@ -1,6 +1,6 @@
 """`rampart check --state`: a deployed stack's export (Pulumi deployment format v3) through the real pack.
 
-Exports are built from this repository's own plan (`rampart.state.export_from_plan`): the stack
+Exports are built from this repository's own plan (`rampart.offline.state.export_from_plan`): the stack
 resource, one default provider per package, real-looking outputs, encrypted-looking secrets; a test
 then changes what the cloud would have changed (a log group's retention) or deletes a resource.
 """
@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from rampart.analyzer import SECRET_SIG, SIG_KEY
-from rampart.check import check_state
+from rampart.offline.analyzer import SECRET_SIG, SIG_KEY
+from rampart.offline.check import check_state
 from rampart.errors import UserError
-from rampart.plan import plan_stack
-from rampart.report import build_report, render_html, render_json, render_md
-from rampart.state import UNKNOWN_STRING, export_from_plan, parse_export, read_export
+from rampart.offline.plan import plan_stack
+from rampart.offline.report import build_report, render_html, render_json, render_md
+from rampart.offline.state import UNKNOWN_STRING, export_from_plan, parse_export, read_export
 
 REPO = Path(__file__).resolve().parents[2]
 FLOW_LOGS = "rampart-network-flow-logs"
@@ -209,7 +209,7 @@ def test_runtime_rule_checkpoint(tmp_path: Path, planned: list[Any]) -> None:
 
 def test_an_export_from_the_plan_json_matches_one_from_the_plan(planned: list[Any]) -> None:
     """`rampart plan --json` entries (secrets already redacted) give the same resources, secrets sealed."""
-    from rampart.plan import to_json
+    from rampart.offline.plan import to_json
     from rampart_soc2.vocabulary.secret_values import REDACTED
 
     plan_json = json.loads(json.dumps(to_json([r for r in planned if r.type != "pulumi:pulumi:Stack"])))

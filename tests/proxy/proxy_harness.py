@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rampart.components.proxy_config import ProxyConfig
-from rampart.render_proxy import write_self_signed_pair
+from rampart.offline.render_proxy import write_self_signed_pair
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 

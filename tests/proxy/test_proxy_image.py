@@ -27,7 +27,7 @@ from rampart.components import proxy_config
 from rampart.components.proxy_config import (MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig, RenderTarget,
                                               render_nginx_conf, write_image_context)
 from rampart.components.routing import HEALTH_CHECK_PATH
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 from proxy_harness import TEST_CONFIG, Proxy, Upstream
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 
 from rampart.components.proxy_config import CertificateSecrets, ProxyConfig, RenderTarget, render_nginx_conf
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
-from rampart.mock_engine import ProgramRun, RegisteredResource, run_program_full
+from rampart.offline.mock_engine import ProgramRun, RegisteredResource, run_program_full
 
 KMS = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/proxy@sha256:" + "b" * 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 from .model import Resource
-from .props import UNKNOWN, ListView, UnknownValue, View, as_list
+from .props import UNKNOWN, UnknownValue, as_list
 
 LB = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 LISTENER = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
@@ -135,7 +135,3 @@ def referent(src: Resource, prop: str, targets: Iterable[Resource],
 def items(value: Any) -> list[Any]:
     """A list property that may be absent; reading it raises UnknownValue when it is unknown."""
     return as_list(value)
-
-
-def is_view(value: Any) -> bool:
-    return isinstance(value, (View, ListView))

@@ -3,7 +3,7 @@
 One table, :data:`NAME_RULES`: for each resource type Rampart registers that carries a physical name,
 the input that holds it, how the Pulumi AWS provider names it when the program leaves it unset, the
 limits AWS enforces (length, characters, reserved forms) and the scope in which it must be unique.
-Each row cites the page it comes from. The mock engine (`rampart.mock_engine`) resolves every
+Each row cites the page it comes from. The mock engine (`rampart.offline.mock_engine`) resolves every
 physical name exactly once, checks it against its row and refuses the plan with one finding per
 name that AWS (or the provider, at preview) would refuse.
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -620,13 +620,6 @@ def run_pack(pack_dir: Path, resources: Sequence[AnalysisResource], *, project: 
     # As the CLI does: the version in PulumiPolicy.yaml, when set, over the one the pack reports.
     version = str(pack_version(Path(pack_dir)) or info.version)
     return Analysis(info.name, version, policies, levels, outcomes, logs, time.monotonic() - started)
-
-
-def iter_by_policy(outcomes: Iterable[Outcome]) -> dict[str, list[Outcome]]:
-    out: dict[str, list[Outcome]] = {}
-    for o in outcomes:
-        out.setdefault(o.policy, []).append(o)
-    return out
 
 
 def merge_analyses(analyses: Sequence[Analysis]) -> Analysis:

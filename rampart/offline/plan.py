@@ -1,31 +1,28 @@
-"""`rampart plan`: run the project's real Pulumi program under the mock engine with a stack's config.
+"""A stack's plan (`rampart plan`, rampart.commands.plan): the project's real Pulumi program run
+under the mock engine with that stack's config.
 
 No cloud account, no Pulumi CLI and no provider plugins: the program's resources are recorded as
-the engine would receive them, printed as a tree with their fixed monthly cost (rampart.cost), and
-optionally written as JSON (secrets redacted: those marked secret, and any value that looks like a
-credential; priced resources carry their `cost`).
+the engine would receive them, rendered as a tree and counts, and as JSON (secrets redacted: those
+marked secret, and any value that looks like a credential).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import json
 import os
 import runpy
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from rampart import cost
 from rampart.config import engine_config, read_stack_values, validate_region, validate_stack_config
 from rampart.errors import UserError, program_error
 from rampart.project import Project, load_project, stack_config
-from rampart.mock_engine import STACK_TYPE, ProgramRun, RegisteredResource, StackReferenceError, run_program_full
+from rampart.offline.mock_engine import ProgramRun, RegisteredResource, StackReferenceError, run_program_full
 from rampart_soc2.vocabulary.secret_values import redact
 
 
@@ -50,23 +47,6 @@ def _in_project(project_dir: Path) -> Iterator[None]:
 
 
 StackOutputs = Mapping[str, Mapping[str, Any]]
-
-
-def read_stack_outputs(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """`--stack-outputs REF=FILE` pairs: each FILE is what `pulumi stack output --json` prints for REF."""
-    found: dict[str, dict[str, Any]] = {}
-    for pair in pairs:
-        ref, sep, file = pair.partition("=")
-        if not sep or not ref or not file:
-            raise UserError(f"--stack-outputs {pair!r}: give ORG/PROJECT/STACK=FILE")
-        try:
-            outputs = json.loads(Path(file).read_text())
-        except json.JSONDecodeError as e:
-            raise UserError(f"--stack-outputs {ref}: {file} is not JSON ({e})") from None
-        if not isinstance(outputs, dict):
-            raise UserError(f"--stack-outputs {ref}: {file} must hold an object of outputs, as `pulumi stack output --json` prints")
-        found[ref] = outputs
-    return found
 
 
 def referenced_outputs(project_dir: Path, reference: str, given: StackOutputs, seen: tuple[str, ...]) -> StackOutputs:
@@ -188,46 +168,3 @@ def render_counts(resources: list[RegisteredResource]) -> str:
     width = max((len(t) for t in counts), default=0)
     rows = [f"  {t.ljust(width)}  {n}" for t, n in sorted(counts.items())]
     return "\n".join([f"{len(resources)} resources by type:", *rows])
-
-
-def run(args: argparse.Namespace) -> int:
-    result = run_stack(args.project_dir, args.stack, read_stack_outputs(args.stack_outputs))
-    resources = [r for r in result.resources if r.type != STACK_TYPE]
-    print(f"Plan of stack {args.stack!r} (mock engine; nothing was deployed)\n")
-    for note in result.notes:  # what the program logged: `pulumi preview` shows it as diagnostics
-        print(note)
-    if result.notes:
-        print()
-    print(render_tree(resources))
-    print()
-    print(render_counts(resources))
-    plan = cost.entries(resources)
-    print()
-    print(cost.render_text(cost.estimate(plan, result.region)))
-    if result.stack_outputs:
-        print("\nOutputs:")
-        for key, value in sorted(result.stack_outputs.items()):
-            shown = "[secret]" if key in result.secret_outputs else json.dumps(value)
-            print(f"  {key}: {shown}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        entries = cost.annotate(to_json(resources), plan, result.region)
-        args.json.write_text(json.dumps(entries, indent=2, sort_keys=True) + "\n")
-        print(f"\nWrote {len(resources)} resources to {args.json}")
-    return 0
-
-
-def add_stack_outputs_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--stack-outputs", action="append", default=[], metavar="REF=FILE",
-        help="outputs of a stack the program reads (org/project/stack), as `pulumi stack output --json` prints "
-        "them; a stack of this project is planned offline instead when not given",
-    )
-
-
-def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("plan", parents=[parent], help="show what a stack would create (offline, mock engine)")
-    p.add_argument("--stack", "-s", required=True, help="stack name: stacks/Pulumi.<NAME>.yaml")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the resources as JSON (secrets redacted; priced ones with their monthly cost)")
-    add_stack_outputs_option(p)
-    p.set_defaults(func=run)

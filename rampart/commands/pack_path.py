@@ -10,15 +10,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rampart.commands import COMMANDS
+
 
 def run(args: argparse.Namespace) -> int:
-    from rampart.check import default_pack_dir
+    from rampart.offline.check import default_pack_dir
 
     print(default_pack_dir())
     return 0
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("pack-path", parents=[parent], help="print the installed SOC 2 policy pack's directory",
+    p = subparsers.add_parser("pack-path", parents=[parent], help=COMMANDS["pack-path"].summary,
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.set_defaults(func=run)

@@ -13,13 +13,10 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import ipaddress
 import shutil
-import sys
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -30,67 +27,42 @@ from rampart.components.proxy_config import (
     render_nginx_conf,
     write_image_context,
 )
-from rampart.components.routing import HEALTH_CHECK_PATH
 from rampart.config import StackConfig, load_stack_config
 from rampart.errors import UserError
 
 
-def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "render-proxy",
-        parents=[parent],
-        help="write the Nginx sidecar's nginx.conf and image context for a stack",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--stack", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
-    p.add_argument("--service", help="the service whose sidecar to render (default: the stack's only nginx service)")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
-    p.add_argument("--local", action="store_true", help="write a config for a plain local nginx (nginx -p DIR)")
-    p.add_argument("--upstream", metavar="HOST:PORT", help="upstream app address (default: 127.0.0.1:<the service's containerPort>)")
-    p.add_argument("--listen", type=int, metavar="PORT", help="port to listen on (default: the stack's proxy listenPort)")
-    p.add_argument("--tls-dir", type=Path, metavar="DIR", help="with --local: directory holding cert.pem and key.pem")
-    p.set_defaults(func=run)
-
-
-def _parse_upstream(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise UserError(f"--upstream {text!r}: give HOST:PORT, e.g. 127.0.0.1:8080")
-    return host, int(port)
-
-
-def _service(stack: StackConfig, args: argparse.Namespace) -> str:
+def _service(stack: StackConfig, stack_name: str, named: str | None) -> str:
     """The service named with --service, or the stack's only one with a sidecar."""
     with_sidecar = sorted(name for name, service in stack.services.items() if service.sidecar() is not None)
-    if args.service is not None:
-        if args.service not in with_sidecar:
+    if named is not None:
+        if named not in with_sidecar:
             raise UserError(
-                f"--service {args.service!r}: stack {args.stack!r} has no such service with ingress nginx; "
+                f"--service {named!r}: stack {stack_name!r} has no such service with ingress nginx; "
                 f"services with a sidecar: {', '.join(with_sidecar) or 'none'}"
             )
-        return str(args.service)
+        return named
     if len(with_sidecar) != 1:
         raise UserError(
-            f"stack {args.stack!r} has {len(with_sidecar)} services with a sidecar ({', '.join(with_sidecar) or 'none'}); "
+            f"stack {stack_name!r} has {len(with_sidecar)} services with a sidecar ({', '.join(with_sidecar) or 'none'}); "
             "name one with --service"
         )
     return with_sidecar[0]
 
 
-def _effective_config(args: argparse.Namespace) -> tuple[ProxyConfig, list[str]]:
-    """The stack's sidecar settings exactly as the deployment renders them, then --upstream/--listen."""
+def effective_config(project_dir: Path, stack_name: str, service: str | None, upstream: tuple[str, int] | None = None,
+                     listen: int | None = None) -> tuple[ProxyConfig, list[str]]:
+    """The stack's sidecar settings exactly as the deployment renders them, then --upstream/--listen;
+    and notes for the reviewer."""
     from rampart.program import proxy_settings
 
-    stack = load_stack_config(args.project_dir, args.stack)
-    proxy = proxy_settings(stack, _service(stack, args))
+    stack = load_stack_config(project_dir, stack_name)
+    proxy = proxy_settings(stack, _service(stack, stack_name, service))
     notes = [f"trusted proxies (X-Forwarded-For believed from): {', '.join(map(str, proxy.trusted_proxy_cidrs)) or 'none'}"]
     data = proxy.model_dump(mode="json", by_alias=True)
-    if args.upstream:
-        host, port = _parse_upstream(args.upstream)
-        data["upstream"]["host"], data["upstream"]["port"] = host, port
-    if args.listen is not None:
-        data["listenPort"] = args.listen
+    if upstream:
+        data["upstream"]["host"], data["upstream"]["port"] = upstream
+    if listen is not None:
+        data["listenPort"] = listen
     try:
         return ProxyConfig.model_validate(data), notes
     except ValidationError as exc:
@@ -159,31 +131,24 @@ def _write_local(config: ProxyConfig, out: Path, tls_source: Path | None) -> Non
     (out / "nginx.conf").write_text(render_nginx_conf(config, RenderTarget(mode="local")))
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.tls_dir is not None and not args.local:
-        raise UserError("--tls-dir applies only with --local (the image makes its own key at start, or reads a brought one from `proxy.certificate.secrets`)")
-    config, notes = _effective_config(args)
-    out: Path = args.out if args.out.is_absolute() else Path.cwd() / args.out
+def _write_image(config: ProxyConfig, out: Path, project_dir: Path) -> None:
+    source = project_dir / "proxy"
+    if not (source / "Dockerfile").is_file():
+        raise UserError(f"{source}: no proxy/Dockerfile in the project to build the image context from")
+    image = out / "image"
+    write_image_context(config, image, source_dir=source)
+    shutil.copyfile(image / "nginx.conf", out / "nginx.conf")
+
+
+def write_rendered(config: ProxyConfig, out: Path, *, local: bool, project_dir: Path, tls_source: Path | None = None) -> None:
+    """Into `out`: nginx.conf, with the image context (`image/`) or, `local`, a prefix to run it in;
+    and proxy-config.json, the effective settings."""
     out.mkdir(parents=True, exist_ok=True)
     try:
-        if args.local:
-            _write_local(config, out, args.tls_dir)
+        if local:
+            _write_local(config, out, tls_source)
         else:
-            source = args.project_dir / "proxy"
-            if not (source / "Dockerfile").is_file():
-                raise UserError(f"{source}: no proxy/Dockerfile in the project to build the image context from")
-            image = out / "image"
-            write_image_context(config, image, source_dir=source)
-            shutil.copyfile(image / "nginx.conf", out / "nginx.conf")
+            _write_image(config, out, project_dir)
     except RenderError as exc:
         raise UserError(str(exc)) from None
     (out / "proxy-config.json").write_text(config.model_dump_json(by_alias=True, indent=2) + "\n")
-    for note in notes:
-        print(note, file=sys.stderr)
-    print(f"wrote {out / 'nginx.conf'}")
-    if args.local:
-        print(f"run:  nginx -p {out} -c nginx.conf -e logs/error.log   (as root add: -g 'user root;')")
-        print(f"test: curl -k https://127.0.0.1:{config.listen_port}{HEALTH_CHECK_PATH}")
-    else:
-        print(f"image context: {out / 'image'}")
-    return 0

@@ -5,10 +5,10 @@ The recording monitor sees each registration exactly as the engine would (type, 
 camelCase inputs, secret markers, dependencies), rejects duplicate URNs (the stock mock silently
 overwrites them) and answers the handful of provider invokes the components use.
 
-It also names resources as AWS and the provider would (`rampart.aws_names`): a physical name left
+It also names resources as AWS and the provider would (`rampart.offline.aws_names`): a physical name left
 unset is auto-generated (logical name, `-`, 7 hex characters, deterministic per stack), every
 physical name is checked against AWS's limits for its type, and two resources claiming one name in
-one scope are refused, as are the relationships the ECS API checks at create (`rampart.aws_checks`);
+one scope are refused, as are the relationships the ECS API checks at create (`rampart.offline.aws_checks`);
 a run with any such finding raises :class:`AwsRefusal`, naming the resource, the value, the limit
 and the fix.
 
@@ -36,7 +36,7 @@ from pulumi.runtime import settings as _settings
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from rampart import aws_checks, aws_names
+from rampart.offline import aws_checks, aws_names
 from rampart.errors import UserError
 
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -59,7 +59,7 @@ class DuplicateUrnError(RuntimeError):
 
 class AwsRefusal(UserError):
     """The plan holds something AWS (or the provider, at preview) would refuse: a physical name
-    outside AWS's limits or claimed twice, or a relationship the ECS API checks (`rampart.aws_checks`)."""
+    outside AWS's limits or claimed twice, or a relationship the ECS API checks (`rampart.offline.aws_checks`)."""
 
     def __init__(self, findings: list[str]) -> None:
         self.findings = findings
@@ -87,7 +87,7 @@ class RegisteredResource:
     whose outputs feed its inputs (a component in `depends_on` stands for all its children)."""
     physical_names: tuple[aws_names.PhysicalName, ...] = ()
     """Every physical name the provider would send to AWS (explicit, from a prefix, or auto-named),
-    then the other strings AWS restricts (descriptions), as `rampart.aws_names` resolves them."""
+    then the other strings AWS restricts (descriptions), as `rampart.offline.aws_names` resolves them."""
 
     @property
     def physical_name(self) -> str | None:
@@ -124,7 +124,7 @@ class _NoteRecorder(logging.Handler):
 
 
 def _engine_logger() -> tuple[logging.Logger, _NoteRecorder]:
-    logger = logging.getLogger("rampart.mock_engine.program_log")
+    logger = logging.getLogger("rampart.offline.mock_engine.program_log")
     logger.setLevel(logging.INFO)
     logger.propagate = False  # printed by the commands, not by logging's last-resort handler
     for old in list(logger.handlers):
@@ -321,7 +321,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             identifier = str(args.args.get("identifier") or "")
             return {"id": identifier, "identifier": identifier, "typeName": args.args.get("typeName"),
                     "properties": json.dumps({"Name": identifier}), "region": self.region}
-        raise NotImplementedError(f"the mock engine has no answer for invoke {token}; add one in rampart/mock_engine.py")
+        raise NotImplementedError(f"the mock engine has no answer for invoke {token}; add one in rampart/offline/mock_engine.py")
 
 
 def mock_secret_string(secret_id: str) -> str:

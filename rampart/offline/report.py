@@ -24,16 +24,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
 from rampart.cost import summary as cost_summary
+from rampart.offline.result import CheckResult, pack_registry
 from rampart_soc2.model import parse_waivers
 from rampart_soc2.vocabulary.thresholds import BY_KEY, WAF_DEFAULT_RATE_WINDOW
 
-if TYPE_CHECKING:
-    from rampart.check import CheckResult
 
 CRITERIA = {
     "CC6.1": "Logical access security and encryption of data at rest",
@@ -99,7 +98,7 @@ def _pack_version(pack_dir: Path) -> str:
     return str(doc.get("version", "unknown"))
 
 
-def _packs(result: "CheckResult") -> list[dict[str, Any]]:
+def _packs(result: CheckResult) -> list[dict[str, Any]]:
     """Every pack that ran, with its own counts (policy x resource results by outcome)."""
     dirs = getattr(result, "pack_dirs", None) or [result.pack_dir]
     out = []
@@ -229,7 +228,7 @@ def threshold_sentences(pack_config: Mapping[str, Any], resources: Iterable[Any]
     return out
 
 
-def waiver_statuses(result: "CheckResult", today: dt.date | None = None) -> list[dict[str, Any]]:
+def waiver_statuses(result: CheckResult, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Every waiver of the stack file with its status: applied, unused (matched no resource), expired, invalid."""
     a = result.analysis
     applied = {(o.policy, o.urn) for o in a.outcomes if o.kind == "waived"}
@@ -258,6 +257,13 @@ def waiver_statuses(result: "CheckResult", today: dt.date | None = None) -> list
 
             waivers.append({**w, "status": status})
     return waivers
+
+
+def unused_waiver_warnings(result: CheckResult) -> list[str]:
+    """A waiver in the stack file that matched no resource of this check: likely a typo or a stale entry."""
+    return [f"waiver for {w['policy']} on {w['resource']!r} ({w['reason']}) matches no resource of "
+            f"{result.checkpoint} of stack {result.stack!r}; fix its resource name or remove it from {result.stack_file}"
+            for w in waiver_statuses(result) if w["status"] == UNUSED_WAIVER]
 
 
 def _control_outcome(outs: Sequence[Any], level: str) -> str:
@@ -301,11 +307,9 @@ def _checkpoint_text(outs: Sequence[Any], level: str) -> str:
     return f"{outcome} on {len({o.urn for o in outs if o.kind == outcome})} of {judged} resource(s)"
 
 
-def checkpoints(result: "CheckResult") -> dict[str, dict[str, Any]]:
+def checkpoints(result: CheckResult) -> dict[str, dict[str, Any]]:
     """Per control: preview result, deployed-state result (when --state was given), runtime rule."""
-    from rampart.check import _registry
-
-    registry = _registry()
+    registry = pack_registry()
     a = result.analysis
     preview = result.preview if result.state is not None else a
     state = a if result.state is not None else None
@@ -345,7 +349,7 @@ def headline(controls: Sequence[Mapping[str, Any]], failed: bool) -> str:
     return " ".join(parts) + " " + "; ".join(clauses) + "."
 
 
-def build_report(result: "CheckResult", now: dt.datetime | None = None) -> dict[str, Any]:
+def build_report(result: CheckResult, now: dt.datetime | None = None) -> dict[str, Any]:
     a = result.analysis
     now = now or dt.datetime.now(dt.timezone.utc)
     types = {**{u: t for u, (t, _) in (getattr(result, "planned", {}) or {}).items()},
@@ -735,7 +739,7 @@ def render_html(report: dict[str, Any]) -> str:
 RENDERERS = {"md": render_md, "json": render_json, "html": render_html}
 
 
-def write_reports(result: "CheckResult", out_dir: Path, formats: Sequence[str]) -> list[Path]:
+def write_reports(result: CheckResult, out_dir: Path, formats: Sequence[str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     report = build_report(result)
     paths = []

@@ -1,48 +1,37 @@
-"""`rampart check --stack NAME [--report DIR] [--format md,json,html]`: the SOC 2 pack, offline.
+"""The SOC 2 pack over a stack, offline (`rampart check`, rampart.commands.check).
 
 Plans the stack of any Pulumi Python project under Pulumi's mock engine (`rampart plan`), then runs
 each policy pack (Rampart's installed SOC 2 pack by default; `--policy-pack DIR`, repeatable, Python
 or Node.js) the way the Pulumi CLI does: as its own process speaking the Analyzer gRPC protocol,
 Analyze per resource and AnalyzeStack once; Rampart's pack is configured from `rampart:policy`.
 Each pack's own initialConfig applies, then `--policy-pack-config FILE` (one per pack, in order).
-Prints a summary, writes the evidence report; exits 0 on a pass, 1 on a mandatory violation, 2 on a
-usage or configuration error, 3 when a pack fails to start or a policy raises (rampart.errors.EXIT_CODES).
+The result (rampart.offline.result.CheckResult) fails on a mandatory violation; `summary_lines` is
+its one-line-per-policy summary, rampart.offline.report its evidence report.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rampart_soc2.vocabulary.thresholds import THRESHOLDS
 
 from rampart import cost
-from rampart.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError, merge_analyses,
-                              run_pack)
+from rampart.offline.analyzer import (Analysis, AnalysisResource, AnalyzerError, Outcome, PackConfigError,
+                                      merge_analyses, run_pack)
 from rampart.config import engine_config
-from rampart.errors import PackError, UserError, exit_codes_text
-from rampart.stack_keys import program_hint, stack_hint
+from rampart.errors import PackError, UserError
+from rampart.offline.result import CheckResult, pack_registry
 
-FORMATS = ("md", "json", "html")
 STACK_TYPE = "pulumi:pulumi:Stack"
 #: The stack-file namespace whose `policy` key configures Rampart's pack, in any project.
 NAMESPACE = "rampart"
 
 LEVELS = ("advisory", "mandatory", "disabled")
-
-
-def _registry() -> Mapping[str, Any]:
-    """The pack's registry (policy id -> record), importable without starting the pack."""
-    from rampart_soc2.registry import POLICIES
-
-    return POLICIES
 
 
 def _as_mapping(settings: Any) -> dict[str, Any]:
@@ -70,7 +59,7 @@ def pack_config_from_stack(policy_settings: Any, policies: Mapping[str, Any] | N
     expires}], thresholds either under `thresholds` or directly (minTaskCount, minLogRetentionDays,
     ...). Each threshold goes to the policies that read it; each waiver to its policy.
     """
-    policies = policies if policies is not None else _registry()
+    policies = policies if policies is not None else pack_registry()
     raw = _as_mapping(policy_settings)
     config: dict[str, dict[str, Any]] = {}
 
@@ -112,7 +101,7 @@ def pack_config_from_stack(policy_settings: Any, policies: Mapping[str, Any] | N
 
 
 def to_analysis(resources: Iterable[Any]) -> list[AnalysisResource]:
-    """Planned resources (rampart.mock_engine.RegisteredResource) as the engine sends them to a pack.
+    """Planned resources (rampart.offline.mock_engine.RegisteredResource) as the engine sends them to a pack.
 
     Properties are the inputs (camelCase, secrets re-marked) over the outputs the mock filled in
     (id, arn, ...), which is what the relationship policies match on. Component resources and the
@@ -137,63 +126,10 @@ def pack_config_for_stack(project_dir: Path, stack: str) -> dict[str, Any]:
     project = load_project(project_dir)
     if project.is_rampart_program:
         path, values = read_stack_values(project_dir, stack)
-        return pack_config_from_stack(validate_stack_config(values, path.name).policy, _registry())
+        return pack_config_from_stack(validate_stack_config(values, path.name).policy, pack_registry())
     found = stack_config(project, stack)
     settings = validate_policy_settings(found.values.get(f"{NAMESPACE}:policy"), project.shown(found.path))
-    return pack_config_from_stack(settings, _registry())
-
-
-@dataclass
-class CheckResult:
-    stack: str
-    project: str
-    project_dir: Path
-    pack_dir: Path
-    """The first pack checked (Rampart's unless --policy-pack says otherwise); pack_dirs has them all."""
-    analysis: Analysis
-    """Every pack's results together (analysis.per_pack() gives each pack's own)."""
-    resources: list[AnalysisResource]
-    pack_config: dict[str, Any]
-    plan_seconds: float
-    check_seconds: float
-    stack_file: str = ""
-    """The stack file, relative to the project (where the user changes a finding's setting)."""
-    tree: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    """Every planned resource, components included: URN -> (type, parent URN), for the per-service report."""
-    notes: list[str] = field(default_factory=list)
-    """What the program logged while it was planned (`pulumi preview` shows the same as diagnostics)."""
-    state: Any = None
-    """The deployed state checked (rampart.state.DeployedState) when `--state` was given, else None (a preview)."""
-    planned: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    """With `--state`: the plan of the same stack (URN -> (type, parent)), to name what the export lacks."""
-    preview: Analysis | None = None
-    """With `--state`: the pack's results on the plan of the same stack (the preview checkpoint)."""
-    pack_dirs: list[Path] = field(default_factory=list)
-    program: str = ""
-    """The program's entry file, relative to the project, when it is not Rampart's own config-driven
-    program: then a finding's fix is a component argument in it, not a key of Rampart's stack file."""
-    cost: dict[str, Any] | None = None
-    """The plan's fixed monthly cost (rampart.cost.estimate), for the evidence report."""
-
-    def stack_hint(self, policy_id: str) -> str | None:
-        """Where the user changes what `policy_id` judged, in the user's words (None if nowhere): the
-        stack key in Rampart's own program, the component argument in any other program."""
-        if not self.stack_file:
-            return None
-        thresholds = tuple(getattr(_registry().get(policy_id), "thresholds", ()) or ())
-        if self.program:
-            return program_hint(policy_id, thresholds, self.program, self.stack_file)
-        return stack_hint(policy_id, thresholds, self.stack_file)
-
-    @property
-    def checkpoint(self) -> str:
-        return "deployed state" if self.state is not None else "preview"
-
-    @property
-    def failed(self) -> bool:
-        """A mandatory violation, or (deployed state) a planned resource a mandatory control checks is gone."""
-        return bool(self.analysis.mandatory_violations()) or any(
-            o.kind == "missing" and o.enforcement == "mandatory" for o in self.analysis.outcomes)
+    return pack_config_from_stack(settings, pack_registry())
 
 
 def default_pack_dir() -> Path:
@@ -268,7 +204,7 @@ def check_stack(project_dir: Path, stack: str, pack_dirs: Path | Sequence[Path] 
                 pack_config_files: Sequence[Path] | None = None) -> CheckResult:
     """Plan `stack` and run each policy pack over it (Rampart's installed pack by default); the
     subcommand-free entry point."""
-    from rampart.plan import run_stack
+    from rampart.offline.plan import run_stack
     from rampart.project import load_project, stack_config
 
     project = load_project(project_dir)
@@ -296,9 +232,9 @@ def check_state(project_dir: Path, stack: str, state_file: Path, pack_dirs: Path
     """Run the packs over a deployed stack's export (`pulumi stack export`), configured from the stack
     file as for a preview; the plan of the same stack is the preview checkpoint and names the
     resources the export lacks."""
-    from rampart.plan import run_stack
+    from rampart.offline.plan import run_stack
     from rampart.project import load_project, stack_config
-    from rampart.state import missing_outcomes, read_export
+    from rampart.offline.state import missing_outcomes, read_export
 
     project = load_project(project_dir)
     dirs = _pack_dirs(pack_dirs)
@@ -401,89 +337,3 @@ def summary_lines(result: CheckResult) -> list[str]:
                   f"{'FAILED' if result.failed else 'PASSED'} in {result.check_seconds:.1f}s "
                   f"(plan {result.plan_seconds:.1f}s, pack {a.seconds:.1f}s)."]
     return lines
-
-
-def unused_waiver_warnings(result: CheckResult) -> list[str]:
-    """A waiver in the stack file that matched no resource of this check: likely a typo or a stale entry."""
-    from rampart.report import UNUSED_WAIVER, waiver_statuses
-
-    return [f"waiver for {w['policy']} on {w['resource']!r} ({w['reason']}) matches no resource of "
-            f"{result.checkpoint} of stack {result.stack!r}; fix its resource name or remove it from {result.stack_file}"
-            for w in waiver_statuses(result) if w["status"] == UNUSED_WAIVER]
-
-
-def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    from rampart.plan import add_stack_outputs_option
-
-    p = subparsers.add_parser("check", parents=[parent], help="run the SOC 2 policy pack over a stack's plan, offline",
-                              description=__doc__.splitlines()[0] if __doc__ else None,
-                              epilog=exit_codes_text(),
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stack", "-s", required=True, help="stack name (stacks/Pulumi.<stack>.yaml)")
-    p.add_argument("--report", type=Path, metavar="DIR", help="write the SOC 2 evidence report into DIR")
-    p.add_argument("--format", default="md,json,html", help="report formats, comma-separated: md,json,html")
-    p.add_argument("--state", type=Path, metavar="FILE",
-                   help="check the deployed stack in FILE (`pulumi stack export` output) instead of a preview")
-    p.add_argument("--policy-pack", type=Path, action="append", metavar="DIR",
-                   help="a policy pack directory (Python or Node.js), repeatable; default: Rampart's installed "
-                        "SOC 2 pack (`rampart pack-path`); give it too to run it beside others")
-    p.add_argument("--policy-pack-config", type=Path, action="append", metavar="FILE",
-                   help="a JSON config file for a pack, repeatable: one per --policy-pack, in the same order, as "
-                        "`pulumi preview` takes them (policy name or `all` -> a level or {enforcementLevel, properties}); "
-                        "applied over the pack's own initialConfig (and, for Rampart's pack, the stack's rampart:policy)")
-    p.add_argument("--emit-pack-config", type=Path, metavar="FILE",
-                   help="only write the stack's pack config as JSON for `pulumi preview --policy-pack-config FILE`")
-    add_stack_outputs_option(p)
-    p.set_defaults(func=run)
-
-
-def parse_formats(text: str) -> list[str]:
-    formats = [f.strip().lower() for f in text.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise UserError(f"--format {text!r}: use a comma-separated list of {', '.join(FORMATS)}")
-    return formats
-
-
-def run(args: argparse.Namespace) -> int:
-    from rampart.plan import read_stack_outputs
-
-    formats = parse_formats(args.format)
-    if args.emit_pack_config:
-        config = pack_config_for_stack(Path(args.project_dir), args.stack)
-        args.emit_pack_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-        print(f"wrote {args.emit_pack_config} ({len(config)} policies configured)")
-        return 0
-    outputs = read_stack_outputs(args.stack_outputs)
-    if args.state:
-        result = check_state(Path(args.project_dir), args.stack, args.state, args.policy_pack, outputs,
-                             args.policy_pack_config)
-    else:
-        result = check_stack(Path(args.project_dir), args.stack, args.policy_pack, outputs, args.policy_pack_config)
-    print("\n".join(summary_lines(result)))
-    for warning in unused_waiver_warnings(result):
-        print(f"rampart check: warning: {warning}", file=sys.stderr)
-    if args.report:
-        from rampart.report import write_reports
-
-        for path in write_reports(result, Path(args.report), formats):
-            print(f"wrote {path}")
-    return 1 if result.failed else 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rampart.check ...` without the shared CLI (for CI before cli.py registers it)."""
-    parser = argparse.ArgumentParser(prog="rampart")
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("-C", dest="project_dir", type=Path, default=Path.cwd(), metavar="DIR")
-    register(parser.add_subparsers(dest="command", required=True), parent)
-    args = parser.parse_args(["check", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return int(args.func(args))
-    except UserError as e:
-        print(f"rampart check: {e}", file=sys.stderr)
-        return e.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

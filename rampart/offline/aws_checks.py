@@ -37,7 +37,7 @@ _WAF_LOGS = "https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConf
 
 
 class Resource(Protocol):
-    """What the checks read of a registered resource (`rampart.mock_engine.RegisteredResource`)."""
+    """What the checks read of a registered resource (`rampart.offline.mock_engine.RegisteredResource`)."""
 
     @property
     def type(self) -> str: ...

@@ -11,11 +11,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rampart.commands import COMMANDS
 from rampart.errors import UserError
 
 
 def run(args: argparse.Namespace) -> int:
-    from rampart.report import verify_report
+    from rampart.offline.report import verify_report
 
     code = 0
     for path in args.reports:
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("verify", parents=[parent], help="recompute an evidence report's checksum",
+    p = subparsers.add_parser("verify", parents=[parent], help=COMMANDS["verify"].summary,
                               description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("reports", type=Path, nargs="+", metavar="REPORT", help="a report file (.md, .json or .html)")
     p.set_defaults(func=run)

@@ -28,14 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from rampart.analyzer import SECRET_SIG, SIG_KEY, Analysis, AnalysisResource, Outcome, OutcomeKind
+from rampart.offline.analyzer import SECRET_SIG, SIG_KEY, Analysis, AnalysisResource, Outcome, OutcomeKind
 from rampart.errors import UserError
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 PROVIDER_PREFIX = "pulumi:providers:"
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for an unknown string
 REDACTED_MARKS = ("[secret]", "[redacted: looks like a secret]")
-"""What `rampart plan --json` writes in place of a secret (rampart.mock_engine, rampart_soc2.vocabulary.secret_values)."""
+"""What `rampart plan --json` writes in place of a secret (rampart.offline.mock_engine, rampart_soc2.vocabulary.secret_values)."""
 
 
 @dataclass(frozen=True)
