@@ -290,7 +290,8 @@ class StackConfig(Model):
         for name in v:
             if not SERVICE_NAME.match(name):
                 raise ValueError(f"service name {name!r} must be a lower-case DNS label: letters, digits and '-', starting with a letter, at most 32 characters")
-        check_routes({name: service.routing for name, service in v.items()}, where="rampart:services")
+        check_routes({name: service.routing for name, service in v.items()}, where="rampart:services",
+                     test_rules={name for name, service in v.items() if service.deployment.shifts_traffic})
         return v
 
     @model_validator(mode="after")

@@ -50,9 +50,11 @@ from rampart.components.observability import (
 )
 from rampart.components.proxy_config import PathAccess, ProxyConfig
 from rampart.components.routing import (
+    MAX_VALUES_PER_RULE,
     HealthCheckSettings,
     RoutingSettings,
     ServiceRoute,
+    TestRoute,
     effective_priority,
     priority_range_problem,
 )
@@ -175,6 +177,124 @@ class AlarmSettings(ArgsModel):
     )
 
 
+#: Minutes ECS accepts for a bake time or a canary/linear interval (`deploymentConfiguration`, 0-1440).
+BAKE_TIME_RANGE = (0, 1440)
+#: Traffic shares ECS accepts for a canary (`canaryPercent`) and a linear step (`stepPercent`).
+CANARY_PERCENT_RANGE = (0.1, 100.0)
+LINEAR_STEP_PERCENT_RANGE = (3.0, 100.0)
+#: The service's own alarms (suffixes of `<service>-alarm-<suffix>`, the names `_alarms` registers) that
+#: roll a deployment back unless `deployment.rollback_alarms` names others: failing traffic, not load.
+ROLLBACK_ALARMS: tuple[str, ...] = ("5xx-rate", "unhealthy-targets", "p99-latency")
+RollbackAlarm = Literal["5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency"]
+#: The header a team sends to reach a blue/green/canary/linear release's new tasks before traffic moves (the
+#: test listener rule; same hosts and paths as the service's own rule).
+TEST_TRAFFIC_HEADER = "X-Rampart-Test-Traffic"
+TEST_TRAFFIC_VALUE = "candidate"
+#: Suffix of the twin of a target-group alarm on the alternate target group (`<service>-alarm-5xx-rate-alternate`).
+ALTERNATE_ALARM = "-alternate"
+
+
+class CanarySettings(ArgsModel):
+    """A canary deployment: `percent` of the traffic to the new tasks for `interval_minutes`, then all of it."""
+
+    percent: float = Field(
+        10.0, ge=CANARY_PERCENT_RANGE[0], le=CANARY_PERCENT_RANGE[1],
+        description="Share of production traffic the new tasks get first (ECS: 0.1-100).",
+    )
+    interval_minutes: int = Field(
+        5, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        description="Minutes at that share, watched by the rollback alarms, before all traffic moves (0-1440).",
+    )
+
+
+class LinearSettings(ArgsModel):
+    """A linear deployment: traffic moves to the new tasks in equal steps of `step_percent`."""
+
+    step_percent: float = Field(
+        25.0, ge=LINEAR_STEP_PERCENT_RANGE[0], le=LINEAR_STEP_PERCENT_RANGE[1],
+        description="Share of production traffic each step moves (ECS: 3-100).",
+    )
+    interval_minutes: int = Field(
+        3, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        description="Minutes between steps, watched by the rollback alarms (0-1440).",
+    )
+
+
+class DeploymentSettings(ArgsModel):
+    """How a new release replaces the running one (ECS `deploymentConfiguration`). Every strategy rolls
+    back on the circuit breaker (tasks that never become healthy) and on the rollback alarms (tasks that
+    are healthy but fail real traffic); `blue_green`, `canary` and `linear` start the new tasks beside the
+    old ones in a second target group, reachable first through the test listener rule, and keep the old
+    ones for `bake_time_minutes` after all traffic moved, so a rollback is a listener-rule switch."""
+
+    strategy: Literal["rolling", "blue_green", "canary", "linear"] = Field(
+        "rolling",
+        description="`rolling` replaces tasks in place; `blue_green` moves all traffic at once to a full new set; "
+        "`canary` moves `canary.percent` first; `linear` moves it in `linear.step_percent` steps.",
+    )
+    bake_time_minutes: int = Field(
+        10, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        description="Minutes the old tasks stay after all traffic moved, watched by the rollback alarms, so a "
+        "rollback is immediate (ECS: 0-1440; not with `rolling`, which keeps no old tasks).",
+    )
+    canary: Optional[CanarySettings] = Field(None, description="The canary's share and interval (strategy `canary`; "
+                                             "unset there: the defaults).")
+    linear: Optional[LinearSettings] = Field(None, description="The linear steps (strategy `linear`; unset there: the "
+                                             "defaults).")
+    rollback_alarms: Optional[list[RollbackAlarm]] = Field(
+        None,
+        description="The service's own alarms that fail and roll back a deployment when they go to ALARM. None: "
+        f"{', '.join(ROLLBACK_ALARMS)} (none when `alarms.enabled` is false); [] turns alarm rollback off.",
+    )
+
+    @model_validator(mode="after")
+    def _strategy_blocks(self) -> "DeploymentSettings":
+        for key in ("canary", "linear"):
+            if getattr(self, key) is not None and self.strategy != key:
+                raise ValueError(
+                    f"deployment.{key} is set but deployment.strategy is {self.strategy!r}; set strategy: {key}, or "
+                    f"remove deployment.{key}"
+                )
+        if self.rollback_alarms is not None and len(set(self.rollback_alarms)) != len(self.rollback_alarms):
+            raise ValueError(f"deployment.rollback_alarms lists an alarm twice ({self.rollback_alarms}); list each once")
+        return self
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """True for the strategies that need a second target group and ECS-managed listener rules."""
+        return self.strategy != "rolling"
+
+    def ecs_strategy(self) -> str:
+        """The provider's `deploymentConfiguration.strategy` value."""
+        return self.strategy.upper()
+
+    def canary_or_default(self) -> CanarySettings:
+        return self.canary or CanarySettings()
+
+    def linear_or_default(self) -> LinearSettings:
+        return self.linear or LinearSettings()
+
+    def rollback_alarm_suffixes(self, alarms_enabled: bool) -> list[str]:
+        """The alarms (suffixes of `<service>-alarm-<suffix>`) that roll a deployment back."""
+        if self.rollback_alarms is None:
+            return list(ROLLBACK_ALARMS) if alarms_enabled else []
+        return list(self.rollback_alarms)
+
+    def longest_minutes(self) -> int:
+        """Minutes a deployment may take beyond the tasks becoming healthy: the canary's or linear steps'
+        intervals and the bake time (what `pulumi up` waits for on top of the steady-state timeout)."""
+        if self.strategy == "rolling":
+            return 0
+        shifting = 0
+        if self.strategy == "canary":
+            shifting = self.canary_or_default().interval_minutes
+        elif self.strategy == "linear":
+            linear = self.linear_or_default()
+            steps = -(-100 // int(linear.step_percent)) if linear.step_percent >= 1 else 100
+            shifting = steps * linear.interval_minutes
+        return shifting + self.bake_time_minutes
+
+
 class ServiceSettings(ArgsModel):
     """What a team chooses for one service: everything but the wiring. The stack file's
     `rampart:services.<name>` section is this model (camelCase keys), plus where its image comes from."""
@@ -244,6 +364,11 @@ class ServiceSettings(ArgsModel):
         "circuit breaker rolls back (or that never becomes healthy) fails the update instead of passing.",
     )
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
+    deployment: DeploymentSettings = Field(
+        default_factory=DeploymentSettings,
+        description="How a release replaces the running tasks: strategy, bake time and the alarms that roll it back "
+        "(docs/components.md, Safe deploys).",
+    )
     dashboard: bool = Field(
         False,
         description="Give the service a CloudWatch dashboard of its own ($3 a month). Off: the environment's "
@@ -302,10 +427,34 @@ class ServiceSettings(ArgsModel):
                 "writes to the container's root filesystem. Keep ECS Exec off (the default), or set "
                 "readonly_root_filesystem=False and record the read-only-root exception as a waiver"
             )
+        self._check_deployment()
         overlap = sorted(set(self.environment) & set(self.secrets))
         if overlap:
             raise ValueError(f"{', '.join(overlap)} is in both `environment` and `secrets`; keep it in `secrets` only")
         return self
+
+    def _check_deployment(self) -> None:
+        """Rollback alarms must exist, and a strategy that shifts traffic needs one forwarding rule."""
+        deployment = self.deployment
+        if deployment.rollback_alarms and not self.alarms.enabled:
+            raise ValueError(
+                f"deployment.rollback_alarms names {', '.join(deployment.rollback_alarms)}, but alarms.enabled is false, "
+                "so those alarms do not exist; enable the alarms, or set deployment.rollback_alarms: [] to deploy "
+                "without alarm rollback"
+            )
+        values = len(self.routing.hosts) + len(self.routing.path_patterns()) + 1
+        if deployment.shifts_traffic and values > MAX_VALUES_PER_RULE:
+            raise ValueError(
+                f"deployment.strategy {deployment.strategy!r} adds a test listener rule with the route's hosts and paths "
+                f"and the {TEST_TRAFFIC_HEADER} header: {values} condition values, and an ALB rule takes at most "
+                f"{MAX_VALUES_PER_RULE}; drop a host or path from routing (a wildcard can cover two)"
+            )
+        if deployment.shifts_traffic and self.routing.access:
+            raise ValueError(
+                f"deployment.strategy {deployment.strategy!r} with routing.access: ECS moves traffic on one production "
+                "listener rule, and the access rules forward to the first target group only, so after a release "
+                "their paths would reach no task; use strategy: rolling for a service with access rules"
+            )
 
 
 class WebServiceArgs(ServiceSettings):
@@ -424,7 +573,7 @@ class WebServiceArgs(ServiceSettings):
 
     def _check_environment_supports(self) -> None:
         env = self.environment_ref
-        problem = priority_range_problem(self.routing, app_stack=env.in_other_stack)
+        problem = priority_range_problem(self.routing, app_stack=env.in_other_stack, test_rule=self.deployment.shifts_traffic)
         if problem is not None:
             raise ValueError(problem)
         if self.routing.authenticates() and (
@@ -630,7 +779,8 @@ class WebService(pulumi.ComponentResource):
         self._tags = merge_tags(args.tags)
         self._ctx = AwsContext(pulumi.InvokeOptions(parent=self))
         self._proxy = args.effective_proxy()
-        self._env.attach_route(name, args.routing)  # refuses a route another service already claims
+        # refuses a route another service already claims
+        self._env.attach_route(name, args.routing, test_rule=args.deployment.shifts_traffic)
 
         self._check_image_now()
         self.app_health_check = self._app_health_check()
@@ -641,6 +791,11 @@ class WebService(pulumi.ComponentResource):
         self.security_group = self._security_group(target_container, target_port)
         execution_role, self.task_role = self._roles()
         self.task_definition = self._task_definition(execution_role)
+        self.alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        self._infrastructure_policies: list[aws.iam.RolePolicy] = []
+        if args.alarms.enabled:
+            self._target_group_alarms()  # before the service: its deployments roll back on them
+        self.infrastructure_role = self._infrastructure_role() if args.deployment.shifts_traffic else None
         self.service = self._service(target_container, target_port)
         self._scaling()
         self.access_log_metrics_namespace = self._access_log_metrics()
@@ -766,6 +921,7 @@ class WebService(pulumi.ComponentResource):
             health_check=health,
             deregistration_delay_seconds=self._args.deregistration_delay_seconds,
             tags=self._tags,
+            test_route=TestRoute(TEST_TRAFFIC_HEADER, TEST_TRAFFIC_VALUE) if self._args.deployment.shifts_traffic else None,
             opts=self._child(),
         )
 
@@ -993,7 +1149,9 @@ class WebService(pulumi.ComponentResource):
 
     def _service(self, target_container: str, target_port: int) -> aws.ecs.Service:
         args = self._args
-        timeout = f"{args.steady_state_timeout_minutes}m"
+        # `pulumi up` waits for the whole deployment: the tasks becoming healthy, then the traffic shifts and
+        # the bake time, during which a rollback alarm still fails it.
+        timeout = f"{args.steady_state_timeout_minutes + args.deployment.longest_minutes()}m"
         return aws.ecs.Service(
             f"{self._name}-service",
             aws.ecs.ServiceArgs(
@@ -1012,14 +1170,20 @@ class WebService(pulumi.ComponentResource):
                         target_group_arn=self.route.target_group.arn,
                         container_name=target_container,
                         container_port=target_port,
+                        advanced_configuration=self._advanced_configuration(),
                     )
                 ],
+                # Kept in every strategy: ECS's failure detection (circuit breaker and alarms) supports rolling
+                # and blue/green deployments, and either one fails the deployment.
                 deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+                deployment_configuration=self._deployment_configuration(),
+                alarms=self._deployment_alarms(),
                 deployment_minimum_healthy_percent=100,
                 deployment_maximum_percent=200,
                 health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-                # `pulumi up` fails when the tasks never become healthy or the circuit breaker rolls
-                # the deployment back, instead of reporting success for a service that is down.
+                # `pulumi up` fails when the tasks never become healthy, the circuit breaker or a rollback
+                # alarm rolls the deployment back, instead of reporting success for the old release (the
+                # provider checks the deployment's state, not only the task count: docs/components.md).
                 wait_for_steady_state=True,
                 enable_execute_command=args.enable_execute_command,
                 enable_ecs_managed_tags=True,
@@ -1032,12 +1196,122 @@ class WebService(pulumi.ComponentResource):
                 # roles' policies must exist before the first task pulls its image, reads its secrets
                 # or opens an ECS Exec session. (The environment's routes and endpoints come first
                 # too: a program that creates both passes the environment in `depends_on`.)
-                depends_on=[self.route.listener_rule, *self._execution_policies],
+                depends_on=[self.route.listener_rule, *self._execution_policies, *self._infrastructure_policies],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desiredCount"],
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
             ),
         )
+
+    def _deployment_configuration(self) -> Optional[aws.ecs.ServiceDeploymentConfigurationArgs]:
+        """ECS's `deploymentConfiguration`: the strategy, bake time and canary or linear steps (None for
+        rolling, ECS's default, so a rolling service plans as before)."""
+        deployment = self._args.deployment
+        if not deployment.shifts_traffic:
+            return None
+        canary = linear = None
+        if deployment.strategy == "canary":
+            c = deployment.canary_or_default()
+            canary = aws.ecs.ServiceDeploymentConfigurationCanaryConfigurationArgs(
+                canary_percent=c.percent, canary_bake_time_in_minutes=str(c.interval_minutes)
+            )
+        if deployment.strategy == "linear":
+            step = deployment.linear_or_default()
+            linear = aws.ecs.ServiceDeploymentConfigurationLinearConfigurationArgs(
+                step_percent=step.step_percent, step_bake_time_in_minutes=str(step.interval_minutes)
+            )
+        return aws.ecs.ServiceDeploymentConfigurationArgs(
+            strategy=deployment.ecs_strategy(),
+            # pulumi-aws 7 types the minutes as a string
+            bake_time_in_minutes=str(deployment.bake_time_minutes),
+            canary_configuration=canary,
+            linear_configuration=linear,
+        )
+
+    def _rollback_alarm_names(self) -> list[pulumi.Output[str]]:
+        """The names of the alarms that roll a deployment back: each chosen alarm, and its twin on the
+        alternate target group (the new tasks of every other release serve from there)."""
+        suffixes = self._args.deployment.rollback_alarm_suffixes(self._args.alarms.enabled)
+        names = []
+        for suffix in suffixes:
+            for key in (suffix, f"{suffix}{ALTERNATE_ALARM}"):
+                if key in self.alarms:
+                    names.append(self.alarms[key].name)
+        return names
+
+    def _deployment_alarms(self) -> Optional[aws.ecs.ServiceAlarmsArgs]:
+        names = self._rollback_alarm_names()
+        if not names:
+            return None
+        return aws.ecs.ServiceAlarmsArgs(alarm_names=names, enable=True, rollback=True)
+
+    def _advanced_configuration(self) -> Optional[aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs]:
+        """What ECS moves traffic with: the alternate target group, the production and test listener rules
+        and the role ECS acts with (strategies that shift traffic only)."""
+        route, role = self.route, self.infrastructure_role
+        if route.alternate_target_group is None or route.test_listener_rule is None or role is None:
+            return None
+        return aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
+            alternate_target_group_arn=route.alternate_target_group.arn,
+            production_listener_rule=route.listener_rule.arn,
+            test_listener_rule=route.test_listener_rule.arn,
+            role_arn=role.arn,
+        )
+
+    def _infrastructure_role(self) -> aws.iam.Role:
+        """The role ECS assumes to move traffic: register and deregister targets in this service's two
+        target groups and rewrite the weights of its production and test rules on the environment's
+        listener, nothing else (the managed AmazonECSInfrastructureRolePolicyForLoadBalancers allows every
+        target group and listener of the account)."""
+        route = self.route
+        assert route.alternate_target_group is not None and route.test_listener_rule is not None
+        role = aws.iam.Role(
+            f"{self._name}-ecs-infrastructure-role",
+            aws.iam.RoleArgs(
+                assume_role_policy=assume_role_policy("ecs.amazonaws.com"),
+                description=f"{self._name}: ECS moves traffic between the service's target groups during a deployment",
+                tags=self._tags,
+            ),
+            opts=self._child(),
+        )
+        self._infrastructure_policies = [
+            aws.iam.RolePolicy(
+                f"{self._name}-ecs-infrastructure-policy",
+                aws.iam.RolePolicyArgs(
+                    role=role.id,
+                    policy=policy_json(
+                        [
+                            {
+                                # Describe* have no resource-level permissions.
+                                "Sid": "ReadLoadBalancing",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "elasticloadbalancing:DescribeListeners",
+                                    "elasticloadbalancing:DescribeRules",
+                                    "elasticloadbalancing:DescribeTargetGroups",
+                                    "elasticloadbalancing:DescribeTargetHealth",
+                                ],
+                                "Resource": "*",
+                            },
+                            {
+                                "Sid": "RegisterInTheseTargetGroups",
+                                "Effect": "Allow",
+                                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                                "Resource": [route.target_group.arn, route.alternate_target_group.arn],
+                            },
+                            {
+                                "Sid": "ShiftTheseRules",
+                                "Effect": "Allow",
+                                "Action": "elasticloadbalancing:ModifyRule",
+                                "Resource": [route.listener_rule.arn, route.test_listener_rule.arn],
+                            },
+                        ]
+                    ),
+                ),
+                opts=self._child(),
+            )
+        ]
+        return role
 
     def _scaling(self) -> None:
         args = self._args
@@ -1109,13 +1383,27 @@ class WebService(pulumi.ComponentResource):
         # "-service": an environment and a service may share a name, and the environment has a dashboard too
         return dashboard(f"{self._name}-dashboard", f"{self._name}-service", service_dashboard_body(metrics), self)
 
-    def _alarms(self) -> None:
-        """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics."""
-        name, topic, thresholds = self._name, self._env.alarm_topic_arn, self._args.alarms
-        target_dims: dict[str, StrInput] = {
-            "LoadBalancer": self._env.alb_arn_suffix,
-            "TargetGroup": self.route.target_group.arn_suffix,
-        }
+    def _alarm(self, suffix: str, **kwargs: Any) -> None:
+        """One alarm, `<service>-alarm-<suffix>`, kept in `self.alarms[suffix]` (the name deployments refer to)."""
+        self.alarms[suffix] = metric_alarm(
+            f"{self._name}-alarm-{suffix}", topic_arn=self._env.alarm_topic_arn, tags=self._tags, parent=self, **kwargs
+        )
+
+    def _target_group_alarms(self) -> None:
+        """Alarms on the service's target group: its requests' 5xx rate, unhealthy targets and latency, and
+        no healthy target at all. With a deployment that shifts traffic, the alternate target group gets its
+        own 5xx, unhealthy and latency alarms (`<suffix>-alternate`): every other release serves from it."""
+        groups = [("", self.route.target_group)]
+        if self.route.alternate_target_group is not None:
+            groups.append((ALTERNATE_ALARM, self.route.alternate_target_group))
+        for tail, group in groups:
+            self._traffic_alarms(tail, group)
+        self._no_healthy_targets_alarm([group for _, group in groups])
+
+    def _traffic_alarms(self, tail: str, group: aws.lb.TargetGroup) -> None:
+        name, thresholds = self._name, self._args.alarms
+        target_dims: dict[str, StrInput] = {"LoadBalancer": self._env.alb_arn_suffix, "TargetGroup": group.arn_suffix}
+        which = " (alternate target group)" if tail else ""
 
         def target_metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
@@ -1130,12 +1418,9 @@ class WebService(pulumi.ComponentResource):
                 ),
             )
 
-        def alarm(suffix: str, **kwargs: Any) -> None:
-            metric_alarm(f"{name}-alarm-{suffix}", topic_arn=topic, tags=self._tags, parent=self, **kwargs)
-
-        alarm(
-            "5xx-rate",
-            description=f"{name}: its targets answered 5xx to more than {thresholds.http_5xx_rate_percent}% of its requests",
+        self._alarm(
+            f"5xx-rate{tail}",
+            description=f"{name}: its targets{which} answered 5xx to more than {thresholds.http_5xx_rate_percent}% of its requests",
             metric_queries=[
                 target_metric("target5xx", "HTTPCode_Target_5XX_Count"),
                 target_metric("requests", "RequestCount"),
@@ -1150,9 +1435,9 @@ class WebService(pulumi.ComponentResource):
             evaluation_periods=5,
             datapoints_to_alarm=3,
         )
-        alarm(
-            "unhealthy-targets",
-            description=f"{name}: at least one target failed the load balancer health check",
+        self._alarm(
+            f"unhealthy-targets{tail}",
+            description=f"{name}: at least one target{which} failed the load balancer health check",
             namespace="AWS/ApplicationELB",
             metric_name="UnHealthyHostCount",
             dimensions=target_dims,
@@ -1160,23 +1445,9 @@ class WebService(pulumi.ComponentResource):
             threshold=0,
             evaluation_periods=3,
         )
-        alarm(
-            "no-healthy-targets",
-            description=f"{name}: no target passes the load balancer health check, so the service is down",
-            namespace="AWS/ApplicationELB",
-            metric_name="HealthyHostCount",
-            dimensions=target_dims,
-            statistic="Minimum",
-            threshold=1,
-            comparison_operator="LessThanThreshold",
-            evaluation_periods=3,
-            # With no target registered (every task stopped) the metric is not published at all: that
-            # is the outage this alarm exists for, so missing data counts as breaching.
-            treat_missing_data="breaching",
-        )
-        alarm(
-            "p99-latency",
-            description=f"{name}: p99 target response time above {thresholds.target_p99_seconds}s",
+        self._alarm(
+            f"p99-latency{tail}",
+            description=f"{name}: p99 target response time{which} above {thresholds.target_p99_seconds}s",
             namespace="AWS/ApplicationELB",
             metric_name="TargetResponseTime",
             dimensions=target_dims,
@@ -1185,6 +1456,60 @@ class WebService(pulumi.ComponentResource):
             evaluation_periods=5,
             datapoints_to_alarm=3,
         )
+
+    def _no_healthy_targets_alarm(self, groups: list[aws.lb.TargetGroup]) -> None:
+        """No healthy target in any of the service's target groups: the service is down. With two groups
+        (blue/green, canary, linear) their healthy counts add up, since the idle one is empty by design."""
+        description = f"{self._name}: no target passes the load balancer health check, so the service is down"
+        common: dict[str, Any] = dict(
+            description=description,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            evaluation_periods=3,
+            # With no target registered (every task stopped) the metric is not published at all: that
+            # is the outage this alarm exists for, so missing data counts as breaching.
+            treat_missing_data="breaching",
+        )
+        if len(groups) == 1:
+            self._alarm(
+                "no-healthy-targets",
+                namespace="AWS/ApplicationELB",
+                metric_name="HealthyHostCount",
+                dimensions={"LoadBalancer": self._env.alb_arn_suffix, "TargetGroup": groups[0].arn_suffix},
+                statistic="Minimum",
+                **common,
+            )
+            return
+        queries = [
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=f"healthy{i}",
+                return_data=False,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApplicationELB",
+                    metric_name="HealthyHostCount",
+                    dimensions={"LoadBalancer": self._env.alb_arn_suffix, "TargetGroup": group.arn_suffix},
+                    period=60,
+                    stat="Minimum",
+                ),
+            )
+            for i, group in enumerate(groups)
+        ]
+        total = aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id="healthy",
+            label="healthy targets (both target groups)",
+            expression=" + ".join(f"FILL(healthy{i}, 0)" for i in range(len(groups))),
+            return_data=True,
+        )
+        self._alarm("no-healthy-targets", metric_queries=[*queries, total], **common)
+
+    def _alarms(self) -> None:
+        """Alarms on the service's tasks, and on the sidecar's access log metrics (the target group's come
+        first, `_target_group_alarms`, since deployments roll back on them)."""
+        name, thresholds = self._name, self._args.alarms
+
+        def alarm(suffix: str, **kwargs: Any) -> None:
+            self._alarm(suffix, **kwargs)
+
         ecs_dims: dict[str, StrInput] = {"ClusterName": self._env.cluster_name, "ServiceName": self.service.name}
         for suffix, metric, threshold in (
             ("cpu", "CPUUtilization", thresholds.cpu_percent),
