@@ -188,6 +188,7 @@ class PolicySettings(Model):
     rate_limit_max: Annotated[int | None, threshold_field("rateLimitMax")] = None
     required_managed_rule_groups: Annotated[list[str] | None, threshold_field("requiredManagedRuleGroups")] = None
     min_fargate_platform_version: Annotated[str | None, threshold_field("minFargatePlatformVersion")] = None
+    min_bake_time_minutes: Annotated[int | None, threshold_field("minBakeTimeMinutes")] = None
 
     def thresholds(self) -> dict[str, Any]:
         """The thresholds this stack sets, by their pack keys (unset ones stay out: the pack's defaults apply)."""

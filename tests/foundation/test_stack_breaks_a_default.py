@@ -49,9 +49,24 @@ def no_alarm_address(config: dict[str, Any]) -> None:
     config["rampart:environment"]["monitoring"].pop("alarmEmailEndpoints")
 
 
+def no_rollback_alarms(config: dict[str, Any]) -> None:
+    config["rampart:services"]["web"]["deployment"]["rollbackAlarms"] = []
+
+
+def rolling_deploys(config: dict[str, Any]) -> None:
+    config["rampart:services"]["web"].pop("deployment")
+
+
+def short_bake(config: dict[str, Any]) -> None:
+    config["rampart:services"]["web"]["deployment"]["bakeTimeMinutes"] = 9
+
+
 @pytest.mark.parametrize(
     ("mutate", "policy", "resource", "criteria"),
     [
+        (no_rollback_alarms, "aws-ecs-service-require-alarm-rollback-and-bake", "service:Service::", "CC8.1"),
+        (rolling_deploys, "aws-ecs-service-require-alarm-rollback-and-bake", "service:Service::", "CC8.1"),
+        (short_bake, "aws-ecs-service-require-alarm-rollback-and-bake", "service:Service::", "CC8.1"),
         (one_task_and_no_policy_section, "aws-ecs-service-require-min-task-count", "service:Service::", "A1.2"),
         (drop_known_bad_inputs, "aws-wafv2-webacl-require-managed-rule-groups", "webAcl:WebAcl::", "CC6.8"),
         (build_from_latest, "docker-image-require-dockerfile-controls", "image:Image::", "CC8.1"),

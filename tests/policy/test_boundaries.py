@@ -91,6 +91,38 @@ def test_min_task_count_is_inclusive(stack: Stack, count: int, ok: bool) -> None
     assert {results[(MIN_TASKS, n)].kind for n in ("svc", "svc-scaling")} == {"compliant" if ok else "violation"}
 
 
+SAFE_DEPLOY = "aws-ecs-service-require-alarm-rollback-and-bake"
+
+
+@pytest.mark.parametrize("bake,ok", [("9", False), ("10", True), ("11", True), (10, True)])
+def test_bake_time_is_inclusive_at_the_threshold(stack: Stack, bake: object, ok: bool) -> None:
+    """minBakeTimeMinutes (10 by default) is met at 10 and missed at 9; the provider sends the minutes as a string."""
+    find(stack, "svc")["props"]["deploymentConfiguration"]["bakeTimeInMinutes"] = bake
+    assert run_all(stack)[(SAFE_DEPLOY, "svc")].kind == ("compliant" if ok else "violation")
+
+
+@pytest.mark.parametrize("minimum,ok", [(15, False), (10, True), (0, True)])
+def test_bake_time_minimum_is_the_stacks_threshold(stack: Stack, minimum: int, ok: bool) -> None:
+    result = run_all(stack, {SAFE_DEPLOY: {"minBakeTimeMinutes": minimum}})[(SAFE_DEPLOY, "svc")]
+    assert result.kind == ("compliant" if ok else "violation"), result
+    if not ok:
+        assert "bakes 10 minute(s), fewer than 15 (minBakeTimeMinutes)" in result.message  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("strategy", ["CANARY", "LINEAR", "BLUE_GREEN"])
+def test_every_strategy_that_keeps_old_tasks_bakes(stack: Stack, strategy: str) -> None:
+    find(stack, "svc")["props"]["deploymentConfiguration"]["strategy"] = strategy
+    assert run_all(stack)[(SAFE_DEPLOY, "svc")].kind == "compliant"
+
+
+def test_safe_deploys_are_mandatory_on_production_and_advisory_elsewhere() -> None:
+    from rampart_soc2.registry import POLICIES
+
+    spec = POLICIES[SAFE_DEPLOY]
+    assert (spec.enforcement_for("prod"), spec.enforcement_for("dev")) == ("mandatory", "advisory")
+    assert spec.criteria == ("CC8.1",)
+
+
 # ---- waivers: one implementation (rampart_soc2.model), used by the pack and by the evidence report
 
 DELETION = "aws-lb-loadbalancer-enable-deletion-protection"
