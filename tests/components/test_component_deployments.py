@@ -265,3 +265,51 @@ def test_the_mock_engine_refuses_a_hand_written_blue_green_without_advanced_conf
 
     with pytest.raises(AwsRefusal, match="no advancedConfiguration"):
         run_program(program)
+
+
+# --- a services-only stack (the environment is another stack's) ----------------------------------------
+
+
+def test_a_services_only_stack_gets_what_ecs_needs_too(project_copy: Any) -> None:
+    """dev-reports attaches to dev's environment: its canary service still gets the alternate target
+    group, the production and test rules on that environment's listener, and the role, and the test rule's
+    priority stays in the app stacks' range."""
+    import yaml
+
+    from rampart.components.routing import APP_STACK_PRIORITIES
+    from rampart.plan import run_stack
+
+    path = project_copy / "stacks" / "Pulumi.dev-reports.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["rampart:services"]["reports"]["deployment"] = {"strategy": "canary", "bakeTimeMinutes": 10}
+    path.write_text(yaml.safe_dump(doc))
+    resources = run_stack(project_copy, "dev-reports").resources
+    production, test = _one(resources, RULE, "reports-route-rule"), _one(resources, RULE, "reports-route-test-rule")
+    assert test.inputs["listenerArn"] == production.inputs["listenerArn"]
+    assert test.inputs["priority"] in APP_STACK_PRIORITIES and test.inputs["priority"] == production.inputs["priority"] - 1
+    advanced = _one(resources, SERVICE).inputs["loadBalancers"][0]["advancedConfiguration"]
+    assert set(advanced) == {"alternateTargetGroupArn", "productionListenerRule", "testListenerRule", "roleArn"}
+    assert aws_checks.refusals(resources) == []
+
+
+@pytest.mark.parametrize("app_stack,priority,ok", [
+    (True, APP_START := 1_000, False), (True, APP_START + 1, True),  # the test rule takes priority - 1
+    (False, 1, False), (False, 2, True),
+])
+def test_the_test_rule_takes_a_priority_in_range(app_stack: bool, priority: int, ok: bool) -> None:
+    from rampart.components.routing import APP_STACK_PRIORITIES, RoutingSettings, priority_range_problem
+
+    assert APP_STACK_PRIORITIES.start == APP_START
+    routing = RoutingSettings(paths=["/shop/*"], priority=priority)
+    problem = priority_range_problem(routing, app_stack=app_stack, test_rule=True)
+    assert (problem is None) == ok, problem
+    assert priority_range_problem(routing, app_stack=app_stack) is None, "without a test rule the priority fits"
+
+
+def test_a_test_rule_priority_meeting_another_service_is_refused() -> None:
+    from rampart.components.routing import RoutingSettings, check_routes
+
+    routes = {"web": RoutingSettings(paths=["/*"], priority=100), "api": RoutingSettings(paths=["/api/*"], priority=99)}
+    check_routes(routes)
+    with pytest.raises(ValueError, match="both take listener rule priority 99"):
+        check_routes(routes, test_rules={"web"})
