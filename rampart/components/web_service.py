@@ -360,8 +360,9 @@ class ServiceSettings(ArgsModel):
         20,
         ge=5,
         le=180,
-        description="`pulumi up` waits this long for the service to reach a steady state; a deployment the "
-        "circuit breaker rolls back (or that never becomes healthy) fails the update instead of passing.",
+        description="`pulumi up` waits this long for the service's tasks to become healthy, plus the deployment's "
+        "traffic shifts and bake time; a deployment the circuit breaker or a rollback alarm rolls back (or that never "
+        "becomes healthy) fails the update, with ECS's reason, instead of passing.",
     )
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
     deployment: DeploymentSettings = Field(
@@ -1185,6 +1186,9 @@ class WebService(pulumi.ComponentResource):
                 # alarm rolls the deployment back, instead of reporting success for the old release (the
                 # provider checks the deployment's state, not only the task count: docs/components.md).
                 wait_for_steady_state=True,
+                # Ctrl-C during `pulumi up` stops the deployment and rolls it back (StopServiceDeployment)
+                # instead of leaving a half-shifted release behind.
+                sigint_rollback=True,
                 enable_execute_command=args.enable_execute_command,
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",

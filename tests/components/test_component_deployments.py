@@ -180,6 +180,7 @@ def test_the_infrastructure_role_may_touch_only_this_services_groups_and_rules()
 def test_pulumi_up_waits_for_the_bake_time_too() -> None:
     service = _one(_plan(strategy="linear", bake_time_minutes=10, linear={"step_percent": 25, "interval_minutes": 3}), SERVICE)
     assert service.inputs["waitForSteadyState"] is True
+    assert service.inputs["sigintRollback"] is True, "Ctrl-C during pulumi up rolls the deployment back"
     assert service.custom_timeouts["update"] == f"{20 + 4 * 3 + 10}m", service.custom_timeouts
 
 
