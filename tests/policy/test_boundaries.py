@@ -213,3 +213,29 @@ def test_string_booleans_where_true_is_the_violation(stack: Stack, name: str, pa
     assert (policy, name) in fired(run_all(stack)), f"{name}.{path} = 'true'"
     _set(stack, name, path, "false")
     assert run_all(stack)[(policy, name)].kind == "compliant", f"{name}.{path} = 'false'"
+
+
+# ---- readiness: the alternate target group of a blue/green, canary or linear service is a path too
+
+LB_PATH = "aws-ecs-service-require-load-balancer-path"
+ALTERNATE_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-alt/0123456789abcdef"
+
+
+def _with_alternate(stack: list[dict[str, Any]], forwarded: bool) -> None:
+    from policy_fixtures import TG_ARN
+
+    find(stack, "svc")["props"]["loadBalancers"][0]["advancedConfiguration"] = {"alternateTargetGroupArn": ALTERNATE_TG}
+    if forwarded:
+        find(stack, "web-rule")["props"]["actions"] = [{"type": "forward", "forward": {"targetGroups": [
+            {"arn": TG_ARN, "weight": 100}, {"arn": ALTERNATE_TG, "weight": 0}]}}]
+
+
+def test_an_alternate_target_group_no_listener_forwards_to_is_not_shown_reachable(stack: Stack) -> None:
+    _with_alternate(stack, forwarded=False)
+    result = run_all(stack)[(LB_PATH, "svc")]
+    assert result.kind == "unknown" and ALTERNATE_TG in result.path, result  # type: ignore[union-attr]
+
+
+def test_an_alternate_target_group_on_the_production_rule_is_reachable(stack: Stack) -> None:
+    _with_alternate(stack, forwarded=True)
+    assert run_all(stack)[(LB_PATH, "svc")].kind == "compliant"
