@@ -243,7 +243,7 @@ class DeploymentSettings(ArgsModel):
                                              "defaults).")
     rollback_alarms: Optional[list[RollbackAlarm]] = Field(
         None,
-        description="The service's own alarms that fail and roll back a deployment when they go to ALARM. None: "
+        description="The service's own alarms that fail and roll back a deployment when they go to ALARM. Unset: "
         f"{', '.join(ROLLBACK_ALARMS)} (none when `alarms.enabled` is false); [] turns alarm rollback off.",
     )
 
@@ -255,6 +255,11 @@ class DeploymentSettings(ArgsModel):
                     f"deployment.{key} is set but deployment.strategy is {self.strategy!r}; set strategy: {key}, or "
                     f"remove deployment.{key}"
                 )
+        if self.strategy == "rolling" and "bake_time_minutes" in self.model_fields_set:
+            raise ValueError(
+                f"deployment.bake_time_minutes={self.bake_time_minutes} with strategy 'rolling', which keeps no old tasks "
+                "to bake; set strategy: blue_green (or canary, linear), or remove bake_time_minutes"
+            )
         if self.rollback_alarms is not None and len(set(self.rollback_alarms)) != len(self.rollback_alarms):
             raise ValueError(f"deployment.rollback_alarms lists an alarm twice ({self.rollback_alarms}); list each once")
         return self

@@ -63,6 +63,13 @@ def test_a_block_of_another_strategy_is_refused_naming_both() -> None:
         DeploymentSettings.model_validate({"strategy": "linear", "canary": {"percent": 10}})
 
 
+def test_a_bake_time_with_rolling_is_refused() -> None:
+    """Rolling keeps no old tasks: a bake time set for it would be silently ignored by ECS."""
+    with pytest.raises(ValidationError, match="strategy 'rolling', which keeps no old tasks"):
+        DeploymentSettings(bake_time_minutes=15)
+    assert DeploymentSettings().strategy == "rolling"  # the default bake time alone is fine
+
+
 def test_rollback_alarms_need_the_alarms() -> None:
     with pytest.raises(ValidationError, match="alarms.enabled is false"):
         minimal_args(alarms={"enabled": False}, deployment={"rollback_alarms": ["5xx-rate"]})
