@@ -90,11 +90,12 @@ def test_a_retention_below_the_stacks_minimum_is_refused_at_plan(project_copy: P
     assert "`rampart:policy.minLogRetentionDays`" in result.stderr
 
 
-#: The prod stack's alarms: the environment's two and the web service's eight (nginx ingress: six on its
-#: target group and tasks, two on its sidecar's access-log metrics).
+#: The prod stack's alarms: the environment's two and the web service's eleven (nginx ingress: six on its
+#: target group and tasks, two on its sidecar's access-log metrics; blue/green: three on its alternate target group).
 ALARMS = ("rampart-alarm-alb-5xx", "rampart-alarm-waf-blocked", *(
     f"web-alarm-{a}" for a in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory",
-                               "429-surge", "upstream-5xx-surge")))
+                               "429-surge", "upstream-5xx-surge", "5xx-rate-alternate", "unhealthy-targets-alternate",
+                               "p99-latency-alternate")))
 
 
 def test_a_waiver_records_that_another_system_subscribes(project_copy: Path) -> None:
