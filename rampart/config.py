@@ -189,6 +189,7 @@ class PolicySettings(Model):
     rate_limit_max: Annotated[int | None, threshold_field("rateLimitMax")] = None
     required_managed_rule_groups: Annotated[list[str] | None, threshold_field("requiredManagedRuleGroups")] = None
     min_fargate_platform_version: Annotated[str | None, threshold_field("minFargatePlatformVersion")] = None
+    min_bake_time_minutes: Annotated[int | None, threshold_field("minBakeTimeMinutes")] = None
 
     def thresholds(self) -> dict[str, Any]:
         """The thresholds this stack sets, by their pack keys (unset ones stay out: the pack's defaults apply)."""
@@ -292,7 +293,8 @@ class StackConfig(Model):
         for name in v:
             if not SERVICE_NAME.match(name):
                 raise ValueError(f"service name {name!r} must be a lower-case DNS label: letters, digits and '-', starting with a letter, at most 32 characters")
-        check_routes({name: service.routing for name, service in v.items()}, where="rampart:services")
+        check_routes({name: service.routing for name, service in v.items()}, where="rampart:services",
+                     test_rules={name for name, service in v.items() if service.deployment.shifts_traffic})
         return v
 
     @model_validator(mode="after")

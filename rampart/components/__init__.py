@@ -22,16 +22,19 @@ from rampart.components.proxy_config import PROXY_IMAGE_SOURCES, ProxyConfig, Re
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 from rampart.components.web_service import (
-    AlarmSettings, ContainerHealthCheck, ServiceSettings, WebService, WebServiceArgs,
+    AlarmSettings, CanarySettings, ContainerHealthCheck, DeploymentSettings, LinearSettings, ServiceSettings, WebService,
+    WebServiceArgs,
 )
 
 __all__ = [
     "AlarmSettings",
+    "CanarySettings",
     "Compliance",
     "ComplianceArgs",
     "ComplianceSettings",
     "ContainerHealthCheck",
     "CreateNetworkArgs",
+    "DeploymentSettings",
     "DomainSettings",
     "Environment",
     "EnvironmentAlarmSettings",
@@ -44,6 +47,7 @@ __all__ = [
     "Image",
     "ImageArgs",
     "ImageFacts",
+    "LinearSettings",
     "LoadBalancer",
     "LoadBalancerArgs",
     "LoadBalancerSettings",

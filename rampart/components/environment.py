@@ -197,6 +197,7 @@ class EnvironmentRef(ArgsModel):
     #: shadow another's route or reuse its priority is refused before anything is registered. Services
     #: of other stacks are not visible here.
     _routes: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _test_rules: set[str] = PrivateAttr(default_factory=set)
 
     @classmethod
     def planned(cls, name: str, settings: EnvironmentSettings) -> "EnvironmentRef":
@@ -218,14 +219,17 @@ class EnvironmentRef(ArgsModel):
             sign_in_egress=settings.load_balancer.sign_in_egress,
         )
 
-    def attach_route(self, service: str, routing: Any) -> None:
-        """Record a service's route on this environment's listener, refusing one that conflicts."""
+    def attach_route(self, service: str, routing: Any, test_rule: bool = False) -> None:
+        """Record a service's route on this environment's listener, refusing one that conflicts
+        (`test_rule`: the route has a deployment's test listener rule too)."""
         from rampart.components.routing import check_routes
 
         if service in self._routes:
             raise ValueError(f"a service named {service!r} is already attached to environment {self.name!r}")
-        check_routes({**self._routes, service: routing}, where=f"environment {self.name!r}: services")
+        test_rules = {*self._test_rules, service} if test_rule else set(self._test_rules)
+        check_routes({**self._routes, service: routing}, where=f"environment {self.name!r}: services", test_rules=test_rules)
         self._routes[service] = routing
+        self._test_rules = test_rules
 
     def outputs(self) -> dict[str, Any]:
         """The reference as a stack output (plain values and Outputs), for `pulumi.export`."""

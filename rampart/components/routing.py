@@ -18,7 +18,8 @@ import ipaddress
 import re
 import zlib
 from collections import Counter
-from collections.abc import Mapping
+from dataclasses import dataclass
+from collections.abc import Collection, Mapping
 from typing import Any, Literal, Optional
 
 import pulumi
@@ -383,17 +384,18 @@ def effective_priority(service: str, routing: RoutingSettings) -> int:
     return _DERIVED_BASE + specificity_class(routing) * _CLASS_SLOTS + slot
 
 
-def priority_range(service: str, routing: RoutingSettings) -> range:
-    """Every priority the service's rules take: its access rules, then its own rule (the last)."""
+def priority_range(service: str, routing: RoutingSettings, test_rule: bool = False) -> range:
+    """Every priority the service's rules take: its test rule (blue/green, canary and linear deployments),
+    its access rules, then its own rule (the last)."""
     own = effective_priority(service, routing)
-    return range(own - routing.access_rule_count(), own + 1)
+    return range(own - routing.access_rule_count() - int(test_rule), own + 1)
 
 
 def _span(values: range) -> str:
     return f"{values.start}-{values.stop - 1}"
 
 
-def priority_range_problem(routing: RoutingSettings, *, app_stack: bool) -> Optional[str]:
+def priority_range_problem(routing: RoutingSettings, *, app_stack: bool, test_rule: bool = False) -> Optional[str]:
     """Why the service's priorities lie in the wrong range (None when they do not): a service of an
     app stack (the environment is another stack's) takes explicit priorities in APP_STACK_PRIORITIES;
     a service of the environment's own stack takes none there. The ranges are disjoint from the
@@ -407,7 +409,12 @@ def priority_range_problem(routing: RoutingSettings, *, app_stack: bool) -> Opti
             f"visible here: set routing.priority in {_span(app)}, the range for app stacks (a derived one would "
             f"be in {_span(DERIVED_PRIORITIES)}, the environment stack's)"
         )
-    taken = range(routing.priority - routing.access_rule_count(), routing.priority + 1)
+    taken = range(routing.priority - routing.access_rule_count() - int(test_rule), routing.priority + 1)
+    if taken.start < PRIORITY_RANGE[0]:
+        return (
+            f"routing.priority {routing.priority} leaves no room for the test listener rule of a blue/green, canary or "
+            f"linear deployment, tried before it; set priority to at least {PRIORITY_RANGE[0] + len(taken) - 1}"
+        )
     if app_stack:
         if taken.start < app.start or taken.stop > app.stop:
             return (
@@ -425,9 +432,10 @@ def priority_range_problem(routing: RoutingSettings, *, app_stack: bool) -> Opti
     return None
 
 
-def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services") -> None:
+def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services", test_rules: Collection[str] = ()) -> None:
     """Refuse routes that cannot share one listener: the same host and path claimed twice, or one
-    priority used twice. Errors name both services and the key."""
+    priority used twice. `test_rules` names the services with a test listener rule (blue/green, canary,
+    linear), which takes one more priority. Errors name both services and the key."""
     claimed: dict[tuple[str, str], str] = {}
     priorities: dict[int, str] = {}
     for service, routing in routes.items():
@@ -440,22 +448,35 @@ def check_routes(routes: Mapping[str, RoutingSettings], where: str = "services")
                     "give one of them another host or path"
                 )
             claimed[claim] = service
-        for priority in priority_range(service, routing):
+        for priority in priority_range(service, routing, service in test_rules):
             other = priorities.get(priority)
             if other is not None:
                 raise ValueError(
                     f"{where}.{service}.routing.priority and {where}.{other}.routing.priority both take listener rule "
-                    f"priority {priority} (a service's access rules take the priorities just below its own); "
+                    f"priority {priority} (a service's access rules and test rule take the priorities just below its own); "
                     "set a different `priority` on one of them"
                 )
             priorities[priority] = service
 
 
+@dataclass(frozen=True)
+class TestRoute:
+    """The test listener rule of a blue/green, canary or linear deployment: the service's hosts and paths
+    plus one header, forwarding to the target group ECS registers the new tasks in until traffic moves."""
+
+    header: str
+    value: str
+
+
 class ServiceRoute(pulumi.ComponentResource):
-    """A service's target group and the listener rule that forwards its requests to it."""
+    """A service's target group and the listener rule that forwards its requests to it; for a deployment
+    that shifts traffic (`alternate=True`), a second target group with the same settings, and the
+    production and test listener rules ECS moves traffic on (their actions are then ECS's)."""
 
     target_group: aws.lb.TargetGroup
+    alternate_target_group: Optional[aws.lb.TargetGroup]
     listener_rule: aws.lb.ListenerRule
+    test_listener_rule: Optional[aws.lb.ListenerRule]
     access_rules: list[aws.lb.ListenerRule]
     priority: int
 
@@ -472,51 +493,96 @@ class ServiceRoute(pulumi.ComponentResource):
         health_check: HealthCheckSettings,
         deregistration_delay_seconds: int,
         tags: dict[str, str],
+        test_route: Optional[TestRoute] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
     ) -> None:
         super().__init__("rampart:routing:ServiceRoute", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         hc = health_check
-        self.target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            aws.lb.TargetGroupArgs(
-                name_prefix="rmp-",
-                vpc_id=vpc_id,
-                target_type="ip",
-                port=port,
+        # One owner for the target group's port, protocol and health check: the alternate group ECS
+        # registers new tasks in is built from the very same args (ECS refuses a pair that differs).
+        group_args = aws.lb.TargetGroupArgs(
+            name_prefix="rmp-",
+            vpc_id=vpc_id,
+            target_type="ip",
+            port=port,
+            protocol=protocol,
+            deregistration_delay=deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
                 protocol=protocol,
-                deregistration_delay=deregistration_delay_seconds,
-                health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    enabled=True,
-                    protocol=protocol,
-                    port="traffic-port",
-                    path=hc.path,
-                    matcher=hc.matcher,
-                    interval=hc.interval_seconds,
-                    timeout=hc.timeout_seconds,
-                    healthy_threshold=hc.healthy_threshold,
-                    unhealthy_threshold=hc.unhealthy_threshold,
-                ),
-                tags=tags,
+                port="traffic-port",
+                path=hc.path,
+                matcher=hc.matcher,
+                interval=hc.interval_seconds,
+                timeout=hc.timeout_seconds,
+                healthy_threshold=hc.healthy_threshold,
+                unhealthy_threshold=hc.unhealthy_threshold,
             ),
-            opts=child,
+            tags=tags,
+        )
+        self.target_group = aws.lb.TargetGroup(f"{name}-tg", group_args, opts=child)
+        self.alternate_target_group = (
+            aws.lb.TargetGroup(f"{name}-tg-alternate", group_args, opts=child) if test_route is not None else None
         )
         self.priority = priority
         self.access_rules = self._access_rules(name, routing, priority, listener_arn, self.target_group.arn, tags, child)
+        conditions = _conditions(routing.hosts, routing.path_patterns())
         self.listener_rule = aws.lb.ListenerRule(
             f"{name}-rule",
             aws.lb.ListenerRuleArgs(
                 listener_arn=listener_arn,
                 priority=self.priority,
-                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)],
-                conditions=_conditions(routing.hosts, routing.path_patterns()),
+                actions=[self._forward()],
+                conditions=conditions,
                 tags=tags,
             ),
-            opts=child,
+            opts=self._ecs_owns_actions(child),
         )
+        self.test_listener_rule = None
+        if test_route is not None:
+            header = aws.lb.ListenerRuleConditionArgs(
+                http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                    http_header_name=test_route.header, values=[test_route.value]
+                )
+            )
+            self.test_listener_rule = aws.lb.ListenerRule(
+                f"{name}-test-rule",
+                aws.lb.ListenerRuleArgs(
+                    listener_arn=listener_arn,
+                    priority=self.priority - routing.access_rule_count() - 1,
+                    actions=[self._forward()],
+                    conditions=[*conditions, header],
+                    tags=tags,
+                ),
+                opts=self._ecs_owns_actions(child),
+            )
         self.register_outputs(
             {"target_group_arn": self.target_group.arn, "listener_rule_arn": self.listener_rule.arn, "priority": self.priority}
         )
+
+    def _forward(self) -> aws.lb.ListenerRuleActionArgs:
+        """Forward to the target group; with an alternate group, weighted 100/0 over both, the shape ECS
+        rewrites the weights of while it moves traffic."""
+        if self.alternate_target_group is None:
+            return aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=self.target_group.arn)
+        return aws.lb.ListenerRuleActionArgs(
+            type="forward",
+            forward=aws.lb.ListenerRuleActionForwardArgs(
+                target_groups=[
+                    aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=self.target_group.arn, weight=100),
+                    aws.lb.ListenerRuleActionForwardTargetGroupArgs(arn=self.alternate_target_group.arn, weight=0),
+                ]
+            ),
+        )
+
+    def _ecs_owns_actions(self, child: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+        """A rule ECS moves traffic on: ECS rewrites its forward weights during and after each deployment
+        (after a release the live rule may forward 0/100), so the next `pulumi up` must not set them back to
+        100/0 and send the traffic to the old, stopped tasks. Pulumi ignores the rule's actions after create."""
+        if self.alternate_target_group is None:
+            return child
+        return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["actions"]))
 
     @staticmethod
     def _access_rules(

@@ -41,7 +41,13 @@ from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
 from rampart_soc2.vocabulary.secret_values import secret_kind, secret_message, secret_name
 from rampart_soc2.vocabulary.tags import SECRET_KEY_TAG_PREFIX
 from rampart.components.monitoring import encrypted_log_group
-from rampart.components.service_alarms import AlarmScope, service_alarms
+from rampart.components.service_alarms import (
+    ALTERNATE_ALARM,
+    AlarmScope,
+    TargetGroupWatch,
+    target_group_alarms,
+    task_alarms,
+)
 from rampart.components.observability import (
     ServiceMetrics,
     dashboard,
@@ -49,9 +55,11 @@ from rampart.components.observability import (
 )
 from rampart.components.proxy_config import ProxyConfig
 from rampart.components.routing import (
+    MAX_VALUES_PER_RULE,
     HealthCheckSettings,
     RoutingSettings,
     ServiceRoute,
+    TestRoute,
     effective_priority,
     priority_range_problem,
 )
@@ -170,6 +178,127 @@ class AlarmSettings(ArgsModel):
     )
 
 
+#: Minutes ECS accepts for a bake time or a canary/linear interval (`deploymentConfiguration`, 0-1440).
+BAKE_TIME_RANGE = (0, 1440)
+#: Traffic shares ECS accepts for a canary (`canaryPercent`) and a linear step (`stepPercent`).
+CANARY_PERCENT_RANGE = (0.1, 100.0)
+LINEAR_STEP_PERCENT_RANGE = (3.0, 100.0)
+#: The service's own alarms (suffixes of `<service>-alarm-<suffix>`, the names `_alarms` registers) that
+#: roll a deployment back unless `deployment.rollback_alarms` names others: failing traffic, not load.
+ROLLBACK_ALARMS: tuple[str, ...] = ("5xx-rate", "unhealthy-targets", "p99-latency")
+RollbackAlarm = Literal["5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency"]
+#: The header a team sends to reach a blue/green/canary/linear release's new tasks before traffic moves (the
+#: test listener rule; same hosts and paths as the service's own rule).
+TEST_TRAFFIC_HEADER = "X-Rampart-Test-Traffic"
+TEST_TRAFFIC_VALUE = "candidate"
+
+
+class CanarySettings(ArgsModel):
+    """A canary deployment: `percent` of the traffic to the new tasks for `interval_minutes`, then all of it."""
+
+    percent: float = Field(
+        10.0, ge=CANARY_PERCENT_RANGE[0], le=CANARY_PERCENT_RANGE[1],
+        description="Share of production traffic the new tasks get first (ECS: 0.1-100).",
+    )
+    interval_minutes: int = Field(
+        5, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        description="Minutes at that share, watched by the rollback alarms, before all traffic moves (0-1440).",
+    )
+
+
+class LinearSettings(ArgsModel):
+    """A linear deployment: traffic moves to the new tasks in equal steps of `step_percent`."""
+
+    step_percent: float = Field(
+        25.0, ge=LINEAR_STEP_PERCENT_RANGE[0], le=LINEAR_STEP_PERCENT_RANGE[1],
+        description="Share of production traffic each step moves (ECS: 3-100).",
+    )
+    interval_minutes: int = Field(
+        3, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        description="Minutes between steps, watched by the rollback alarms (0-1440).",
+    )
+
+
+class DeploymentSettings(ArgsModel):
+    """How a new release replaces the running one (ECS `deploymentConfiguration`). Every strategy rolls
+    back on the circuit breaker (tasks that never become healthy) and on the rollback alarms (tasks that
+    are healthy but fail real traffic); `blue_green`, `canary` and `linear` start the new tasks beside the
+    old ones in a second target group, reachable first through the test listener rule, and keep the old
+    ones for `bake_time_minutes` after all traffic moved, so a rollback is a listener-rule switch."""
+
+    strategy: Literal["rolling", "blue_green", "canary", "linear"] = Field(
+        "rolling",
+        description="`rolling` replaces tasks in place; `blue_green` moves all traffic at once to a full new set; "
+        "`canary` moves `canary.percent` first; `linear` moves it in `linear.step_percent` steps.",
+    )
+    bake_time_minutes: int = Field(
+        10, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        description="Minutes the old tasks stay after all traffic moved, watched by the rollback alarms, so a "
+        "rollback is immediate (ECS: 0-1440; not with `rolling`, which keeps no old tasks).",
+    )
+    canary: Optional[CanarySettings] = Field(None, description="The canary's share and interval (strategy `canary`; "
+                                             "unset there: the defaults).")
+    linear: Optional[LinearSettings] = Field(None, description="The linear steps (strategy `linear`; unset there: the "
+                                             "defaults).")
+    rollback_alarms: Optional[list[RollbackAlarm]] = Field(
+        None,
+        description="The service's own alarms that fail and roll back a deployment when they go to ALARM. Unset: "
+        f"{', '.join(ROLLBACK_ALARMS)} (none when `alarms.enabled` is false); [] turns alarm rollback off.",
+    )
+
+    @model_validator(mode="after")
+    def _strategy_blocks(self) -> "DeploymentSettings":
+        for key in ("canary", "linear"):
+            if getattr(self, key) is not None and self.strategy != key:
+                raise ValueError(
+                    f"deployment.{key} is set but deployment.strategy is {self.strategy!r}; set strategy: {key}, or "
+                    f"remove deployment.{key}"
+                )
+        if self.strategy == "rolling" and "bake_time_minutes" in self.model_fields_set:
+            raise ValueError(
+                f"deployment.bake_time_minutes={self.bake_time_minutes} with strategy 'rolling', which keeps no old tasks "
+                "to bake; set strategy: blue_green (or canary, linear), or remove bake_time_minutes"
+            )
+        if self.rollback_alarms is not None and len(set(self.rollback_alarms)) != len(self.rollback_alarms):
+            raise ValueError(f"deployment.rollback_alarms lists an alarm twice ({self.rollback_alarms}); list each once")
+        return self
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """True for the strategies that need a second target group and ECS-managed listener rules."""
+        return self.strategy != "rolling"
+
+    def ecs_strategy(self) -> str:
+        """The provider's `deploymentConfiguration.strategy` value."""
+        return self.strategy.upper()
+
+    def canary_or_default(self) -> CanarySettings:
+        return self.canary or CanarySettings()
+
+    def linear_or_default(self) -> LinearSettings:
+        return self.linear or LinearSettings()
+
+    def rollback_alarm_suffixes(self, alarms_enabled: bool) -> list[str]:
+        """The alarms (suffixes of `<service>-alarm-<suffix>`) that roll a deployment back."""
+        if self.rollback_alarms is None:
+            return list(ROLLBACK_ALARMS) if alarms_enabled else []
+        return list(self.rollback_alarms)
+
+    def longest_minutes(self) -> int:
+        """Minutes a deployment may take beyond the tasks becoming healthy: the canary's or linear steps'
+        intervals and the bake time (what `pulumi up` waits for on top of the steady-state timeout)."""
+        if self.strategy == "rolling":
+            return 0
+        shifting = 0
+        if self.strategy == "canary":
+            shifting = self.canary_or_default().interval_minutes
+        elif self.strategy == "linear":
+            linear = self.linear_or_default()
+            steps = -(-100 // int(linear.step_percent)) if linear.step_percent >= 1 else 100
+            shifting = steps * linear.interval_minutes
+        return shifting + self.bake_time_minutes
+
+
 class ServiceSettings(ArgsModel):
     """What a team chooses for one service: everything but the wiring. The stack file's
     `rampart:services.<name>` section is this model (camelCase keys), plus where its image comes from."""
@@ -235,10 +364,16 @@ class ServiceSettings(ArgsModel):
         20,
         ge=5,
         le=180,
-        description="`pulumi up` waits this long for the service to reach a steady state; a deployment the "
-        "circuit breaker rolls back (or that never becomes healthy) fails the update instead of passing.",
+        description="`pulumi up` waits this long for the service's tasks to become healthy, plus the deployment's "
+        "traffic shifts and bake time; a deployment the circuit breaker or a rollback alarm rolls back (or that never "
+        "becomes healthy) fails the update, with ECS's reason, instead of passing.",
     )
     alarms: AlarmSettings = Field(default_factory=AlarmSettings, description="Alarm thresholds.")
+    deployment: DeploymentSettings = Field(
+        default_factory=DeploymentSettings,
+        description="How a release replaces the running tasks: strategy, bake time and the alarms that roll it back "
+        "(docs/components.md, Safe deploys).",
+    )
     dashboard: bool = Field(
         False,
         description="Give the service a CloudWatch dashboard of its own ($3 a month). Off: the environment's "
@@ -297,10 +432,34 @@ class ServiceSettings(ArgsModel):
                 "writes to the container's root filesystem. Keep ECS Exec off (the default), or set "
                 "readonly_root_filesystem=False and record the read-only-root exception as a waiver"
             )
+        self._check_deployment()
         overlap = sorted(set(self.environment) & set(self.secrets))
         if overlap:
             raise ValueError(f"{', '.join(overlap)} is in both `environment` and `secrets`; keep it in `secrets` only")
         return self
+
+    def _check_deployment(self) -> None:
+        """Rollback alarms must exist, and a strategy that shifts traffic needs one forwarding rule."""
+        deployment = self.deployment
+        if deployment.rollback_alarms and not self.alarms.enabled:
+            raise ValueError(
+                f"deployment.rollback_alarms names {', '.join(deployment.rollback_alarms)}, but alarms.enabled is false, "
+                "so those alarms do not exist; enable the alarms, or set deployment.rollback_alarms: [] to deploy "
+                "without alarm rollback"
+            )
+        values = len(self.routing.hosts) + len(self.routing.path_patterns()) + 1
+        if deployment.shifts_traffic and values > MAX_VALUES_PER_RULE:
+            raise ValueError(
+                f"deployment.strategy {deployment.strategy!r} adds a test listener rule with the route's hosts and paths "
+                f"and the {TEST_TRAFFIC_HEADER} header: {values} condition values, and an ALB rule takes at most "
+                f"{MAX_VALUES_PER_RULE}; drop a host or path from routing (a wildcard can cover two)"
+            )
+        if deployment.shifts_traffic and self.routing.access:
+            raise ValueError(
+                f"deployment.strategy {deployment.strategy!r} with routing.access: ECS moves traffic on one production "
+                "listener rule, and the access rules forward to the first target group only, so after a release "
+                "their paths would reach no task; use strategy: rolling for a service with access rules"
+            )
 
 
 class WebServiceArgs(ServiceSettings):
@@ -420,7 +579,7 @@ class WebServiceArgs(ServiceSettings):
 
     def _check_environment_supports(self) -> None:
         env = self.environment_ref
-        problem = priority_range_problem(self.routing, app_stack=env.in_other_stack)
+        problem = priority_range_problem(self.routing, app_stack=env.in_other_stack, test_rule=self.deployment.shifts_traffic)
         if problem is not None:
             raise ValueError(problem)
         if self.routing.authenticates() and (
@@ -600,7 +759,8 @@ class WebService(pulumi.ComponentResource):
         self._tags = merge_tags(args.tags)
         self._ctx = AwsContext(pulumi.InvokeOptions(parent=self))
         self.ingress = args.ingress_mode()  # the mode, worked out once: everything below asks it
-        self._env.attach_route(name, args.routing)  # refuses a route another service already claims
+        # refuses a route another service already claims
+        self._env.attach_route(name, args.routing, test_rule=args.deployment.shifts_traffic)
 
         self._check_image_now()
         self.app_health_check = self._app_health_check()
@@ -613,6 +773,15 @@ class WebService(pulumi.ComponentResource):
         self.security_group = self._security_group(target_container, target_port)
         execution_role, self.task_role = self._roles()
         self.task_definition = self._task_definition(execution_role)
+        self._alarm_scope = AlarmScope(
+            service=name, topic_arn=self._env.alarm_topic_arn, tags=self._tags, parent=self,
+            alb_arn_suffix=self._env.alb_arn_suffix,
+        )
+        self.alarms = self._alarm_scope.alarms  # by suffix: the names deployments roll back on
+        self._infrastructure_policies: list[aws.iam.RolePolicy] = []
+        if args.alarms.enabled:
+            self._target_group_alarms()  # before the service: its deployments roll back on them
+        self.infrastructure_role = self._infrastructure_role() if args.deployment.shifts_traffic else None
         self.service = self._service(target_container, target_port)
         self._scaling()
         self.access_log_metrics_namespace = self._access_log_metrics()
@@ -706,6 +875,7 @@ class WebService(pulumi.ComponentResource):
             health_check=self.ingress.target_health_check(self._args.health_check),
             deregistration_delay_seconds=self._args.deregistration_delay_seconds,
             tags=self._tags,
+            test_route=TestRoute(TEST_TRAFFIC_HEADER, TEST_TRAFFIC_VALUE) if self._args.deployment.shifts_traffic else None,
             opts=self._child(),
         )
 
@@ -927,7 +1097,9 @@ class WebService(pulumi.ComponentResource):
 
     def _service(self, target_container: str, target_port: int) -> aws.ecs.Service:
         args = self._args
-        timeout = f"{args.steady_state_timeout_minutes}m"
+        # `pulumi up` waits for the whole deployment: the tasks becoming healthy, then the traffic shifts and
+        # the bake time, during which a rollback alarm still fails it.
+        timeout = f"{args.steady_state_timeout_minutes + args.deployment.longest_minutes()}m"
         return aws.ecs.Service(
             f"{self._name}-service",
             aws.ecs.ServiceArgs(
@@ -946,15 +1118,24 @@ class WebService(pulumi.ComponentResource):
                         target_group_arn=self.route.target_group.arn,
                         container_name=target_container,
                         container_port=target_port,
+                        advanced_configuration=self._advanced_configuration(),
                     )
                 ],
+                # Kept in every strategy: ECS's failure detection (circuit breaker and alarms) supports rolling
+                # and blue/green deployments, and either one fails the deployment.
                 deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+                deployment_configuration=self._deployment_configuration(),
+                alarms=self._deployment_alarms(),
                 deployment_minimum_healthy_percent=100,
                 deployment_maximum_percent=200,
                 health_check_grace_period_seconds=args.health_check_grace_period_seconds,
-                # `pulumi up` fails when the tasks never become healthy or the circuit breaker rolls
-                # the deployment back, instead of reporting success for a service that is down.
+                # `pulumi up` fails when the tasks never become healthy, the circuit breaker or a rollback
+                # alarm rolls the deployment back, instead of reporting success for the old release (the
+                # provider checks the deployment's state, not only the task count: docs/components.md).
                 wait_for_steady_state=True,
+                # Ctrl-C during `pulumi up` stops the deployment and rolls it back (StopServiceDeployment)
+                # instead of leaving a half-shifted release behind.
+                sigint_rollback=True,
                 enable_execute_command=args.enable_execute_command,
                 enable_ecs_managed_tags=True,
                 propagate_tags="SERVICE",
@@ -966,12 +1147,122 @@ class WebService(pulumi.ComponentResource):
                 # roles' policies must exist before the first task pulls its image, reads its secrets
                 # or opens an ECS Exec session. (The environment's routes and endpoints come first
                 # too: a program that creates both passes the environment in `depends_on`.)
-                depends_on=[self.route.listener_rule, *self._execution_policies],
+                depends_on=[self.route.listener_rule, *self._execution_policies, *self._infrastructure_policies],
                 # Autoscaling owns the running count after the first deployment.
                 ignore_changes=["desiredCount"],
                 custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
             ),
         )
+
+    def _deployment_configuration(self) -> Optional[aws.ecs.ServiceDeploymentConfigurationArgs]:
+        """ECS's `deploymentConfiguration`: the strategy, bake time and canary or linear steps (None for
+        rolling, ECS's default, so a rolling service plans as before)."""
+        deployment = self._args.deployment
+        if not deployment.shifts_traffic:
+            return None
+        canary = linear = None
+        if deployment.strategy == "canary":
+            c = deployment.canary_or_default()
+            canary = aws.ecs.ServiceDeploymentConfigurationCanaryConfigurationArgs(
+                canary_percent=c.percent, canary_bake_time_in_minutes=str(c.interval_minutes)
+            )
+        if deployment.strategy == "linear":
+            step = deployment.linear_or_default()
+            linear = aws.ecs.ServiceDeploymentConfigurationLinearConfigurationArgs(
+                step_percent=step.step_percent, step_bake_time_in_minutes=str(step.interval_minutes)
+            )
+        return aws.ecs.ServiceDeploymentConfigurationArgs(
+            strategy=deployment.ecs_strategy(),
+            # pulumi-aws 7 types the minutes as a string
+            bake_time_in_minutes=str(deployment.bake_time_minutes),
+            canary_configuration=canary,
+            linear_configuration=linear,
+        )
+
+    def _rollback_alarm_names(self) -> list[pulumi.Output[str]]:
+        """The names of the alarms that roll a deployment back: each chosen alarm, and its twin on the
+        alternate target group (the new tasks of every other release serve from there)."""
+        suffixes = self._args.deployment.rollback_alarm_suffixes(self._args.alarms.enabled)
+        names = []
+        for suffix in suffixes:
+            for key in (suffix, f"{suffix}{ALTERNATE_ALARM}"):
+                if key in self.alarms:
+                    names.append(self.alarms[key].name)
+        return names
+
+    def _deployment_alarms(self) -> Optional[aws.ecs.ServiceAlarmsArgs]:
+        names = self._rollback_alarm_names()
+        if not names:
+            return None
+        return aws.ecs.ServiceAlarmsArgs(alarm_names=names, enable=True, rollback=True)
+
+    def _advanced_configuration(self) -> Optional[aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs]:
+        """What ECS moves traffic with: the alternate target group, the production and test listener rules
+        and the role ECS acts with (strategies that shift traffic only)."""
+        route, role = self.route, self.infrastructure_role
+        if route.alternate_target_group is None or route.test_listener_rule is None or role is None:
+            return None
+        return aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgs(
+            alternate_target_group_arn=route.alternate_target_group.arn,
+            production_listener_rule=route.listener_rule.arn,
+            test_listener_rule=route.test_listener_rule.arn,
+            role_arn=role.arn,
+        )
+
+    def _infrastructure_role(self) -> aws.iam.Role:
+        """The role ECS assumes to move traffic: register and deregister targets in this service's two
+        target groups and rewrite the weights of its production and test rules on the environment's
+        listener, nothing else (the managed AmazonECSInfrastructureRolePolicyForLoadBalancers allows every
+        target group and listener of the account)."""
+        route = self.route
+        assert route.alternate_target_group is not None and route.test_listener_rule is not None
+        role = aws.iam.Role(
+            f"{self._name}-ecs-infrastructure-role",
+            aws.iam.RoleArgs(
+                assume_role_policy=assume_role_policy("ecs.amazonaws.com"),
+                description=f"{self._name}: ECS moves traffic between the service's target groups during a deployment",
+                tags=self._tags,
+            ),
+            opts=self._child(),
+        )
+        self._infrastructure_policies = [
+            aws.iam.RolePolicy(
+                f"{self._name}-ecs-infrastructure-policy",
+                aws.iam.RolePolicyArgs(
+                    role=role.id,
+                    policy=policy_json(
+                        [
+                            {
+                                # Describe* have no resource-level permissions.
+                                "Sid": "ReadLoadBalancing",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "elasticloadbalancing:DescribeListeners",
+                                    "elasticloadbalancing:DescribeRules",
+                                    "elasticloadbalancing:DescribeTargetGroups",
+                                    "elasticloadbalancing:DescribeTargetHealth",
+                                ],
+                                "Resource": "*",
+                            },
+                            {
+                                "Sid": "RegisterInTheseTargetGroups",
+                                "Effect": "Allow",
+                                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                                "Resource": [route.target_group.arn, route.alternate_target_group.arn],
+                            },
+                            {
+                                "Sid": "ShiftTheseRules",
+                                "Effect": "Allow",
+                                "Action": "elasticloadbalancing:ModifyRule",
+                                "Resource": [route.listener_rule.arn, route.test_listener_rule.arn],
+                            },
+                        ]
+                    ),
+                ),
+                opts=self._child(),
+            )
+        ]
+        return role
 
     def _scaling(self) -> None:
         args = self._args
@@ -1037,20 +1328,21 @@ class WebService(pulumi.ComponentResource):
         # "-service": an environment and a service may share a name, and the environment has a dashboard too
         return dashboard(f"{self._name}-dashboard", f"{self._name}-service", service_dashboard_body(metrics), self)
 
+    def _target_group_alarms(self) -> None:
+        """Failing traffic on the service's target groups (the alternate too, where every other release
+        serves), before the service: its deployments roll back on them."""
+        groups = [TargetGroupWatch("", self.route.target_group.arn_suffix)]
+        if self.route.alternate_target_group is not None:
+            groups.append(TargetGroupWatch(ALTERNATE_ALARM, self.route.alternate_target_group.arn_suffix))
+        target_group_alarms(self._alarm_scope, self._args.alarms, groups)
+
     def _alarms(self) -> None:
-        """Alarms on the service's own target group and tasks, and on the sidecar's access log metrics
-        (one function per family: rampart/components/service_alarms.py)."""
-        service_alarms(
-            AlarmScope(
-                service=self._name,
-                topic_arn=self._env.alarm_topic_arn,
-                tags=self._tags,
-                parent=self,
-                target_dims={"LoadBalancer": self._env.alb_arn_suffix, "TargetGroup": self.route.target_group.arn_suffix},
-                ecs_dims={"ClusterName": self._env.cluster_name, "ServiceName": self.service.name},
-                access_log_namespace=self.access_log_metrics_namespace,
-            ),
+        """The tasks' alarms and the sidecar's (rampart/components/service_alarms.py)."""
+        task_alarms(
+            self._alarm_scope,
             self._args.alarms,
+            {"ClusterName": self._env.cluster_name, "ServiceName": self.service.name},
+            self.access_log_metrics_namespace,
         )
 
     def _url(self) -> pulumi.Output[str]:

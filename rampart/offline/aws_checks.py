@@ -18,6 +18,7 @@ from typing import Any, Protocol
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -32,6 +33,8 @@ _REGISTER = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Regis
 _CONTAINER = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"
 _SERVICE = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html"
 _LB = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LoadBalancer.html"
+_BLUE_GREEN = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/blue-green-deployment-implementation.html"
+_DEPLOYMENT_CONFIG = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeploymentConfiguration.html"
 _ALB_LOGS = "https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html"
 _WAF_LOGS = "https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html"
 
@@ -144,6 +147,81 @@ def service_refusals(service: Resource, tasks: Sequence[Resource], target_groups
     return out
 
 
+#: Strategies that move traffic between two target groups, and the block each one needs.
+SHIFTING_STRATEGIES = {"BLUE_GREEN": None, "CANARY": "canaryConfiguration", "LINEAR": "linearConfiguration"}
+
+
+def _forwarded_groups(rule: Resource) -> set[str]:
+    """The target group ARNs a listener rule's forward actions send requests to."""
+    out: set[str] = set()
+    for action in rule.inputs.get("actions") or []:
+        if not isinstance(action, dict) or action.get("type") != "forward":
+            continue
+        if action.get("targetGroupArn"):
+            out.add(str(action["targetGroupArn"]))
+        for group in (action.get("forward") or {}).get("targetGroups") or []:
+            if isinstance(group, dict) and group.get("arn"):
+                out.add(str(group["arn"]))
+    return out
+
+
+def deployment_refusals(service: Resource, target_groups: Sequence[Resource], rules: Sequence[Resource]) -> list[str]:
+    """What CreateService/UpdateService refuse about a blue/green, canary or linear deployment: no advanced
+    configuration on a load balancer, a canary or linear strategy without its block, an alternate target
+    group that differs from the primary in port or protocol, and a production or test listener rule on
+    another listener than the one that forwards to the service's target group."""
+    where = f"{SERVICE} {service.name!r}"
+    config = service.inputs.get("deploymentConfiguration") or {}
+    strategy = str(config.get("strategy") or "ROLLING")
+    if strategy not in SHIFTING_STRATEGIES:
+        return []
+    out: list[str] = []
+    block = SHIFTING_STRATEGIES[strategy]
+    if block is not None and not config.get(block):
+        out.append(f"{where}: strategy {strategy} without deploymentConfiguration.{block}. Fix: give the "
+                   f"{strategy.lower()} share and interval ({_DEPLOYMENT_CONFIG})")
+    by_arn = {str(g.outputs.get("arn")): g for g in target_groups}
+    rules_by_arn = {str(r.outputs.get("arn")): r for r in rules}
+    for lb in service.inputs.get("loadBalancers") or []:
+        primary = str(lb.get("targetGroupArn"))
+        advanced = lb.get("advancedConfiguration")
+        if not advanced:
+            out.append(f"{where}: strategy {strategy} with load balancer target group {primary!r} and no "
+                       f"advancedConfiguration. Fix: give alternateTargetGroupArn, productionListenerRule and "
+                       f"roleArn ({_BLUE_GREEN})")
+            continue
+        alternate = str(advanced.get("alternateTargetGroupArn"))
+        first, second = by_arn.get(primary), by_arn.get(alternate)
+        if alternate == primary:
+            out.append(f"{where}: the alternate target group is the primary one ({primary!r}). Fix: a second target "
+                       f"group with the same port and protocol ({_BLUE_GREEN})")
+        elif first is not None and second is not None:
+            for key in ("port", "protocol"):
+                if first.inputs.get(key) != second.inputs.get(key):
+                    out.append(
+                        f"{where}: alternate target group {second.name!r} has {key} {second.inputs.get(key)!r}, the "
+                        f"primary {first.name!r} {first.inputs.get(key)!r}; ECS registers the same tasks in both. Fix: "
+                        f"build both from one set of target group settings ({_BLUE_GREEN})"
+                    )
+        forwarding = {str(r.inputs.get("listenerArn")) for r in rules
+                      if primary in _forwarded_groups(r) and str(r.outputs.get("arn")) != advanced.get("testListenerRule")}
+        for key in ("productionListenerRule", "testListenerRule"):
+            rule = rules_by_arn.get(str(advanced.get(key)))
+            if rule is None:
+                continue  # not given, or a rule of another stack: out of sight
+            listener = str(rule.inputs.get("listenerArn"))
+            if listener not in forwarding:
+                out.append(
+                    f"{where}: {key} {rule.name!r} is a rule of listener {listener!r}, which forwards nothing to "
+                    f"target group {primary!r} (that is {', '.join(sorted(forwarding)) or 'no listener of this plan'}). "
+                    f"Fix: name the rule that forwards the service's requests, on the listener that serves them ({_BLUE_GREEN})"
+                )
+            elif key == "productionListenerRule" and primary not in _forwarded_groups(rule):
+                out.append(f"{where}: productionListenerRule {rule.name!r} does not forward to target group {primary!r}. "
+                           f"Fix: name the rule that forwards the service's requests ({_BLUE_GREEN})")
+    return out
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -222,8 +300,10 @@ def refusals(resources: Iterable[Resource], account_id: str = "123456789012", el
     out: list[str] = []
     for task in tasks:
         out.extend(task_definition_refusals(task))
+    rules = [r for r in resources if r.type == LISTENER_RULE]
     for service in (r for r in resources if r.type == SERVICE):
         out.extend(service_refusals(service, tasks, groups))
+        out.extend(deployment_refusals(service, groups, rules))
     for alb in (r for r in resources if r.type == LOAD_BALANCER):
         out.extend(access_log_refusals(alb, resources, account_id, elb_account_arn))
     for config in (r for r in resources if r.type == WAF_LOGGING):

@@ -85,6 +85,9 @@ class RegisteredResource:
     dependencies: frozenset[str] = field(default_factory=frozenset)
     """URNs the engine waits for before creating this resource: `depends_on` and the resources
     whose outputs feed its inputs (a component in `depends_on` stands for all its children)."""
+    ignore_changes: tuple[str, ...] = ()
+    """The resource's `ignore_changes` option: properties a later `pulumi up` leaves as they are in AWS
+    (a listener rule's actions, which ECS rewrites during blue/green, canary and linear deployments)."""
     physical_names: tuple[aws_names.PhysicalName, ...] = ()
     """Every physical name the provider would send to AWS (explicit, from a prefix, or auto-named),
     then the other strings AWS restricts (descriptions), as `rampart.offline.aws_names` resolves them."""
@@ -406,6 +409,7 @@ class RecordingMonitor(_mocks.MockMonitor):
                         k: v for k, v in json_format.MessageToDict(request.customTimeouts).items() if v
                     },
                     dependencies=frozenset(dependencies),
+                    ignore_changes=tuple(request.ignoreChanges),
                     physical_names=tuple(names),
                 )
             )

@@ -65,6 +65,10 @@ pulumi.export("apiUrl", api.url)
 ON_CALL = 'monitoring=MonitoringArgs(alarm_email_endpoints=["oncall@example.com"]),'
 #: Six alarms per service (its target group and tasks) and two of the environment's (ALB 5xx, WAF).
 ALARMS = 6 * 2 + 2
+#: The two services deploy rolling (the components' default): the safe-deploy policy advises blue/green with a
+#: bake time, advisory because the stack is not a production stack.
+ROLLING_ADVICE = 2
+SAFE_DEPLOY = "aws-ecs-service-require-alarm-rollback-and-bake"
 
 
 def _project(tmp_path: Path, lb_extra: str = "", env_extra: str = "", monitoring: str = ON_CALL) -> Path:
@@ -87,7 +91,9 @@ def _check(project: Path) -> subprocess.CompletedProcess[str]:
 def test_required_args_only_pass_the_pack(tmp_path: Path) -> None:
     result = _check(_project(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 mandatory violation(s), 0 advisory" in result.stdout, result.stdout
+    assert f"0 mandatory violation(s), {ROLLING_ADVICE} advisory" in result.stdout, result.stdout
+    advice = [ln for ln in result.stdout.splitlines() if ln.startswith("- [advisory] ")]
+    assert len(advice) == ROLLING_ADVICE and all(ln.startswith(f"- [advisory] {SAFE_DEPLOY} ") for ln in advice), advice
     for policy in ("aws-lb-loadbalancer-require-waf-association", "aws-ecs-taskdefinition-require-read-only-root-filesystem",
                    "aws-s3-bucket-require-tls-requests-only", "aws-cloudwatch-loggroup-require-kms-encryption"):
         line = next((ln for ln in result.stdout.splitlines() if ln.startswith(policy)), "")
@@ -98,7 +104,7 @@ def test_alarms_that_notify_no_one_are_reported(tmp_path: Path) -> None:
     result = _check(_project(tmp_path, monitoring=""))
     # The stack is not a production stack, so the finding is advisory and the check passes.
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"0 mandatory violation(s), {ALARMS} advisory" in result.stdout, result.stdout
+    assert f"0 mandatory violation(s), {ALARMS + ROLLING_ADVICE} advisory" in result.stdout, result.stdout
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("aws-cloudwatch-metricalarm-require-subscribed-topic"))
     assert " fail " in line or "advisory" in line, line
 

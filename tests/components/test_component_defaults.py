@@ -593,6 +593,22 @@ def service_circuit_breaker(plan: Plan) -> None:
     assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}, service.name
 
 
+def service_deployment(plan: Plan) -> None:
+    """Rolling by default (ECS's own default: no deploymentConfiguration), rolled back by the service's 5xx-rate,
+    unhealthy-targets and p99-latency alarms; one target group and one rule."""
+    service = plan.one("aws:ecs/service:Service")
+    assert "deploymentConfiguration" not in service.inputs, service.inputs.get("deploymentConfiguration")
+    alarms = {r.name: r.outputs["name"] for r in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    expected = [alarms[f"shop-alarm-{s}"] for s in ("5xx-rate", "unhealthy-targets", "p99-latency")]
+    assert service.inputs["alarms"] == {"enable": True, "rollback": True, "alarmNames": expected}, service.inputs["alarms"]
+    assert len(plan.of_type("aws:lb/targetGroup:TargetGroup")) == 1 and len(plan.of_type("aws:lb/listenerRule:ListenerRule")) == 1
+    assert sigint_rollback(service), f"{service.name}: Ctrl-C during pulumi up does not roll the deployment back"
+
+
+def sigint_rollback(service: Any) -> bool:
+    return service.inputs.get("sigintRollback") is True
+
+
 def service_deployment_percentages(plan: Plan) -> None:
     service = plan.one("aws:ecs/service:Service")
     assert (service.inputs["deploymentMinimumHealthyPercent"], service.inputs["deploymentMaximumPercent"]) == (100, 200)
@@ -747,6 +763,7 @@ DEFAULT_CHECKS: dict[str, Callable[[Plan], None]] = {
     "web_service.access_control": service_access_control,
     "load_balancer.default_action": https_default_404,
     "web_service.deployment_percent": service_deployment_percentages,
+    "web_service.deployment": service_deployment,
     "web_service.health_check_grace_period_seconds": service_grace_period,
     "web_service.platform_version": service_platform_latest,
     "web_service.enable_execute_command": service_exec_off,

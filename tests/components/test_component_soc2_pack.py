@@ -8,6 +8,7 @@ Props are what a resolved plan holds: the inputs the engine received plus the mo
 from __future__ import annotations
 
 import sys
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,18 @@ VARIANTS = {
 }
 
 
+#: The one finding the components' defaults earn on purpose: a service deploys `rolling` unless its
+#: `deployment` says otherwise, which the pack advises against outside production stacks (and refuses on
+#: them: tests/components/test_component_deployments.py, tests/foundation/test_stack_breaks_a_default.py).
+#: Only a rolling service's finding is set aside here; a blue/green one that fails the policy still counts.
+ROLLING_ADVICE = "aws-ecs-service-require-alarm-rollback-and-bake"
+
+
+def _deploys_rolling(resource: Any) -> bool:
+    config = resource.props.raw().get("deploymentConfiguration") or {}
+    return (config.get("strategy") or "ROLLING") == "ROLLING"
+
+
 def findings(plan: Plan) -> list[str]:
     resources = [
         make_resource(r.type, r.name, {**r.inputs, **r.outputs}, urn=r.urn, parent=r.parent_urn)
@@ -101,7 +114,11 @@ def findings(plan: Plan) -> list[str]:
             results = [(r.name, evaluate_resource(spec, r, ctx)) for r in resources]
         else:
             results = evaluate_stack(spec, resources, ctx)
-        problems += [f"{policy_id}: {name}: {outcome}" for name, outcome in results if isinstance(outcome, (Violation, Unknown))]
+        by_name = {r.name: r for r in resources}
+        by_urn = {r.urn: r for r in resources}
+        problems += [f"{policy_id}: {name}: {outcome}" for name, outcome in results
+                     if isinstance(outcome, (Violation, Unknown))
+                     and not (policy_id == ROLLING_ADVICE and _deploys_rolling(by_name.get(name) or by_urn[name]))]
     return problems
 
 
@@ -118,6 +135,28 @@ def test_required_args_alone_leave_only_the_unsubscribed_topic() -> None:
     policy = "aws-cloudwatch-metricalarm-require-subscribed-topic: "
     # Six on the service's target group and tasks, two on the environment (ALB 5xx, WAF blocks).
     assert len(found) == 8 and all(f.startswith(policy) and "shop-alarm-" in f for f in found), found
+
+
+@pytest.mark.parametrize("strategy", ["blue_green", "canary", "linear"])
+def test_a_service_that_shifts_traffic_passes_the_whole_pack(strategy: str) -> None:
+    """The alternate target group, the production and test rules and the ECS infrastructure role pass every
+    policy (health check, rule priorities, HTTPS-only forwarding, IAM, readiness), and the rollback alarms and
+    bake time pass the safe-deploy policy itself."""
+    found = findings(run_service(minimal_args(monitoring=ON_CALL, container_health_check=HEALTH,
+                                              deployment={"strategy": strategy})))
+    assert found == [], found
+
+
+def test_a_rolling_service_is_advised_to_bake() -> None:
+    """What ROLLING_ADVICE sets aside is really there: the default (rolling) service gets exactly that finding."""
+    from rampart_soc2.model import context_from_config, evaluate_resource, make_resource
+
+    plan = run_service(minimal_args(monitoring=ON_CALL, container_health_check=HEALTH))
+    service = next(r for r in plan.resources if r.type == "aws:ecs/service:Service")
+    outcome = evaluate_resource(POLICIES[ROLLING_ADVICE], make_resource(service.type, service.name, service.inputs),
+                                context_from_config(ROLLING_ADVICE, {}, stack="test"))
+    assert isinstance(outcome, Violation) and "strategy ROLLING keeps no old tasks" in outcome.message, outcome
+    assert POLICIES[ROLLING_ADVICE].enforcement_for("test") == "advisory"
 
 
 def test_a_container_without_any_health_check_is_reported() -> None:

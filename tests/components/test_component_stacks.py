@@ -20,6 +20,7 @@ PROJECT = "rampart"  # Pulumi.yaml's name: the environment component's name
 SHARED = ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:wafv2/webAcl:WebAcl", "aws:ecs/cluster:Cluster")
 SERVICE_ALARMS = 6  # 5xx rate, unhealthy targets, no healthy target, p99 latency, CPU, memory
 SIDECAR_ALARMS = 2  # 429 surge, upstream 5xx surge (nginx ingress: on the access-log metrics)
+ALTERNATE_ALARMS = 3  # 5xx rate, unhealthy targets, p99 latency on the alternate target group (blue/green, canary, linear)
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
@@ -48,14 +49,17 @@ def test_whole_environment_and_every_service_are_registered(stack: tuple[str, Pl
         assert len(plan.of_type(token)) == 1, f"{name}: {token} x{len(plan.of_type(token))}"
     assert len(plan.of_type("aws:ecs/service:Service")) == len(config.services)
     rules = plan.of_type("aws:lb/listenerRule:ListenerRule")
-    # each service's own rule, plus its access rules (routing.access)
-    expected = sum(1 + s.routing.access_rule_count() for s in config.services.values())
+    # each service's own rule, plus its access rules (routing.access), plus the test rule of a deployment that
+    # shifts traffic (blue/green, canary, linear)
+    expected = sum(1 + s.routing.access_rule_count() + int(s.deployment.shifts_traffic) for s in config.services.values())
     assert len(rules) == expected, [r.name for r in rules]
     assert len({r.inputs["priority"] for r in rules}) == len(rules), f"{name}: listener rule priorities collide"
     assert not [u for u, n in Counter(r.urn for r in plan.resources).items() if n > 1], f"{name}: duplicate URNs"
     alarms = plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     environment_alarms = 1 + (config.environment.waf is not None)
-    expected_alarms = SERVICE_ALARMS * len(config.services) + SIDECAR_ALARMS * len(nginx) + environment_alarms
+    shifting = [s for s, service in config.services.items() if service.deployment.shifts_traffic]
+    expected_alarms = (SERVICE_ALARMS * len(config.services) + SIDECAR_ALARMS * len(nginx) + environment_alarms
+                       + ALTERNATE_ALARMS * len(shifting))
     assert len(alarms) == expected_alarms, f"{name}: {len(alarms)} alarms"
 
 
@@ -120,10 +124,14 @@ def test_stack_settings_reach_the_resources(stack: tuple[str, Plan]) -> None:
         app = next(c for c in json.loads(task.inputs["containerDefinitions"]) if c["name"] == "app")
         assert [s["name"] for s in app["secrets"]] == list(service.secrets)
         assert {"name": "PORT", "value": str(service.container_port)} in app["environment"]
-        health = one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]
-        assert health["interval"] == service.health_check.interval_seconds, f"{service_name}: {health}"
+        groups = [r for r in own if r.type == "aws:lb/targetGroup:TargetGroup"]
+        assert len(groups) == 1 + int(service.deployment.shifts_traffic), [g.name for g in groups]
+        for group in groups:  # the alternate target group of blue/green, canary, linear: the same settings
+            health = group.inputs["healthCheck"]
+            assert health["interval"] == service.health_check.interval_seconds, f"{service_name}: {group.name} {health}"
         rule = next(r for r in own if r.name == f"{service_name}-route-rule")
-        access_rules = [r for r in own if r.type == "aws:lb/listenerRule:ListenerRule" and r is not rule]
+        test_rule = f"{service_name}-route-test-rule"
+        access_rules = [r for r in own if r.type == "aws:lb/listenerRule:ListenerRule" and r is not rule and r.name != test_rule]
         assert len(access_rules) == service.routing.access_rule_count(), [r.name for r in access_rules]
         paths = [c["pathPattern"]["values"] for c in rule.inputs["conditions"] if "pathPattern" in c]
         assert paths == ([service.routing.path_patterns()] if service.routing.path_patterns() else []), paths

@@ -72,10 +72,17 @@ def test_the_app_attaches_its_service_to_the_platforms_listener(installed: Insta
         "the app stack must not create anything shared")
     environment = json.loads((example / "reports" / OUTPUTS_FILE).read_text())["environment"]
     planned = plan_json(installed, example / "reports", "dev", "--stack-outputs", f"{PLATFORM_STACK}={OUTPUTS_FILE}")
-    (rule,) = of_type(planned, "aws:lb/listenerRule:ListenerRule").values()
-    assert rule["inputs"]["listenerArn"] == environment["https_listener_arn"], rule["inputs"]
+    rules = of_type(planned, "aws:lb/listenerRule:ListenerRule")
+    rule, test_rule = rules["reports-route-rule"], rules["reports-route-test-rule"]  # canary: and its test rule
+    assert len(rules) == 2, sorted(rules)
+    for each in (rule, test_rule):
+        assert each["inputs"]["listenerArn"] == environment["https_listener_arn"], each["inputs"]
     assert rule["inputs"]["priority"] == APP_CONFIG["reports:priority"], rule["inputs"]
+    assert test_rule["inputs"]["priority"] == APP_CONFIG["reports:priority"] - 1, test_rule["inputs"]
     (service,) = of_type(planned, "aws:ecs/service:Service").values()
+    assert service["inputs"]["deploymentConfiguration"]["strategy"] == "CANARY", service["inputs"]
+    assert set(service["inputs"]["loadBalancers"][0]["advancedConfiguration"]) == {
+        "alternateTargetGroupArn", "productionListenerRule", "testListenerRule", "roleArn"}
     assert service["inputs"]["cluster"] == environment["cluster_arn"], service["inputs"]
     assert service["inputs"]["networkConfiguration"]["subnets"] == environment["private_subnet_ids"]
     (task,) = of_type(planned, "aws:ecs/taskDefinition:TaskDefinition").values()

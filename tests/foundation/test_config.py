@@ -266,6 +266,7 @@ def test_every_policy_threshold_in_the_stack_file_reaches_the_pack() -> None:
         "rateLimitMax": 5000,
         "requiredManagedRuleGroups": ["AWSManagedRulesKnownBadInputsRuleSet"],
         "minFargatePlatformVersion": "1.4.0",
+        "minBakeTimeMinutes": 15,
     }
     thresholds = set(PolicySettings.model_fields) - {"enforcement", "waivers"}
     assert {PolicySettings.model_fields[f].alias for f in thresholds} == set(values), "a threshold field has no case here"

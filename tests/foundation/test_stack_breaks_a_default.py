@@ -49,9 +49,24 @@ def no_alarm_address(config: dict[str, Any]) -> None:
     config["rampart:environment"]["monitoring"].pop("alarmEmailEndpoints")
 
 
+def no_rollback_alarms(config: dict[str, Any]) -> None:
+    config["rampart:services"]["web"]["deployment"]["rollbackAlarms"] = []
+
+
+def rolling_deploys(config: dict[str, Any]) -> None:
+    config["rampart:services"]["web"].pop("deployment")
+
+
+def short_bake(config: dict[str, Any]) -> None:
+    config["rampart:services"]["web"]["deployment"]["bakeTimeMinutes"] = 9
+
+
 @pytest.mark.parametrize(
     ("mutate", "policy", "resource", "criteria"),
     [
+        (no_rollback_alarms, "aws-ecs-service-require-alarm-rollback-and-bake", "service:Service::", "CC8.1"),
+        (rolling_deploys, "aws-ecs-service-require-alarm-rollback-and-bake", "service:Service::", "CC8.1"),
+        (short_bake, "aws-ecs-service-require-alarm-rollback-and-bake", "service:Service::", "CC8.1"),
         (one_task_and_no_policy_section, "aws-ecs-service-require-min-task-count", "service:Service::", "A1.2"),
         (drop_known_bad_inputs, "aws-wafv2-webacl-require-managed-rule-groups", "webAcl:WebAcl::", "CC6.8"),
         (build_from_latest, "docker-image-require-dockerfile-controls", "image:Image::", "CC8.1"),
@@ -75,11 +90,12 @@ def test_a_retention_below_the_stacks_minimum_is_refused_at_plan(project_copy: P
     assert "`rampart:policy.minLogRetentionDays`" in result.stderr
 
 
-#: The prod stack's alarms: the environment's two and the web service's eight (nginx ingress: six on its
-#: target group and tasks, two on its sidecar's access-log metrics).
+#: The prod stack's alarms: the environment's two and the web service's eleven (nginx ingress: six on its
+#: target group and tasks, two on its sidecar's access-log metrics; blue/green: three on its alternate target group).
 ALARMS = ("rampart-alarm-alb-5xx", "rampart-alarm-waf-blocked", *(
     f"web-alarm-{a}" for a in ("5xx-rate", "unhealthy-targets", "no-healthy-targets", "p99-latency", "cpu", "memory",
-                               "429-surge", "upstream-5xx-surge")))
+                               "429-surge", "upstream-5xx-surge", "5xx-rate-alternate", "unhealthy-targets-alternate",
+                               "p99-latency-alternate")))
 
 
 def test_a_waiver_records_that_another_system_subscribes(project_copy: Path) -> None:

@@ -252,6 +252,8 @@ def baseline(dockerfile_dir: Path) -> list[dict[str, Any]]:
         R("aws:ecs/service:Service", "svc", launchType="FARGATE", desiredCount=2, platformVersion="LATEST",
           networkConfiguration={"assignPublicIp": False, "subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-app"]},
           deploymentCircuitBreaker={"enable": True, "rollback": True},
+          deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": "10"},
+          alarms={"enable": True, "rollback": True, "alarmNames": ["web-alarm-5xx-rate"]},
           loadBalancers=[{"targetGroupArn": TG_ARN, "containerName": "proxy", "containerPort": 8443}]),
         R("aws:appautoscaling/target:Target", "svc-scaling", scalableDimension="ecs:service:DesiredCount",
           serviceNamespace="ecs", resourceId="service/cluster/web", minCapacity=2, maxCapacity=10),

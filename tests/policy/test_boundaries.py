@@ -91,6 +91,38 @@ def test_min_task_count_is_inclusive(stack: Stack, count: int, ok: bool) -> None
     assert {results[(MIN_TASKS, n)].kind for n in ("svc", "svc-scaling")} == {"compliant" if ok else "violation"}
 
 
+SAFE_DEPLOY = "aws-ecs-service-require-alarm-rollback-and-bake"
+
+
+@pytest.mark.parametrize("bake,ok", [("9", False), ("10", True), ("11", True), (10, True)])
+def test_bake_time_is_inclusive_at_the_threshold(stack: Stack, bake: object, ok: bool) -> None:
+    """minBakeTimeMinutes (10 by default) is met at 10 and missed at 9; the provider sends the minutes as a string."""
+    find(stack, "svc")["props"]["deploymentConfiguration"]["bakeTimeInMinutes"] = bake
+    assert run_all(stack)[(SAFE_DEPLOY, "svc")].kind == ("compliant" if ok else "violation")
+
+
+@pytest.mark.parametrize("minimum,ok", [(15, False), (10, True), (0, True)])
+def test_bake_time_minimum_is_the_stacks_threshold(stack: Stack, minimum: int, ok: bool) -> None:
+    result = run_all(stack, {SAFE_DEPLOY: {"minBakeTimeMinutes": minimum}})[(SAFE_DEPLOY, "svc")]
+    assert result.kind == ("compliant" if ok else "violation"), result
+    if not ok:
+        assert "bakes 10 minute(s), fewer than 15 (minBakeTimeMinutes)" in result.message  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("strategy", ["CANARY", "LINEAR", "BLUE_GREEN"])
+def test_every_strategy_that_keeps_old_tasks_bakes(stack: Stack, strategy: str) -> None:
+    find(stack, "svc")["props"]["deploymentConfiguration"]["strategy"] = strategy
+    assert run_all(stack)[(SAFE_DEPLOY, "svc")].kind == "compliant"
+
+
+def test_safe_deploys_are_mandatory_on_production_and_advisory_elsewhere() -> None:
+    from rampart_soc2.registry import POLICIES
+
+    spec = POLICIES[SAFE_DEPLOY]
+    assert (spec.enforcement_for("prod"), spec.enforcement_for("dev")) == ("mandatory", "advisory")
+    assert spec.criteria == ("CC8.1",)
+
+
 # ---- waivers: one implementation (rampart_soc2.model), used by the pack and by the evidence report
 
 DELETION = "aws-lb-loadbalancer-enable-deletion-protection"
@@ -181,3 +213,29 @@ def test_string_booleans_where_true_is_the_violation(stack: Stack, name: str, pa
     assert (policy, name) in fired(run_all(stack)), f"{name}.{path} = 'true'"
     _set(stack, name, path, "false")
     assert run_all(stack)[(policy, name)].kind == "compliant", f"{name}.{path} = 'false'"
+
+
+# ---- readiness: the alternate target group of a blue/green, canary or linear service is a path too
+
+LB_PATH = "aws-ecs-service-require-load-balancer-path"
+ALTERNATE_TG = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web-alt/0123456789abcdef"
+
+
+def _with_alternate(stack: list[dict[str, Any]], forwarded: bool) -> None:
+    from policy_fixtures import TG_ARN
+
+    find(stack, "svc")["props"]["loadBalancers"][0]["advancedConfiguration"] = {"alternateTargetGroupArn": ALTERNATE_TG}
+    if forwarded:
+        find(stack, "web-rule")["props"]["actions"] = [{"type": "forward", "forward": {"targetGroups": [
+            {"arn": TG_ARN, "weight": 100}, {"arn": ALTERNATE_TG, "weight": 0}]}}]
+
+
+def test_an_alternate_target_group_no_listener_forwards_to_is_not_shown_reachable(stack: Stack) -> None:
+    _with_alternate(stack, forwarded=False)
+    result = run_all(stack)[(LB_PATH, "svc")]
+    assert result.kind == "unknown" and ALTERNATE_TG in result.path, result  # type: ignore[union-attr]
+
+
+def test_an_alternate_target_group_on_the_production_rule_is_reachable(stack: Stack) -> None:
+    _with_alternate(stack, forwarded=True)
+    assert run_all(stack)[(LB_PATH, "svc")].kind == "compliant"

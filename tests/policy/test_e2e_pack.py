@@ -35,7 +35,8 @@ def urn_of(stack: Stack, name: str) -> str:
 
 
 #: Policies whose default level depends on whether the stack is a production stack.
-PRODUCTION_ONLY_MANDATORY = {"aws-cloudwatch-metricalarm-require-subscribed-topic"}
+PRODUCTION_ONLY_MANDATORY = {"aws-cloudwatch-metricalarm-require-subscribed-topic",
+                             "aws-ecs-service-require-alarm-rollback-and-bake"}
 
 
 def test_analyzer_info_lists_every_policy_with_metadata() -> None:
@@ -60,7 +61,8 @@ def test_unsubscribed_alarm_topic_is_mandatory_only_on_production_stacks(stack_n
     with PolicyPackProcess(PACK_DIR, project="rampart", stack=stack_name) as pack:
         info = pack.info()
     levels = {p.name: p.enforcementLevel for p in info.policies}
-    assert levels["aws-cloudwatch-metricalarm-require-subscribed-topic"] == level, stack_name
+    for policy in PRODUCTION_ONLY_MANDATORY:
+        assert levels[policy] == level, (policy, stack_name)
 
 
 def test_production_stacks_come_from_the_stack_config() -> None:

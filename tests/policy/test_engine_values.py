@@ -34,6 +34,7 @@ EXPECTED_IDS = [
     "aws-ecs-cluster-enable-container-insights",
     "aws-ecs-service-configure-fargate-platform-version",
     "aws-ecs-service-disallow-public-ip",
+    "aws-ecs-service-require-alarm-rollback-and-bake",
     "aws-ecs-service-require-aws-api-network-path",
     "aws-ecs-service-require-circuit-breaker-rollback",
     "aws-ecs-service-require-load-balancer-only-ingress",

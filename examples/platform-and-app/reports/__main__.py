@@ -8,7 +8,8 @@ is given explicitly, a command the image contains.
 
 import pulumi
 from rampart.components import (
-    ContainerHealthCheck, EnvironmentRef, HealthCheckSettings, RoutingSettings, WebService, WebServiceArgs,
+    CanarySettings, ContainerHealthCheck, DeploymentSettings, EnvironmentRef, HealthCheckSettings, RoutingSettings,
+    WebService, WebServiceArgs,
 )
 
 #: The port the reports server listens on.
@@ -26,6 +27,11 @@ reports = WebService("reports", WebServiceArgs(
     container_health_check=ContainerHealthCheck(command=["CMD", "/usr/local/bin/reports", "healthcheck"]),
     routing=RoutingSettings(paths=["/reports/*"], priority=config.require_int("priority")),
     desired_count=1, min_count=1, max_count=3,
+    # A release gets 10% of the traffic for 5 minutes, then all of it; the old tasks stay 10 minutes more. The
+    # reports' own 5xx, unhealthy-target and p99 alarms roll it back; before traffic moves the team tests it
+    # with the header X-Rampart-Test-Traffic: candidate. `priority` leaves room for the test rule just below.
+    deployment=DeploymentSettings(strategy="canary", canary=CanarySettings(percent=10, interval_minutes=5),
+                                  bake_time_minutes=10),
 ))
 
 pulumi.export("url", reports.url)

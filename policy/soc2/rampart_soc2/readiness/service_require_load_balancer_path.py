@@ -1,6 +1,8 @@
 """The load balancer's group and the service's group admit the target port both ways.
 
-For each `loadBalancers` entry of an ECS service: every load balancer forwarding to its target group
+For each `loadBalancers` entry of an ECS service, and for the alternate target group of a blue/green, canary
+or linear deployment (`advancedConfiguration.alternateTargetGroupArn`, where every other release's tasks
+register): every load balancer forwarding to the target group
 needs an egress rule on the container port to the service's group (or a CIDR holding each of the
 service's subnets), and the service's group an ingress rule on that port from the load balancer's
 group (or a CIDR holding each of its subnets). A listener or load balancer kept in another stack
@@ -36,8 +38,14 @@ def stack_check(resources: Sequence[Resource], ctx: Context) -> list[Finding]:
         subnets = [str(s) for s in (config.get("subnets") or [])]
         ingress = [r for g in groups for r in net.rules(g, "ingress")]
         problems, unknown = [], []
+        pairs = []
         for entry in entries:
-            tg, port = entry.get("targetGroupArn"), int(entry.get("containerPort"))
+            port = int(entry.get("containerPort"))
+            pairs.append((entry.get("targetGroupArn"), port))
+            alternate = (entry.raw().get("advancedConfiguration") or {}).get("alternateTargetGroupArn")
+            if alternate:
+                pairs.append((alternate, port))
+        for tg, port in pairs:
             try:
                 lbs = load_balancers_forwarding_to(str(tg), resources)
             except NotInStack as where:

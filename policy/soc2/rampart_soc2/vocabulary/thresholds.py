@@ -133,6 +133,15 @@ THRESHOLDS: tuple[Threshold, ...] = (
         when_unset="Common and KnownBadInputs",
     ),
     Threshold(
+        "minBakeTimeMinutes", 10,
+        {"type": "integer", "minimum": 0, "maximum": 1440},
+        "minimum minutes a service's deployment keeps the old tasks after all traffic moved, watched by its "
+        "rollback alarms (ECS bakeTimeInMinutes, 0-1440)",
+        "Each service must deploy blue/green, canary or linear and bake for at least {value} minutes, rolling back "
+        "on at least one alarm.",
+        when_unset="10 (mandatory on stacks named prod or production, advisory on the others)",
+    ),
+    Threshold(
         "minFargatePlatformVersion", "1.4.0",
         {"type": "string", "pattern": r"^\d+\.\d+\.\d+$"},
         "oldest pinned Fargate platform version accepted",
