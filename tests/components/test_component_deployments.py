@@ -1,6 +1,6 @@
 """Safe deploys (issue 24): a service's deployment strategy, bake time and rollback alarms, what ECS
 needs for them (alternate target group, production and test listener rules, an infrastructure role),
-and what ECS refuses about them, refused by the mock engine that plans (`rampart/aws_checks.py`)."""
+and what ECS refuses about them, refused by the mock engine that plans (`rampart/offline/aws_checks.py`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from components_support import compose, minimal_args, run_service
-from rampart import aws_checks
+from rampart.offline import aws_checks
 from rampart.components.web_service import BAKE_TIME_RANGE, DeploymentSettings, TEST_TRAFFIC_HEADER
 from rampart.offline.mock_engine import AwsRefusal, RegisteredResource, run_program
 
