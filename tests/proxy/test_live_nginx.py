@@ -79,7 +79,7 @@ def test_nginx_t_accepts_the_rendered_config(live: Proxy) -> None:
 
 def test_container_mode_config_passes_nginx_t(tmp_path, tls_dir) -> None:  # type: ignore[no-untyped-def]
     # The image's config, with its absolute paths moved under a test prefix.
-    from rampart.components.proxy_config import CONTAINER_PATHS, RenderTarget, render_nginx_conf
+    from rampart.components.nginx_conf import CONTAINER_PATHS, RenderTarget, render_nginx_conf
 
     conf = render_nginx_conf(ProxyConfig(), RenderTarget(mode="container", upstream_port=3000))
     for key, path in CONTAINER_PATHS.items():

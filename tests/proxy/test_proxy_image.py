@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from rampart.components.proxy_config import (MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig, RenderTarget,
-                                              render_nginx_conf, write_image_context)
+from rampart.components.proxy_config import MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig
+from rampart.components.nginx_conf import RenderTarget, render_nginx_conf, write_image_context
 from proxy_harness import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]
