@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from rampart.components.environment import ENVIRONMENT_OUTPUT, Environment, EnvironmentArgs, EnvironmentRef
 from rampart.components.image import Image, ImageArgs, ImageFacts, declared_volumes, read_image_facts
 from rampart.components.network import alb_subnet_cidrs
-from rampart.components.proxy_config import ProxyConfig, write_image_context
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import write_image_context
 from rampart.components.web_service import WebService, WebServiceArgs
 from rampart.config import ConfigError, ImageConfig, ServiceConfig, StackConfig
 

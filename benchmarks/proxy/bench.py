@@ -55,7 +55,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf  # noqa: E402
+from rampart.components.proxy_config import ProxyConfig  # noqa: E402
+from rampart.components.nginx_conf import RenderTarget, render_nginx_conf  # noqa: E402
 
 SERVER_CPU = "0"
 CLIENT_CPU = "1"

@@ -18,7 +18,8 @@ from rampart.components.load_balancer import DomainSettings, LoadBalancer, LoadB
 from rampart.components.monitoring import Monitoring, MonitoringArgs
 from rampart.components.network import CreateNetworkArgs, ExistingNetworkArgs, Network, NetworkArgs, NetworkSettings, Subnet
 from rampart.components.routing import HealthCheckSettings, RoutingSettings, ServiceRoute
-from rampart.components.proxy_config import PROXY_IMAGE_SOURCES, ProxyConfig, RenderTarget, render_nginx_conf, write_image_context
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import PROXY_IMAGE_SOURCES, RenderTarget, render_nginx_conf, write_image_context
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
 from rampart.components.waf import WafSettings, WebAcl, WebAclArgs
 from rampart.components.web_service import (

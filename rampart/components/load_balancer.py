@@ -30,6 +30,8 @@ DEFAULT_TLS_POLICY: TlsPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 INTERNET_IPV4 = "0.0.0.0/0"
+#: Where in the access-log bucket the ALB writes (the bucket policy admits log delivery there only).
+ACCESS_LOG_PREFIX = "alb"
 
 
 class DomainSettings(ArgsModel):
@@ -132,6 +134,7 @@ class LoadBalancer(pulumi.ComponentResource):
     security_group: aws.ec2.SecurityGroup
     https_listener: aws.lb.Listener
     log_bucket: Optional[aws.s3.Bucket]
+    log_bucket_name: Optional[pulumi.Output[str]]
     url: pulumi.Output[str]
     certificate_arns: list[pulumi.Output[str]]
     domains: list[str]
@@ -139,119 +142,17 @@ class LoadBalancer(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:load_balancer:LoadBalancer", name, None, opts)
         tags = merge_tags(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
-        ctx = AwsContext(pulumi.InvokeOptions(parent=self))
 
         self.security_group = self._security_group(name, args, tags)
-
-        # Access logs: skip, existing bucket, or a bucket created here.
-        self.log_bucket = None
-        log_bucket_name: Optional[pulumi.Output[str]] = None
-        depends: list[pulumi.Resource] = []
-        log_prefix = "alb"
-        if args.access_logs:
-            if args.access_log_bucket is not None:
-                log_bucket_name = pulumi.Output.from_input(args.access_log_bucket)
-            else:
-                self.log_bucket, bucket_policy = self._log_bucket(name, args, tags, ctx, log_prefix)
-                log_bucket_name = self.log_bucket.id  # an S3 bucket's id is its name
-                depends.append(bucket_policy)
-
-        alb_name = physical_name(name, 32)  # ALB names: at most 32 characters, unique per region
-        self.alb = aws.lb.LoadBalancer(
-            f"{name}-alb",
-            aws.lb.LoadBalancerArgs(
-                name=alb_name,
-                load_balancer_type="application",
-                internal=False,
-                subnets=args.subnet_ids,
-                security_groups=[self.security_group.id],
-                drop_invalid_header_fields=args.drop_invalid_header_fields,
-                desync_mitigation_mode=args.desync_mitigation,
-                enable_deletion_protection=args.deletion_protection,
-                idle_timeout=args.idle_timeout_seconds,
-                enable_http2=True,
-                access_logs=(
-                    aws.lb.LoadBalancerAccessLogsArgs(bucket=log_bucket_name, prefix=log_prefix, enabled=True)
-                    if log_bucket_name is not None
-                    else None
-                ),
-                tags=tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
-        )
-
+        self.log_bucket, self.log_bucket_name, log_delivery = self._access_logs(name, args, tags)
+        self.alb = self._alb(name, args, tags, self.log_bucket_name, log_delivery)
         self.certificate_arns = self._certificates(name, args, tags)
-
-        aws.lb.Listener(
-            f"{name}-http",
-            aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="redirect",
-                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
-                            protocol="HTTPS", port="443", status_code="HTTP_301"
-                        ),
-                    )
-                ],
-                tags=tags,
-            ),
-            opts=child,
-        )
-        self.https_listener = aws.lb.Listener(
-            f"{name}-https",
-            aws.lb.ListenerArgs(
-                load_balancer_arn=self.alb.arn,
-                port=443,
-                protocol="HTTPS",
-                ssl_policy=args.tls_policy,
-                certificate_arn=self.certificate_arns[0],
-                # A request reaches a service only through that service's listener rule.
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="fixed-response",
-                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
-                            content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
-                        ),
-                    )
-                ],
-                tags=tags,
-            ),
-            opts=child,
-        )
-        for index, arn in enumerate(self.certificate_arns[1:], start=1):
-            aws.lb.ListenerCertificate(
-                f"{name}-https-cert-{index}",
-                aws.lb.ListenerCertificateArgs(listener_arn=self.https_listener.arn, certificate_arn=arn),
-                opts=child,
-            )
-
-        for domain in args.domains:
-            if domain.create_dns_record:
-                aws.route53.Record(
-                    f"{name}-dns-{domain.domain}",
-                    aws.route53.RecordArgs(
-                        zone_id=domain.hosted_zone_id,
-                        name=domain.domain,
-                        type="A",
-                        aliases=[
-                            aws.route53.RecordAliasArgs(
-                                name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True
-                            )
-                        ],
-                    ),
-                    opts=child,
-                )
+        self._http_redirect(name, tags)
+        self.https_listener = self._https_listener(name, args, tags)
+        self._dns_records(name, args)
         self.domains = [d.domain for d in args.domains]
-        if self.domains:
-            self.url = pulumi.Output.from_input(f"https://{self.domains[0]}")
-        else:
-            self.url = pulumi.Output.concat("https://", self.alb.dns_name)
+        self.url = self._url()
 
-        self.log_bucket_name = log_bucket_name
         self.register_outputs(
             {
                 "url": self.url,
@@ -259,10 +160,11 @@ class LoadBalancer(pulumi.ComponentResource):
                 "alb_arn": self.alb.arn,
                 "https_listener_arn": self.https_listener.arn,
                 "security_group_id": self.security_group.id,
-                "access_log_bucket": log_bucket_name,
+                "access_log_bucket": self.log_bucket_name,
             }
         )
 
+    # --- pieces, in the order the constructor uses them -------------------------------------
     def _security_group(self, name: str, args: LoadBalancerArgs, tags: dict[str, str]) -> aws.ec2.SecurityGroup:
         """443 and 80 from the internet; egress to the tasks on their ports and, with `sign_in_egress`,
         to identity providers on 443."""
@@ -361,6 +263,132 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         return validation.certificate_arn
+
+    def _access_logs(
+        self, name: str, args: LoadBalancerArgs, tags: dict[str, str]
+    ) -> tuple[Optional[aws.s3.Bucket], Optional[pulumi.Output[str]], list[pulumi.Resource]]:
+        """Access logs: skip, an existing bucket, or a bucket created here. Returns the bucket created
+        (if any), the bucket's name (None when skipped) and what the ALB must wait for before it
+        checks that it may write there (the created bucket's policy)."""
+        if not args.access_logs:
+            return None, None, []
+        if args.access_log_bucket is not None:
+            return None, pulumi.Output.from_input(args.access_log_bucket), []
+        ctx = AwsContext(pulumi.InvokeOptions(parent=self))
+        bucket, bucket_policy = self._log_bucket(name, args, tags, ctx, ACCESS_LOG_PREFIX)
+        return bucket, bucket.id, [bucket_policy]  # an S3 bucket's id is its name
+
+    def _alb(
+        self,
+        name: str,
+        args: LoadBalancerArgs,
+        tags: dict[str, str],
+        log_bucket_name: Optional[pulumi.Output[str]],
+        log_delivery: list[pulumi.Resource],
+    ) -> aws.lb.LoadBalancer:
+        """The internet-facing ALB: hardened settings, access logs into `log_bucket_name` when given."""
+        alb_name = physical_name(name, 32)  # ALB names: at most 32 characters, unique per region
+        return aws.lb.LoadBalancer(
+            f"{name}-alb",
+            aws.lb.LoadBalancerArgs(
+                name=alb_name,
+                load_balancer_type="application",
+                internal=False,
+                subnets=args.subnet_ids,
+                security_groups=[self.security_group.id],
+                drop_invalid_header_fields=args.drop_invalid_header_fields,
+                desync_mitigation_mode=args.desync_mitigation,
+                enable_deletion_protection=args.deletion_protection,
+                idle_timeout=args.idle_timeout_seconds,
+                enable_http2=True,
+                access_logs=(
+                    aws.lb.LoadBalancerAccessLogsArgs(bucket=log_bucket_name, prefix=ACCESS_LOG_PREFIX, enabled=True)
+                    if log_bucket_name is not None
+                    else None
+                ),
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_delivery),
+        )
+
+    def _http_redirect(self, name: str, tags: dict[str, str]) -> None:
+        """The HTTP listener: every request redirected to HTTPS (301)."""
+        aws.lb.Listener(
+            f"{name}-http",
+            aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _https_listener(self, name: str, args: LoadBalancerArgs, tags: dict[str, str]) -> aws.lb.Listener:
+        """The HTTPS listener: the first certificate as its default, the others added for SNI, and a
+        404 for every request no service's rule matches."""
+        child = pulumi.ResourceOptions(parent=self)
+        listener = aws.lb.Listener(
+            f"{name}-https",
+            aws.lb.ListenerArgs(
+                load_balancer_arn=self.alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=args.tls_policy,
+                certificate_arn=self.certificate_arns[0],
+                # A request reaches a service only through that service's listener rule.
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="fixed-response",
+                        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                            content_type="application/json", message_body=NOT_FOUND_BODY, status_code="404"
+                        ),
+                    )
+                ],
+                tags=tags,
+            ),
+            opts=child,
+        )
+        for index, arn in enumerate(self.certificate_arns[1:], start=1):
+            aws.lb.ListenerCertificate(
+                f"{name}-https-cert-{index}",
+                aws.lb.ListenerCertificateArgs(listener_arn=listener.arn, certificate_arn=arn),
+                opts=child,
+            )
+        return listener
+
+    def _dns_records(self, name: str, args: LoadBalancerArgs) -> None:
+        """An alias A record to the ALB for each domain that asks for one."""
+        for domain in args.domains:
+            if domain.create_dns_record:
+                aws.route53.Record(
+                    f"{name}-dns-{domain.domain}",
+                    aws.route53.RecordArgs(
+                        zone_id=domain.hosted_zone_id,
+                        name=domain.domain,
+                        type="A",
+                        aliases=[
+                            aws.route53.RecordAliasArgs(
+                                name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True
+                            )
+                        ],
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+
+    def _url(self) -> pulumi.Output[str]:
+        """The first domain's HTTPS URL, or the ALB's DNS name's."""
+        if self.domains:
+            return pulumi.Output.from_input(f"https://{self.domains[0]}")
+        return pulumi.Output.concat("https://", self.alb.dns_name)
 
     def _log_bucket(
         self,

@@ -4,7 +4,7 @@ One table, `ACCESS_LOG_METRICS`, owns every metric the sidecar's log feeds: its 
 Logs filter pattern (JSON syntax, `{ $.status = 429 }`) and the value it records. The metric filters,
 the alarms on them and the tests that feed real nginx log lines to the patterns all read this table.
 
-Field types follow what nginx writes with `log_format ... escape=json` (rampart/components/proxy_config.py
+Field types follow what nginx writes with `log_format ... escape=json` (rampart/components/nginx_conf.py
 `_JSON_LOG_FORMAT`): `status`, `bytes_sent` and `request_time` are unquoted numbers; `upstream_status`,
 `upstream_time` and `cache` are quoted strings (empty when nginx answered itself, a comma list when it
 retried another upstream); the `ACCESS_LOG_FLAGS` fields are an unquoted 0 or 1, or null. A string

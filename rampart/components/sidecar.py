@@ -31,7 +31,8 @@ from typing import Any
 
 import pulumi
 
-from rampart.components.proxy_config import CONTAINER_PATHS, CertificateSecrets, ProxyConfig
+from rampart.components.proxy_config import CertificateSecrets, ProxyConfig
+from rampart.components.nginx_conf import CONTAINER_PATHS
 from rampart.components.routing import HEALTH_CHECK_PATH
 
 __all__ = ["ProxySidecar", "ProxySidecarArgs", "PROXY_CONTAINER", "PROXY_USER", "MOUNT_PATHS"]

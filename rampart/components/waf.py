@@ -179,6 +179,59 @@ def _scoped_rate_rule(prefix: str, limit: ScopedRateLimit, priority: int, window
     )
 
 
+def _per_ip_rate_rule(prefix: str, limit: int, window: int) -> aws.wafv2.WebAclRuleArgs:
+    """The ACL-wide rate-based rule: every client IP's requests, counted over `window` seconds."""
+    return aws.wafv2.WebAclRuleArgs(
+        name="rate-limit-per-ip",
+        priority=0,
+        action=_block_429(window),
+        statement=aws.wafv2.WebAclRuleStatementArgs(
+            rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+                aggregate_key_type="IP",
+                limit=limit,
+                evaluation_window_sec=window,
+            )
+        ),
+        visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+            cloudwatch_metrics_enabled=True,
+            metric_name=_metric(f"{prefix}-rate-limit-per-ip"),
+            sampled_requests_enabled=True,
+        ),
+    )
+
+
+def _managed_group_rule(prefix: str, group: str, priority: int, count_only: list[str]) -> aws.wafv2.WebAclRuleArgs:
+    """One AWS managed rule group, with the rules named in `count_only` overridden to COUNT."""
+    overrides = [
+        aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+            name=rule,
+            action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+            ),
+        )
+        for rule in count_only
+    ]
+    return aws.wafv2.WebAclRuleArgs(
+        name=group,
+        priority=priority,
+        override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
+            none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
+        ),
+        statement=aws.wafv2.WebAclRuleStatementArgs(
+            managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+                vendor_name="AWS",
+                name=group,
+                rule_action_overrides=overrides or None,
+            )
+        ),
+        visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
+            cloudwatch_metrics_enabled=True,
+            metric_name=_metric(f"{prefix}-{group}"),
+            sampled_requests_enabled=True,
+        ),
+    )
+
+
 def _metric(name: str) -> str:
     """CloudWatch metric names for WAF: letters, digits, '-' and '_' only, at most 128 characters."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:128]
@@ -206,68 +259,47 @@ class WebAcl(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: WebAclArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("rampart:waf:WebAcl", name, None, opts)
-        tags = merge_tags(args.tags)
-        child = pulumi.ResourceOptions(parent=self)
-        prefix = metric_prefix(name)
-
-        rules: list[aws.wafv2.WebAclRuleArgs] = [
-            aws.wafv2.WebAclRuleArgs(
-                name="rate-limit-per-ip",
-                priority=0,
-                action=_block_429(args.rate_limit_window_seconds),
-                statement=aws.wafv2.WebAclRuleStatementArgs(
-                    rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
-                        aggregate_key_type="IP",
-                        limit=args.rate_limit,
-                        evaluation_window_sec=args.rate_limit_window_seconds,
-                    )
-                ),
-                visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
-                    cloudwatch_metrics_enabled=True,
-                    metric_name=_metric(f"{prefix}-rate-limit-per-ip"),
-                    sampled_requests_enabled=True,
-                ),
-            )
-        ]
-        rules += [_scoped_rate_rule(prefix, limit, 1 + index, args.rate_limit_window_seconds)
-                  for index, limit in enumerate(args.scoped_rate_limits)]
-        for index, group in enumerate(args.managed_rule_groups):
-            overrides = [
-                aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
-                    name=rule,
-                    action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
-                        count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
-                    ),
-                )
-                for rule in args.count_only_rules.get(group, [])
-            ]
-            rules.append(
-                aws.wafv2.WebAclRuleArgs(
-                    name=group,
-                    priority=MANAGED_GROUP_PRIORITY + 10 * index,
-                    override_action=aws.wafv2.WebAclRuleOverrideActionArgs(
-                        none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()
-                    ),
-                    statement=aws.wafv2.WebAclRuleStatementArgs(
-                        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
-                            vendor_name="AWS",
-                            name=group,
-                            rule_action_overrides=overrides or None,
-                        )
-                    ),
-                    visibility_config=aws.wafv2.WebAclRuleVisibilityConfigArgs(
-                        cloudwatch_metrics_enabled=True,
-                        metric_name=_metric(f"{prefix}-{group}"),
-                        sampled_requests_enabled=True,
-                    ),
-                )
-            )
+        self._name = name
+        self._args = args
+        self._tags = merge_tags(args.tags)
+        self._prefix = metric_prefix(name)
 
         # CloudWatch publishes the ACL's metrics under this name (the `WebACL` dimension), not under
         # the ACL's own name, which the provider randomises when it is not set. Alarms and dashboards
         # read it from here (through `EnvironmentRef.web_acl_metric_name`).
-        self.web_acl_metric_name = _metric(f"{prefix}-acl")
-        self.web_acl = aws.wafv2.WebAcl(
+        self.web_acl_metric_name = _metric(f"{self._prefix}-acl")
+        self.web_acl = self._web_acl(self._rules())
+        self.web_acl_arn = self.web_acl.arn
+        self._association()
+        self.log_group = self._logging() if args.logging else None
+
+        self.register_outputs(
+            {
+                "web_acl_arn": self.web_acl_arn,
+                "log_group_name": self.log_group.name if self.log_group is not None else None,
+            }
+        )
+
+    # --- pieces, in the order the constructor uses them -------------------------------------
+    def _child(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self)
+
+    def _rules(self) -> list[aws.wafv2.WebAclRuleArgs]:
+        """In priority order: the ACL-wide rate limit (0), the scoped ones (from 1), the managed groups
+        (from MANAGED_GROUP_PRIORITY, 10 apart)."""
+        args, prefix, window = self._args, self._prefix, self._args.rate_limit_window_seconds
+        rules = [_per_ip_rate_rule(prefix, args.rate_limit, window)]
+        rules += [_scoped_rate_rule(prefix, limit, 1 + index, window)
+                  for index, limit in enumerate(args.scoped_rate_limits)]
+        rules += [_managed_group_rule(prefix, group, MANAGED_GROUP_PRIORITY + 10 * index,
+                                      args.count_only_rules.get(group, []))
+                  for index, group in enumerate(args.managed_rule_groups)]
+        return rules
+
+    def _web_acl(self, rules: list[aws.wafv2.WebAclRuleArgs]) -> aws.wafv2.WebAcl:
+        """The web ACL: allow by default, `rules` in front, the 429 body the rate rules answer with."""
+        name = self._name
+        return aws.wafv2.WebAcl(
             f"{name}-acl",
             aws.wafv2.WebAclArgs(
                 scope="REGIONAL",
@@ -286,47 +318,43 @@ class WebAcl(pulumi.ComponentResource):
                     metric_name=self.web_acl_metric_name,
                     sampled_requests_enabled=True,
                 ),
-                tags=tags,
+                tags=self._tags,
             ),
-            opts=child,
+            opts=self._child(),
         )
-        self.web_acl_arn = self.web_acl.arn
 
+    def _association(self) -> None:
+        """The web ACL in front of the load balancer."""
         aws.wafv2.WebAclAssociation(
-            f"{name}-association",
-            aws.wafv2.WebAclAssociationArgs(resource_arn=args.resource_arn, web_acl_arn=self.web_acl.arn),
-            opts=child,
+            f"{self._name}-association",
+            aws.wafv2.WebAclAssociationArgs(resource_arn=self._args.resource_arn, web_acl_arn=self.web_acl.arn),
+            opts=self._child(),
         )
 
-        self.log_group = None
-        if args.logging:
-            # WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
-            self.log_group = encrypted_log_group(
-                f"{name}-logs",
-                log_group_name=f"aws-waf-logs-{physical_name(name, 450)}",
-                kms_key_arn=args.kms_key_arn,
-                retention_days=args.log_retention_days,
-                tags=tags,
-                parent=self,
-            )
-            aws.wafv2.WebAclLoggingConfiguration(
-                f"{name}-logging",
-                aws.wafv2.WebAclLoggingConfigurationArgs(
-                    resource_arn=self.web_acl.arn,
-                    log_destination_configs=[self.log_group.arn],
-                    redacted_fields=[
-                        aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
-                            single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
-                        )
-                        for header in REDACTED_HEADERS
-                    ],
-                ),
-                opts=child,
-            )
-
-        self.register_outputs(
-            {
-                "web_acl_arn": self.web_acl_arn,
-                "log_group_name": self.log_group.name if self.log_group is not None else None,
-            }
+    def _logging(self) -> aws.cloudwatch.LogGroup:
+        """The encrypted log group and the logging configuration that redacts credential headers."""
+        name, args = self._name, self._args
+        # WAF only delivers to log groups whose name starts with `aws-waf-logs-`.
+        log_group = encrypted_log_group(
+            f"{name}-logs",
+            log_group_name=f"aws-waf-logs-{physical_name(name, 450)}",
+            kms_key_arn=args.kms_key_arn,
+            retention_days=args.log_retention_days,
+            tags=self._tags,
+            parent=self,
         )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{name}-logging",
+            aws.wafv2.WebAclLoggingConfigurationArgs(
+                resource_arn=self.web_acl.arn,
+                log_destination_configs=[log_group.arn],
+                redacted_fields=[
+                    aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                        single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(name=header)
+                    )
+                    for header in REDACTED_HEADERS
+                ],
+            ),
+            opts=self._child(),
+        )
+        return log_group

@@ -15,7 +15,7 @@ from rampart.local.fidelity import check_fargate_fidelity
 from rampart.local.scope import Scope
 from rampart.local.secrets import LOCAL_DIR, default_secrets_file, read_secrets_file
 from rampart.local.tasks import select_services, stack_tasks
-from rampart.components.proxy_config import PROXY_IMAGE_SOURCES
+from rampart.components.nginx_conf import PROXY_IMAGE_SOURCES
 
 DEFAULT_HTTPS_PORT = 8443
 DEFAULT_HTTP_PORT = 8080

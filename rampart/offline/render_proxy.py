@@ -20,13 +20,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from rampart.components.proxy_config import (
-    ProxyConfig,
-    RenderError,
-    RenderTarget,
-    render_nginx_conf,
-    write_image_context,
-)
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import RenderError, RenderTarget, render_nginx_conf, write_image_context
 from rampart.config import StackConfig, load_stack_config
 from rampart.errors import UserError
 

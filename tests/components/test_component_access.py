@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from rampart.components.proxy_config import ProxyConfig, render_nginx_conf
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import render_nginx_conf
 from rampart.components.routing import (
     MAX_ACCESS_ENTRIES,
     MAX_VALUES_PER_RULE,

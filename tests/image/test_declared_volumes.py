@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rampart.components.image import Image, ImageArgs, declared_volumes, undeclared_volume_findings
-from rampart.components.proxy_config import CONTAINER_PATHS
+from rampart.components.nginx_conf import CONTAINER_PATHS
 from rampart.offline.mock_engine import run_program_full
 
 ROOT = Path(__file__).resolve().parents[2]

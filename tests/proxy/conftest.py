@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import RenderTarget, render_nginx_conf
 from proxy_harness import NGINX, TEST_CONFIG, Nginx, Proxy, Upstream, free_port, make_tls_pair
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -80,7 +80,7 @@ def test_nginx_t_accepts_the_rendered_config(live: Proxy) -> None:
 
 def test_container_mode_config_passes_nginx_t(tmp_path, tls_dir) -> None:  # type: ignore[no-untyped-def]
     # The image's config, with its absolute paths moved under a test prefix.
-    from rampart.components.proxy_config import CONTAINER_PATHS, RenderTarget, render_nginx_conf
+    from rampart.components.nginx_conf import CONTAINER_PATHS, RenderTarget, render_nginx_conf
 
     conf = render_nginx_conf(ProxyConfig(), RenderTarget(mode="container", upstream_port=3000))
     for key, path in CONTAINER_PATHS.items():
@@ -395,6 +395,17 @@ def test_named_server_rejects_other_hosts_with_headers(make_proxy: Callable[...,
     other = proxy.client("evil.example").get("/")
     assert other.status == 421
     assert_security_headers(other, "421 catch-all", proxy.config)
+
+
+def test_named_server_answers_the_load_balancer_health_check(make_proxy: Callable[..., Proxy]) -> None:
+    """The ALB's health check carries the target's address as its Host, a name the service does not
+    serve: it must still get the health answer, not the catch-all's 421, or every target is unhealthy."""
+    proxy = make_proxy({**TEST_CONFIG, "serverNames": ["localhost"]})
+    by_address = proxy.client(f"10.0.3.7:{proxy.port}")
+    health = by_address.get(HEALTH_CHECK_PATH)
+    assert (health.status, health.body) == (200, b"ok\n")
+    assert_security_headers(health, "health check on the catch-all", proxy.config)
+    assert by_address.get("/").status == 421  # only the health path: the rest stays misdirected
 
 
 def test_nginx_harness_stops_nginx(make_proxy: Callable[..., Proxy]) -> None:

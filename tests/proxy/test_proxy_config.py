@@ -19,13 +19,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from rampart.components.proxy_config import (
-    CacheSettings,
-    ProxyConfig,
-    RenderError,
-    RenderTarget,
-    render_nginx_conf,
-)
+from rampart.components.proxy_config import CacheSettings, ProxyConfig
+from rampart.components.nginx_conf import RenderError, RenderTarget, render_nginx_conf
 
 LOCAL = RenderTarget(mode="local", upstream_port=8080, listen_port=18443)
 

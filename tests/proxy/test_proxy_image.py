@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from rampart.components import Environment, EnvironmentArgs, LoadBalancerSettings, WebService, WebServiceArgs
-from rampart.components import proxy_config
-from rampart.components.proxy_config import (MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig, RenderTarget,
-                                              render_nginx_conf, write_image_context)
+from rampart.components import nginx_conf
+from rampart.components.proxy_config import MAX_COMMON_NAME, MAX_VALIDITY_DAYS, ProxyConfig
+from rampart.components.nginx_conf import RenderTarget, render_nginx_conf, write_image_context
 from rampart.components.routing import HEALTH_CHECK_PATH
 from rampart.offline.mock_engine import run_program_full
 from proxy_harness import TEST_CONFIG, Proxy, Upstream
@@ -370,7 +370,7 @@ def test_healthcheck_probes_the_path_the_config_renders(
     probe: Probe, make_proxy: Callable[..., Proxy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The helper reads the health path from the rendered config, not a copy of its own."""
-    monkeypatch.setattr(proxy_config, "HEALTH_CHECK_PATH", "/rampart-ready")
+    monkeypatch.setattr(nginx_conf, "HEALTH_CHECK_PATH", "/rampart-ready")
     proxy = make_proxy(start=False)
     conf = proxy.prefix / "nginx.conf"
     assert "location = /rampart-ready {" in conf.read_text()

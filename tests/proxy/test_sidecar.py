@@ -8,7 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from rampart.components.proxy_config import CertificateSecrets, ProxyConfig, RenderTarget, render_nginx_conf
+from rampart.components.proxy_config import CertificateSecrets, ProxyConfig
+from rampart.components.nginx_conf import RenderTarget, render_nginx_conf
 from rampart.components.sidecar import ProxySidecar, ProxySidecarArgs
 from rampart.offline.mock_engine import ProgramRun, RegisteredResource, run_program_full
 

@@ -9,7 +9,8 @@ from typing import Callable
 import pytest
 
 from proxy_harness import TEST_CONFIG, Proxy, free_port
-from rampart.components.proxy_config import ProxyConfig, RenderError, RenderTarget, render_nginx_conf
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import RenderError, RenderTarget, render_nginx_conf
 
 
 def _get(host: str, port: int, path: str) -> tuple[int, str]:

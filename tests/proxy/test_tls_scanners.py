@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rampart.components.proxy_config import ProxyConfig, RenderTarget, render_nginx_conf
+from rampart.components.proxy_config import ProxyConfig
+from rampart.components.nginx_conf import RenderTarget, render_nginx_conf
 from proxy_harness import TEST_CONFIG, Proxy
 
 # The sidecar's certificate is self-signed on purpose (the ALB encrypts to targets but does not
