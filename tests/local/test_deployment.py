@@ -108,3 +108,60 @@ def test_docs_state_the_deployment_waits_and_limits_the_code_uses() -> None:
     assert f"0 up to {MAX_BAKE_MINUTES} minutes" in section
     for strategy in STRATEGIES:
         assert f"`{strategy}`" in section, strategy
+
+
+def test_up_refuses_a_bad_bake_time_before_it_plans_or_builds(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from rampart.cli import main
+    from rampart.local import command
+
+    def never(*args: object, **kwargs: object) -> object:
+        raise AssertionError("planned before the option was checked")
+
+    monkeypatch.setattr(command, "stack_tasks", never)
+    assert main(["local", "up", "--stack", "dev", "-C", str(ROOT), "--bake-time", "1441"]) != 0
+    assert "rampart local: --bake-time '1441': give whole seconds or minutes up to 1440 min" in capsys.readouterr().err
+
+
+class Labelled:
+    """A container as the rollout reads it: its release label, status and health."""
+
+    def __init__(self, release: str, status: str = "running", health: str | None = "healthy") -> None:
+        self.labels = {"rampart.local.release": release}
+        self.status = status
+        self.attrs = {"State": {"Status": status, **({"Health": {"Status": health}} if health else {})}}
+
+
+@pytest.mark.parametrize(("edge_says", "present", "serving"), [
+    ("green", ["blue", "green"], "green"),  # an interrupted bake: the edge's release is the current one
+    (None, ["green"], "green"),
+    (None, ["blue", "green"], "blue"),
+    ("green", ["blue"], "blue"),  # the edge names a release that is gone
+    (None, [], "blue"),
+])
+def test_the_current_release_is_the_one_the_edge_serves_else_the_one_that_runs(
+        monkeypatch: pytest.MonkeyPatch, edge_says: str | None, present: list[str], serving: str) -> None:
+    from rampart.local import rollout
+    from rampart.local.scope import Scope
+    from rampart.local.tasks import Task
+
+    monkeypatch.setattr(rollout, "running_edge", lambda client, scope: object() if edge_says else None)
+    monkeypatch.setattr(rollout, "edge_state", lambda edge: {"serving": {"web": edge_says}})
+    monkeypatch.setattr(rollout, "task_containers", lambda client, scope, service, release=None: [
+        Labelled(r) for r in present if release in (None, r)])
+    task = Task("web", "web-dev", {}, [{"name": "app"}])
+    assert rollout.serving_releases(None, Scope("p", "dev"), [task]) == {"web": serving}
+
+
+@pytest.mark.parametrize(("containers", "keeps"), [
+    ([Labelled("blue"), Labelled("blue", health=None)], True),
+    ([Labelled("blue"), Labelled("blue", health="starting")], True),
+    ([Labelled("blue"), Labelled("blue", health="unhealthy")], False),
+    ([Labelled("blue"), Labelled("blue", status="exited", health=None)], False),
+    ([], False),
+])
+def test_a_change_starts_beside_the_old_release_only_while_that_one_can_serve(containers: list[Labelled],
+                                                                               keeps: bool) -> None:
+    from rampart.local import rollout
+
+    assert rollout.keeps_serving(containers) is keeps
