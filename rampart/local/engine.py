@@ -433,17 +433,20 @@ def running_edge(client: docker.DockerClient, scope: Scope) -> Container | None:
 def ensure_edge(client: docker.DockerClient, scope: Scope, config: EdgeConfig, image: str, config_dir: Path,
                 https_port: int, http_port: int, say: Callable[[str], None]) -> Container:
     """The running edge reloaded with `config` (no request dropped), or a new edge when there is none
-    or it runs another image or ports."""
+    or it runs another image or ports, or mounts another config directory (another copy of the project)."""
     edge = running_edge(client, scope)
+    mounted = {m.get("Destination"): m.get("Source") for m in (edge.attrs.get("Mounts") or [])} if edge else {}
     if edge is not None and edge.attrs["Config"]["Image"] == image \
-            and edge.labels.get(LABEL_PORTS) == f"{https_port},{http_port}":
+            and edge.labels.get(LABEL_PORTS) == f"{https_port},{http_port}" \
+            and mounted.get(EDGE_CONFIG_DIR) == str(config_dir.resolve()):
         reload_edge(edge, config_dir, config, say)
         return edge
     return start_edge(client, scope, config, image, config_dir, https_port, http_port)
 
 
-#: The PIDs of the edge's nginx workers (a shell loop over /proc: the nginx images carry no `ps`).
-WORKER_PIDS = ["sh", "-c", 'for p in /proc/[0-9]*; do grep -qa "nginx: worker process" "$p/cmdline" 2>/dev/null '
+#: The PIDs of the edge's nginx workers (a shell loop over /proc: the nginx images carry no `ps`). The
+#: title is anchored at the start so that the loop's own shell and grep, whose command lines hold it, do not match.
+WORKER_PIDS = ["sh", "-c", 'for p in /proc/[0-9]*; do grep -qa "^nginx: worker process" "$p/cmdline" 2>/dev/null '
                            '&& echo "${p#/proc/}"; done']
 
 

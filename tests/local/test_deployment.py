@@ -165,3 +165,30 @@ def test_a_change_starts_beside_the_old_release_only_while_that_one_can_serve(co
     from rampart.local import rollout
 
     assert rollout.keeps_serving(containers) is keeps
+
+
+@pytest.mark.parametrize(("image", "ports", "mounted", "reloaded"), [
+    ("nginx:1", "8443,8080", "here", True),
+    ("nginx:2", "8443,8080", "here", False),  # another image: a new edge
+    ("nginx:1", "9443,8080", "here", False),  # other ports: a new edge
+    ("nginx:1", "8443,8080", "elsewhere", False),  # another copy's config directory: a new edge
+])
+def test_a_running_edge_is_reloaded_only_when_it_would_read_this_config(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, image: str, ports: str, mounted: str, reloaded: bool) -> None:
+    from rampart.local import engine
+    from rampart.local.scope import Scope
+
+    here = tmp_path / "here"
+
+    class Edge:
+        labels = {engine.LABEL_PORTS: ports}
+        attrs = {"Config": {"Image": image},
+                 "Mounts": [{"Destination": engine.EDGE_CONFIG_DIR, "Source": str(tmp_path / mounted)}]}
+
+    calls: list[str] = []
+    monkeypatch.setattr(engine, "running_edge", lambda client, scope: Edge())
+    monkeypatch.setattr(engine, "reload_edge", lambda *args: calls.append("reload"))
+    monkeypatch.setattr(engine, "start_edge", lambda *args: calls.append("start"))
+    config = engine.EdgeConfig("conf", {})
+    engine.ensure_edge(None, Scope("p", "dev"), config, "nginx:1", here, 8443, 8080, print)
+    assert calls == (["reload"] if reloaded else ["start"])
