@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from rampart.errors import UserError
-from rampart.local import engine
+from rampart.local import engine, rollout
 from rampart.local.compose import compose_document, render
+from rampart.local.deployment import parse_bake_time
 from rampart.local.edge import NGINX_IMAGE_ARG, default_nginx_image
 from rampart.local.fidelity import check_fargate_fidelity
 from rampart.local.scope import Scope
@@ -63,6 +64,7 @@ def require_local_base_images(client: Any, build_args: dict[str, str]) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    bake_s = None if args.bake_time is None else parse_bake_time(args.bake_time)  # before anything is built
     tasks = stack_tasks(args.project_dir, args.stack)  # all of them: the edge routes to every running task
     check_fargate_fidelity(select_services(tasks, args.service, args.stack))  # before anything is built or started
     secrets_path = args.secrets_file or default_secrets_file(args.project_dir, args.stack)
@@ -71,9 +73,10 @@ def run_up(args: argparse.Namespace) -> int:
     client = engine.engine()
     if args.local_base_images:
         require_local_base_images(client, build_args)
-    engine.up(client, Scope.of(args.project_dir, args.stack), tasks, project_dir=args.project_dir, secrets=secrets, secrets_path=secrets_path,
-              build_args=build_args, edge_image=edge_image(args, build_args), https_port=args.https_port,
-              http_port=args.http_port, say=say, services=args.service or None)
+    rollout.up(client, Scope.of(args.project_dir, args.stack), tasks, project_dir=args.project_dir, secrets=secrets,
+               secrets_path=secrets_path, build_args=build_args, edge_image=edge_image(args, build_args),
+               https_port=args.https_port, http_port=args.http_port, say=say, services=args.service or None,
+               bake_s=bake_s)
     return 0
 
 
@@ -138,8 +141,14 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         p.add_argument("--https-port", type=int, default=DEFAULT_HTTPS_PORT, help="edge HTTPS port on 127.0.0.1")
         p.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="edge HTTP port (redirects to HTTPS)")
 
-    up = command("up", "build the images and start every task (idempotent), and the edge on https://localhost")
+    up = command("up", "build the images and start every task (idempotent), and the edge on https://localhost; "
+                       "a changed task starts beside the running one, takes its traffic once healthy, and is "
+                       "rolled back if it fails during the bake")
     run_options(up)
+    up.add_argument("--bake-time", metavar="DURATION",
+                    help="how long the old release is kept beside a changed one, watching the new one (`30s`, "
+                         "`10m`; a bare number is minutes); default: the service's bake time in the plan "
+                         "(0 for ROLLING)")
     up.set_defaults(func=run_up)
 
     compose = command("compose", "write the same tasks as a Compose Specification file")

@@ -139,7 +139,7 @@ def nginx_conf(edge_targets: list[EdgeTarget], https_port: int) -> str:
     answer_lines = "".join(f'\n            if ($rampart_target = "status_{n}") {{ return {n}; }}' for n in answers)
     geo = "\n".join(geo_blocks)
     # One upstream per target, with kept-alive connections as the ALB keeps them to its targets.
-    # Names are resolved when the edge starts; `rampart local up` restarts it after the tasks.
+    # Names are resolved when nginx loads this config: `rampart local up` reloads it after starting tasks.
     forwarded = sorted({(upstream_name(e), e.address, upstream_scheme(e.route)) for e in edge_targets
                         if e.route.answer is None})
     upstreams = "\n".join(f"    upstream {name} {{ server {address}; keepalive 16; }}" for name, address, _ in forwarded)

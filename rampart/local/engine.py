@@ -1,7 +1,9 @@
-"""The local run's lifecycle on the Docker Engine (docker SDK): build the images, start each task's
-containers in dependsOn order in one network namespace, and find everything again by label for
-`status`, `logs` and `down`. Everything is keyed by project and stack (rampart.local.scope);
-nothing without those labels is touched."""
+"""The local run's pieces on the Docker Engine (docker SDK): build the images, start each task's
+containers in dependsOn order in one network namespace, run and reload the edge, and find everything
+again by label for `status`, `logs` and `down`. Everything is keyed by project and stack
+(rampart.local.scope); nothing without those labels is touched. A service may run two releases at
+once (blue and green, while a change is switched to and baked: rampart.local.rollout, which runs
+`up` from these pieces)."""
 
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ from docker.types import Mount, Ulimit
 from rampart.errors import UserError
 from rampart.local.containers import ECS_STOP_TIMEOUT_S, STOP_TIMEOUT_LABEL, create_args
 from rampart.local.edge import EDGE_CONFIG_DIR, matcher_accepts, nginx_conf, targets
-from rampart.local.scope import LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Scope
+from rampart.local.scope import BLUE, LABEL_PROJECT, LABEL_RELEASE, LABEL_SERVICE, LABEL_STACK, RELEASES, Scope
 from rampart.local.secrets import LOCAL_DIR, resolve_secrets, tls_pair
-from rampart.local.tasks import Task
+from rampart.local.tasks import DEFAULT_UNHEALTHY_THRESHOLD, Task
 from rampart.local.volumes import task_mounts
 
 LABEL_CONTAINER = "rampart.local.container"
@@ -46,6 +48,12 @@ POLL_S = 0.25
 PROGRESS_S = 10.0
 #: The most health-check output `up` prints of a container that turned unhealthy.
 HEALTH_LOG_CHARS = 2000
+#: The edge's state beside its nginx.conf: the routes it serves, which release of each service it
+#: serves, and the bakes under way (`status` reads it; the edge's labels say only how it started).
+EDGE_STATE = "state.json"
+#: How long a reload waits for the edge's old workers to finish the requests they hold before the
+#: release they forwarded to is stopped (nginx's graceful shutdown; the ALB's deregistration delay).
+DRAIN_TIMEOUT_S = 30.0
 
 
 def engine() -> docker.DockerClient:
@@ -122,9 +130,18 @@ def start_order(task: Task) -> list[dict[str, Any]]:
     return ordered
 
 
+def release_of(labelled: Any) -> str:
+    """The release a container or volume belongs to (blue when made before releases had labels)."""
+    labels = labelled.labels if hasattr(labelled, "labels") else labelled.attrs.get("Labels") or {}
+    return str(labels.get(LABEL_RELEASE) or BLUE)
+
+
 def shown_name(container: Container) -> str:
-    """`service/container`, as `rampart local logs` prefixes its lines."""
-    return f"{container.labels.get(LABEL_SERVICE, '?')}/{container.labels.get(LABEL_CONTAINER, container.name)}"
+    """`service/container` (`service[green]/container` for a green release's), as `rampart local logs`
+    prefixes its lines."""
+    release = release_of(container)
+    service = container.labels.get(LABEL_SERVICE, '?') + ("" if release == BLUE else f"[{release}]")
+    return f"{service}/{container.labels.get(LABEL_CONTAINER, container.name)}"
 
 
 def health_log(state: dict[str, Any]) -> str:
@@ -200,7 +217,9 @@ def config_digest(args: dict[str, Any], image_id: str, secret_names: list[str]) 
 
 
 def prepare(client: docker.DockerClient, scope: Scope, task: Task, images: dict[str, str],
-            secrets: dict[str, str], secrets_path: Path, tls_root: Path) -> list[PreparedContainer]:
+            secrets: dict[str, str], secrets_path: Path, tls_root: Path, release: str = BLUE) -> list[PreparedContainer]:
+    """The create arguments of the task's containers as `release` of the service (its names, volumes
+    and label), each with the digest that decides whether a running one is still current."""
     prepared: list[PreparedContainer] = []
     for definition in start_order(task):
         name = definition["name"]
@@ -208,21 +227,24 @@ def prepare(client: docker.DockerClient, scope: Scope, task: Task, images: dict[
         labels = {
             **scope.labels(task.service),
             LABEL_CONTAINER: name,
+            LABEL_RELEASE: release,
             LABEL_ESSENTIAL: str(bool(definition.get("essential", True))).lower(),
             LABEL_PORTS: ",".join(str(p["containerPort"]) for p in definition.get("portMappings") or []),
         }
-        mounts = task_mounts(scope, task.service, definition, declared_volumes(client, images[name]))
+        mounts = task_mounts(scope, task.service, definition, declared_volumes(client, images[name]), release)
         args = create_args(definition, task.definition, image=images[name],
-                           name=scope.container_name(task.service, name), labels=labels, mounts=mounts,
+                           name=scope.container_name(task.service, name, release), labels=labels, mounts=mounts,
                            secrets=resolved, network_mode=None)
         args["labels"][LABEL_CONFIG] = config_digest(args, client.images.get(images[name]).id, list(resolved))
         prepared.append(PreparedContainer(definition, args, list(resolved)))
     return prepared
 
 
-def task_containers(client: docker.DockerClient, scope: Scope, service: str) -> list[Container]:
-    return [c for c in client.containers.list(all=True, filters={"label": scope.label_filter(service)})
-            if c.labels.get(LABEL_CONTAINER) != EDGE]
+def task_containers(client: docker.DockerClient, scope: Scope, service: str,
+                    release: str | None = None) -> list[Container]:
+    """The service's containers: of one release, or of both when None."""
+    return [c for c in client.containers.list(all=True, filters={"label": scope.label_filter(service)}, ignore_removed=True)
+            if c.labels.get(LABEL_CONTAINER) != EDGE and release in (None, release_of(c))]
 
 
 def is_current(existing: list[Container], prepared: list[PreparedContainer]) -> bool:
@@ -231,14 +253,16 @@ def is_current(existing: list[Container], prepared: list[PreparedContainer]) -> 
     return wanted == have
 
 
-def remove_task(client: docker.DockerClient, scope: Scope, service: str) -> None:
-    containers = task_containers(client, scope, service)
+def remove_task(client: docker.DockerClient, scope: Scope, service: str, release: str | None = None) -> None:
+    """The service's containers and volumes: of one release, or of both when None."""
+    containers = task_containers(client, scope, service, release)
     # dependents first: the namespace owner goes last
     for c in sorted(containers, key=lambda c: c.attrs["HostConfig"]["NetworkMode"].startswith("container:"),
                     reverse=True):
         c.remove(force=True)
     for v in client.volumes.list(filters={"label": scope.label_filter(service)}):
-        v.remove(force=True)
+        if release in (None, release_of(v)):
+            v.remove(force=True)
 
 
 def ensure_network(client: docker.DockerClient, scope: Scope) -> str:
@@ -249,12 +273,13 @@ def ensure_network(client: docker.DockerClient, scope: Scope) -> str:
 
 
 def start_task(client: docker.DockerClient, scope: Scope, task: Task, prepared: list[PreparedContainer],
-               say: Callable[[str], None]) -> None:
+               say: Callable[[str], None], release: str = BLUE) -> None:
     """Fresh volumes, then each container in order after its dependsOn conditions; the first one
     owns the task's network namespace (on the stack network), the others join it."""
     network = ensure_network(client, scope)
     for volume in task.volumes:
-        client.volumes.create(scope.volume_name(task.service, volume["name"]), labels=scope.labels(task.service))
+        client.volumes.create(scope.volume_name(task.service, volume["name"], release),
+                              labels={**scope.labels(task.service), LABEL_RELEASE: release})
     started: dict[str, Container] = {}
     owner: Container | None = None
     for p in prepared:
@@ -295,12 +320,14 @@ def clamped_ulimits(ulimits: list[Ulimit], say: Callable[[str], None], where: st
     return lowered
 
 
-def wait_healthy(client: docker.DockerClient, scope: Scope, tasks: list[Task], say: Callable[[str], None]) -> None:
+def wait_healthy(client: docker.DockerClient, scope: Scope, tasks: list[Task], say: Callable[[str], None],
+                 releases: dict[str, str] | None = None) -> None:
     """Until every container with a health check is healthy (others: running), all watched at once:
-    the first that turns unhealthy fails `up` there and then, with its health check's output."""
+    the first that turns unhealthy fails `up` there and then, with its health check's output. Only
+    the given release of a service when `releases` names one."""
     pending: dict[str, tuple[Container, str]] = {}
     for task in tasks:
-        for c in task_containers(client, scope, task.service):
+        for c in task_containers(client, scope, task.service, (releases or {}).get(task.service)):
             has_check = bool((c.attrs["State"].get("Health") or {}).get("Status"))
             pending[c.id] = (c, "HEALTHY" if has_check else "START")
     start = said = time.monotonic()
@@ -323,32 +350,135 @@ def wait_healthy(client: docker.DockerClient, scope: Scope, tasks: list[Task], s
 
 # -- the edge -----------------------------------------------------------------------------------
 
-def start_edge(client: docker.DockerClient, scope: Scope, tasks: list[Task], image: str, project_dir: Path,
-               https_port: int, http_port: int) -> Container:
-    """(Re)create the edge with a config generated from the tasks' routes."""
-    owner = {t.service: scope.container_name(t.service, start_order(t)[0]["name"]) for t in tasks}
-    edge_targets = targets(tasks, owner)
-    config_dir = project_dir / LOCAL_DIR / scope.stack / EDGE
-    tls_pair(config_dir, "localhost")
-    (config_dir / "nginx.conf").write_text(nginx_conf(edge_targets, https_port))
-    name = scope.container_name(EDGE, EDGE)
-    for old in client.containers.list(all=True, filters={"name": f"^{name}$", "label": scope.label_filter()}):
-        old.remove(force=True)
+def edge_config_dir(project_dir: Path, scope: Scope) -> Path:
+    """Where the edge's nginx.conf, certificate and state live (bind-mounted read-only into it)."""
+    return project_dir / LOCAL_DIR / scope.stack / EDGE
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """What the edge serves: its nginx.conf, and the state `status` reads (routes, the release of
+    each service it forwards to, the bakes under way)."""
+
+    conf: str
+    state: dict[str, Any]
+
+
+def edge_config(scope: Scope, tasks: list[Task], serving: dict[str, str], https_port: int,
+                bakes: dict[str, dict[str, Any]] | None = None) -> EdgeConfig:
+    """The edge's config forwarding each routed service to its `serving` release (blue if unnamed)."""
+    owner = {t.service: scope.container_name(t.service, start_order(t)[0]["name"], serving.get(t.service, BLUE))
+             for t in tasks}
+    edge_targets = targets([t for t in tasks if t.routes], owner)
     routes = [{"service": e.service, "url": f"https://localhost:{https_port}", "hosts": e.route.hosts,
                "paths": e.route.paths, "priority": e.route.priority, "address": e.address,
                "health": e.route.health_check_path, "protocol": e.route.protocol,
                "health_protocol": e.route.health_check_protocol, "matcher": e.route.matcher,
+               "unhealthy_threshold": e.route.unhealthy_threshold,
                "source_ips": e.route.source_ips, "answer": e.route.answer} for e in edge_targets]
+    state = {"routes": routes, "serving": {t.service: serving.get(t.service, BLUE) for t in tasks},
+             "bakes": bakes or {}}
+    return EdgeConfig(nginx_conf(edge_targets, https_port), state)
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Replace `path` whole (write beside it, then rename), so the edge never reads half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
+
+
+def write_edge_state(config_dir: Path, state: dict[str, Any]) -> None:
+    replace_text(config_dir / EDGE_STATE, json.dumps(state, indent=1))
+
+
+def edge_state(edge: Container) -> dict[str, Any]:
+    """The edge's current state, from the config directory it mounts; an edge started before the
+    state file existed has only the routes it started with, in its label."""
+    for mount in edge.attrs.get("Mounts") or []:
+        if mount.get("Destination") == EDGE_CONFIG_DIR:
+            path = Path(mount["Source"]) / EDGE_STATE
+            if path.is_file():
+                return dict(json.loads(path.read_text()))
+    return {"routes": json.loads(edge.labels.get(LABEL_ROUTES, "[]")), "serving": {}, "bakes": {}}
+
+
+def start_edge(client: docker.DockerClient, scope: Scope, config: EdgeConfig, image: str, config_dir: Path,
+               https_port: int, http_port: int) -> Container:
+    """(Re)create the edge with `config`."""
+    tls_pair(config_dir, "localhost")
+    replace_text(config_dir / "nginx.conf", config.conf)
+    write_edge_state(config_dir, config.state)
+    name = scope.container_name(EDGE, EDGE)
+    for old in client.containers.list(all=True, filters={"name": f"^{name}$", "label": scope.label_filter()}):
+        old.remove(force=True)
     return client.containers.run(
         image, ["nginx", "-e", "stderr", "-c", f"{EDGE_CONFIG_DIR}/nginx.conf"], name=name, detach=True,
         labels={**scope.labels(EDGE), LABEL_CONTAINER: EDGE, LABEL_ESSENTIAL: "true",
-                LABEL_ROUTES: json.dumps(routes), LABEL_PORTS: f"{https_port},{http_port}"},
+                LABEL_ROUTES: json.dumps(config.state["routes"]), LABEL_PORTS: f"{https_port},{http_port}"},
         network=scope.network_name(),
         ports={"8443/tcp": ("127.0.0.1", https_port), "8080/tcp": ("127.0.0.1", http_port)},
         mounts=[Mount(EDGE_CONFIG_DIR, str(config_dir.resolve()), type="bind", read_only=True)],
         read_only=True, tmpfs={"/tmp": "mode=1777"}, cap_drop=["ALL"], cap_add=["CHOWN", "SETUID", "SETGID"],
         security_opt=["no-new-privileges"], mem_limit="128m",
     )
+
+
+def running_edge(client: docker.DockerClient, scope: Scope) -> Container | None:
+    name = scope.container_name(EDGE, EDGE)
+    found = client.containers.list(all=True, filters={"name": f"^{name}$", "label": scope.label_filter()})
+    return found[0] if found and found[0].status == "running" else None
+
+
+def ensure_edge(client: docker.DockerClient, scope: Scope, config: EdgeConfig, image: str, config_dir: Path,
+                https_port: int, http_port: int, say: Callable[[str], None]) -> Container:
+    """The running edge reloaded with `config` (no request dropped), or a new edge when there is none
+    or it runs another image or ports, or mounts another config directory (another copy of the project)."""
+    edge = running_edge(client, scope)
+    mounted = {m.get("Destination"): m.get("Source") for m in (edge.attrs.get("Mounts") or [])} if edge else {}
+    if edge is not None and edge.attrs["Config"]["Image"] == image \
+            and edge.labels.get(LABEL_PORTS) == f"{https_port},{http_port}" \
+            and mounted.get(EDGE_CONFIG_DIR) == str(config_dir.resolve()):
+        reload_edge(edge, config_dir, config, say)
+        return edge
+    return start_edge(client, scope, config, image, config_dir, https_port, http_port)
+
+
+#: The PIDs of the edge's nginx workers (a shell loop over /proc: the nginx images carry no `ps`). The
+#: title is anchored at the start so that the loop's own shell and grep, whose command lines hold it, do not match.
+WORKER_PIDS = ["sh", "-c", 'for p in /proc/[0-9]*; do grep -qa "^nginx: worker process" "$p/cmdline" 2>/dev/null '
+                           '&& echo "${p#/proc/}"; done']
+
+
+def edge_workers(edge: Container) -> set[str]:
+    return set(edge.exec_run(WORKER_PIDS).output.decode().split())
+
+
+def reload_edge(edge: Container, config_dir: Path, config: EdgeConfig, say: Callable[[str], None]) -> None:
+    """Check `config` with the edge's own nginx, then reload it gracefully (nginx's SIGHUP: new workers
+    take new connections, old ones finish the requests they hold), and wait until the old workers are
+    gone, so that nothing forwards to the release it served before when this returns."""
+    candidate = config_dir / "candidate.conf"
+    replace_text(candidate, config.conf)
+    checked = edge.exec_run(["nginx", "-e", "stderr", "-t", "-c", f"{EDGE_CONFIG_DIR}/candidate.conf"])
+    if checked.exit_code != 0:
+        raise UserError(f"the local edge refused its new config (the old one still serves):\n"
+                        f"{checked.output.decode(errors='replace').strip()}")
+    candidate.replace(config_dir / "nginx.conf")
+    write_edge_state(config_dir, config.state)
+    before = edge_workers(edge)
+    signalled = edge.exec_run(["nginx", "-e", "stderr", "-s", "reload", "-c", f"{EDGE_CONFIG_DIR}/nginx.conf"])
+    if signalled.exit_code != 0:
+        raise UserError(f"the local edge did not reload: {signalled.output.decode(errors='replace').strip()}")
+    start = time.monotonic()
+    while True:
+        now_running = edge_workers(edge)
+        if now_running and not now_running & before:
+            return
+        if time.monotonic() - start > DRAIN_TIMEOUT_S:
+            say(f"WARNING the edge's old workers still hold requests after {DRAIN_TIMEOUT_S:.0f} s; going on")
+            return
+        time.sleep(POLL_S)
 
 
 @dataclass(frozen=True)
@@ -360,6 +490,7 @@ class Probe:
     protocol: str
     path: str
     matcher: str
+    unhealthy_threshold: int = DEFAULT_UNHEALTHY_THRESHOLD
 
     def url(self) -> str:
         return f"{self.protocol.lower()}://{self.address}{self.path}"
@@ -373,7 +504,8 @@ def probes(routes: list[dict[str, Any]]) -> list[Probe]:
         if r.get("answer") is not None:
             continue
         probe = Probe(r["service"], r["address"], r.get("health_protocol") or r.get("protocol") or "HTTPS",
-                      r["health"], r.get("matcher") or "200")
+                      r["health"], r.get("matcher") or "200",
+                      int(r.get("unhealthy_threshold") or DEFAULT_UNHEALTHY_THRESHOLD))
         if probe not in found:
             found.append(probe)
     return found
@@ -409,7 +541,7 @@ def probe_targets(edge: Container, routes: list[dict[str, Any]]) -> list[str]:
 def wait_targets_healthy(edge: Container, say: Callable[[str], None]) -> None:
     """Until every target passes its target group's health check, as the ALB would before sending it
     traffic; a target that never does fails `up` with what it last answered."""
-    pending = probes(json.loads(edge.labels.get(LABEL_ROUTES, "[]")))
+    pending = probes(edge_state(edge)["routes"])
     last: dict[Probe, int | None] = {}
     start = said = time.monotonic()
     while pending:
@@ -435,19 +567,19 @@ def wait_targets_healthy(edge: Container, say: Callable[[str], None]) -> None:
 
 # -- essential containers -----------------------------------------------------------------------
 
-def stopped_tasks(client: docker.DockerClient, scope: Scope) -> dict[str, str]:
-    """Service -> why its task stopped: an essential container that exited stops the whole task
-    (its other containers are stopped here, as ECS stops them)."""
-    found: dict[str, str] = {}
-    containers = client.containers.list(all=True, filters={"label": scope.label_filter()})
+def stopped_tasks(client: docker.DockerClient, scope: Scope) -> dict[tuple[str, str], str]:
+    """(service, release) -> why its task stopped: an essential container that exited stops the whole
+    task (its other containers are stopped here, as ECS stops them; the other release's are not)."""
+    found: dict[tuple[str, str], str] = {}
+    containers = client.containers.list(all=True, filters={"label": scope.label_filter()}, ignore_removed=True)
     for c in containers:
         if c.labels.get(LABEL_ESSENTIAL) == "true" and c.status in ("exited", "dead") \
                 and c.labels.get(LABEL_CONTAINER) != EDGE:
-            service = c.labels[LABEL_SERVICE]
-            found.setdefault(service, f"essential container {c.labels[LABEL_CONTAINER]!r} exited "
-                                      f"(code {c.attrs['State']['ExitCode']})")
+            found.setdefault((c.labels[LABEL_SERVICE], release_of(c)),
+                             f"essential container {c.labels[LABEL_CONTAINER]!r} exited "
+                             f"(code {c.attrs['State']['ExitCode']})")
     for c in containers:
-        if c.labels.get(LABEL_SERVICE) in found and c.status == "running":
+        if (c.labels.get(LABEL_SERVICE), release_of(c)) in found and c.status == "running":
             c.stop(timeout=int(c.labels.get(STOP_TIMEOUT_LABEL) or ECS_STOP_TIMEOUT_S))
     return found
 
@@ -459,9 +591,9 @@ def name_clashes(client: docker.DockerClient, scope: Scope, tasks: list[Task]) -
     and stack with `-` (`a-b`/`c` and `a`/`b-c` both spell `rampart-a-b-c`): without this check the
     second would fail on a taken container name after building, or mount the first one's volume."""
     wanted = {
-        "container": {scope.container_name(t.service, c["name"]) for t in tasks for c in t.containers}
-                     | {scope.container_name(EDGE, EDGE)},
-        "volume": {scope.volume_name(t.service, v["name"]) for t in tasks for v in t.volumes},
+        "container": {scope.container_name(t.service, c["name"], r) for t in tasks for c in t.containers
+                      for r in RELEASES} | {scope.container_name(EDGE, EDGE)},
+        "volume": {scope.volume_name(t.service, v["name"], r) for t in tasks for v in t.volumes for r in RELEASES},
         "network": {scope.network_name()},
     }
     ours = {"label": [LABEL_PROJECT]}  # anything `rampart local` made, whichever project
@@ -474,51 +606,6 @@ def name_clashes(client: docker.DockerClient, scope: Scope, tasks: list[Task]) -
 
 
 
-def up(client: docker.DockerClient, scope: Scope, tasks: list[Task], *, project_dir: Path, secrets: dict[str, str],
-       secrets_path: Path, build_args: dict[str, str], edge_image: str | None, https_port: int, http_port: int,
-       say: Callable[[str], None], services: list[str] | None = None) -> None:
-    """Build, then (re)start the tasks of `services` (all when None) whose containers changed, all
-    tasks at once as ECS starts a service's tasks; then the edge, routing to every running task; then
-    wait for the containers' health checks and the target groups' (each failure ends `up` at once)."""
-    clashes = name_clashes(client, scope, tasks)
-    if clashes:
-        raise UserError(f"{scope}: another local run already uses these names: {'; '.join(clashes)}; "
-                        "run `rampart local down` there, or rename this project or stack")
-    tls_root = project_dir / LOCAL_DIR / scope.stack / "tls"
-    selected = [t for t in tasks if not services or t.service in services]
-    changed: list[tuple[Task, list[PreparedContainer]]] = []
-    for task in selected:
-        images = build_images(client, scope, task, build_args, say)
-        prepared = prepare(client, scope, task, images, secrets, secrets_path, tls_root)
-        if is_current(task_containers(client, scope, task.service), prepared):
-            say(f"{task.service}: unchanged")
-        else:
-            changed.append((task, prepared))
-
-    def restart(item: tuple[Task, list[PreparedContainer]]) -> None:
-        task, prepared = item
-        remove_task(client, scope, task.service)
-        start_task(client, scope, task, prepared, say)
-
-    ensure_network(client, scope)
-    with ThreadPoolExecutor(max_workers=max(1, len(changed))) as pool:
-        list(pool.map(restart, changed))  # list(): re-raises the first task's error
-    routed = [t for t in tasks if t.routes and task_containers(client, scope, t.service)]
-    edge = None
-    if routed:
-        if not edge_image:
-            raise UserError("no nginx image for the local edge: give `--build-arg NGINX_IMAGE=<image>` "
-                            "(or `--local-base-images`)")
-        say(f"edge: https://localhost:{https_port} (http://localhost:{http_port} redirects)")
-        edge = start_edge(client, scope, routed, edge_image, project_dir, https_port, http_port)
-    wait_healthy(client, scope, selected, say)
-    say("every container is healthy" + ("; checking each target group's health check" if edge else ""))
-    if edge is not None:
-        check_edge_running(edge)
-        wait_targets_healthy(edge, say)
-        say("every target passes its target group's health check")
-
-
 def route_line(route: dict[str, Any]) -> str:
     """One listener rule as `status` shows it: what it matches, then what it does (forward to the
     service's target, or answer itself), so a route's allow rule and its 403 read apart."""
@@ -529,26 +616,41 @@ def route_line(route: dict[str, Any]) -> str:
             f"{source}  -> {action} (priority {route['priority']})")
 
 
+def release_note(service: str, release: str, state: dict[str, Any]) -> str:
+    """What a release is doing, from the edge's state: serving, or either side of a bake."""
+    bake = (state.get("bakes") or {}).get(service) or {}
+    until = time.strftime("%H:%M:%S UTC", time.gmtime(float(bake["until"]))) if bake else ""
+    if bake.get("new") == release:
+        return f", new: serving, baking until {until}"
+    if bake.get("old") == release:
+        return f", old: kept until {until} to move back to"
+    if (state.get("serving") or {}).get(service) == release:
+        return ", serving"
+    return ", not serving"
+
+
 def status(client: docker.DockerClient, scope: Scope) -> str:
     stopped = stopped_tasks(client, scope)
-    containers = client.containers.list(all=True, filters={"label": scope.label_filter()})
+    containers = client.containers.list(all=True, filters={"label": scope.label_filter()}, ignore_removed=True)
     if not containers:
         return f"{scope}: nothing is running locally"
     lines = [str(scope)]
-    by_service: dict[str, list[Container]] = {}
+    by_task: dict[tuple[str, str], list[Container]] = {}
     for c in containers:
-        by_service.setdefault(c.labels[LABEL_SERVICE], []).append(c)
-    for service in sorted(by_service):
-        if service == EDGE:
-            continue
-        state = f"STOPPED: {stopped[service]}" if service in stopped else "RUNNING"
-        lines.append(f"task {service}: {state}")
-        for c in sorted(by_service[service], key=lambda c: c.name):
+        by_task.setdefault((c.labels[LABEL_SERVICE], release_of(c)), []).append(c)
+    edges = by_task.pop((EDGE, BLUE), [])
+    state = edge_state(edges[0]) if edges else {}
+    for service, release in sorted(by_task):
+        task_state = f"STOPPED: {stopped[(service, release)]}" if (service, release) in stopped else "RUNNING"
+        two = sum(1 for s, _ in by_task if s == service) > 1
+        shown = f" (release {release}{release_note(service, release, state)})" if two or release != BLUE else ""
+        lines.append(f"task {service}: {task_state}{shown}")
+        for c in sorted(by_task[(service, release)], key=lambda c: c.name):
             health = (c.attrs["State"].get("Health") or {}).get("Status", "no health check")
             lines.append(f"  {c.labels[LABEL_CONTAINER]:<12} {c.status:<8} {health:<16} "
                          f"ports {c.labels.get(LABEL_PORTS) or '-'}  essential={c.labels.get(LABEL_ESSENTIAL)}")
-    for edge in by_service.get(EDGE, []):
-        routes = json.loads(edge.labels.get(LABEL_ROUTES, "[]"))
+    for edge in edges:
+        routes = state.get("routes") or []
         lines.append(f"edge: {edge.status}; routes, lowest priority first:")
         lines += [route_line(r) for r in routes]
         if edge.status == "running":
@@ -560,7 +662,7 @@ def status(client: docker.DockerClient, scope: Scope) -> str:
 def logs(client: docker.DockerClient, scope: Scope, service: str | None, follow: bool,
          write: Callable[[str], None]) -> None:
     stopped_tasks(client, scope)  # an essential container's exit stops its task, whoever looks first
-    everything = client.containers.list(all=True, filters={"label": scope.label_filter()})
+    everything = client.containers.list(all=True, filters={"label": scope.label_filter()}, ignore_removed=True)
     if not everything:
         raise UserError(f"{scope}: nothing to show; run `rampart local up` first")
     containers = [c for c in everything if service is None or c.labels.get(LABEL_SERVICE) == service]
@@ -571,7 +673,7 @@ def logs(client: docker.DockerClient, scope: Scope, service: str | None, follow:
     lock = threading.Lock()
 
     def stream(c: Container) -> None:
-        prefix = f"{c.labels[LABEL_SERVICE]}/{c.labels[LABEL_CONTAINER]} | "
+        prefix = f"{shown_name(c)} | "
         for line in _lines(c.logs(stream=True, follow=follow)):
             with lock:
                 write(prefix + line)
@@ -600,7 +702,7 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
 def down(client: docker.DockerClient, scope: Scope) -> list[str]:
     """Remove every container, volume and network with the stack's label; returns what was removed."""
     removed: list[str] = []
-    containers = client.containers.list(all=True, filters={"label": scope.label_filter()})
+    containers = client.containers.list(all=True, filters={"label": scope.label_filter()}, ignore_removed=True)
     for c in sorted(containers, key=lambda c: c.attrs["HostConfig"]["NetworkMode"].startswith("container:"),
                     reverse=True):
         try:

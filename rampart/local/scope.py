@@ -13,6 +13,21 @@ from rampart.project import load_project
 LABEL_PROJECT = "rampart.local.project"
 LABEL_STACK = "rampart.local.stack"
 LABEL_SERVICE = "rampart.local.service"
+#: Which of a service's two releases a container or volume belongs to (rampart.local.rollout): a
+#: change starts beside the running release, in the other slot, as ECS blue/green starts a green
+#: revision beside the blue one. Objects made before releases had slots carry no label: blue.
+LABEL_RELEASE = "rampart.local.release"
+BLUE, GREEN = "blue", "green"
+RELEASES = (BLUE, GREEN)
+
+
+def other_release(release: str) -> str:
+    return GREEN if release == BLUE else BLUE
+
+
+def release_suffix(release: str) -> str:
+    """Blue keeps the names a single release always had; green's end in `-green`."""
+    return "" if release == BLUE else f"-{release}"
 
 
 @dataclass(frozen=True)
@@ -43,11 +58,11 @@ class Scope:
     def network_name(self) -> str:
         return self.prefix
 
-    def container_name(self, service: str, container: str) -> str:
-        return f"{self.prefix}-{service}-{container}"
+    def container_name(self, service: str, container: str, release: str = BLUE) -> str:
+        return f"{self.prefix}-{service}-{container}{release_suffix(release)}"
 
-    def volume_name(self, service: str, volume: str) -> str:
-        return f"{self.prefix}-{service}-{volume}"
+    def volume_name(self, service: str, volume: str, release: str = BLUE) -> str:
+        return f"{self.prefix}-{service}-{volume}{release_suffix(release)}"
 
     def image_tag(self, service: str, container: str) -> str:
         return f"rampart-local/{self.prefix.removeprefix('rampart-')}-{service}-{container}:latest".lower()

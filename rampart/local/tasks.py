@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rampart.errors import UserError
+from rampart.local.deployment import Deployment, deployment_of
 from rampart.mock_engine import RegisteredResource
 from rampart.plan import run_stack
 
@@ -36,6 +37,7 @@ class ImageBuild:
 DEFAULT_PROTOCOL = "HTTP"
 DEFAULT_HEALTH_CHECK_PATH = "/"
 DEFAULT_MATCHER = "200"
+DEFAULT_UNHEALTHY_THRESHOLD = 2
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Route:
     """The protocol of the target group's health check (its `healthCheck.protocol`, else the group's)."""
     matcher: str = DEFAULT_MATCHER
     """The codes the target group's health check counts as healthy (`200`, `200-299`, `200,302`)."""
+    unhealthy_threshold: int = DEFAULT_UNHEALTHY_THRESHOLD
+    """Consecutive failed health checks that make a target unhealthy (its `healthCheck.unhealthyThreshold`)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class Task:
     builds: dict[str, ImageBuild] = field(default_factory=dict)
     """Container name -> the build of its image (absent: an image built elsewhere, pulled as is)."""
     routes: list[Route] = field(default_factory=list)
+    deployment: Deployment = field(default_factory=Deployment)
+    """How its ECS service deploys a change (strategy and bake time; ROLLING, bake 0 when unset)."""
 
     @property
     def volumes(self) -> list[dict[str, Any]]:
@@ -154,7 +160,7 @@ def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Rou
             container=container, port=port, health_check_path=probe.path,
             source_ips=[v for c in conditions for v in (c.get("sourceIp") or {}).get("values") or []],
             answer=answer, protocol=probe.protocol, health_check_protocol=probe.health_check_protocol,
-            matcher=probe.matcher,
+            matcher=probe.matcher, unhealthy_threshold=probe.unhealthy_threshold,
         ))
     return found
 
@@ -170,6 +176,7 @@ class TargetGroupProbe:
     health_check_protocol: str
     path: str
     matcher: str
+    unhealthy_threshold: int = DEFAULT_UNHEALTHY_THRESHOLD
 
 
 def target_group_probe(group: RegisteredResource) -> TargetGroupProbe:
@@ -180,6 +187,7 @@ def target_group_probe(group: RegisteredResource) -> TargetGroupProbe:
         health_check_protocol=str(health.get("protocol") or protocol).upper(),
         path=str(health.get("path") or DEFAULT_HEALTH_CHECK_PATH),
         matcher=str(health.get("matcher") or DEFAULT_MATCHER),
+        unhealthy_threshold=int(health.get("unhealthyThreshold") or DEFAULT_UNHEALTHY_THRESHOLD),
     )
 
 
@@ -191,9 +199,16 @@ def _forward_group(rule: RegisteredResource) -> str | None:
     return None
 
 
+def deployments_by_service(resources: list[RegisteredResource]) -> dict[str, Deployment]:
+    """Each service's deployment settings, from its ECS service's `deploymentConfiguration`."""
+    return {service_of(r): deployment_of(r.inputs, f"{ECS_SERVICE} {r.name!r}")
+            for r in resources if r.type == ECS_SERVICE}
+
+
 def tasks_from_resources(resources: list[RegisteredResource], project_dir: Path = Path(".")) -> list[Task]:
     builds = image_builds(resources, project_dir)
     routes = routes_by_service(resources)
+    deployments = deployments_by_service(resources)
     tasks: list[Task] = []
     for r in resources:
         if r.type != TASK_DEFINITION:
@@ -209,6 +224,7 @@ def tasks_from_resources(resources: list[RegisteredResource], project_dir: Path 
             builds={c["name"]: builds[repository_of(c["image"])] for c in containers
                     if repository_of(c["image"]) in builds},
             routes=sorted(routes.get(service, []), key=lambda route: route.priority),
+            deployment=deployments.get(service, Deployment()),
         ))
     return tasks
 

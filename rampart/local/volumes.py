@@ -11,15 +11,17 @@ from typing import Any
 
 from docker.types import Mount
 
-from rampart.local.scope import Scope
+from rampart.local.scope import BLUE, Scope
 
 
-def task_mounts(scope: Scope, service: str, container: dict[str, Any], declared: set[str]) -> list[Mount]:
-    """The container's mountPoints as Docker mounts of the task's named volumes."""
+def task_mounts(scope: Scope, service: str, container: dict[str, Any], declared: set[str],
+                release: str = BLUE) -> list[Mount]:
+    """The container's mountPoints as Docker mounts of the task's named volumes (the release's own:
+    a new release starts on fresh task storage, as a new ECS task does)."""
     return [
         Mount(
             target=str(point["containerPath"]),
-            source=scope.volume_name(service, str(point["sourceVolume"])),
+            source=scope.volume_name(service, str(point["sourceVolume"]), release),
             type="volume",
             read_only=bool(point.get("readOnly", False)),
             no_copy=str(point["containerPath"]) not in declared,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rampart.errors import UserError
-from rampart.local import engine
+from rampart.local import engine, rollout
 from rampart.local.command import LOCAL_BASE_IMAGES, parse_build_args
 from rampart.local.edge import matcher_accepts, nginx_conf, targets
 from rampart.local.scope import Scope
@@ -77,7 +77,7 @@ def test_wait_healthy_fails_on_the_unhealthy_container_without_waiting_for_the_o
     slow = FakeContainer([state("starting")], labels={engine.LABEL_SERVICE: "api", engine.LABEL_CONTAINER: "app"})
     slow.id = "slow"
     broken = FakeContainer([state("starting"), state("unhealthy", [{"ExitCode": 1, "Output": "boom"}])])
-    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service: [slow] if service == "api" else [broken])
+    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service, release=None: [slow] if service == "api" else [broken])
     monkeypatch.setattr(engine, "POLL_S", 0.0)
     tasks = [Task("api", "api-dev", {}, []), Task("hello", "hello-dev", {}, [])]
     with pytest.raises(UserError, match="(?s)'hello/app' is unhealthy.*exit 1: boom"):
@@ -91,7 +91,7 @@ def test_wait_healthy_takes_a_running_container_without_a_health_check_as_ready(
     checked = FakeContainer([state("starting"), state("healthy")], labels={engine.LABEL_SERVICE: "api",
                                                                         engine.LABEL_CONTAINER: "app"})
     checked.id = "checked"
-    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service: [plain] if service == "hello" else [checked])
+    monkeypatch.setattr(engine, "task_containers", lambda client, scope, service, release=None: [plain] if service == "hello" else [checked])
     monkeypatch.setattr(engine, "POLL_S", 0.0)
     engine.wait_healthy(None, Scope("p", "dev"), [Task("hello", "hello-dev", {}, []), Task("api", "api-dev", {}, [])],  # type: ignore[arg-type]
                         lambda _: None)
@@ -208,6 +208,7 @@ def test_status_shows_an_allow_rule_and_its_403_apart_and_probes_each_target_gro
 
 def test_a_target_that_answers_outside_its_matcher_fails_up(monkeypatch: pytest.MonkeyPatch) -> None:
     class Edge:
+        attrs: dict[str, Any] = {}  # no config mount: the routes it started with, from its label
         labels = {engine.LABEL_ROUTES: json.dumps([route_label(protocol="HTTP", health_protocol="HTTP",
                                                                health="/ready", matcher="200-299")])}
 
@@ -249,7 +250,8 @@ class FakeClient:
         outer = self
 
         class Containers:
-            def list(self, all: bool, filters: dict[str, list[str]]) -> list[FakeContainer]:  # noqa: A002
+            def list(self, all: bool, filters: dict[str, list[str]],  # noqa: A002
+                     ignore_removed: bool = False) -> list[FakeContainer]:
                 wanted = dict(f.split("=", 1) for f in filters["label"])
                 return [c for c in outer.all if all and wanted.items() <= c.labels.items()]
 
@@ -347,7 +349,8 @@ class FakeEngine:
             def __init__(self, objects: list[Any]) -> None:
                 self.objects = objects
 
-            def list(self, all: bool = False, filters: dict[str, list[str]] | None = None) -> list[Any]:  # noqa: A002
+            def list(self, all: bool = False, filters: dict[str, list[str]] | None = None,  # noqa: A002
+                     ignore_removed: bool = False) -> list[Any]:
                 return matching(self.objects, filters or {"label": []})
 
         self.containers = Listing(outer.all)
@@ -410,8 +413,8 @@ def test_up_refuses_names_another_project_and_stack_already_hold() -> None:
     client = FakeEngine([held, edge], [volume], [FakeObject(first.network_name(), first.labels())])
     task = Task("web", "web-c", {"volumes": [{"name": "tmp"}]}, [{"name": "app"}])
     with pytest.raises(UserError) as raised:
-        engine.up(client, second, [task], project_dir=Path("."), secrets={}, secrets_path=Path("x.env"),  # type: ignore[arg-type]
-                  build_args={}, edge_image=None, https_port=8443, http_port=8080, say=print)
+        rollout.up(client, second, [task], project_dir=Path("."), secrets={}, secrets_path=Path("x.env"),  # type: ignore[arg-type]
+                   build_args={}, edge_image=None, https_port=8443, http_port=8080, say=print)
     assert str(raised.value) == (
         "project 'a-b' stack 'c': another local run already uses these names: "
         "container rampart-a-b-c-web-app (project 'a' stack 'b-c'); container rampart-a-b-c-edge-edge (project 'a' "

@@ -11,14 +11,14 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker as docker_sdk
 import pytest
 
 from rampart.errors import UserError
-from rampart.local import engine
+from rampart.local import engine, rollout
 from rampart.local.command import LOCAL_BASE_IMAGES
 from rampart.local.scope import Scope
 from rampart.local.tasks import Task, stack_tasks
@@ -65,11 +65,12 @@ def hello(docker: Docker, base_images: tuple[str, str], tmp_path_factory: pytest
         rampart(docker, project, "local", "down", "--stack", STACK, timeout=120)
 
 
-def in_process_up(docker: Docker, project: Path, tasks: list[Task], https_port: int) -> None:  # noqa: F811
-    engine.up(docker_sdk.DockerClient(base_url=docker.host), Scope.of(project, STACK), tasks, project_dir=project,
-              secrets={}, secrets_path=project / "none.env", build_args=dict(LOCAL_BASE_IMAGES),
-              edge_image=LOCAL_BASE_IMAGES["NGINX_IMAGE"], https_port=https_port, http_port=https_port + 1,
-              say=print)
+def in_process_up(docker: Docker, project: Path, tasks: list[Task], https_port: int,  # noqa: F811
+                  bake_s: float | None = None, say: Callable[[str], None] = print) -> None:
+    rollout.up(docker_sdk.DockerClient(base_url=docker.host), Scope.of(project, STACK), tasks, project_dir=project,
+               secrets={}, secrets_path=project / "none.env", build_args=dict(LOCAL_BASE_IMAGES),
+               edge_image=LOCAL_BASE_IMAGES["NGINX_IMAGE"], https_port=https_port, http_port=https_port + 1,
+               say=say, bake_s=bake_s)
 
 
 def test_an_alb_mode_program_answers_200_on_its_route(docker: Docker, hello: Path) -> None:  # noqa: F811

@@ -1,5 +1,7 @@
 /* A tiny HTTP server for `rampart local`'s alb-mode test: one static binary, no shell, no runtime.
- *   server                 serve on $PORT: GET /hello -> 200, GET /ready -> 200, anything else -> 404
+ *   server                 serve on $PORT: GET /hello -> 200, GET /ready -> 200, anything else -> 404;
+ *                          with READY_FOR_SECONDS=N, /ready answers 503 from N seconds after the start
+ *                          (a release that passes its health checks, then fails them: the bake test)
  *   server --check         the image's health check: GET /ready on 127.0.0.1:$PORT answers 200
  *   server --check-fail    a health check that always fails, saying so (the fail-fast test)
  *   server --write FILE    create FILE and write to it (the read-only mount test) */
@@ -11,11 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+static time_t started;
 
 static int port(void) {
     const char *p = getenv("PORT");
     return p ? atoi(p) : 9090;
+}
+
+static int ready(void) {
+    const char *limit = getenv("READY_FOR_SECONDS");
+    return limit == NULL || time(NULL) - started < atoi(limit);
 }
 
 static void answer(int fd) {
@@ -26,15 +36,19 @@ static void answer(int fd) {
     const char *body = "not found\n";
     int status = 404;
     if (strncmp(request, "GET /hello ", 11) == 0) { status = 200; body = "hello from a static binary\n"; }
-    else if (strncmp(request, "GET /ready ", 11) == 0) { status = 200; body = "ok\n"; }
+    else if (strncmp(request, "GET /ready ", 11) == 0) {
+        if (ready()) { status = 200; body = "ok\n"; } else { status = 503; body = "no longer ready\n"; }
+    }
     char response[512];
     int len = snprintf(response, sizeof response,
                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                       status, status == 200 ? "OK" : "Not Found", strlen(body), body);
+                       status, status == 200 ? "OK" : status == 503 ? "Service Unavailable" : "Not Found",
+                       strlen(body), body);
     if (write(fd, response, (size_t)len) < 0) perror("write");
 }
 
 static int serve(void) {
+    started = time(NULL);
     int s = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
