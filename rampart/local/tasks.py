@@ -11,8 +11,8 @@ from typing import Any
 
 from rampart.errors import UserError
 from rampart.local.deployment import Deployment, deployment_of
-from rampart.mock_engine import RegisteredResource
-from rampart.plan import run_stack
+from rampart.offline.mock_engine import RegisteredResource
+from rampart.offline.plan import run_stack
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
@@ -135,7 +135,7 @@ def routes_by_service(resources: list[RegisteredResource]) -> dict[str, list[Rou
             for lb in r.inputs.get("loadBalancers") or []:
                 targets[str(lb["targetGroupArn"]).rsplit(":", 1)[-1]] = (
                     service_of(r), str(lb["containerName"]), int(lb["containerPort"]))
-    rules = [r for r in resources if r.type == LISTENER_RULE]
+    rules = [r for r in resources if r.type == LISTENER_RULE and not _is_test_traffic_rule(r)]
     # The forward target of each route component (a ServiceRoute parents a service's rules).
     forwards: dict[str, tuple[tuple[str, str, int], TargetGroupProbe]] = {}
     for r in rules:
@@ -192,11 +192,26 @@ def target_group_probe(group: RegisteredResource) -> TargetGroupProbe:
 
 
 def _forward_group(rule: RegisteredResource) -> str | None:
-    """The name of the target group a listener rule forwards to, if it forwards."""
+    """The name of the target group a listener rule forwards to, if it forwards: its one target group,
+    or of a weighted forward (blue/green, canary, linear: ECS moves the weights) the one with the most
+    weight, where the service's traffic goes between deployments."""
     for action in rule.inputs.get("actions") or []:
-        if action.get("type") == "forward":
+        if action.get("type") != "forward":
+            continue
+        if action.get("targetGroupArn"):
             return str(action["targetGroupArn"]).rsplit(":", 1)[-1]
+        weighted = (action.get("forward") or {}).get("targetGroups") or []
+        if weighted:
+            heaviest = max(weighted, key=lambda group: int(group.get("weight") or 0))
+            return str(heaviest["arn"]).rsplit(":", 1)[-1]
     return None
+
+
+def _is_test_traffic_rule(rule: RegisteredResource) -> bool:
+    """A deployment's test listener rule (a header condition reaching the new release before traffic
+    moves): the local edge routes by host, path and source address only, and `local up` moves all
+    traffic once the new release is healthy, so it has no use for this rule."""
+    return any("httpHeader" in condition for condition in rule.inputs.get("conditions") or [])
 
 
 def deployments_by_service(resources: list[RegisteredResource]) -> dict[str, Deployment]:

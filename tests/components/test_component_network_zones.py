@@ -11,7 +11,7 @@ import ipaddress
 import pytest
 
 from rampart.components.network import CreateNetworkArgs, NetworkSettings, subnet_blocks
-from rampart.mock_engine import RegisteredResource
+from rampart.offline.mock_engine import RegisteredResource
 from components_support import Plan, minimal_args, run_service
 
 CASES = [(2, "single"), (3, "single"), (2, "perAz"), (3, "perAz"), (2, "none")]

@@ -8,7 +8,7 @@ import pytest
 
 from components_support import REGION
 from rampart.components.waf import MANAGED_GROUP_PRIORITY, ScopedRateLimit, WafSettings, WebAcl, WebAclArgs
-from rampart.mock_engine import run_program_full
+from rampart.offline.mock_engine import run_program_full
 
 MOST = WafSettings.model_fields["scoped_rate_limits"].metadata[0].max_length
 GROUPS = ["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesCommonRuleSet", "AWSManagedRulesSQLiRuleSet"]

@@ -15,7 +15,7 @@ from rampart.local.deployment import (
     MAX_BAKE_MINUTES, STRATEGIES, Deployment, deployment_of, parse_bake_time,
 )
 from rampart.local.tasks import ECS_SERVICE, tasks_from_resources
-from rampart.plan import run_stack
+from rampart.offline.plan import run_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 WHERE = "aws:ecs/service:Service 'web'"

@@ -114,7 +114,7 @@ def test_a_sidecar_target_group_is_https(dev_tasks: list[Task]) -> None:
 
 
 def target_group(**inputs: Any) -> Any:
-    from rampart.mock_engine import RegisteredResource
+    from rampart.offline.mock_engine import RegisteredResource
 
     return RegisteredResource(urn="urn:tg", type="aws:lb/targetGroup:TargetGroup", name="tg", parent_urn=None,
                               inputs=inputs, outputs={}, custom=True)

@@ -42,6 +42,16 @@ def test_routes_come_from_the_listener_rules_in_priority_order(dev_tasks: list[T
     assert admin_denied.source_ips == [] and admin_denied.answer == 403
 
 
+def test_a_blue_green_service_is_routed_by_its_production_rule_and_bakes_as_planned() -> None:
+    """prod deploys blue/green: its rule forwards with weights (ECS moves them), and a test rule with a
+    header condition reaches the new release. Locally the route is the production rule's heavier
+    target group, the test rule is no route of its own, and the bake time is the plan's."""
+    (web,) = stack_tasks(ROOT, "prod")
+    (route,) = web.routes
+    assert (route.paths, route.container, route.port) == (["/*"], "proxy", 8443)
+    assert web.deployment.strategy == "BLUE_GREEN" and web.deployment.bake_minutes >= 10
+
+
 def test_repository_of_strips_digest_or_tag_but_keeps_a_registry_port() -> None:
     assert repository_of("r.example:5000/app@sha256:abc") == "r.example:5000/app"
     assert repository_of("r.example:5000/app:c-1") == "r.example:5000/app"
