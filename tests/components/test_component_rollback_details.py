@@ -81,3 +81,20 @@ def test_the_5xx_rate_is_zero_not_missing_when_no_target_answered_5xx(blue_green
     alarm = _named(blue_green, ALARM, f"shop-alarm-5xx-rate{tail}").inputs
     [rate] = [q for q in alarm["metricQueries"] if q.get("expression")]
     assert rate["expression"] == "100 * FILL(target5xx, 0) / requests" and rate["returnData"] is True, rate
+
+
+def test_an_alternate_target_group_that_is_the_primary_is_refused() -> None:
+    """ECS registers the new tasks in the alternate group while the old ones serve from the primary: one
+    group for both is no blue/green (the port and protocol check alone passes it, being equal to itself)."""
+    import dataclasses
+
+    from rampart.offline import aws_checks
+
+    resources = _plan(strategy="blue_green")
+    service = _named(resources, SERVICE, "shop-service")
+    lbs = [{**lb, "advancedConfiguration": {**lb["advancedConfiguration"], "alternateTargetGroupArn": lb["targetGroupArn"]}}
+           for lb in service.inputs["loadBalancers"]]
+    broken = [dataclasses.replace(r, inputs={**r.inputs, "loadBalancers": lbs}) if r is service else r for r in resources]
+    found = aws_checks.refusals(broken)
+    assert len(found) == 1 and "the alternate target group is the primary one" in found[0], found
+    assert repr(str(lbs[0]["targetGroupArn"])) in found[0], "the refusal names the group"
