@@ -98,3 +98,17 @@ def test_an_alternate_target_group_that_is_the_primary_is_refused() -> None:
     found = aws_checks.refusals(broken)
     assert len(found) == 1 and "the alternate target group is the primary one" in found[0], found
     assert repr(str(lbs[0]["targetGroupArn"])) in found[0], "the refusal names the group"
+
+
+def test_the_infrastructure_role_allows_what_ecs_does_to_shift_traffic() -> None:
+    """The actions of AWS's AmazonECSInfrastructureRolePolicyForLoadBalancers that a deployment on listener
+    rules uses (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonECSInfrastructureRolePolicyForLoadBalancers.html),
+    each one: a missing Describe fails the deployment in AWS, not in the plan."""
+    import json
+
+    policy = json.loads(_named(_plan(strategy="blue_green"), "aws:iam/rolePolicy:RolePolicy",
+                               "shop-ecs-infrastructure-policy").inputs["policy"])
+    allowed = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert allowed == {f"elasticloadbalancing:{a}" for a in (
+        "DescribeListeners", "DescribeRules", "DescribeTargetGroups", "DescribeTargetHealth",
+        "RegisterTargets", "DeregisterTargets", "ModifyRule")}, sorted(allowed)
