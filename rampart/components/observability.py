@@ -42,7 +42,7 @@ class AccessLogMetric:
 class LogFlag:
     """A numeric field of the sidecar's JSON access log that tells two outcomes apart: 1 when the nginx
     variable `source` is `one`, 0 when it is `zero`, JSON null on every other line. The nginx config
-    (rampart/components/proxy_config.py) writes it from this definition: a `map` from `source` to
+    (rampart/components/nginx_conf.py) writes it from this definition: a `map` from `source` to
     `variable`, and the field in the log format."""
 
     field: str

@@ -39,7 +39,9 @@ from rampart.components._util import (
 from rampart.components.environment import EnvironmentRef
 from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
 from rampart_soc2.vocabulary.secret_values import secret_kind, secret_message, secret_name
+from rampart_soc2.vocabulary.deployments import BAKE_TIME_RANGE
 from rampart_soc2.vocabulary.tags import SECRET_KEY_TAG_PREFIX
+from rampart_soc2.vocabulary.thresholds import DEFAULT_THRESHOLDS
 from rampart.components.monitoring import encrypted_log_group
 from rampart.components.service_alarms import (
     ALTERNATE_ALARM,
@@ -178,9 +180,8 @@ class AlarmSettings(ArgsModel):
     )
 
 
-#: Minutes ECS accepts for a bake time or a canary/linear interval (`deploymentConfiguration`, 0-1440).
-BAKE_TIME_RANGE = (0, 1440)
 #: Traffic shares ECS accepts for a canary (`canaryPercent`) and a linear step (`stepPercent`).
+_BAKE_RANGE = f"{BAKE_TIME_RANGE[0]}-{BAKE_TIME_RANGE[1]}"
 CANARY_PERCENT_RANGE = (0.1, 100.0)
 LINEAR_STEP_PERCENT_RANGE = (3.0, 100.0)
 #: The service's own alarms (suffixes of `<service>-alarm-<suffix>`, the names `_alarms` registers) that
@@ -202,7 +203,7 @@ class CanarySettings(ArgsModel):
     )
     interval_minutes: int = Field(
         5, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
-        description="Minutes at that share, watched by the rollback alarms, before all traffic moves (0-1440).",
+        description=f"Minutes at that share, watched by the rollback alarms, before all traffic moves ({_BAKE_RANGE}).",
     )
 
 
@@ -215,7 +216,7 @@ class LinearSettings(ArgsModel):
     )
     interval_minutes: int = Field(
         3, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
-        description="Minutes between steps, watched by the rollback alarms (0-1440).",
+        description=f"Minutes between steps, watched by the rollback alarms ({_BAKE_RANGE}).",
     )
 
 
@@ -232,9 +233,10 @@ class DeploymentSettings(ArgsModel):
         "`canary` moves `canary.percent` first; `linear` moves it in `linear.step_percent` steps.",
     )
     bake_time_minutes: int = Field(
-        10, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
+        # the pack's default minimum: a service left at its default passes the safe-deploy policy's bake check
+        DEFAULT_THRESHOLDS["minBakeTimeMinutes"], ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
         description="Minutes the old tasks stay after all traffic moved, watched by the rollback alarms, so a "
-        "rollback is immediate (ECS: 0-1440; not with `rolling`, which keeps no old tasks).",
+        f"rollback is immediate (ECS: {_BAKE_RANGE}; not with `rolling`, which keeps no old tasks).",
     )
     canary: Optional[CanarySettings] = Field(None, description="The canary's share and interval (strategy `canary`; "
                                              "unset there: the defaults).")

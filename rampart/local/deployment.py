@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rampart.errors import UserError
+from rampart_soc2.vocabulary.deployments import (
+    BAKE_TIME_RANGE, CANARY, LINEAR, ROLLING, SHIFTING_STRATEGIES, STRATEGIES,
+)
 
-ROLLING, BLUE_GREEN, CANARY, LINEAR = "ROLLING", "BLUE_GREEN", "CANARY", "LINEAR"
-#: `deploymentConfiguration.strategy` values ECS accepts; ROLLING is its default.
-STRATEGIES = (ROLLING, BLUE_GREEN, CANARY, LINEAR)
 #: The strategies whose `bakeTimeInMinutes` ECS applies (ROLLING ignores it).
-BAKED = frozenset({BLUE_GREEN, CANARY, LINEAR})
-#: ECS's range for `bakeTimeInMinutes` (whole minutes); `--bake-time` keeps to it too.
-MAX_BAKE_MINUTES = 1440
+BAKED = frozenset(SHIFTING_STRATEGIES)
+#: ECS's longest `bakeTimeInMinutes` (whole minutes); `--bake-time` keeps to it too.
+MAX_BAKE_MINUTES = BAKE_TIME_RANGE[1]
 SECONDS_PER_MINUTE = 60
 
 

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from rampart_soc2.vocabulary.deployments import ROLLING, SHIFTING_STRATEGIES
+
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
@@ -147,8 +149,6 @@ def service_refusals(service: Resource, tasks: Sequence[Resource], target_groups
     return out
 
 
-#: Strategies that move traffic between two target groups, and the block each one needs.
-SHIFTING_STRATEGIES = {"BLUE_GREEN": None, "CANARY": "canaryConfiguration", "LINEAR": "linearConfiguration"}
 
 
 def _forwarded_groups(rule: Resource) -> set[str]:
@@ -172,7 +172,7 @@ def deployment_refusals(service: Resource, target_groups: Sequence[Resource], ru
     another listener than the one that forwards to the service's target group."""
     where = f"{SERVICE} {service.name!r}"
     config = service.inputs.get("deploymentConfiguration") or {}
-    strategy = str(config.get("strategy") or "ROLLING")
+    strategy = str(config.get("strategy") or ROLLING)
     if strategy not in SHIFTING_STRATEGIES:
         return []
     out: list[str] = []

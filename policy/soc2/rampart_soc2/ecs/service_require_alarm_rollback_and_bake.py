@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from ..common import ECS_SERVICE, truthy
 from ..model import COMPLIANT, Context, NotApplicable, Outcome, PolicySpec, Resource, Violation
-
-#: The strategies that keep the old tasks while the new ones take traffic (ECS `deploymentConfiguration.strategy`).
-BAKING_STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
+from ..vocabulary.deployments import ROLLING, SHIFTING_STRATEGIES
 
 
 def check(r: Resource, ctx: Context) -> Outcome:
@@ -29,8 +27,8 @@ def check(r: Resource, ctx: Context) -> Outcome:
     if not (truthy(alarms.get("enable")) and truthy(alarms.get("rollback")) and names):
         problems.append("it rolls back on no CloudWatch alarm (alarms {enable, rollback, alarmNames})")
     config = r.props.get("deploymentConfiguration") or {}
-    strategy = str(config.get("strategy") or "ROLLING")
-    if strategy not in BAKING_STRATEGIES:
+    strategy = str(config.get("strategy") or ROLLING)
+    if strategy not in SHIFTING_STRATEGIES:
         problems.append(f"its strategy {strategy} keeps no old tasks to switch back to")
     else:
         raw = config.get("bakeTimeInMinutes")

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .deployments import BAKE_TIME_RANGE
+
 #: Retention values CloudWatch Logs accepts (days); a log group can have no other.
 CLOUDWATCH_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -134,9 +136,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
     ),
     Threshold(
         "minBakeTimeMinutes", 10,
-        {"type": "integer", "minimum": 0, "maximum": 1440},
+        {"type": "integer", "minimum": BAKE_TIME_RANGE[0], "maximum": BAKE_TIME_RANGE[1]},
         "minimum minutes a service's deployment keeps the old tasks after all traffic moved, watched by its "
-        "rollback alarms (ECS bakeTimeInMinutes, 0-1440)",
+        f"rollback alarms (ECS bakeTimeInMinutes, {BAKE_TIME_RANGE[0]}-{BAKE_TIME_RANGE[1]})",
         "Each service must deploy blue/green, canary or linear and bake for at least {value} minutes, rolling back "
         "on at least one alarm.",
         when_unset="10 (mandatory on stacks named prod or production, advisory on the others)",
