@@ -129,6 +129,9 @@ def read_stack_file(project: Project, stack: str) -> tuple[Path, dict[str, Any]]
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
         raise UserError(f"{project.shown(path)} is not valid YAML: {e}") from None
+    except ValueError as e:  # a value YAML types but cannot build, such as the date 2027-13-01
+        raise UserError(f"{project.shown(path)}: a value YAML reads as a date or number is not one ({e}); "
+                        "quote it if it is text") from None
     config = doc.get("config", {}) if isinstance(doc, dict) else None
     if not isinstance(config, dict):
         raise UserError(f"{project.shown(path)}: `config` must be a mapping of keys to values")

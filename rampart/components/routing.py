@@ -35,6 +35,9 @@ _MATCHER = re.compile(r"^[1-5]\d\d(-[1-5]\d\d)?(,[1-5]\d\d(-[1-5]\d\d)?)*$")
 #: proxy-healthcheck reads it from that config), the load balancer probes it in `nginx` mode whatever
 #: `health_check.path` says (rampart.components.ingress), and it is that setting's default for the app.
 HEALTH_CHECK_PATH = "/healthz"
+#: The property of a blue/green, canary or linear service's production and test rules that ECS owns and
+#: Pulumi ignores after create (a Pulumi property path): the forward weights, not the target groups.
+ECS_OWNED_RULE_PROPERTY = "actions[*].forward.targetGroups[*].weight"
 #: ALB path-pattern and host-header values: case-sensitive paths with `*` and `?` wildcards, at most
 #: 128 characters each (Elastic Load Balancing, "Listener rules for your Application Load Balancer").
 MAX_PATTERN_LENGTH = 128
@@ -537,7 +540,7 @@ class ServiceRoute(pulumi.ComponentResource):
                 conditions=conditions,
                 tags=tags,
             ),
-            opts=self._ecs_owns_actions(child),
+            opts=self._ecs_owns_weights(child),
         )
         self.test_listener_rule = None
         if test_route is not None:
@@ -555,7 +558,7 @@ class ServiceRoute(pulumi.ComponentResource):
                     conditions=[*conditions, header],
                     tags=tags,
                 ),
-                opts=self._ecs_owns_actions(child),
+                opts=self._ecs_owns_weights(child),
             )
         self.register_outputs(
             {"target_group_arn": self.target_group.arn, "listener_rule_arn": self.listener_rule.arn, "priority": self.priority}
@@ -576,13 +579,15 @@ class ServiceRoute(pulumi.ComponentResource):
             ),
         )
 
-    def _ecs_owns_actions(self, child: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    def _ecs_owns_weights(self, child: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
         """A rule ECS moves traffic on: ECS rewrites its forward weights during and after each deployment
         (after a release the live rule may forward 0/100), so the next `pulumi up` must not set them back to
-        100/0 and send the traffic to the old, stopped tasks. Pulumi ignores the rule's actions after create."""
+        100/0 and send the traffic to the old, stopped tasks. Pulumi ignores the weights only: the target
+        groups stay Pulumi's, so a setting that replaces them (the container port, the ingress mode) moves
+        the rule to the new groups instead of leaving it on groups that can then never be deleted."""
         if self.alternate_target_group is None:
             return child
-        return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["actions"]))
+        return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=[ECS_OWNED_RULE_PROPERTY]))
 
     @staticmethod
     def _access_rules(

@@ -39,7 +39,9 @@ from rampart.components._util import (
 from rampart.components.environment import EnvironmentRef
 from rampart_soc2.vocabulary.arns import COMPLETE_SECRET_ARN
 from rampart_soc2.vocabulary.secret_values import secret_kind, secret_message, secret_name
-from rampart_soc2.vocabulary.deployments import BAKE_TIME_RANGE
+from rampart_soc2.vocabulary.deployments import (
+    BAKE_TIME_RANGE, CANARY_PERCENT_RANGE, LINEAR_STEP_PERCENT_RANGE, PERCENT_STEP, linear_intervals, percent_problem,
+)
 from rampart_soc2.vocabulary.tags import SECRET_KEY_TAG_PREFIX
 from rampart_soc2.vocabulary.thresholds import DEFAULT_THRESHOLDS
 from rampart.components.monitoring import encrypted_log_group
@@ -180,10 +182,15 @@ class AlarmSettings(ArgsModel):
     )
 
 
-#: Traffic shares ECS accepts for a canary (`canaryPercent`) and a linear step (`stepPercent`).
 _BAKE_RANGE = f"{BAKE_TIME_RANGE[0]}-{BAKE_TIME_RANGE[1]}"
-CANARY_PERCENT_RANGE = (0.1, 100.0)
-LINEAR_STEP_PERCENT_RANGE = (3.0, 100.0)
+
+
+def _share_ecs_accepts(value: float, accepted: tuple[float, float]) -> float:
+    """A canary's or linear step's share, refused here when ECS would refuse it at `pulumi up`."""
+    problem = percent_problem(value, accepted)
+    if problem:
+        raise ValueError(f"{problem}; ECS accepts multiples of {PERCENT_STEP:g} from {accepted[0]:g} to {accepted[1]:g}")
+    return value
 #: The service's own alarms (suffixes of `<service>-alarm-<suffix>`, the names `_alarms` registers) that
 #: roll a deployment back unless `deployment.rollback_alarms` names others: failing traffic, not load.
 ROLLBACK_ALARMS: tuple[str, ...] = ("5xx-rate", "unhealthy-targets", "p99-latency")
@@ -199,12 +206,18 @@ class CanarySettings(ArgsModel):
 
     percent: float = Field(
         10.0, ge=CANARY_PERCENT_RANGE[0], le=CANARY_PERCENT_RANGE[1],
-        description="Share of production traffic the new tasks get first (ECS: 0.1-100).",
+        description=f"Share of production traffic the new tasks get first (ECS: multiples of {PERCENT_STEP:g}, "
+        f"{CANARY_PERCENT_RANGE[0]:g}-{CANARY_PERCENT_RANGE[1]:g}).",
     )
     interval_minutes: int = Field(
         5, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
         description=f"Minutes at that share, watched by the rollback alarms, before all traffic moves ({_BAKE_RANGE}).",
     )
+
+    @field_validator("percent")
+    @classmethod
+    def _ecs_share(cls, value: float) -> float:
+        return _share_ecs_accepts(value, CANARY_PERCENT_RANGE)
 
 
 class LinearSettings(ArgsModel):
@@ -212,12 +225,19 @@ class LinearSettings(ArgsModel):
 
     step_percent: float = Field(
         25.0, ge=LINEAR_STEP_PERCENT_RANGE[0], le=LINEAR_STEP_PERCENT_RANGE[1],
-        description="Share of production traffic each step moves (ECS: 3-100).",
+        description=f"Share of production traffic each step moves (ECS: multiples of {PERCENT_STEP:g}, "
+        f"{LINEAR_STEP_PERCENT_RANGE[0]:g}-{LINEAR_STEP_PERCENT_RANGE[1]:g}).",
     )
     interval_minutes: int = Field(
         3, ge=BAKE_TIME_RANGE[0], le=BAKE_TIME_RANGE[1],
-        description=f"Minutes between steps, watched by the rollback alarms ({_BAKE_RANGE}).",
+        description=f"Minutes between steps, watched by the rollback alarms ({_BAKE_RANGE}; none after the step "
+        "that reaches 100%).",
     )
+
+    @field_validator("step_percent")
+    @classmethod
+    def _ecs_share(cls, value: float) -> float:
+        return _share_ecs_accepts(value, LINEAR_STEP_PERCENT_RANGE)
 
 
 class DeploymentSettings(ArgsModel):
@@ -296,8 +316,7 @@ class DeploymentSettings(ArgsModel):
             shifting = self.canary_or_default().interval_minutes
         elif self.strategy == "linear":
             linear = self.linear_or_default()
-            steps = -(-100 // int(linear.step_percent)) if linear.step_percent >= 1 else 100
-            shifting = steps * linear.interval_minutes
+            shifting = linear_intervals(linear.step_percent) * linear.interval_minutes
         return shifting + self.bake_time_minutes
 
 

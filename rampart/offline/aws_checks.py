@@ -15,7 +15,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from rampart_soc2.vocabulary.deployments import ROLLING, SHIFTING_STRATEGIES
+from rampart_soc2.vocabulary.deployments import (
+    CANARY_PERCENT_RANGE, LINEAR_STEP_PERCENT_RANGE, PERCENT_STEP, ROLLING, SHIFTING_STRATEGIES, percent_problem,
+)
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
@@ -167,19 +169,23 @@ def _forwarded_groups(rule: Resource) -> set[str]:
 
 def deployment_refusals(service: Resource, target_groups: Sequence[Resource], rules: Sequence[Resource]) -> list[str]:
     """What CreateService/UpdateService refuse about a blue/green, canary or linear deployment: no advanced
-    configuration on a load balancer, a canary or linear strategy without its block, an alternate target
+    configuration on a load balancer, a canary or linear share ECS does not accept, an alternate target
     group that differs from the primary in port or protocol, and a production or test listener rule on
-    another listener than the one that forwards to the service's target group."""
+    another listener than the one that forwards to the service's target group. (A canary or linear
+    strategy without its block is accepted: ECS has defaults for both.)"""
     where = f"{SERVICE} {service.name!r}"
     config = service.inputs.get("deploymentConfiguration") or {}
     strategy = str(config.get("strategy") or ROLLING)
     if strategy not in SHIFTING_STRATEGIES:
         return []
     out: list[str] = []
-    block = SHIFTING_STRATEGIES[strategy]
-    if block is not None and not config.get(block):
-        out.append(f"{where}: strategy {strategy} without deploymentConfiguration.{block}. Fix: give the "
-                   f"{strategy.lower()} share and interval ({_DEPLOYMENT_CONFIG})")
+    for block, key, accepted in (("canaryConfiguration", "canaryPercent", CANARY_PERCENT_RANGE),
+                                 ("linearConfiguration", "stepPercent", LINEAR_STEP_PERCENT_RANGE)):
+        share = (config.get(block) or {}).get(key)
+        problem = None if share is None else percent_problem(float(share), accepted)
+        if problem:
+            out.append(f"{where}: deploymentConfiguration.{block}.{key} {problem}. Fix: a multiple of {PERCENT_STEP:g} from "
+                       f"{accepted[0]:g} to {accepted[1]:g} ({_DEPLOYMENT_CONFIG})")
     by_arn = {str(g.outputs.get("arn")): g for g in target_groups}
     rules_by_arn = {str(r.outputs.get("arn")): r for r in rules}
     for lb in service.inputs.get("loadBalancers") or []:

@@ -24,6 +24,7 @@ STACK_KEYS: dict[str, tuple[str, ...]] = {
     "aws-lb-listenerrule-require-private-access": ("rampart:services.<name>.routing.access",),
     "aws-wafv2-webacl-require-rate-based-rule": ("rampart:environment.waf.rateLimit", "rampart:services.<name>.rateLimit"),
     "aws-wafv2-webacl-require-managed-rule-groups": ("rampart:environment.waf.managedRuleGroups", "rampart:environment.waf.countOnlyRules"),
+    "aws-ecs-service-require-alarm-rollback-and-bake": ("rampart:services.<name>.deployment.strategy", "rampart:services.<name>.deployment.bakeTimeMinutes", "rampart:services.<name>.deployment.rollbackAlarms"),
     "aws-ecs-service-require-min-task-count": ("rampart:services.<name>.desiredCount", "rampart:services.<name>.minCount"),
     "aws-ecs-taskdefinition-disallow-environment-secrets": ("rampart:services.<name>.environment", "rampart:services.<name>.secrets"),
     "aws-ecs-taskdefinition-require-memory-limit": ("rampart:services.<name>.memory",),

@@ -14,8 +14,9 @@ a secret whose value is unknown (Rampart has no key to the stack's secrets provi
 that needs it reports `unknown`, never a pass); one exported with `--show-secrets` (`"plaintext"`)
 is sent as a secret with its value. Neither is ever printed.
 
-`export_from_plan` turns a plan (`rampart plan --json`, or the mock engine's resources) into such
-an export, for tests and for trying `rampart check --state` before a first deployment.
+`export_from_plan` turns the mock engine's resources into such an export, for tests and for trying
+`rampart check --state` before a first deployment (`rampart plan --json` entries carry no outputs,
+so the policies that match resources by ARN or id could not judge an export made from them).
 """
 
 from __future__ import annotations

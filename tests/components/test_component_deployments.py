@@ -162,13 +162,29 @@ def test_blue_green_wires_what_ecs_needs() -> None:
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
 
 
-def test_ecs_owns_the_rules_actions_so_pulumi_up_does_not_undo_a_traffic_shift() -> None:
+def _addressed(value: Any, path: str) -> list[Any]:
+    """The values a Pulumi property path (`a[*].b.c[*].d`, as ignore_changes takes it) addresses in `value`."""
+    found = [value]
+    for part in path.split("."):
+        name, each = (part[:-3], True) if part.endswith("[*]") else (part, False)
+        found = [v[name] for v in found if isinstance(v, dict) and name in v]
+        if each:
+            found = [item for v in found for item in v]
+    return found
+
+
+def test_ecs_owns_the_rules_weights_so_pulumi_up_does_not_undo_a_traffic_shift() -> None:
+    """ECS rewrites the production and test rules' forward weights; Pulumi ignores exactly those (each
+    rule's one ignore_changes path addresses its two weights and nothing else), so the target groups stay
+    Pulumi's: a setting that replaces them moves the rules with them (ignoring the whole actions left the
+    rules on the old groups, which then could not be deleted)."""
     resources = _plan(strategy="canary")
+    groups = {_one(resources, TG, n).outputs["arn"] for n in ("shop-route-tg", "shop-route-tg-alternate")}
     for name in ("shop-route-rule", "shop-route-test-rule"):
         rule = _one(resources, RULE, name)
-        assert rule.ignore_changes == ("actions",), f"{name}: {rule.ignore_changes}"
-        weights = [g["weight"] for g in rule.inputs["actions"][0]["forward"]["targetGroups"]]
-        assert weights == [100, 0], f"{name}: {rule.inputs['actions']}"
+        (path,) = rule.ignore_changes
+        assert _addressed(rule.inputs, path) == [100, 0], f"{name}: {path} in {rule.inputs['actions']}"
+        assert {g["arn"] for g in rule.inputs["actions"][0]["forward"]["targetGroups"]} == groups
     assert _one(_plan(), RULE, "shop-route-rule").ignore_changes == (), "a rolling service's rule stays Pulumi's"
 
 
@@ -188,7 +204,8 @@ def test_pulumi_up_waits_for_the_bake_time_too() -> None:
     service = _one(_plan(strategy="linear", bake_time_minutes=10, linear={"step_percent": 25, "interval_minutes": 3}), SERVICE)
     assert service.inputs["waitForSteadyState"] is True
     assert service.inputs["sigintRollback"] is True, "Ctrl-C during pulumi up rolls the deployment back"
-    assert service.custom_timeouts["update"] == f"{20 + 4 * 3 + 10}m", service.custom_timeouts
+    # 25, 50, 75 and 100%: three step intervals (none after the step that reaches 100%), then the bake
+    assert service.custom_timeouts["update"] == f"{20 + 3 * 3 + 10}m", service.custom_timeouts
 
 
 def test_no_healthy_targets_counts_both_groups_of_a_blue_green_service() -> None:
@@ -227,11 +244,44 @@ def test_a_shifting_strategy_without_advanced_configuration_is_refused(strategy:
 
 
 @pytest.mark.parametrize("strategy,block", [("canary", "canaryConfiguration"), ("linear", "linearConfiguration")])
-def test_canary_or_linear_without_its_block_is_refused(strategy: str, block: str) -> None:
+def test_canary_or_linear_without_its_block_is_accepted_as_ecs_has_defaults(strategy: str, block: str) -> None:
     resources = _plan(strategy=strategy)
     config = {k: v for k, v in _service_inputs(resources)["deploymentConfiguration"].items() if k != block}
+    assert aws_checks.refusals(_broken(resources, SERVICE, "shop-service", deploymentConfiguration=config)) == []
+
+
+@pytest.mark.parametrize("strategy,block,key,value,accepted", [
+    ("canary", "canaryConfiguration", "canaryPercent", 0.1, True),
+    ("canary", "canaryConfiguration", "canaryPercent", 0.05, False),
+    ("canary", "canaryConfiguration", "canaryPercent", 12.3, True),
+    ("canary", "canaryConfiguration", "canaryPercent", 12.34, False),
+    ("canary", "canaryConfiguration", "canaryPercent", 100.0, True),
+    ("canary", "canaryConfiguration", "canaryPercent", 100.1, False),
+    ("linear", "linearConfiguration", "stepPercent", 3.0, True),
+    ("linear", "linearConfiguration", "stepPercent", 2.9, False),
+    ("linear", "linearConfiguration", "stepPercent", 3.33, False),
+    ("linear", "linearConfiguration", "stepPercent", 100.0, True),
+])
+def test_a_share_ecs_refuses_is_refused_by_the_engine_and_the_settings(
+    strategy: str, block: str, key: str, value: float, accepted: bool
+) -> None:
+    """ECS takes canaryPercent in multiples of 0.1 from 0.1 to 100, stepPercent from 3 to 100: a hand-written
+    service is refused by the mock engine, Rampart's settings refuse it at plan."""
+    resources = _plan(strategy=strategy)
+    config = _service_inputs(resources)["deploymentConfiguration"]
+    config = {**config, block: {**config[block], key: value}}
     found = aws_checks.refusals(_broken(resources, SERVICE, "shop-service", deploymentConfiguration=config))
-    assert len(found) == 1 and f"without deploymentConfiguration.{block}" in found[0], found
+    if accepted:
+        assert found == []
+    else:
+        assert len(found) == 1 and f"deploymentConfiguration.{block}.{key} {value:g} is " in found[0], found
+    settings = {"canary": {"percent": value}} if strategy == "canary" else {"linear": {"step_percent": value}}
+    if accepted:
+        DeploymentSettings(strategy=strategy, **settings)
+    else:
+        # out of range: the field's bounds (the schema's too) say so; in range: the multiple of 0.1
+        with pytest.raises(ValidationError, match=r"(than or equal to (0.1|3|100)|is not a multiple of 0.1; ECS accepts)"):
+            DeploymentSettings(strategy=strategy, **settings)
 
 
 @pytest.mark.parametrize("key,value", [("port", 8081), ("protocol", "HTTPS")])

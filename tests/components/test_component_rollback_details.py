@@ -41,9 +41,13 @@ def test_a_rollback_alarm_listed_twice_is_refused_naming_the_list() -> None:
     ({}, 0),  # rolling: the tasks alone
     ({"strategy": "blue_green", "bake_time_minutes": 12}, 0),
     ({"strategy": "canary", "bake_time_minutes": 10, "canary": {"percent": 5, "interval_minutes": 7}}, 7),
-    # 25% divides 100: four steps; 30% does not: 30, 60, 90, then the last 10 is a fourth step.
-    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 25, "interval_minutes": 3}}, 4 * 3),
-    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 30, "interval_minutes": 3}}, 4 * 3),
+    # ECS waits a step's interval after each shift but the one that reaches 100% (API_LinearConfiguration):
+    # 25, 50, 75, 100 waits three times; 30, 60, 90, 100 three times; 33.4, 66.8, 100 twice; 3.5% 28 times.
+    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 25, "interval_minutes": 3}}, 3 * 3),
+    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 30, "interval_minutes": 3}}, 3 * 3),
+    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 33.4, "interval_minutes": 3}}, 2 * 3),
+    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 3.5, "interval_minutes": 1}}, 28),
+    ({"strategy": "linear", "bake_time_minutes": 10, "linear": {"step_percent": 100, "interval_minutes": 3}}, 0),
 ])
 def test_pulumi_up_waits_for_each_strategys_traffic_shifts_and_bake(deployment: dict[str, Any],
                                                                    shifting_minutes: int) -> None:

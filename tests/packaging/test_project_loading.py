@@ -37,3 +37,11 @@ def test_a_non_python_project_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.yaml").write_text("name: web\nruntime: nodejs\n")
     with pytest.raises(UserError, match="runtime is 'nodejs'; rampart runs Python programs only"):
         load_project(tmp_path)
+
+
+def test_a_value_yaml_types_but_cannot_build_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """`expires: 2027-13-01` is a date to YAML, and no date: one line naming the file, not a traceback."""
+    project = load_project(write_project(tmp_path / "shop", extra="  expires: 2027-13-01\n"))
+    with pytest.raises(UserError, match=r"Pulumi.dev.yaml: a value YAML reads as a date or number is not one "
+                                        r"\(month must be in 1..12\); quote it if it is text"):
+        stack_config(project, "dev")

@@ -123,3 +123,19 @@ def test_check_names_the_component_argument_in_a_program_that_is_not_ramparts(tm
             ) in result.stdout, result.stdout
     assert "rampart:environment." not in result.stdout  # no stack key (the URN's type token may say rampart:environment:)
     assert "rampart:environment.waf" not in (tmp_path / "r" / "soc2-dev.json").read_text()
+
+
+@pytest.mark.e2e
+def test_the_safe_deploy_advice_names_the_deployment_keys_not_only_the_bake_threshold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """dev deploys rolling, which the safe-deploy policy advises against there: the way out is the service's
+    `deployment` section (a strategy, a bake time, rollback alarms), which no `minBakeTimeMinutes` fixes."""
+    root = Path(__file__).resolve().parents[2]
+    code = cli(["check", "-C", str(root), "--stack", "dev", "--report", str(tmp_path), "--format", "json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    lines = out.splitlines()
+    at = next(i for i, l in enumerate(lines) if l.startswith("- [advisory] aws-ecs-service-require-alarm-rollback-and-bake on "))
+    hint = lines[at + 1].strip()
+    assert hint.startswith("In your stack file stacks/Pulumi.dev.yaml: set `rampart:services.<name>.deployment.strategy`"), hint
+    assert "`rampart:services.<name>.deployment.bakeTimeMinutes`" in hint and "`rampart:policy.minBakeTimeMinutes`" in hint, hint
