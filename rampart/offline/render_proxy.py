@@ -49,7 +49,15 @@ def effective_config(project_dir: Path, stack_name: str, service: str | None, up
     """The stack's sidecar settings exactly as the deployment renders them, then --upstream/--listen;
     and notes for the reviewer."""
     from rampart.program import proxy_settings
+    from rampart.project import load_project
 
+    project = load_project(project_dir)
+    if not project.is_rampart_program:
+        raise UserError(
+            f"render-proxy reads the sidecar settings of Rampart's own program from its stack file "
+            f"(`rampart:services.<name>.proxy`); {project.shown(project.program())} is another program, whose "
+            "sidecar settings are in its code: `rampart local up` runs its sidecars, and "
+            "`rampart.components.nginx_conf.render_nginx_conf(ProxyConfig(...))` renders one in Python")
     stack = load_stack_config(project_dir, stack_name)
     proxy = proxy_settings(stack, _service(stack, stack_name, service))
     notes = [f"trusted proxies (X-Forwarded-For believed from): {', '.join(map(str, proxy.trusted_proxy_cidrs)) or 'none'}"]

@@ -456,7 +456,10 @@ def render_json(report: dict[str, Any]) -> str:
 
 def verify_report(path: Path) -> bool:
     """True when the file's recorded SHA-256 matches its body."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a report (not UTF-8 text, as every report rampart check writes is)") from None
     if path.suffix == ".json":
         try:
             doc = json.loads(text)

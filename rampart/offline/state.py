@@ -93,8 +93,16 @@ def parse_export(doc: Any, path: Path = Path("state.json")) -> DeployedState:
         raise UserError(f"{path}: deployment version {doc.get('version')!r}; Rampart reads version 3, "
                         "what `pulumi stack export` writes since Pulumi 1.0")
     deployment = doc["deployment"] or {}
+    if not isinstance(deployment, dict):
+        raise UserError(f"{path}: \"deployment\" is a {type(deployment).__name__}, not an object; write the file "
+                        f"with `pulumi stack export --file {path}`")
     manifest = deployment.get("manifest") or {}
     raw = deployment.get("resources") or []
+    if not isinstance(raw, list):
+        raise UserError(f"{path}: deployment.resources is a {type(raw).__name__}, not a list of resources")
+    for i, r in enumerate(raw):
+        if not isinstance(r, dict):
+            raise UserError(f"{path}: resources[{i}] is {r!r}, not a resource object (with urn, type, inputs, outputs)")
     stacks = [r for r in raw if r.get("type") == STACK_TYPE]
     if not raw:
         raise UserError(f"{path}: the export has no resources (an empty or destroyed stack)")

@@ -139,6 +139,9 @@ def test_verify_refuses_a_file_that_is_not_a_report(tmp_path: Path, capsys: pyte
     assert "notes.txt: not a report file" in capsys.readouterr().err
     (tmp_path / "broken.json").write_text("{")
     assert cli(["verify", str(tmp_path / "broken.json")]) == 1
+    (tmp_path / "binary.md").write_bytes(b"\xff\xfe report")
+    assert cli(["verify", str(tmp_path / "binary.md")]) == 2
+    assert "binary.md: not a report (not UTF-8 text" in capsys.readouterr().err
 
 
 def test_a_waiver_that_matches_no_resource_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

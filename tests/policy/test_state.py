@@ -108,6 +108,9 @@ def test_outputs_win_over_inputs(planned: list[Any]) -> None:
     ({"resources": []}, "not a `pulumi stack export` file"),
     ({"version": 3, "deployment": {"resources": []}}, "no resources"),
     ({"version": 3, "deployment": {"resources": [{"urn": "x", "type": "t"}]}}, "has no Pulumi URN"),
+    ({"version": 3, "deployment": {"resources": [1]}}, r"resources\[0\] is 1, not a resource object"),
+    ({"version": 3, "deployment": {"resources": {"urn": "x"}}}, "deployment.resources is a dict, not a list"),
+    ({"version": 3, "deployment": ["x"]}, "\"deployment\" is a list, not an object"),
 ])
 def test_bad_exports_are_named(tmp_path: Path, doc: dict[str, Any], says: str) -> None:
     with pytest.raises(UserError, match=says):

@@ -98,3 +98,13 @@ def test_a_stack_with_several_sidecars_needs_service(tmp_path: Path) -> None:
     assert "has 2 services with a sidecar (api, web); name one with --service" in done.stderr, done.stderr
     done = rampart("render-proxy", "-C", str(ROOT), "--stack", "dev", "--service", "nope", "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "services with a sidecar: api, web" in done.stderr, done.stderr
+
+
+def test_an_app_teams_program_is_told_where_its_sidecar_settings_are(tmp_path: Path) -> None:
+    """render-proxy reads Rampart's own stack format; an app team's program keeps its sidecar settings in
+    code: one line saying so and what to use instead, not "not a valid Rampart stack configuration"."""
+    done = rampart("render-proxy", "-C", str(ROOT / "examples" / "two-services-nginx"), "--stack", "dev",
+                   "--out", str(tmp_path / "o"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "__main__.py is another program, whose sidecar settings are in its code" in done.stderr, done.stderr
+    assert "rampart local up" in done.stderr and "not a valid Rampart stack configuration" not in done.stderr
