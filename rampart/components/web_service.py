@@ -191,6 +191,8 @@ def _share_ecs_accepts(value: float, accepted: tuple[float, float]) -> float:
     if problem:
         raise ValueError(f"{problem}; ECS accepts multiples of {PERCENT_STEP:g} from {accepted[0]:g} to {accepted[1]:g}")
     return value
+
+
 #: The service's own alarms (suffixes of `<service>-alarm-<suffix>`, the names `_alarms` registers) that
 #: roll a deployment back unless `deployment.rollback_alarms` names others: failing traffic, not load.
 ROLLBACK_ALARMS: tuple[str, ...] = ("5xx-rate", "unhealthy-targets", "p99-latency")
